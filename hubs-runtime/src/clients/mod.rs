@@ -1,0 +1,237 @@
+//! Client targets: who a send goes to, for code inside hub methods and outside them.
+
+use serde::Serialize;
+use serde::ser::{SerializeSeq, Serializer};
+
+use crate::lifetime::{HubLifetimeManager, SendError, SerializedMessage, Target};
+
+/// The arguments of a client method call: a tuple of serializable values, `()` for none and
+/// `(value,)` for one. Always written as a sequence.
+pub trait IntoArguments: Send + Sync + private::Sealed {
+    /// Writes the values as one sequence.
+    #[doc(hidden)]
+    fn serialize_arguments<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+mod private {
+    pub trait Sealed {}
+}
+
+/// Serializes [`IntoArguments`] as the sequence the protocols expect.
+pub struct AsSequence<'a, A>(pub &'a A);
+
+impl<A: IntoArguments> Serialize for AsSequence<'_, A> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_arguments(serializer)
+    }
+}
+
+macro_rules! tuple_arguments {
+    ($( ($($name:ident $index:tt),*) )*) => {$(
+        impl<$($name: Serialize + Send + Sync),*> private::Sealed for ($($name,)*) {}
+        impl<$($name: Serialize + Send + Sync),*> IntoArguments for ($($name,)*) {
+            #[allow(unused_mut)]
+            fn serialize_arguments<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(0 $(+ { let _ = $index; 1 })*))?;
+                $(seq.serialize_element(&self.$index)?;)*
+                seq.end()
+            }
+        }
+    )*};
+}
+
+tuple_arguments! {
+    ()
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
+}
+
+/// The connections one send reaches.
+pub struct ClientProxy<'a> {
+    lifetime: &'a dyn HubLifetimeManager,
+    target: Target,
+}
+
+impl<'a> ClientProxy<'a> {
+    /// A proxy for `target`.
+    pub fn new(lifetime: &'a dyn HubLifetimeManager, target: Target) -> Self {
+        Self { lifetime, target }
+    }
+
+    /// Who this proxy sends to.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Calls client method `method` (exact letter case) on every connection of the target.
+    /// The message is serialized once per protocol in use and shared by all recipients.
+    pub async fn send<A: IntoArguments>(
+        &self,
+        method: &str,
+        arguments: A,
+    ) -> Result<(), SendError> {
+        let message = SerializedMessage::invocation(
+            self.lifetime.protocols(),
+            method,
+            &AsSequence(&arguments),
+        )?;
+        self.send_serialized(&message).await
+    }
+
+    /// Sends an already serialized message.
+    pub async fn send_serialized(&self, message: &SerializedMessage) -> Result<(), SendError> {
+        self.lifetime.send(&self.target, message).await
+    }
+}
+
+fn ids<I: IntoIterator<Item = S>, S: Into<String>>(ids: I) -> Vec<String> {
+    ids.into_iter().map(Into::into).collect()
+}
+
+/// Every target that does not depend on a calling connection.
+#[derive(Clone, Copy)]
+pub struct HubClients<'a> {
+    lifetime: &'a dyn HubLifetimeManager,
+}
+
+impl<'a> HubClients<'a> {
+    /// Targets reached through `lifetime`.
+    pub fn new(lifetime: &'a dyn HubLifetimeManager) -> Self {
+        Self { lifetime }
+    }
+
+    fn proxy(&self, target: Target) -> ClientProxy<'a> {
+        ClientProxy::new(self.lifetime, target)
+    }
+
+    /// Every connection.
+    pub fn all(&self) -> ClientProxy<'a> {
+        self.proxy(Target::All)
+    }
+
+    /// Every connection except `connection_ids`.
+    pub fn all_except<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        connection_ids: I,
+    ) -> ClientProxy<'a> {
+        self.proxy(Target::AllExcept(ids(connection_ids)))
+    }
+
+    /// One connection.
+    pub fn client(&self, connection_id: impl Into<String>) -> ClientProxy<'a> {
+        self.proxy(Target::Connection(connection_id.into()))
+    }
+
+    /// Several connections.
+    pub fn clients<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        connection_ids: I,
+    ) -> ClientProxy<'a> {
+        self.proxy(Target::Connections(ids(connection_ids)))
+    }
+
+    /// The members of a group.
+    pub fn group(&self, group: impl Into<String>) -> ClientProxy<'a> {
+        self.proxy(Target::Group(group.into()))
+    }
+
+    /// The members of several groups.
+    pub fn groups<I: IntoIterator<Item = S>, S: Into<String>>(&self, groups: I) -> ClientProxy<'a> {
+        self.proxy(Target::Groups(ids(groups)))
+    }
+
+    /// The members of a group except `connection_ids`.
+    pub fn group_except<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        group: impl Into<String>,
+        connection_ids: I,
+    ) -> ClientProxy<'a> {
+        self.proxy(Target::GroupExcept(group.into(), ids(connection_ids)))
+    }
+
+    /// Every connection of a user.
+    pub fn user(&self, user_id: impl Into<String>) -> ClientProxy<'a> {
+        self.proxy(Target::User(user_id.into()))
+    }
+
+    /// Every connection of several users.
+    pub fn users<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        user_ids: I,
+    ) -> ClientProxy<'a> {
+        self.proxy(Target::Users(ids(user_ids)))
+    }
+}
+
+/// The targets available inside a hub method: those of [`HubClients`] plus the caller's own.
+#[derive(Clone, Copy)]
+pub struct CallerClients<'a> {
+    clients: HubClients<'a>,
+    caller: &'a str,
+}
+
+impl<'a> CallerClients<'a> {
+    /// Targets relative to connection `caller`.
+    pub fn new(lifetime: &'a dyn HubLifetimeManager, caller: &'a str) -> Self {
+        Self {
+            clients: HubClients::new(lifetime),
+            caller,
+        }
+    }
+
+    /// The calling connection.
+    pub fn caller(&self) -> ClientProxy<'a> {
+        self.clients.client(self.caller)
+    }
+
+    /// Every connection but the caller.
+    pub fn others(&self) -> ClientProxy<'a> {
+        self.clients.all_except([self.caller])
+    }
+
+    /// The members of a group but the caller.
+    pub fn others_in_group(&self, group: impl Into<String>) -> ClientProxy<'a> {
+        self.clients.group_except(group, [self.caller])
+    }
+}
+
+impl<'a> std::ops::Deref for CallerClients<'a> {
+    type Target = HubClients<'a>;
+
+    fn deref(&self) -> &HubClients<'a> {
+        &self.clients
+    }
+}
+
+/// Adds connections to groups and removes them.
+#[derive(Clone, Copy)]
+pub struct Groups<'a> {
+    lifetime: &'a dyn HubLifetimeManager,
+}
+
+impl<'a> Groups<'a> {
+    /// Group management through `lifetime`.
+    pub fn new(lifetime: &'a dyn HubLifetimeManager) -> Self {
+        Self { lifetime }
+    }
+
+    /// Adds a connection to a group. Unknown connections are ignored.
+    pub async fn add(&self, connection_id: &str, group: &str) -> Result<(), SendError> {
+        self.lifetime.add_to_group(connection_id, group).await
+    }
+
+    /// Removes a connection from a group. Unknown connections or groups are ignored.
+    pub async fn remove(&self, connection_id: &str, group: &str) -> Result<(), SendError> {
+        self.lifetime.remove_from_group(connection_id, group).await
+    }
+}

@@ -1,0 +1,181 @@
+//! Connections layer: negotiate and the transports, turning HTTP requests into a duplex stream
+//! of bytes per connection. Knows nothing of hubs; the layer above implements
+//! [`ConnectionHandler`].
+
+mod dispatcher;
+mod websocket;
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::Stream;
+use futures_util::future::BoxFuture;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::TransferFormat;
+
+pub use dispatcher::ConnectionDispatcher;
+
+/// What a connection's writer is asked to do, in order.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// Send the following frames in this format (set once, during the handshake).
+    Format(TransferFormat),
+    /// One or more whole protocol messages.
+    Frame(Bytes),
+    /// Close the transport normally after what came before.
+    Close,
+}
+
+/// The bytes a client sends, in arrival order, as the transport delivered them: a chunk may
+/// hold several messages or part of one.
+pub type Inbound = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
+
+/// One client connection as the transport layer hands it to the layer above.
+pub struct TransportConnection {
+    /// The public connection id (never the secret token).
+    pub connection_id: Arc<str>,
+    /// The HTTP request that opened the transport.
+    pub request: Arc<RequestInfo>,
+    /// Whether binary protocols can be carried.
+    pub supports_binary: bool,
+    /// What the client sends.
+    pub inbound: Inbound,
+    /// The bounded queue of what to send; see [`ConnectionOptions::send_queue_capacity`].
+    pub outbound: mpsc::Sender<Outgoing>,
+    /// Cancelled when the transport is gone or must be dropped at once.
+    pub abort: CancellationToken,
+}
+
+/// Runs one connection from its first byte to its end. Implemented by the hub layer.
+pub trait ConnectionHandler: Send + Sync + 'static {
+    /// Drives `connection`; the transport closes when the returned future ends.
+    fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()>;
+}
+
+/// The parts of the HTTP request that opened a connection, for hub code to inspect.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// Query parameters in order, percent-decoded.
+    pub query: Vec<(String, String)>,
+}
+
+impl RequestInfo {
+    /// Captures headers and the query string of a request.
+    pub fn new(headers: HeaderMap, query: Option<&str>) -> Self {
+        Self {
+            headers,
+            query: parse_query(query),
+        }
+    }
+
+    /// The first value of query parameter `key` (exact match).
+    pub fn query_value(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+/// The transports a hub endpoint can offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// WebSockets (text and binary).
+    WebSockets,
+}
+
+impl Transport {
+    /// The name in negotiate responses and error texts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::WebSockets => "WebSockets",
+        }
+    }
+
+    fn transfer_formats(self) -> &'static [&'static str] {
+        match self {
+            Transport::WebSockets => &["Text", "Binary"],
+        }
+    }
+}
+
+/// Settings of the connections layer.
+#[derive(Debug, Clone)]
+pub struct ConnectionOptions {
+    /// Enabled transports, offered in this order.
+    pub transports: Vec<Transport>,
+    /// Messages that may wait to be written to one connection. When a connection's queue is
+    /// full, that connection is too slow to keep up: it is closed (WebSocket close code 1011)
+    /// rather than stalling senders or dropping messages silently.
+    pub send_queue_capacity: usize,
+    /// Initial WebSocket read buffer per connection; it grows for larger messages.
+    pub websocket_read_buffer_size: usize,
+    /// Bytes a WebSocket buffers before writing to the socket (flushes write at once anyway).
+    pub websocket_write_buffer_size: usize,
+    /// Largest WebSocket message accepted; hub-level limits are usually smaller.
+    pub websocket_max_message_size: usize,
+    /// How long a negotiated connection may wait for its transport.
+    pub disconnect_timeout: Duration,
+    /// How long to wait for a WebSocket to close cleanly before dropping it.
+    pub close_timeout: Duration,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> Self {
+        Self {
+            transports: vec![Transport::WebSockets],
+            send_queue_capacity: 1024,
+            websocket_read_buffer_size: 4 * 1024,
+            websocket_write_buffer_size: 0,
+            websocket_max_message_size: 1024 * 1024,
+            disconnect_timeout: Duration::from_secs(15),
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A new random id: 16 bytes, base64url without padding (22 URL-safe characters).
+pub fn new_connection_id() -> String {
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).expect("the operating system's random source");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_url_safe_and_distinct() {
+        let a = new_connection_id();
+        let b = new_connection_id();
+        assert_eq!(a.len(), 22);
+        assert_ne!(a, b);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+    }
+
+    #[test]
+    fn query_values_are_decoded() {
+        let info = RequestInfo::new(HeaderMap::new(), Some("id=a%2Bb&team=blue+green&id=x"));
+        assert_eq!(info.query_value("id"), Some("a+b"));
+        assert_eq!(info.query_value("team"), Some("blue green"));
+        assert_eq!(info.query_value("nope"), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! A hub ready to be mounted, and the handle that reaches its clients from outside.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::clients::{Groups, HubClients};
+use crate::connection::{ConnectionDispatcher, ConnectionOptions};
+use crate::hub::{Hub, HubDispatcher};
+use crate::lifetime::{HubLifetimeManager, InMemoryLifetimeManager};
+use crate::options::HubOptions;
+
+/// A hub with its options and lifetime manager, ready to mount on a router with
+/// [`HubRouterExt::hub`](crate::HubRouterExt::hub).
+pub struct HubEndpoint<H: Hub> {
+    pub(crate) connections: Arc<ConnectionDispatcher>,
+    lifetime: Arc<dyn HubLifetimeManager>,
+    _hub: PhantomData<fn() -> H>,
+}
+
+impl<H: Hub> HubEndpoint<H> {
+    /// `hub` with default options and the in-memory lifetime manager.
+    pub fn new(hub: H) -> Self {
+        Self::builder(hub).build()
+    }
+
+    /// Starts configuring an endpoint for `hub`.
+    pub fn builder(hub: H) -> HubEndpointBuilder<H> {
+        HubEndpointBuilder {
+            hub,
+            options: HubOptions::default(),
+            connection_options: ConnectionOptions::default(),
+            lifetime: None,
+        }
+    }
+
+    /// A handle for sending to this hub's clients from outside hub methods (HTTP handlers,
+    /// background tasks). Cheap to clone.
+    pub fn context(&self) -> HubContext<H> {
+        HubContext {
+            lifetime: Arc::clone(&self.lifetime),
+            _hub: PhantomData,
+        }
+    }
+}
+
+impl<H: Hub> From<H> for HubEndpoint<H> {
+    fn from(hub: H) -> Self {
+        Self::new(hub)
+    }
+}
+
+/// Configures a [`HubEndpoint`].
+pub struct HubEndpointBuilder<H: Hub> {
+    hub: H,
+    options: HubOptions,
+    connection_options: ConnectionOptions,
+    lifetime: Option<Arc<dyn HubLifetimeManager>>,
+}
+
+impl<H: Hub> HubEndpointBuilder<H> {
+    /// Replaces the hub options.
+    pub fn options(mut self, options: HubOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Turns detailed errors on or off (`HubOptions::enable_detailed_errors`).
+    pub fn detailed_errors(mut self, enabled: bool) -> Self {
+        self.options.enable_detailed_errors = enabled;
+        self
+    }
+
+    /// Replaces the connection (transport) options.
+    pub fn connection_options(mut self, options: ConnectionOptions) -> Self {
+        self.connection_options = options;
+        self
+    }
+
+    /// Uses `lifetime` instead of the in-memory lifetime manager (for example a backplane).
+    pub fn lifetime_manager(mut self, lifetime: impl HubLifetimeManager) -> Self {
+        self.lifetime = Some(Arc::new(lifetime));
+        self
+    }
+
+    /// Builds the endpoint, or says which option cannot work.
+    pub fn try_build(self) -> Result<HubEndpoint<H>, String> {
+        self.options.validate()?;
+        if self.connection_options.transports.is_empty() {
+            return Err("ConnectionOptions::transports must enable at least one transport".into());
+        }
+        if self.connection_options.send_queue_capacity == 0 {
+            return Err("ConnectionOptions::send_queue_capacity must be at least 1".into());
+        }
+        let lifetime = self
+            .lifetime
+            .unwrap_or_else(|| Arc::new(InMemoryLifetimeManager::new()));
+        let dispatcher =
+            HubDispatcher::new(Arc::new(self.hub), self.options, Arc::clone(&lifetime));
+        Ok(HubEndpoint {
+            connections: Arc::new(ConnectionDispatcher::new(
+                Arc::new(dispatcher),
+                self.connection_options,
+            )),
+            lifetime,
+            _hub: PhantomData,
+        })
+    }
+
+    /// Builds the endpoint.
+    ///
+    /// # Panics
+    /// When an option cannot work, naming it (see [`try_build`](Self::try_build)).
+    pub fn build(self) -> HubEndpoint<H> {
+        self.try_build()
+            .unwrap_or_else(|error| panic!("invalid hub configuration: {error}"))
+    }
+}
+
+/// Reaches the clients of hub `H` from outside its methods, like ASP.NET Core's
+/// `IHubContext<THub>`.
+pub struct HubContext<H> {
+    lifetime: Arc<dyn HubLifetimeManager>,
+    _hub: PhantomData<fn() -> H>,
+}
+
+impl<H> Clone for HubContext<H> {
+    fn clone(&self) -> Self {
+        Self {
+            lifetime: Arc::clone(&self.lifetime),
+            _hub: PhantomData,
+        }
+    }
+}
+
+impl<H> HubContext<H> {
+    /// Who to send to: all, a connection, groups, users, ...
+    pub fn clients(&self) -> HubClients<'_> {
+        HubClients::new(&*self.lifetime)
+    }
+
+    /// Group membership of any connection.
+    pub fn groups(&self) -> Groups<'_> {
+        Groups::new(&*self.lifetime)
+    }
+}

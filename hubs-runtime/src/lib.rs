@@ -1,0 +1,30 @@
+//! The runtime of `hubs`: everything between a socket and a hub method, in layers that each do
+//! one job, lower never importing upper:
+//!
+//! - [`connection`]: negotiate and the transports, a duplex byte stream per connection;
+//! - [`protocol`]: the handshake and the hub protocols, bytes <-> hub messages;
+//! - [`lifetime`]: connections, groups and users, and delivery of serialized messages;
+//! - [`clients`]: the send targets hub code uses;
+//! - [`hub`]: dispatching messages to hub methods and hooks;
+//! - [`axum`](HubRouterExt): mounting on a router.
+//!
+//! Applications use it through the `hubs` crate.
+
+pub mod clients;
+pub mod connection;
+pub mod hub;
+pub mod lifetime;
+pub mod protocol;
+
+mod axum;
+mod endpoint;
+mod options;
+
+pub use crate::axum::HubRouterExt;
+pub use clients::{CallerClients, ClientProxy, Groups, HubClients, IntoArguments};
+pub use connection::ConnectionOptions;
+pub use endpoint::{HubContext, HubEndpoint, HubEndpointBuilder};
+pub use hub::{Context, Hub, HubError};
+pub use lifetime::SendError;
+pub use options::HubOptions;
+pub use protocol::Protocol;

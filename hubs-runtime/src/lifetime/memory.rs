@@ -1,0 +1,348 @@
+//! The default lifetime manager: everything in this process's memory.
+
+use std::collections::HashMap;
+use std::future::ready;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use futures_util::future::BoxFuture;
+
+use super::{HubConnection, HubLifetimeManager, ProtocolSet, SendError, SerializedMessage, Target};
+use crate::protocol::Protocol;
+
+type Members = HashMap<Arc<str>, Arc<HubConnection>>;
+
+/// Connections, groups and users of one server process.
+#[derive(Default)]
+pub struct InMemoryLifetimeManager {
+    connections: RwLock<Members>,
+    groups: RwLock<HashMap<Arc<str>, Members>>,
+    users: RwLock<HashMap<Arc<str>, Members>>,
+    per_protocol: [AtomicUsize; Protocol::COUNT],
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn excluded(connection: &HubConnection, except: &[String]) -> bool {
+    except.iter().any(|id| id == connection.id())
+}
+
+fn deliver_all<'a>(
+    members: impl Iterator<Item = &'a Arc<HubConnection>>,
+    except: &[String],
+    message: &SerializedMessage,
+) {
+    for connection in members {
+        if !excluded(connection, except) {
+            connection.deliver_serialized(message);
+        }
+    }
+}
+
+fn remove_member(map: &mut HashMap<Arc<str>, Members>, key: &str, connection_id: &str) {
+    if let Some(members) = map.get_mut(key) {
+        members.remove(connection_id);
+        if members.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+impl InMemoryLifetimeManager {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many connections are registered.
+    pub fn connection_count(&self) -> usize {
+        read(&self.connections).len()
+    }
+
+    /// How many groups have at least one member.
+    pub fn group_count(&self) -> usize {
+        read(&self.groups).len()
+    }
+
+    fn deliver(&self, target: &Target, message: &SerializedMessage) {
+        let in_map = |map: &RwLock<HashMap<Arc<str>, Members>>, key: &str, except: &[String]| {
+            if let Some(members) = read(map).get(key) {
+                deliver_all(members.values(), except, message);
+            }
+        };
+        match target {
+            Target::All => deliver_all(read(&self.connections).values(), &[], message),
+            Target::AllExcept(except) => {
+                deliver_all(read(&self.connections).values(), except, message)
+            }
+            Target::Connection(id) => {
+                if let Some(connection) = read(&self.connections).get(id.as_str()) {
+                    connection.deliver_serialized(message);
+                }
+            }
+            Target::Connections(ids) => {
+                let connections = read(&self.connections);
+                deliver_all(
+                    ids.iter().filter_map(|id| connections.get(id.as_str())),
+                    &[],
+                    message,
+                );
+            }
+            Target::Group(group) => in_map(&self.groups, group, &[]),
+            Target::Groups(groups) => groups.iter().for_each(|g| in_map(&self.groups, g, &[])),
+            Target::GroupExcept(group, except) => in_map(&self.groups, group, except),
+            Target::User(user) => in_map(&self.users, user, &[]),
+            Target::Users(users) => users.iter().for_each(|u| in_map(&self.users, u, &[])),
+        }
+    }
+
+    fn add(&self, connection_id: &str, group: &str) {
+        let Some(connection) = read(&self.connections).get(connection_id).cloned() else {
+            return;
+        };
+        // Holding the membership lock orders this against the connection leaving.
+        let mut membership = connection.membership();
+        if membership.closed {
+            return;
+        }
+        let group: Arc<str> = match membership.groups.get(group) {
+            Some(_) => return,
+            None => group.into(),
+        };
+        write(&self.groups)
+            .entry(Arc::clone(&group))
+            .or_default()
+            .insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
+        membership.groups.insert(group);
+    }
+
+    fn remove(&self, connection_id: &str, group: &str) {
+        let Some(connection) = read(&self.connections).get(connection_id).cloned() else {
+            return;
+        };
+        let mut membership = connection.membership();
+        if membership.groups.remove(group) {
+            remove_member(&mut write(&self.groups), group, connection_id);
+        }
+    }
+}
+
+impl HubLifetimeManager for InMemoryLifetimeManager {
+    fn on_connected(&self, connection: Arc<HubConnection>) -> BoxFuture<'_, ()> {
+        self.per_protocol[connection.protocol().index()].fetch_add(1, Ordering::Relaxed);
+        if let Some(user) = connection.user() {
+            write(&self.users)
+                .entry(Arc::clone(user))
+                .or_default()
+                .insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
+        }
+        write(&self.connections).insert(Arc::clone(connection.id_arc()), connection);
+        Box::pin(ready(()))
+    }
+
+    fn on_disconnected<'a>(&'a self, connection: &'a Arc<HubConnection>) -> BoxFuture<'a, ()> {
+        let id = connection.id();
+        if write(&self.connections).remove(id).is_some() {
+            self.per_protocol[connection.protocol().index()].fetch_sub(1, Ordering::Relaxed);
+        }
+        let groups = {
+            let mut membership = connection.membership();
+            membership.closed = true;
+            std::mem::take(&mut membership.groups)
+        };
+        if !groups.is_empty() {
+            let mut all_groups = write(&self.groups);
+            for group in &groups {
+                remove_member(&mut all_groups, group, id);
+            }
+        }
+        if let Some(user) = connection.user() {
+            remove_member(&mut write(&self.users), user, id);
+        }
+        Box::pin(ready(()))
+    }
+
+    fn protocols(&self) -> ProtocolSet {
+        Protocol::ALL
+            .iter()
+            .filter(|p| self.per_protocol[p.index()].load(Ordering::Relaxed) > 0)
+            .fold(ProtocolSet::default(), |set, p| set.with(*p))
+    }
+
+    fn send<'a>(
+        &'a self,
+        target: &'a Target,
+        message: &'a SerializedMessage,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.deliver(target, message);
+        Box::pin(ready(Ok(())))
+    }
+
+    fn add_to_group<'a>(
+        &'a self,
+        connection_id: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.add(connection_id, group);
+        Box::pin(ready(Ok(())))
+    }
+
+    fn remove_from_group<'a>(
+        &'a self,
+        connection_id: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.remove(connection_id, group);
+        Box::pin(ready(Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::Outgoing;
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
+    fn connection(
+        id: &str,
+        user: Option<&str>,
+        capacity: usize,
+    ) -> (Arc<HubConnection>, mpsc::Receiver<Outgoing>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let c = HubConnection::new(
+            id.into(),
+            Protocol::Json,
+            user.map(Into::into),
+            tx,
+            CancellationToken::new(),
+        );
+        (Arc::new(c), rx)
+    }
+
+    fn received(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(Outgoing::Frame(b)) = rx.try_recv() {
+            out.push(String::from_utf8(b.to_vec()).unwrap());
+        }
+        out
+    }
+
+    async fn send(m: &InMemoryLifetimeManager, target: Target, text: &str) {
+        let msg = SerializedMessage::invocation(m.protocols(), "M", &(text,)).unwrap();
+        m.send(&target, &msg).await.unwrap();
+    }
+
+    fn texts(frames: Vec<String>) -> Vec<String> {
+        frames
+            .into_iter()
+            .map(|f| {
+                let v: serde_json::Value =
+                    serde_json::from_str(f.trim_end_matches('\x1e')).unwrap();
+                v["arguments"][0].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_target_reaches_exactly_its_connections() {
+        let m = InMemoryLifetimeManager::new();
+        let (a, mut ra) = connection("a", Some("u1"), 64);
+        let (b, mut rb) = connection("b", Some("u1"), 64);
+        let (c, mut rc) = connection("c", None, 64);
+        for x in [&a, &b, &c] {
+            m.on_connected(Arc::clone(x)).await;
+        }
+        m.add_to_group("a", "g").await.unwrap();
+        m.add_to_group("c", "g").await.unwrap();
+        m.add_to_group("c", "h").await.unwrap();
+
+        send(&m, Target::All, "all").await;
+        send(&m, Target::AllExcept(vec!["b".into()]), "all-but-b").await;
+        send(&m, Target::Connection("c".into()), "to-c").await;
+        send(
+            &m,
+            Target::Connections(vec!["a".into(), "b".into()]),
+            "to-ab",
+        )
+        .await;
+        send(&m, Target::Group("g".into()), "g").await;
+        send(&m, Target::Groups(vec!["g".into(), "h".into()]), "gh").await;
+        send(
+            &m,
+            Target::GroupExcept("g".into(), vec!["a".into()]),
+            "g-but-a",
+        )
+        .await;
+        send(&m, Target::User("u1".into()), "u1").await;
+        send(&m, Target::Users(vec!["nobody".into()]), "nobody").await;
+
+        assert_eq!(
+            texts(received(&mut ra)),
+            ["all", "all-but-b", "to-ab", "g", "gh", "u1"]
+        );
+        assert_eq!(texts(received(&mut rb)), ["all", "to-ab", "u1"]);
+        assert_eq!(
+            texts(received(&mut rc)),
+            ["all", "all-but-b", "to-c", "g", "gh", "gh", "g-but-a"]
+        );
+    }
+
+    #[tokio::test]
+    async fn leaving_drops_memberships_and_empty_groups() {
+        let m = InMemoryLifetimeManager::new();
+        let (a, mut ra) = connection("a", Some("u"), 8);
+        m.on_connected(Arc::clone(&a)).await;
+        m.add_to_group("a", "g").await.unwrap();
+        m.add_to_group("a", "g").await.unwrap();
+        assert_eq!(m.group_count(), 1);
+        m.remove_from_group("a", "g").await.unwrap();
+        assert_eq!(m.group_count(), 0);
+        m.add_to_group("a", "g2").await.unwrap();
+        m.on_disconnected(&a).await;
+        assert_eq!(m.group_count(), 0);
+        assert_eq!(m.connection_count(), 0);
+        // Adding a departed connection is ignored.
+        m.add_to_group("a", "g3").await.unwrap();
+        assert_eq!(m.group_count(), 0);
+        send(&m, Target::User("u".into()), "x").await;
+        assert!(received(&mut ra).is_empty());
+        assert_eq!(m.protocols(), ProtocolSet::default());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_aborts_only_that_connection() {
+        let m = InMemoryLifetimeManager::new();
+        let (slow, _keep_slow_queue) = connection("slow", None, 2);
+        let (fast, mut rf) = connection("fast", None, 64);
+        m.on_connected(Arc::clone(&slow)).await;
+        m.on_connected(Arc::clone(&fast)).await;
+        for i in 0..5 {
+            send(&m, Target::All, &i.to_string()).await;
+        }
+        assert!(slow.abort.is_cancelled());
+        assert!(!fast.abort.is_cancelled());
+        assert_eq!(texts(received(&mut rf)), ["0", "1", "2", "3", "4"]);
+    }
+
+    #[tokio::test]
+    async fn a_broadcast_is_serialized_once_and_shared() {
+        let m = InMemoryLifetimeManager::new();
+        let (a, mut ra) = connection("a", None, 8);
+        let (b, mut rb) = connection("b", None, 8);
+        m.on_connected(a).await;
+        m.on_connected(b).await;
+        send(&m, Target::All, "x").await;
+        let (Ok(Outgoing::Frame(x)), Ok(Outgoing::Frame(y))) = (ra.try_recv(), rb.try_recv())
+        else {
+            panic!("both receive")
+        };
+        assert_eq!(x.as_ptr(), y.as_ptr(), "recipients share one buffer");
+    }
+}

@@ -1,0 +1,243 @@
+//! Lifetime layer: who receives what. Owns the registry of connections, groups and users and
+//! delivers already-serialized messages to them.
+//!
+//! [`HubLifetimeManager`] speaks only in connection ids and bytes encoded once per protocol,
+//! so a backplane that spans several server nodes can implement it without hub code changing.
+
+mod memory;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::Outgoing;
+use crate::protocol::{EncodeError, Protocol};
+
+pub use memory::InMemoryLifetimeManager;
+
+/// Who a message is for: every target ASP.NET Core SignalR has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Every connection.
+    All,
+    /// Every connection but these ids.
+    AllExcept(Vec<String>),
+    /// One connection.
+    Connection(String),
+    /// Several connections.
+    Connections(Vec<String>),
+    /// The members of a group.
+    Group(String),
+    /// The members of each of several groups (a member of two of them gets the message twice,
+    /// as in ASP.NET Core).
+    Groups(Vec<String>),
+    /// The members of a group but these ids.
+    GroupExcept(String, Vec<String>),
+    /// Every connection of a user.
+    User(String),
+    /// Every connection of each of several users.
+    Users(Vec<String>),
+}
+
+/// A set of protocols, for encoding a message only in the protocols someone uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProtocolSet(u32);
+
+impl ProtocolSet {
+    /// Every protocol.
+    pub fn all() -> Self {
+        Protocol::ALL
+            .iter()
+            .fold(Self::default(), |s, p| s.with(*p))
+    }
+
+    /// This set plus `protocol`.
+    pub fn with(self, protocol: Protocol) -> Self {
+        Self(self.0 | 1 << protocol.index())
+    }
+
+    /// Whether `protocol` is in the set.
+    pub fn contains(self, protocol: Protocol) -> bool {
+        self.0 & (1 << protocol.index()) != 0
+    }
+}
+
+/// A message encoded once for each protocol in use; every recipient shares these bytes.
+#[derive(Debug, Clone, Default)]
+pub struct SerializedMessage {
+    encoded: [Option<Bytes>; Protocol::COUNT],
+}
+
+impl SerializedMessage {
+    /// An Invocation of client method `target` with `arguments`, for each of `protocols`.
+    pub fn invocation<A: Serialize + ?Sized>(
+        protocols: ProtocolSet,
+        target: &str,
+        arguments: &A,
+    ) -> Result<Self, EncodeError> {
+        let mut message = Self::default();
+        for &protocol in Protocol::ALL {
+            if protocols.contains(protocol) {
+                message.encoded[protocol.index()] =
+                    Some(protocol.write_invocation(None, target, arguments)?);
+            }
+        }
+        Ok(message)
+    }
+
+    /// The framed bytes for `protocol`, if it was encoded.
+    pub fn get(&self, protocol: Protocol) -> Option<&Bytes> {
+        self.encoded[protocol.index()].as_ref()
+    }
+}
+
+/// A send that could not be carried out.
+#[derive(Debug, Clone)]
+pub enum SendError {
+    /// The arguments did not serialize.
+    Encode(EncodeError),
+    /// A backplane failed to pass the message on.
+    Backplane(String),
+}
+
+impl From<EncodeError> for SendError {
+    fn from(e: EncodeError) -> Self {
+        SendError::Encode(e)
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Encode(e) => write!(f, "{e}"),
+            SendError::Backplane(e) => write!(f, "backplane error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Owns connections, groups and users, and delivers messages to them.
+pub trait HubLifetimeManager: Send + Sync + 'static {
+    /// Registers a connection that finished its handshake on this node.
+    fn on_connected(&self, connection: Arc<HubConnection>) -> BoxFuture<'_, ()>;
+
+    /// Forgets a connection and its group and user memberships.
+    fn on_disconnected<'a>(&'a self, connection: &'a Arc<HubConnection>) -> BoxFuture<'a, ()>;
+
+    /// The protocols a message must be encoded in before [`send`](Self::send).
+    fn protocols(&self) -> ProtocolSet;
+
+    /// Delivers `message` to every connection `target` names.
+    fn send<'a>(
+        &'a self,
+        target: &'a Target,
+        message: &'a SerializedMessage,
+    ) -> BoxFuture<'a, Result<(), SendError>>;
+
+    /// Adds a connection to a group; unknown connections are ignored.
+    fn add_to_group<'a>(
+        &'a self,
+        connection_id: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>>;
+
+    /// Removes a connection from a group; unknown connections and groups are ignored.
+    fn remove_from_group<'a>(
+        &'a self,
+        connection_id: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>>;
+}
+
+/// A connection as the lifetime layer sees it: an id, a protocol and a bounded send queue.
+#[derive(Debug)]
+pub struct HubConnection {
+    id: Arc<str>,
+    protocol: Protocol,
+    user: Option<Arc<str>>,
+    outbound: mpsc::Sender<Outgoing>,
+    abort: CancellationToken,
+    membership: Mutex<Membership>,
+}
+
+/// The groups a connection is in, so leaving costs only its own groups.
+#[derive(Debug, Default)]
+pub(crate) struct Membership {
+    /// Set once the connection left; later group adds are ignored.
+    pub(crate) closed: bool,
+    pub(crate) groups: HashSet<Arc<str>>,
+}
+
+impl HubConnection {
+    /// A connection whose messages go to `outbound`; `abort` drops the transport at once.
+    pub fn new(
+        id: Arc<str>,
+        protocol: Protocol,
+        user: Option<Arc<str>>,
+        outbound: mpsc::Sender<Outgoing>,
+        abort: CancellationToken,
+    ) -> Self {
+        Self {
+            id,
+            protocol,
+            user,
+            outbound,
+            abort,
+            membership: Mutex::default(),
+        }
+    }
+
+    /// The public connection id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The shared id.
+    pub fn id_arc(&self) -> &Arc<str> {
+        &self.id
+    }
+
+    /// The negotiated hub protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// The user this connection belongs to, if any.
+    pub fn user(&self) -> Option<&Arc<str>> {
+        self.user.as_ref()
+    }
+
+    /// Queues one framed message without waiting. A connection whose queue is full cannot keep
+    /// up; it is aborted rather than allowed to stall the sender. Returns whether it was queued.
+    pub fn deliver(&self, frame: Bytes) -> bool {
+        match self.outbound.try_send(Outgoing::Frame(frame)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(connection_id = %self.id, "send queue full; closing the slow connection");
+                self.abort.cancel();
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues the message of `message` in this connection's protocol.
+    pub fn deliver_serialized(&self, message: &SerializedMessage) -> bool {
+        match message.get(self.protocol) {
+            Some(bytes) => self.deliver(bytes.clone()),
+            None => false,
+        }
+    }
+
+    pub(crate) fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {
+        self.membership
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}

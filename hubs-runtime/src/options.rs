@@ -1,0 +1,73 @@
+//! Hub options, named and defaulted as ASP.NET Core's `HubOptions`.
+
+use std::time::Duration;
+
+use crate::protocol::Protocol;
+
+/// Settings of one hub, with ASP.NET Core's defaults.
+///
+/// ```
+/// use hubs_runtime::HubOptions;
+///
+/// let options = HubOptions { enable_detailed_errors: true, ..HubOptions::default() };
+/// assert_eq!(options.maximum_receive_message_size, Some(32 * 1024));
+/// assert!(options.validate().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    /// How often the server pings each connection (15 s), on a fixed timer.
+    pub keep_alive_interval: Duration,
+    /// How long a client may stay silent once it has sent its first ping (30 s).
+    pub client_timeout_interval: Duration,
+    /// How long a client has to complete its handshake (15 s).
+    pub handshake_timeout: Duration,
+    /// Largest message accepted (32 KiB); `None` means unlimited. A larger message closes the
+    /// connection with an error.
+    pub maximum_receive_message_size: Option<usize>,
+    /// How many invocations of one connection run at once (1); later ones wait their turn.
+    pub maximum_parallel_invocations_per_client: usize,
+    /// Whether error Completions and Close messages carry details of the error (false).
+    pub enable_detailed_errors: bool,
+    /// The hub protocols clients may choose (all).
+    pub supported_protocols: Vec<Protocol>,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        Self {
+            keep_alive_interval: Duration::from_secs(15),
+            client_timeout_interval: Duration::from_secs(30),
+            handshake_timeout: Duration::from_secs(15),
+            maximum_receive_message_size: Some(32 * 1024),
+            maximum_parallel_invocations_per_client: 1,
+            enable_detailed_errors: false,
+            supported_protocols: Protocol::ALL.to_vec(),
+        }
+    }
+}
+
+impl HubOptions {
+    /// Checks the values, naming the first one that cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("keep_alive_interval", self.keep_alive_interval),
+            ("client_timeout_interval", self.client_timeout_interval),
+            ("handshake_timeout", self.handshake_timeout),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, d)| d.is_zero()) {
+            return Err(format!("HubOptions::{name} must be greater than zero"));
+        }
+        if self.maximum_parallel_invocations_per_client == 0 {
+            return Err(
+                "HubOptions::maximum_parallel_invocations_per_client must be at least 1".into(),
+            );
+        }
+        if self.maximum_receive_message_size == Some(0) {
+            return Err("HubOptions::maximum_receive_message_size must be greater than zero (None means unlimited)".into());
+        }
+        if self.supported_protocols.is_empty() {
+            return Err("HubOptions::supported_protocols must name at least one protocol".into());
+        }
+        Ok(())
+    }
+}

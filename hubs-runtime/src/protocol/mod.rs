@@ -1,0 +1,304 @@
+//! Hub protocol layer: bytes of a connection <-> hub messages.
+//!
+//! A protocol knows how to find message boundaries in a byte stream, how to read each message
+//! type and how to write the messages a server sends. Argument values stay encoded until the
+//! hub layer asks for them by type ([`Arguments::decode`]), so nothing builds an intermediate
+//! value tree.
+
+mod handshake;
+mod json;
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use serde::{Serialize, de::DeserializeOwned};
+
+pub use handshake::{
+    HANDSHAKE_OK, HandshakeError, HandshakeRequest, parse_handshake, write_handshake_error,
+};
+pub use json::JsonProtocol;
+
+/// The ASCII record separator that ends every JSON message and the handshake.
+pub const RECORD_SEPARATOR: u8 = 0x1e;
+
+/// How a transport carries a protocol's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransferFormat {
+    /// UTF-8 text (WebSocket text frames, SSE).
+    Text,
+    /// Arbitrary bytes (WebSocket binary frames).
+    Binary,
+}
+
+/// The operations every hub protocol provides.
+///
+/// Implemented by one unit struct per wire format; [`Protocol`] picks one at run time.
+pub trait HubProtocol {
+    /// The name clients send in the handshake (`json`, `messagepack`).
+    const NAME: &'static str;
+    /// Highest protocol version understood (2 includes stateful reconnect messages).
+    const MAX_VERSION: u32;
+    /// The transfer format the protocol needs from the transport.
+    const TRANSFER_FORMAT: TransferFormat;
+
+    /// Reads one message from the start of `input`.
+    ///
+    /// Returns the message and the number of bytes it used, `Ok(None)` when `input` does not
+    /// yet hold a whole message, or an error for malformed input or a message larger than
+    /// `max_message_size`.
+    fn parse(
+        input: &[u8],
+        max_message_size: Option<usize>,
+    ) -> Result<Option<(HubMessage<'_>, usize)>, ProtocolError>;
+
+    /// Decodes one encoded argument or item value.
+    fn decode_value<T: DeserializeOwned>(raw: &[u8]) -> Result<T, String>;
+
+    /// Encodes a value as this protocol embeds it in a message (a completion result).
+    fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError>;
+
+    /// Writes a whole framed Invocation whose arguments are `arguments` (a sequence).
+    fn write_invocation<A: Serialize + ?Sized>(
+        invocation_id: Option<&str>,
+        target: &str,
+        arguments: &A,
+    ) -> Result<Bytes, EncodeError>;
+
+    /// Writes a whole framed Completion.
+    fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes;
+
+    /// Writes a whole framed Ping.
+    fn write_ping() -> Bytes;
+
+    /// Writes a whole framed Close.
+    fn write_close(error: Option<&str>, allow_reconnect: bool) -> Bytes;
+}
+
+/// A hub protocol a connection negotiated in its handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// The JSON hub protocol (`json`).
+    Json,
+}
+
+macro_rules! dispatch {
+    ($self:expr, $p:ident => $body:expr) => {
+        match $self {
+            Protocol::Json => {
+                type $p = JsonProtocol;
+                $body
+            }
+        }
+    };
+}
+
+impl Protocol {
+    /// Every protocol this build supports.
+    pub const ALL: &'static [Protocol] = &[Protocol::Json];
+    /// How many protocols exist; sizes per-protocol tables.
+    pub const COUNT: usize = 1;
+
+    /// The protocol named `name` in a handshake (matched without regard to case).
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The handshake name.
+    pub fn name(self) -> &'static str {
+        dispatch!(self, P => P::NAME)
+    }
+
+    /// A dense index for per-protocol tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Highest version supported.
+    pub fn max_version(self) -> u32 {
+        dispatch!(self, P => P::MAX_VERSION)
+    }
+
+    /// The transfer format the protocol needs.
+    pub fn transfer_format(self) -> TransferFormat {
+        dispatch!(self, P => P::TRANSFER_FORMAT)
+    }
+
+    /// See [`HubProtocol::parse`].
+    pub fn parse(
+        self,
+        input: &[u8],
+        max_message_size: Option<usize>,
+    ) -> Result<Option<(HubMessage<'_>, usize)>, ProtocolError> {
+        dispatch!(self, P => P::parse(input, max_message_size))
+    }
+
+    /// See [`HubProtocol::encode_value`].
+    pub fn encode_value<T: Serialize + ?Sized>(self, value: &T) -> Result<Vec<u8>, EncodeError> {
+        dispatch!(self, P => P::encode_value(value))
+    }
+
+    /// See [`HubProtocol::write_invocation`].
+    pub fn write_invocation<A: Serialize + ?Sized>(
+        self,
+        invocation_id: Option<&str>,
+        target: &str,
+        arguments: &A,
+    ) -> Result<Bytes, EncodeError> {
+        dispatch!(self, P => P::write_invocation(invocation_id, target, arguments))
+    }
+
+    /// See [`HubProtocol::write_completion`].
+    pub fn write_completion(self, invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
+        dispatch!(self, P => P::write_completion(invocation_id, outcome))
+    }
+
+    /// See [`HubProtocol::write_ping`].
+    pub fn write_ping(self) -> Bytes {
+        dispatch!(self, P => P::write_ping())
+    }
+
+    /// See [`HubProtocol::write_close`].
+    pub fn write_close(self, error: Option<&str>, allow_reconnect: bool) -> Bytes {
+        dispatch!(self, P => P::write_close(error, allow_reconnect))
+    }
+}
+
+/// A message received from a client. Borrows from the bytes it was parsed from.
+#[derive(Debug)]
+pub enum HubMessage<'a> {
+    /// Type 1: call a hub method.
+    Invocation(Invocation<'a>),
+    /// Type 2: one item of an upload stream.
+    StreamItem {
+        /// The stream id.
+        invocation_id: Cow<'a, str>,
+    },
+    /// Type 3: the end of an upload stream or a client result.
+    Completion {
+        /// The invocation or stream id.
+        invocation_id: Cow<'a, str>,
+    },
+    /// Type 4: call a streaming hub method.
+    StreamInvocation(Invocation<'a>),
+    /// Type 5: cancel a streaming invocation.
+    CancelInvocation {
+        /// The invocation id.
+        invocation_id: Cow<'a, str>,
+    },
+    /// Type 6: keep-alive.
+    Ping,
+    /// Type 7: the client is closing.
+    Close {
+        /// The error the client reports, if any.
+        error: Option<Cow<'a, str>>,
+    },
+    /// Types 8 and 9 (stateful reconnect) and types this server does not know: skipped.
+    Ignored,
+}
+
+/// An Invocation or StreamInvocation.
+#[derive(Debug)]
+pub struct Invocation<'a> {
+    /// Present when the caller expects a Completion.
+    pub invocation_id: Option<Cow<'a, str>>,
+    /// The hub method name as the client sent it.
+    pub target: Cow<'a, str>,
+    /// The encoded arguments.
+    pub arguments: Arguments<'a>,
+    /// Ids of upload streams the client will send.
+    pub stream_ids: Vec<Cow<'a, str>>,
+}
+
+/// The still-encoded arguments of an invocation.
+#[derive(Debug)]
+pub struct Arguments<'a> {
+    protocol: Protocol,
+    values: Vec<&'a [u8]>,
+}
+
+impl<'a> Arguments<'a> {
+    /// Arguments encoded with `protocol`, one slice per value.
+    pub fn new(protocol: Protocol, values: Vec<&'a [u8]>) -> Self {
+        Self { protocol, values }
+    }
+
+    /// How many arguments the client sent.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether the client sent no arguments.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Deserializes argument `index` straight from the received bytes.
+    pub fn decode<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgumentError> {
+        let raw = self.values.get(index).ok_or(ArgumentError {
+            index,
+            message: "missing".into(),
+        })?;
+        dispatch!(self.protocol, P => P::decode_value(raw))
+            .map_err(|message| ArgumentError { index, message })
+    }
+}
+
+/// An argument that does not deserialize into the parameter's type.
+#[derive(Debug, Clone)]
+pub struct ArgumentError {
+    /// Which argument failed.
+    pub index: usize,
+    /// What the deserializer said.
+    pub message: String,
+}
+
+/// How a Completion ends an invocation.
+#[derive(Debug, Clone, Copy)]
+pub enum CompletionOutcome<'a> {
+    /// A result value, already encoded with the connection's protocol.
+    Result(&'a [u8]),
+    /// An error text.
+    Error(&'a str),
+    /// Neither (a finished stream).
+    Empty,
+}
+
+/// Bytes that are not a valid message of the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// A message exceeded the maximum receive size.
+    MessageTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A message could not be read.
+    Malformed(String),
+}
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtocolError::MessageTooLarge { limit } => write!(
+                f,
+                "The maximum message size of {limit}B was exceeded. The message size can be configured in AddHubOptions."
+            ),
+            ProtocolError::Malformed(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// A value that could not be serialized for the wire.
+#[derive(Debug, Clone)]
+pub struct EncodeError(pub String);
+
+impl std::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "failed to serialize a message: {}", self.0)
+    }
+}
+
+impl std::error::Error for EncodeError {}
