@@ -3,6 +3,8 @@
 mod context;
 mod dispatcher;
 mod error;
+#[doc(hidden)]
+pub mod generated;
 pub(crate) mod texts;
 
 use std::sync::Arc;

@@ -1,0 +1,66 @@
+//! What the example servers share: logging, the listening address and the browser client.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+/// The `@microsoft/signalr` version the pages use, as pinned in `interop/package-lock.json`.
+pub const SIGNALR_VERSION: &str = "10.0.11";
+
+/// Logs through `tracing`, at `info` unless `RUST_LOG` says otherwise.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,hubs_runtime=info".into()),
+        )
+        .init();
+}
+
+/// 127.0.0.1 and the port in `PORT`, 5000 by default.
+pub fn address() -> SocketAddr {
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5000);
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// Serves `app` on [`address`] until the process ends.
+pub async fn serve(app: Router) {
+    let address = address();
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .unwrap_or_else(|e| panic!("cannot listen on {address}: {e}"));
+    tracing::info!("listening on http://{address}");
+    axum::serve(listener, app).await.expect("server error");
+}
+
+/// `GET /lib/signalr.min.js`: the browser build of the official client. Served from the
+/// interop tests' `node_modules` when installed, otherwise a redirect to the same pinned
+/// version on a public CDN.
+pub fn signalr_client() -> Router {
+    Router::new().route("/lib/signalr.min.js", get(signalr_js))
+}
+
+async fn signalr_js() -> Response {
+    let local = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../interop/node_modules/@microsoft/signalr/dist/browser/signalr.min.js"
+    );
+    match tokio::fs::read(local).await {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => Redirect::temporary(&format!(
+            "https://cdn.jsdelivr.net/npm/@microsoft/signalr@{SIGNALR_VERSION}/dist/browser/signalr.min.js"
+        ))
+        .into_response(),
+    }
+}

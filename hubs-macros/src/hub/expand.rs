@@ -1,0 +1,146 @@
+//! Code generation for `#[hub]`, from the model only: the `Hub` impl with the method table,
+//! argument binding and the lifecycle hooks.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+
+use super::model::{Hook, HubModel, Method, Output, Param, span_of};
+
+pub(crate) fn expand(model: &HubModel) -> TokenStream {
+    let self_ty = &model.self_ty;
+    let descriptors = model.methods.iter().map(|m| {
+        let name = &m.wire_name;
+        let arguments = m.argument_count();
+        quote!(::hubs::__private::MethodDescriptor { name: #name, arguments: #arguments })
+    });
+    let arms = model
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(index, m)| invoke_arm(index, m));
+    let on_connected = model.on_connected.as_ref().map(connected_hook);
+    let on_disconnected = model.on_disconnected.as_ref().map(disconnected_hook);
+    quote! {
+        const _: () = {
+            impl ::hubs::__private::Hub for #self_ty {
+                const METHODS: &'static [::hubs::__private::MethodDescriptor] = &[#(#descriptors),*];
+
+                #[allow(unused_variables, unreachable_code)]
+                fn invoke(
+                    __hub: &::hubs::__private::Arc<Self>,
+                    __method: usize,
+                    __ctx: ::hubs::Context,
+                    __args: &::hubs::__private::Arguments<'_>,
+                ) -> ::core::result::Result<::hubs::__private::MethodFuture, ::hubs::__private::ArgumentError> {
+                    match __method {
+                        #(#arms)*
+                        _ => ::core::unreachable!("the dispatcher only passes indexes of METHODS"),
+                    }
+                }
+
+                #on_connected
+                #on_disconnected
+            }
+        };
+    }
+}
+
+/// The call's arguments: `&__ctx` for context parameters, bound values otherwise.
+fn call_arguments(params: &[Param]) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let mut bindings = Vec::new();
+    let mut call = Vec::new();
+    let mut index = 0usize;
+    for param in params {
+        match param {
+            Param::Context => call.push(quote!(&__ctx)),
+            Param::Argument(ty) => {
+                let var = format_ident!("__arg{}", index);
+                // Spanned on the type so a missing Deserialize impl points at the parameter.
+                bindings.push(quote_spanned! {span_of(ty)=>
+                    let #var: #ty = __args.decode::<#ty>(#index)?;
+                });
+                call.push(quote!(#var));
+                index += 1;
+            }
+        }
+    }
+    (bindings, call)
+}
+
+fn invoke_arm(index: usize, method: &Method) -> TokenStream {
+    let ident = &method.ident;
+    let (bindings, call) = call_arguments(&method.params);
+    let result = match &method.output {
+        Output::Unit => quote!({
+            let () = __value;
+            ::hubs::__private::encode_result(&__ctx, &())
+        }),
+        Output::Value(ty) => quote_spanned! {span_of(ty)=>
+            ::hubs::__private::encode_result(&__ctx, &__value)
+        },
+        Output::Result(ty) => quote_spanned! {span_of(ty)=>
+            ::hubs::__private::method_result(&__ctx, __value)
+        },
+    };
+    quote! {
+        #index => {
+            #(#bindings)*
+            let __hub = ::hubs::__private::Arc::clone(__hub);
+            ::core::result::Result::Ok(::hubs::__private::boxed(async move {
+                let __value = __hub.#ident(#(#call),*).await;
+                #result
+            }))
+        }
+    }
+}
+
+fn hook_call(hook: &Hook, error: Option<&TokenStream>) -> TokenStream {
+    let ident = &hook.ident;
+    let args = hook.params.iter().map(|p| match p {
+        Param::Context => quote!(&__ctx),
+        Param::Argument(_) => error.cloned().unwrap_or_default(),
+    });
+    quote!(__hub.#ident(#(#args),*).await)
+}
+
+fn connected_hook(hook: &Hook) -> TokenStream {
+    let call = hook_call(hook, None);
+    let result = match &hook.output {
+        Output::Unit => quote!({
+            let () = __value;
+            ::core::result::Result::Ok(())
+        }),
+        Output::Result(ty) | Output::Value(ty) => quote_spanned! {span_of(ty)=>
+            ::hubs::__private::hook_result(__value)
+        },
+    };
+    quote! {
+        fn on_connected(
+            __hub: &::hubs::__private::Arc<Self>,
+            __ctx: ::hubs::Context,
+        ) -> ::hubs::__private::BoxFuture<'static, ::core::result::Result<(), ::hubs::HubError>> {
+            let __hub = ::hubs::__private::Arc::clone(__hub);
+            ::hubs::__private::boxed(async move {
+                let __value = #call;
+                #result
+            })
+        }
+    }
+}
+
+fn disconnected_hook(hook: &Hook) -> TokenStream {
+    let error = quote!(__error);
+    let call = hook_call(hook, Some(&error));
+    quote! {
+        fn on_disconnected(
+            __hub: &::hubs::__private::Arc<Self>,
+            __ctx: ::hubs::Context,
+            __error: ::core::option::Option<::hubs::HubError>,
+        ) -> ::hubs::__private::BoxFuture<'static, ()> {
+            let __hub = ::hubs::__private::Arc::clone(__hub);
+            ::hubs::__private::boxed(async move {
+                let _ = #call;
+            })
+        }
+    }
+}

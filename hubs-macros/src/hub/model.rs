@@ -1,0 +1,349 @@
+//! The hub as plain data, read from the `impl` block. Each rule a method must follow is a
+//! named function below; every violation becomes a spanned error that says how to fix it.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, Pat, ReturnType, Type, Visibility};
+
+use crate::attr;
+use crate::case::pascal_case;
+use crate::ctxt::Ctxt;
+
+pub(crate) struct HubModel {
+    pub(crate) self_ty: Type,
+    pub(crate) methods: Vec<Method>,
+    pub(crate) on_connected: Option<Hook>,
+    pub(crate) on_disconnected: Option<Hook>,
+}
+
+pub(crate) struct Method {
+    pub(crate) ident: syn::Ident,
+    pub(crate) wire_name: String,
+    /// Where the wire name comes from: the rename literal or the Rust name.
+    pub(crate) wire_span: Span,
+    pub(crate) params: Vec<Param>,
+    pub(crate) output: Output,
+}
+
+pub(crate) struct Hook {
+    pub(crate) ident: syn::Ident,
+    pub(crate) params: Vec<Param>,
+    pub(crate) output: Output,
+}
+
+pub(crate) enum Param {
+    /// `&Context`: the calling connection, not sent by the client.
+    Context,
+    /// A value the client sends, deserialized into `ty`.
+    Argument(Type),
+}
+
+pub(crate) enum Output {
+    /// No return type: the Completion carries `null`.
+    Unit,
+    /// `Result<T, E>`: `Err` becomes an error Completion.
+    Result(Type),
+    /// Any other type: serialized as the result.
+    Value(Type),
+}
+
+const CONNECTED: &str = "on_connected";
+const DISCONNECTED: &str = "on_disconnected";
+
+impl HubModel {
+    /// Reads `item`, strips the helper attributes, and reports every rule broken.
+    pub(crate) fn from_item(cx: &Ctxt, item: &mut ItemImpl) -> Option<HubModel> {
+        if let Some((_, path, _)) = &item.trait_ {
+            cx.error_spanned_by(
+                path,
+                "#[hub] goes on an inherent `impl MyHub { ... }` block, not on a trait impl",
+            );
+            return None;
+        }
+        if !item.generics.params.is_empty() {
+            cx.error_spanned_by(
+                &item.generics,
+                "a #[hub] impl cannot be generic: one hub type serves one endpoint; put type parameters in the hub's fields instead",
+            );
+            return None;
+        }
+        let mut model = HubModel {
+            self_ty: (*item.self_ty).clone(),
+            methods: Vec::new(),
+            on_connected: None,
+            on_disconnected: None,
+        };
+        for impl_item in &mut item.items {
+            let ImplItem::Fn(function) = impl_item else {
+                continue;
+            };
+            let name = function.sig.ident.to_string();
+            let method_attr = attr::take_method_attr(cx, &mut function.attrs);
+            if name == CONNECTED || name == DISCONNECTED {
+                if let Some(rename) = &method_attr.name {
+                    cx.error_spanned_by(
+                        rename,
+                        format!(
+                            "`{name}` is a lifecycle hook, not a hub method: it has no wire name"
+                        ),
+                    );
+                }
+                let hook = read_hook(cx, function);
+                if name == CONNECTED {
+                    model.on_connected = hook;
+                } else {
+                    model.on_disconnected = hook;
+                }
+                continue;
+            }
+            if !is_hub_method(function) {
+                continue;
+            }
+            if let Some(method) = read_method(cx, function, method_attr) {
+                model.methods.push(method);
+            }
+        }
+        check_wire_names_unique(cx, &model.methods);
+        Some(model)
+    }
+}
+
+/// `pub` functions that take `self` are hub methods; other functions (constructors, private
+/// helpers) stay ordinary Rust.
+fn is_hub_method(function: &ImplItemFn) -> bool {
+    matches!(function.vis, Visibility::Public(_))
+        && (function.sig.receiver().is_some() || function.sig.asyncness.is_some())
+}
+
+fn read_method(cx: &Ctxt, function: &ImplItemFn, method_attr: attr::MethodAttr) -> Option<Method> {
+    let sig = &function.sig;
+    let ok =
+        check_async(cx, function) & check_receiver(cx, function) & check_not_generic(cx, function);
+    let params = read_params(cx, function)?;
+    let (wire_name, wire_span) = match method_attr.name {
+        Some(name) => (name.value(), name.span()),
+        None => (pascal_case(&sig.ident.to_string()), sig.ident.span()),
+    };
+    ok.then(|| Method {
+        ident: sig.ident.clone(),
+        wire_name,
+        wire_span,
+        params,
+        output: read_output(&sig.output),
+    })
+}
+
+fn read_hook(cx: &Ctxt, function: &ImplItemFn) -> Option<Hook> {
+    let ok =
+        check_async(cx, function) & check_receiver(cx, function) & check_not_generic(cx, function);
+    let params = read_params(cx, function)?;
+    let name = function.sig.ident.to_string();
+    let mut ok = ok;
+    for (param, input) in params.iter().zip(function.sig.inputs.iter().skip(1)) {
+        if let Param::Argument(_) = param {
+            if name == CONNECTED {
+                cx.error_spanned_by(
+                    input,
+                    "`on_connected` takes only `&self` and optionally `ctx: &Context`",
+                );
+                ok = false;
+            }
+        }
+    }
+    if name == DISCONNECTED
+        && params
+            .iter()
+            .filter(|p| matches!(p, Param::Argument(_)))
+            .count()
+            > 1
+    {
+        cx.error_spanned_by(
+            &function.sig.inputs,
+            "`on_disconnected` takes `&self`, optionally `ctx: &Context`, and optionally `error: Option<HubError>`",
+        );
+        ok = false;
+    }
+    ok.then(|| Hook {
+        ident: function.sig.ident.clone(),
+        params,
+        output: read_output(&function.sig.output),
+    })
+}
+
+/// Rule: hub methods are `async fn`, because they run as tasks of the connection.
+fn check_async(cx: &Ctxt, function: &ImplItemFn) -> bool {
+    if function.sig.asyncness.is_some() {
+        return true;
+    }
+    cx.error_spanned_by(
+        function.sig.fn_token,
+        format!(
+            "hub method `{}` must be an `async fn`: write `pub async fn {}(&self, ...)`",
+            function.sig.ident, function.sig.ident
+        ),
+    );
+    false
+}
+
+/// Rule: the receiver is `&self`; one hub value serves every connection at once.
+fn check_receiver(cx: &Ctxt, function: &ImplItemFn) -> bool {
+    let ident = &function.sig.ident;
+    match function.sig.receiver() {
+        Some(r) if r.reference.is_some() && r.mutability.is_none() && r.colon_token.is_none() => {
+            true
+        }
+        Some(r) => {
+            cx.error_spanned_by(
+                r,
+                format!(
+                    "hub method `{ident}` must take `&self`: one hub value is shared by every connection, so it cannot be moved or borrowed mutably (use interior mutability such as a Mutex for state)"
+                ),
+            );
+            false
+        }
+        None => {
+            cx.error_spanned_by(
+                ident,
+                format!("hub method `{ident}` needs a `&self` receiver: write `pub async fn {ident}(&self, ...)`"),
+            );
+            false
+        }
+    }
+}
+
+/// Rule: no type or const parameters; arguments come off the wire into concrete types.
+fn check_not_generic(cx: &Ctxt, function: &ImplItemFn) -> bool {
+    let generics = &function.sig.generics;
+    let has_type_params = generics
+        .params
+        .iter()
+        .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+    if has_type_params || generics.where_clause.is_some() {
+        cx.error_spanned_by(
+            generics,
+            format!(
+                "hub method `{}` cannot be generic: its arguments are deserialized from the wire, so each needs a concrete type",
+                function.sig.ident
+            ),
+        );
+        return false;
+    }
+    true
+}
+
+fn is_context(ty: &Type) -> bool {
+    let Type::Reference(reference) = ty else {
+        return false;
+    };
+    let Type::Path(path) = &*reference.elem else {
+        return false;
+    };
+    path.qself.is_none()
+        && path
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Context" && s.arguments.is_none())
+}
+
+/// Parameters after the receiver: `&Context` or an owned, deserializable argument.
+fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
+    let mut params = Vec::new();
+    let mut ok = true;
+    for input in &function.sig.inputs {
+        let FnArg::Typed(typed) = input else { continue };
+        if !matches!(&*typed.pat, Pat::Ident(_) | Pat::Wild(_)) {
+            cx.error_spanned_by(
+                &typed.pat,
+                "hub method parameters must be plain names (`name: Type`)",
+            );
+            ok = false;
+            continue;
+        }
+        let ty = &*typed.ty;
+        if is_context(ty) {
+            params.push(Param::Context);
+            continue;
+        }
+        match ty {
+            Type::Reference(reference) => {
+                let owned = match &*reference.elem {
+                    Type::Path(p) if p.path.is_ident("str") => "`String`".to_string(),
+                    Type::Slice(slice) => {
+                        let elem = &slice.elem;
+                        format!("`Vec<{}>`", quote::quote!(#elem))
+                    }
+                    _ => "an owned type".to_string(),
+                };
+                cx.error_spanned_by(
+                    ty,
+                    format!(
+                        "hub method arguments are deserialized into owned values: use {owned} instead of a reference (only `&Context` may be borrowed)"
+                    ),
+                );
+                ok = false;
+            }
+            Type::ImplTrait(_) => {
+                cx.error_spanned_by(
+                    ty,
+                    "hub method arguments need a concrete type, not `impl Trait`",
+                );
+                ok = false;
+            }
+            _ => params.push(Param::Argument(ty.clone())),
+        }
+    }
+    ok.then_some(params)
+}
+
+fn read_output(output: &ReturnType) -> Output {
+    let ReturnType::Type(_, ty) = output else {
+        return Output::Unit;
+    };
+    match &**ty {
+        Type::Tuple(t) if t.elems.is_empty() => Output::Unit,
+        Type::Path(p)
+            if p.qself.is_none()
+                && p.path.segments.last().is_some_and(|s| {
+                    s.ident == "Result"
+                        && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
+                }) =>
+        {
+            Output::Result((**ty).clone())
+        }
+        other => Output::Value(other.clone()),
+    }
+}
+
+/// Rule: wire names are unique without regard to case, because clients' method names are
+/// matched that way.
+fn check_wire_names_unique(cx: &Ctxt, methods: &[Method]) {
+    for (i, later) in methods.iter().enumerate() {
+        if let Some(earlier) = methods[..i]
+            .iter()
+            .find(|m| m.wire_name.eq_ignore_ascii_case(&later.wire_name))
+        {
+            cx.syn_error(syn::Error::new(
+                later.wire_span,
+                format!(
+                    "hub method `{}` has the wire name `{}`, which clashes with `{}` of `{}`: clients call hub methods without regard to case, so rename one with #[method(name = \"...\")]",
+                    later.ident, later.wire_name, earlier.wire_name, earlier.ident
+                ),
+            ));
+        }
+    }
+}
+
+impl Method {
+    pub(crate) fn argument_count(&self) -> usize {
+        self.params
+            .iter()
+            .filter(|p| matches!(p, Param::Argument(_)))
+            .count()
+    }
+}
+
+/// The span of a type, for placing trait errors on it.
+pub(crate) fn span_of(ty: &Type) -> Span {
+    ty.span()
+}

@@ -1,0 +1,40 @@
+//! Helpers the `#[hub]` expansion calls, so generated code stays thin.
+
+use std::future::Future;
+
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use super::{Context, HubError};
+
+/// Encodes a method's return value in the caller's protocol.
+pub fn encode_result<T: Serialize + ?Sized>(
+    context: &Context,
+    value: &T,
+) -> Result<Vec<u8>, HubError> {
+    context
+        .protocol()
+        .encode_value(value)
+        .map_err(|e| HubError::internal("SerializationException", e.0))
+}
+
+/// Turns a method's `Result` into an encoded value or its error.
+pub fn method_result<T: Serialize, E: Into<HubError>>(
+    context: &Context,
+    result: Result<T, E>,
+) -> Result<Vec<u8>, HubError> {
+    match result {
+        Ok(value) => encode_result(context, &value),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Turns a hook's `Result` into the runtime's error type.
+pub fn hook_result<E: Into<HubError>>(result: Result<(), E>) -> Result<(), HubError> {
+    result.map_err(Into::into)
+}
+
+/// Boxes a method's future; a non-`Send` future fails to compile here.
+pub fn boxed<T, F: Future<Output = T> + Send + 'static>(future: F) -> BoxFuture<'static, T> {
+    Box::pin(future)
+}
