@@ -26,3 +26,8 @@ pub mod __private {
     pub use hubs_runtime::protocol::{ArgumentError, Arguments};
     pub use std::sync::Arc;
 }
+
+/// The repository README's quick start compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct RepositoryReadme;
