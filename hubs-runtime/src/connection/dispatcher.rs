@@ -20,18 +20,25 @@ use super::{
 pub struct ConnectionDispatcher {
     handler: Arc<dyn ConnectionHandler>,
     options: ConnectionOptions,
-    pending: Mutex<Pending>,
+    registry: Mutex<Registry>,
 }
 
-/// Negotiated connections whose transport has not arrived yet, by token.
-struct Pending {
-    by_token: HashMap<Box<str>, PendingConnection>,
+/// Negotiated connections by token, from negotiate until their transport ends.
+struct Registry {
+    by_token: HashMap<Box<str>, Registered>,
     next_sweep: Instant,
 }
 
-struct PendingConnection {
+struct Registered {
     connection_id: Arc<str>,
-    negotiated_at: Instant,
+    state: State,
+}
+
+enum State {
+    /// Negotiated; the transport has not arrived yet.
+    Waiting { negotiated_at: Instant },
+    /// A transport is attached.
+    Active(Transport),
 }
 
 #[derive(Serialize)]
@@ -96,15 +103,15 @@ impl ConnectionDispatcher {
         Self {
             handler,
             options,
-            pending: Mutex::new(Pending {
+            registry: Mutex::new(Registry {
                 by_token: HashMap::new(),
                 next_sweep: Instant::now(),
             }),
         }
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// `{path}/negotiate`: creates a connection and says how to reach it.
@@ -140,20 +147,21 @@ impl ConnectionDispatcher {
         };
         let response = json_response(&response);
         let now = Instant::now();
-        let mut pending = self.pending();
-        if now >= pending.next_sweep {
+        let mut registry = self.registry();
+        if now >= registry.next_sweep {
             // Forget connections whose transport never came, at most once a second.
             let timeout = self.options.disconnect_timeout;
-            pending
-                .by_token
-                .retain(|_, p| now.duration_since(p.negotiated_at) < timeout);
-            pending.next_sweep = now + std::time::Duration::from_secs(1);
+            registry.by_token.retain(|_, r| match r.state {
+                State::Waiting { negotiated_at } => now.duration_since(negotiated_at) < timeout,
+                State::Active(_) => true,
+            });
+            registry.next_sweep = now + std::time::Duration::from_secs(1);
         }
-        pending.by_token.insert(
+        registry.by_token.insert(
             token.into(),
-            PendingConnection {
+            Registered {
                 connection_id,
-                negotiated_at: now,
+                state: State::Waiting { negotiated_at: now },
             },
         );
         response
@@ -169,45 +177,70 @@ impl ConnectionDispatcher {
             .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
         let info = RequestInfo::new(parts.headers.clone(), parts.uri.query());
 
-        match parts.method {
-            Method::GET if is_upgrade => {}
+        let token = info.query_value("id").map(Box::<str>::from);
+        let wanted = match parts.method {
+            Method::GET if is_upgrade => Transport::WebSockets,
             Method::GET => {
                 let accepts_sse = parts
                     .headers
                     .get(header::ACCEPT)
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|v| v.contains("text/event-stream"));
-                return not_supported(if accepts_sse {
+                let name = if accepts_sse {
                     "ServerSentEvents"
                 } else {
                     "LongPolling"
-                });
+                };
+                return match self.lookup(token.as_deref()) {
+                    Err(response) => response,
+                    Ok(_) => not_supported(name),
+                };
             }
             Method::POST | Method::DELETE => {
-                // Sending and closing by HTTP belong to transports this endpoint does not offer.
-                return match info.query_value("id") {
-                    None => text(StatusCode::BAD_REQUEST, "Connection ID required"),
-                    Some(_) => text(StatusCode::NOT_FOUND, "No Connection with that ID"),
+                return match self.lookup(token.as_deref()) {
+                    Err(response) => response,
+                    Ok(Some(Transport::WebSockets)) if parts.method == Method::POST => text(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "POST requests are not allowed for WebSocket connections.",
+                    ),
+                    Ok(Some(_)) => text(
+                        StatusCode::BAD_REQUEST,
+                        "Cannot terminate this connection using the DELETE endpoint.",
+                    ),
+                    Ok(None) => text(StatusCode::NOT_FOUND, "No Connection with that ID"),
                 };
             }
             _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
-        }
+        };
 
-        if !self.options.transports.contains(&Transport::WebSockets) {
-            return not_supported(Transport::WebSockets.name());
-        }
-        let connection_id = match info.query_value("id") {
+        let connection_id = match &token {
             // skipNegotiation: the socket itself creates the connection.
             None => Arc::from(new_connection_id()),
-            // A token is good for one WebSocket only.
-            Some(token) => match self.pending().by_token.remove(token) {
-                Some(pending) => pending.connection_id,
-                None => return text(StatusCode::NOT_FOUND, "No Connection with that ID"),
-            },
+            Some(token) => {
+                let mut registry = self.registry();
+                let Some(registered) = registry.by_token.get_mut(token) else {
+                    return text(StatusCode::NOT_FOUND, "No Connection with that ID");
+                };
+                if let State::Active(_) = registered.state {
+                    // One transport at a time per connection.
+                    return StatusCode::CONFLICT.into_response();
+                }
+                if !self.options.transports.contains(&wanted) {
+                    return not_supported(wanted.name());
+                }
+                registered.state = State::Active(wanted);
+                Arc::clone(&registered.connection_id)
+            }
         };
+        if !self.options.transports.contains(&wanted) {
+            return not_supported(wanted.name());
+        }
         let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
             Ok(upgrade) => upgrade,
-            Err(rejection) => return rejection.into_response(),
+            Err(rejection) => {
+                self.forget(token.as_deref());
+                return rejection.into_response();
+            }
         };
         let options = &self.options;
         let upgrade = upgrade
@@ -215,7 +248,9 @@ impl ConnectionDispatcher {
             .write_buffer_size(options.websocket_write_buffer_size)
             .max_message_size(options.websocket_max_message_size);
         let dispatcher = Arc::clone(&self);
-        upgrade.on_upgrade(move |socket| {
+        let failed = (Arc::clone(&self), token.clone());
+        let upgrade = upgrade.on_failed_upgrade(move |_| failed.0.forget(failed.1.as_deref()));
+        upgrade.on_upgrade(move |socket| async move {
             websocket::run(
                 socket,
                 Arc::clone(&dispatcher.handler),
@@ -224,7 +259,30 @@ impl ConnectionDispatcher {
                 connection_id,
                 Arc::new(info),
             )
+            .await;
+            dispatcher.forget(token.as_deref());
         })
+    }
+
+    /// Removes a connection whose transport ended; its token is no longer accepted.
+    fn forget(&self, token: Option<&str>) {
+        if let Some(token) = token {
+            self.registry().by_token.remove(token);
+        }
+    }
+
+    /// The transport of the connection `token` names: `Ok(None)` while it has none yet, or the
+    /// response for a missing or unknown token.
+    fn lookup(&self, token: Option<&str>) -> Result<Option<Transport>, Response> {
+        let token = token.ok_or_else(|| text(StatusCode::BAD_REQUEST, "Connection ID required"))?;
+        match self.registry().by_token.get(token) {
+            None => Err(text(StatusCode::NOT_FOUND, "No Connection with that ID")),
+            Some(Registered {
+                state: State::Active(transport),
+                ..
+            }) => Ok(Some(*transport)),
+            Some(_) => Ok(None),
+        }
     }
 }
 

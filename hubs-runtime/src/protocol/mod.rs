@@ -7,6 +7,7 @@
 
 mod handshake;
 mod json;
+mod messagepack;
 
 use std::borrow::Cow;
 
@@ -17,6 +18,7 @@ pub use handshake::{
     HANDSHAKE_OK, HandshakeError, HandshakeRequest, parse_handshake, write_handshake_error,
 };
 pub use json::JsonProtocol;
+pub use messagepack::MessagePackProtocol;
 
 /// The ASCII record separator that ends every JSON message and the handshake.
 pub const RECORD_SEPARATOR: u8 = 0x1e;
@@ -80,6 +82,8 @@ pub trait HubProtocol {
 pub enum Protocol {
     /// The JSON hub protocol (`json`).
     Json,
+    /// The MessagePack hub protocol (`messagepack`).
+    MessagePack,
 }
 
 macro_rules! dispatch {
@@ -89,15 +93,19 @@ macro_rules! dispatch {
                 type $p = JsonProtocol;
                 $body
             }
+            Protocol::MessagePack => {
+                type $p = MessagePackProtocol;
+                $body
+            }
         }
     };
 }
 
 impl Protocol {
     /// Every protocol this build supports.
-    pub const ALL: &'static [Protocol] = &[Protocol::Json];
+    pub const ALL: &'static [Protocol] = &[Protocol::Json, Protocol::MessagePack];
     /// How many protocols exist; sizes per-protocol tables.
-    pub const COUNT: usize = 1;
+    pub const COUNT: usize = 2;
 
     /// The protocol named `name` in a handshake (matched without regard to case).
     pub fn from_name(name: &str) -> Option<Protocol> {

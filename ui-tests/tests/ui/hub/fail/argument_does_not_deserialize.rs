@@ -1,0 +1,18 @@
+// Every hub method argument implements serde's `Deserialize`.
+use hubs::hub;
+
+struct Point {
+    x: f64,
+    y: f64,
+}
+
+struct Canvas;
+
+#[hub]
+impl Canvas {
+    pub async fn draw(&self, point: Point) -> f64 {
+        point.x + point.y
+    }
+}
+
+fn main() {}
