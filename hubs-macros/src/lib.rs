@@ -2,6 +2,7 @@
 
 mod attr;
 mod case;
+mod client;
 mod ctxt;
 mod hub;
 
@@ -11,4 +12,10 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn hub(args: TokenStream, input: TokenStream) -> TokenStream {
     hub::hub(args.into(), input.into()).into()
+}
+
+/// Turns a trait into typed client proxies. See the `hubs` crate documentation.
+#[proc_macro_attribute]
+pub fn hub_client(args: TokenStream, input: TokenStream) -> TokenStream {
+    client::hub_client(args.into(), input.into()).into()
 }

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::clients::{Groups, HubClients};
-use crate::connection::{ConnectionDispatcher, ConnectionOptions};
+use crate::connection::{ConnectionDispatcher, ConnectionOptions, RequestInfo};
 use crate::hub::{Hub, HubDispatcher};
 use crate::lifetime::{HubLifetimeManager, InMemoryLifetimeManager};
 use crate::options::HubOptions;
@@ -30,6 +30,7 @@ impl<H: Hub> HubEndpoint<H> {
             options: HubOptions::default(),
             connection_options: ConnectionOptions::default(),
             lifetime: None,
+            user_id: None,
         }
     }
 
@@ -55,9 +56,36 @@ pub struct HubEndpointBuilder<H: Hub> {
     options: HubOptions,
     connection_options: ConnectionOptions,
     lifetime: Option<Arc<dyn HubLifetimeManager>>,
+    user_id: Option<UserIdProvider>,
 }
 
+/// Finds the user a connection belongs to, from the request that opened it.
+pub type UserIdProvider = Arc<dyn Fn(&RequestInfo) -> Option<String> + Send + Sync>;
+
 impl<H: Hub> HubEndpointBuilder<H> {
+    /// Names the user of each connection, for `clients().user(..)` targets (like ASP.NET Core's
+    /// `IUserIdProvider`). Connections for which it returns `None` (or an empty id) belong to
+    /// no user and are never reached by user targets. Without a provider no connection has a
+    /// user.
+    ///
+    /// ```
+    /// # use hubs::prelude::*;
+    /// # struct Chat;
+    /// # #[hub] impl Chat {}
+    /// // Until authentication is set up: the `user` query parameter names the user.
+    /// let endpoint = HubEndpoint::builder(Chat)
+    ///     .user_id_provider(|request| request.query_value("user").map(str::to_string))
+    ///     .build();
+    /// # let _ = endpoint;
+    /// ```
+    pub fn user_id_provider(
+        mut self,
+        provider: impl Fn(&RequestInfo) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.user_id = Some(Arc::new(provider));
+        self
+    }
+
     /// Replaces the hub options.
     pub fn options(mut self, options: HubOptions) -> Self {
         self.options = options;
@@ -94,8 +122,12 @@ impl<H: Hub> HubEndpointBuilder<H> {
         let lifetime = self
             .lifetime
             .unwrap_or_else(|| Arc::new(InMemoryLifetimeManager::new()));
-        let dispatcher =
-            HubDispatcher::new(Arc::new(self.hub), self.options, Arc::clone(&lifetime));
+        let dispatcher = HubDispatcher::new(
+            Arc::new(self.hub),
+            self.options,
+            Arc::clone(&lifetime),
+            self.user_id,
+        );
         Ok(HubEndpoint {
             connections: Arc::new(ConnectionDispatcher::new(
                 Arc::new(dispatcher),

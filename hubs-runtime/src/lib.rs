@@ -21,9 +21,9 @@ mod endpoint;
 mod options;
 
 pub use crate::axum::HubRouterExt;
-pub use clients::{CallerClients, ClientProxy, Groups, HubClients, IntoArguments};
-pub use connection::ConnectionOptions;
-pub use endpoint::{HubContext, HubEndpoint, HubEndpointBuilder};
+pub use clients::{CallerClients, ClientProxy, ClientTarget, Groups, HubClients, IntoArguments};
+pub use connection::{ConnectionOptions, RequestInfo};
+pub use endpoint::{HubContext, HubEndpoint, HubEndpointBuilder, UserIdProvider};
 pub use hub::{Context, Hub, HubError};
 pub use lifetime::SendError;
 pub use options::HubOptions;

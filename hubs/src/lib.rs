@@ -1,10 +1,10 @@
 #![doc = include_str!("../README.md")]
 
-pub use hubs_macros::hub;
+pub use hubs_macros::{hub, hub_client};
 pub use hubs_runtime::{
-    CallerClients, ClientProxy, ConnectionOptions, Context, Groups, Hub, HubClients, HubContext,
-    HubEndpoint, HubEndpointBuilder, HubError, HubOptions, HubRouterExt, IntoArguments, Protocol,
-    SendError,
+    CallerClients, ClientProxy, ClientTarget, ConnectionOptions, Context, Groups, Hub, HubClients,
+    HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions, HubRouterExt, IntoArguments,
+    Protocol, RequestInfo, SendError, UserIdProvider,
 };
 
 /// The lower layers, for custom transports, protocols and lifetime managers.
@@ -14,14 +14,19 @@ pub mod runtime {
 
 /// Everything a hub author usually needs, in one import.
 pub mod prelude {
-    pub use crate::{Context, HubContext, HubEndpoint, HubError, HubOptions, HubRouterExt, hub};
+    pub use crate::{
+        ClientTarget, Context, HubContext, HubEndpoint, HubError, HubOptions, HubRouterExt, hub,
+        hub_client,
+    };
 }
 
 /// Used by generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use futures_util::future::BoxFuture;
-    pub use hubs_runtime::hub::generated::{boxed, encode_result, hook_result, method_result};
+    pub use hubs_runtime::hub::generated::{
+        assert_argument, boxed, encode_result, hook_result, method_result,
+    };
     pub use hubs_runtime::hub::{Hub, MethodDescriptor, MethodFuture};
     pub use hubs_runtime::protocol::{ArgumentError, Arguments};
     pub use std::sync::Arc;

@@ -13,6 +13,14 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 struct TestHub;
 
+/// What the test hub calls on clients.
+#[hub_client]
+trait Listener {
+    async fn heard(&self, text: &str);
+    #[method(name = "heardTwice")]
+    async fn heard_twice(&self, first: String, second: &String);
+}
+
 #[derive(Debug)]
 struct Broken;
 impl std::fmt::Display for Broken {
@@ -44,10 +52,9 @@ impl TestHub {
         ctx.abort();
     }
     pub async fn shout(&self, ctx: &Context, text: String) -> Result<(), HubError> {
-        ctx.clients()
-            .caller()
-            .send("Heard", (text.to_uppercase(),))
-            .await?;
+        let loud = text.to_uppercase();
+        ctx.clients().caller().heard(&loud).await?;
+        ctx.clients().caller().heard_twice(text, &loud).await?;
         Ok(())
     }
 }
@@ -212,6 +219,10 @@ async fn fire_and_forget_gets_no_completion() {
     assert_eq!(
         c.next().await,
         json!({"type": 1, "target": "Heard", "arguments": ["HEY"]})
+    );
+    assert_eq!(
+        c.next().await,
+        json!({"type": 1, "target": "heardTwice", "arguments": ["hey", "HEY"]})
     );
     // The next thing is the echo's completion: nothing came for the two calls without an id.
     assert_eq!(

@@ -1,5 +1,7 @@
 //! Client targets: who a send goes to, for code inside hub methods and outside them.
 
+use std::future::Future;
+
 use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
@@ -54,6 +56,33 @@ tuple_arguments! {
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
+}
+
+/// Something typed client methods are sent through: every proxy a target method returns.
+///
+/// `#[hub_client]` traits are implemented for every `ClientTarget`, so
+/// `ctx.clients().group("ops").alert(msg)` works once the client trait is in scope.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a client target",
+    note = "typed client methods are called on proxies such as `ctx.clients().all()` or `hub_context.clients().group(\"name\")`"
+)]
+pub trait ClientTarget: Send + Sync {
+    /// Calls client method `method` with `arguments` on every connection of the target.
+    fn send_arguments<'a, A: IntoArguments + 'a>(
+        &'a self,
+        method: &'a str,
+        arguments: A,
+    ) -> impl Future<Output = Result<(), SendError>> + Send + 'a;
+}
+
+impl ClientTarget for ClientProxy<'_> {
+    fn send_arguments<'a, A: IntoArguments + 'a>(
+        &'a self,
+        method: &'a str,
+        arguments: A,
+    ) -> impl Future<Output = Result<(), SendError>> + Send + 'a {
+        self.send(method, arguments)
+    }
 }
 
 /// The connections one send reaches.

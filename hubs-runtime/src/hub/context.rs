@@ -13,11 +13,18 @@ use crate::protocol::Protocol;
 ///
 /// Cheap to clone. A hub method receives it by declaring a `&Context` parameter:
 ///
-/// ```ignore
-/// pub async fn join(&self, ctx: &Context, group: String) -> Result<(), HubError> {
-///     ctx.groups().add(ctx.connection_id(), &group).await?;
-///     ctx.clients().group(&group).send("Joined", (ctx.connection_id(),)).await?;
-///     Ok(())
+/// ```
+/// use hubs::prelude::*;
+///
+/// struct Rooms;
+///
+/// #[hub]
+/// impl Rooms {
+///     pub async fn join(&self, ctx: &Context, group: String) -> Result<(), HubError> {
+///         ctx.groups().add(ctx.connection_id(), &group).await?;
+///         ctx.clients().group(&group).send("Joined", (ctx.connection_id(),)).await?;
+///         Ok(())
+///     }
 /// }
 /// ```
 #[derive(Clone)]

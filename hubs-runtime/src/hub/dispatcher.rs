@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::texts::{self, panic_error};
 use super::{Context, Hub, HubError};
 use crate::connection::{ConnectionHandler, Outgoing, TransportConnection};
+use crate::endpoint::UserIdProvider;
 use crate::lifetime::{HubConnection, HubLifetimeManager};
 use crate::options::HubOptions;
 use crate::protocol::{
@@ -30,6 +31,7 @@ pub(crate) struct HubDispatcher<H> {
     lifetime: Arc<dyn HubLifetimeManager>,
     /// Wire names in lower case -> index into `H::METHODS`.
     methods: HashMap<String, usize>,
+    user_id: Option<UserIdProvider>,
 }
 
 /// Why a connection's read loop ended.
@@ -58,6 +60,7 @@ impl<H: Hub> HubDispatcher<H> {
         hub: Arc<H>,
         options: HubOptions,
         lifetime: Arc<dyn HubLifetimeManager>,
+        user_id: Option<UserIdProvider>,
     ) -> Self {
         let methods = H::METHODS
             .iter()
@@ -69,6 +72,7 @@ impl<H: Hub> HubDispatcher<H> {
             options,
             lifetime,
             methods,
+            user_id,
         }
     }
 
@@ -110,10 +114,15 @@ impl<H: Hub> HubDispatcher<H> {
         let ok = bytes::Bytes::from_static(crate::protocol::HANDSHAKE_OK);
         let _ = transport.outbound.send(Outgoing::Frame(ok)).await;
 
+        let user = self
+            .user_id
+            .as_ref()
+            .and_then(|provider| provider(&transport.request))
+            .filter(|user| !user.is_empty());
         let connection = Arc::new(HubConnection::new(
             Arc::clone(&transport.connection_id),
             protocol,
-            None,
+            user.map(Arc::from),
             transport.outbound.clone(),
             transport.abort.clone(),
         ));

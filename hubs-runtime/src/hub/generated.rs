@@ -38,3 +38,6 @@ pub fn hook_result<E: Into<HubError>>(result: Result<(), E>) -> Result<(), HubEr
 pub fn boxed<T, F: Future<Output = T> + Send + 'static>(future: F) -> BoxFuture<'static, T> {
     Box::pin(future)
 }
+
+/// Compiles only for values a client method can send.
+pub fn assert_argument<T: Serialize + Send + Sync + ?Sized>(_: &T) {}
