@@ -19,6 +19,7 @@ pub mod protocol;
 mod axum;
 mod endpoint;
 mod options;
+mod timestamp;
 
 pub use crate::axum::HubRouterExt;
 pub use clients::{CallerClients, ClientProxy, ClientTarget, Groups, HubClients, IntoArguments};
@@ -28,3 +29,4 @@ pub use hub::{Context, Hub, HubError};
 pub use lifetime::SendError;
 pub use options::HubOptions;
 pub use protocol::Protocol;
+pub use timestamp::{Timestamp, TimestampParseError};

@@ -4,8 +4,12 @@ pub use hubs_macros::{hub, hub_client};
 pub use hubs_runtime::{
     CallerClients, ClientProxy, ClientTarget, ConnectionOptions, Context, Groups, Hub, HubClients,
     HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions, HubRouterExt, IntoArguments,
-    Protocol, RequestInfo, SendError, UserIdProvider,
+    Protocol, RequestInfo, SendError, Timestamp, UserIdProvider,
 };
+
+/// `#[serde(with = "hubs::serde_bytes")]` sends `Vec<u8>` as MessagePack binary (and JSON
+/// arrays of numbers), the shape `Uint8Array` and .NET `byte[]` use.
+pub use serde_bytes;
 
 /// The lower layers, for custom transports, protocols and lifetime managers.
 pub mod runtime {

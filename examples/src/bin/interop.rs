@@ -9,9 +9,38 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use hubs::prelude::*;
+use hubs::{RequestInfo, Timestamp};
 use serde::{Deserialize, Serialize};
 
 struct TestHub;
+
+/// What the test hub calls on its clients, typed.
+#[hub_client]
+trait TestClient {
+    async fn received(&self, message: &str);
+}
+
+/// A nested payload: maps inside maps, lists, optional and binary fields.
+#[derive(Serialize, Deserialize)]
+struct Order {
+    id: u64,
+    customer: Customer,
+    lines: Vec<Line>,
+    note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Customer {
+    name: String,
+    vip: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Line {
+    sku: String,
+    quantity: u32,
+    price: f64,
+}
 
 #[derive(Serialize, Deserialize)]
 struct Item {
@@ -119,6 +148,127 @@ impl TestHub {
             .await?)
     }
 
+    pub async fn send_to_all_except(
+        &self,
+        ctx: &Context,
+        excluded: Vec<String>,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx
+            .clients()
+            .all_except(excluded)
+            .received(&message)
+            .await?)
+    }
+
+    pub async fn send_to_clients(
+        &self,
+        ctx: &Context,
+        ids: Vec<String>,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx.clients().clients(ids).received(&message).await?)
+    }
+
+    pub async fn send_to_groups(
+        &self,
+        ctx: &Context,
+        groups: Vec<String>,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx.clients().groups(groups).received(&message).await?)
+    }
+
+    pub async fn send_to_group_except(
+        &self,
+        ctx: &Context,
+        group: String,
+        excluded: Vec<String>,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx
+            .clients()
+            .group_except(group, excluded)
+            .received(&message)
+            .await?)
+    }
+
+    pub async fn send_to_others_in_group(
+        &self,
+        ctx: &Context,
+        group: String,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx
+            .clients()
+            .others_in_group(group)
+            .received(&message)
+            .await?)
+    }
+
+    pub async fn send_to_user(
+        &self,
+        ctx: &Context,
+        user: String,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx.clients().user(user).received(&message).await?)
+    }
+
+    pub async fn send_to_users(
+        &self,
+        ctx: &Context,
+        users: Vec<String>,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx.clients().users(users).received(&message).await?)
+    }
+
+    pub async fn send_to_caller_typed(
+        &self,
+        ctx: &Context,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx.clients().caller().received(&message).await?)
+    }
+
+    pub async fn send_to_others_typed(
+        &self,
+        ctx: &Context,
+        message: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx.clients().others().received(&message).await?)
+    }
+
+    pub async fn get_user(&self, ctx: &Context) -> Option<String> {
+        ctx.user_identifier().map(str::to_string)
+    }
+
+    pub async fn echo_bytes(&self, data: hubs::serde_bytes::ByteBuf) -> hubs::serde_bytes::ByteBuf {
+        data
+    }
+
+    pub async fn byte_sum(&self, data: hubs::serde_bytes::ByteBuf) -> u64 {
+        data.iter().map(|&b| u64::from(b)).sum()
+    }
+
+    pub async fn echo_order(&self, order: Order) -> Order {
+        order
+    }
+
+    pub async fn echo_date(&self, at: Timestamp) -> Timestamp {
+        at
+    }
+
+    /// The instant as milliseconds since the epoch, to check what the server understood.
+    pub async fn date_to_millis(&self, at: Timestamp) -> i64 {
+        at.unix_millis()
+    }
+
+    pub async fn millis_to_date(&self, millis: i64) -> Timestamp {
+        Timestamp::from_unix_millis(millis)
+    }
+
     pub async fn delay(&self, ms: u64) -> u64 {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         ms
@@ -127,6 +277,17 @@ impl TestHub {
 
 async fn broadcast(State(hub): State<HubContext<TestHub>>, body: String) -> StatusCode {
     match hub.clients().all().send("Received", (body,)).await {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn send_to_user(
+    State(hub): State<HubContext<TestHub>>,
+    Path(user): Path<String>,
+    body: String,
+) -> StatusCode {
+    match hub.clients().user(user).received(&body).await {
         Ok(()) => StatusCode::OK,
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -145,16 +306,24 @@ async fn add_to_group(
 #[tokio::main]
 async fn main() {
     examples::init_tracing();
-    let test = HubEndpoint::new(TestHub);
+    // Until authentication lands, the `user` query parameter names a connection's user.
+    let user_from_query = |request: &RequestInfo| request.query_value("user").map(str::to_string);
+    let test = HubEndpoint::builder(TestHub)
+        .user_id_provider(user_from_query)
+        .build();
     let context = test.context();
     let app = Router::new()
         .route("/api/broadcast", post(broadcast))
         .route("/api/groups/{group}/{connection_id}", post(add_to_group))
+        .route("/api/users/{user}", post(send_to_user))
         .with_state(context)
         .hub("/hubs/test", test)
         .hub(
             "/hubs/test-detailed",
-            HubEndpoint::builder(TestHub).detailed_errors(true).build(),
+            HubEndpoint::builder(TestHub)
+                .detailed_errors(true)
+                .user_id_provider(user_from_query)
+                .build(),
         );
     examples::serve(app).await;
 }
