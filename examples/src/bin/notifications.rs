@@ -1,0 +1,190 @@
+//! The notifications example: `cargo run --release -p examples --bin notifications`.
+//!
+//! Services push to browsers through the hub context (the "send from services" pattern):
+//!
+//! - `POST /api/notifications/broadcast` with `{"title": .., "message": ..}`: every client gets
+//!   `ReceiveNotification(notification)`;
+//! - `POST /api/notifications/users/{id}` with the same body: every connection of user `id`;
+//! - `POST /api/orders/{id}/status` with `{"status": ..}`: clients following order `id` get
+//!   `OrderStatusChanged(orderId, status)`.
+//!
+//! Until authentication is configured, a connection's user is the `user` query parameter of
+//! its URL (`/hubs/notifications?user=alice`); each connection with a user is put in the group
+//! `user:{id}` when it connects.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use hubs::prelude::*;
+use hubs::{RequestInfo, Timestamp};
+use serde::{Deserialize, Serialize};
+use tower_http::cors::CorsLayer;
+
+/// What clients receive.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationDto {
+    id: u64,
+    title: String,
+    message: String,
+    created_at: Timestamp,
+}
+
+/// The client methods of the notifications hub.
+#[hub_client]
+trait NotificationClient {
+    async fn receive_notification(&self, notification: &NotificationDto);
+    async fn order_status_changed(&self, order_id: &str, status: &str);
+}
+
+struct NotificationHub;
+
+fn user_group(user: &str) -> String {
+    format!("user:{user}")
+}
+
+fn order_group(order_id: &str) -> String {
+    format!("order:{order_id}")
+}
+
+#[hub]
+impl NotificationHub {
+    /// `SubscribeToOrder(orderId)`: the caller follows an order's status changes.
+    pub async fn subscribe_to_order(
+        &self,
+        ctx: &Context,
+        order_id: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx
+            .groups()
+            .add(ctx.connection_id(), &order_group(&order_id))
+            .await?)
+    }
+
+    /// `UnsubscribeFromOrder(orderId)`.
+    pub async fn unsubscribe_from_order(
+        &self,
+        ctx: &Context,
+        order_id: String,
+    ) -> Result<(), HubError> {
+        Ok(ctx
+            .groups()
+            .remove(ctx.connection_id(), &order_group(&order_id))
+            .await?)
+    }
+
+    async fn on_connected(&self, ctx: &Context) -> Result<(), HubError> {
+        if let Some(user) = ctx.user_identifier() {
+            ctx.groups()
+                .add(ctx.connection_id(), &user_group(user))
+                .await?;
+            tracing::info!(user, connection_id = ctx.connection_id(), "user connected");
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct NewNotification {
+    title: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct StatusChange {
+    status: String,
+}
+
+#[derive(Clone)]
+struct Services {
+    hub: HubContext<NotificationHub>,
+    next_id: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Services {
+    fn notification(&self, new: NewNotification) -> NotificationDto {
+        NotificationDto {
+            id: self
+                .next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            title: new.title,
+            message: new.message,
+            created_at: Timestamp::now(),
+        }
+    }
+}
+
+fn status(result: Result<(), hubs::SendError>) -> StatusCode {
+    match result {
+        Ok(()) => StatusCode::ACCEPTED,
+        Err(error) => {
+            tracing::error!(%error, "push failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+async fn broadcast(
+    State(services): State<Services>,
+    Json(new): Json<NewNotification>,
+) -> StatusCode {
+    let notification = services.notification(new);
+    status(
+        services
+            .hub
+            .clients()
+            .all()
+            .receive_notification(&notification)
+            .await,
+    )
+}
+
+async fn to_user(
+    State(services): State<Services>,
+    Path(user): Path<String>,
+    Json(new): Json<NewNotification>,
+) -> StatusCode {
+    let notification = services.notification(new);
+    let clients = services.hub.clients();
+    status(
+        clients
+            .group(user_group(&user))
+            .receive_notification(&notification)
+            .await,
+    )
+}
+
+async fn order_status(
+    State(services): State<Services>,
+    Path(order_id): Path<String>,
+    Json(change): Json<StatusChange>,
+) -> StatusCode {
+    let clients = services.hub.clients();
+    let followers = clients.group(order_group(&order_id));
+    status(
+        followers
+            .order_status_changed(&order_id, &change.status)
+            .await,
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    examples::init_tracing();
+    let endpoint = HubEndpoint::builder(NotificationHub)
+        .user_id_provider(|request: &RequestInfo| request.query_value("user").map(str::to_string))
+        .build();
+    let services = Services {
+        hub: endpoint.context(),
+        next_id: Default::default(),
+    };
+    let app = Router::new()
+        .route("/api/notifications/broadcast", post(broadcast))
+        .route("/api/notifications/users/{id}", post(to_user))
+        .route("/api/orders/{id}/status", post(order_status))
+        .with_state(services)
+        .hub("/hubs/notifications", endpoint)
+        .layer(CorsLayer::very_permissive());
+    examples::serve(app).await;
+}

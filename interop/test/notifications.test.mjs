@@ -1,0 +1,95 @@
+// The official client (JSON and MessagePack) against the `notifications` example: services push
+// through the hub context to everyone, to one user's connections, and to an order's followers.
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import { cleanup, collect, connect, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+
+const T = { timeout: 30_000 };
+let server;
+
+before(async () => {
+  server = await startServer('notifications');
+});
+after(async () => {
+  await server?.stop();
+});
+afterEach(cleanup);
+
+async function post(path, body) {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 202, `POST ${path}`);
+}
+
+const protocols = {
+  json: () => undefined,
+  messagepack: () => new MessagePackHubProtocol(),
+};
+
+for (const [name, protocol] of Object.entries(protocols)) {
+  describe(`notifications over ${name}`, () => {
+    async function client(user) {
+      let notes;
+      let orders;
+      const query = user ? `?user=${encodeURIComponent(user)}` : '';
+      const connection = await connect(`${server.url}/hubs/notifications${query}`, {
+        protocol: protocol(),
+        setup(c) {
+          notes = collect(c, 'ReceiveNotification');
+          orders = collect(c, 'OrderStatusChanged');
+        },
+      });
+      return { connection, notes, orders };
+    }
+
+    test('a broadcast reaches every client with a typed notification', T, async () => {
+      const a = await client('alice');
+      const anonymous = await client();
+      const before = Date.now();
+      await post('/api/notifications/broadcast', { title: 'Maintenance', message: 'at noon' });
+      for (const c of [a, anonymous]) {
+        const [note] = await c.notes.waitForCount(1);
+        assert.equal(note.title, 'Maintenance');
+        assert.equal(note.message, 'at noon');
+        assert.equal(typeof note.id, 'number');
+        // JSON carries an ISO string, MessagePack a timestamp the client turns into a Date.
+        const created = name === 'json' ? new Date(note.createdAt) : note.createdAt;
+        assert.ok(created instanceof Date && !Number.isNaN(created.getTime()), `createdAt: ${note.createdAt}`);
+        assert.ok(Math.abs(created.getTime() - before) < 60_000);
+      }
+    });
+
+    test('a user notification reaches all of that user\'s connections and nobody else', T, async () => {
+      const phone = await client('bob');
+      const laptop = await client('bob');
+      const other = await client('carol');
+      const anonymous = await client();
+      await post('/api/notifications/users/bob', { title: 'Hi Bob', message: 'your order shipped' });
+      for (const c of [phone, laptop]) {
+        const [note] = await c.notes.waitForCount(1);
+        assert.equal(note.title, 'Hi Bob');
+      }
+      await sleep(QUIET_MS);
+      assert.equal(phone.notes.length, 1);
+      assert.equal(other.notes.length, 0);
+      assert.equal(anonymous.notes.length, 0);
+    });
+
+    test('order followers get OrderStatusChanged until they unsubscribe', T, async () => {
+      const follower = await client('dave');
+      const bystander = await client('erin');
+      await follower.connection.invoke('SubscribeToOrder', 'A-17');
+      await post('/api/orders/A-17/status', { status: 'shipped' });
+      assert.deepEqual(await follower.orders.waitForCount(1), [['A-17', 'shipped']]);
+      await follower.connection.invoke('UnsubscribeFromOrder', 'A-17');
+      await post('/api/orders/A-17/status', { status: 'delivered' });
+      await sleep(QUIET_MS);
+      assert.deepEqual(follower.orders.items, [['A-17', 'shipped']]);
+      assert.equal(bystander.orders.length, 0);
+    });
+  });
+}
