@@ -320,7 +320,7 @@ impl<H: Hub> HubDispatcher<H> {
                     reader
                         .context
                         .connection()
-                        .deliver(protocol.write_completion(id, CompletionOutcome::Error(&text)));
+                        .deliver(protocol.write_completion(id, CompletionOutcome::error(&text)));
                 }
                 HubMessage::Ping => reader.saw_ping = true,
                 HubMessage::Close { error } => {
@@ -346,7 +346,7 @@ impl<H: Hub> HubDispatcher<H> {
         let target = &*invocation.target;
         let fail = |text: String| match id {
             Some(id) => {
-                connection.deliver(protocol.write_completion(id, CompletionOutcome::Error(&text)));
+                connection.deliver(protocol.write_completion(id, CompletionOutcome::error(&text)));
             }
             None => tracing::debug!(error = %text, "fire-and-forget invocation failed"),
         };
@@ -410,7 +410,7 @@ impl<H: Hub> HubDispatcher<H> {
                 Err(error) => {
                     tracing::debug!(method = %name, %error, "hub method failed");
                     let text = texts::invocation_failed(&name, &error, detailed);
-                    protocol.write_completion(&id, CompletionOutcome::Error(&text))
+                    protocol.write_completion(&id, CompletionOutcome::error(&text))
                 }
             };
             connection.deliver(frame);

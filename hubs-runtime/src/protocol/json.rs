@@ -31,10 +31,21 @@ struct WireMessage<'a> {
     stream_ids: Option<Vec<Cow<'a, str>>>,
     #[serde(borrow, default)]
     error: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    item: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
     // Checked for shape (an object of strings) and otherwise unused.
     #[serde(borrow, default)]
     #[allow(dead_code)]
     headers: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+}
+
+/// A key that is present, even with a `null` value (plain `Option` would read `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 fn missing(property: &str) -> ProtocolError {
@@ -88,11 +99,25 @@ impl HubProtocol for JsonProtocol {
         let message = match kind {
             1 => HubMessage::Invocation(invocation(wire)?),
             2 => HubMessage::StreamItem {
+                item: wire.item.ok_or_else(|| missing("item"))?.get().as_bytes(),
                 invocation_id: required_id(wire.invocation_id)?,
             },
-            3 => HubMessage::Completion {
-                invocation_id: required_id(wire.invocation_id)?,
-            },
+            3 => {
+                let outcome = match (wire.result, wire.error) {
+                    (Some(_), Some(_)) => {
+                        return Err(ProtocolError::Malformed(
+                            "The 'error' and 'result' properties are mutually exclusive.".into(),
+                        ));
+                    }
+                    (Some(result), None) => CompletionOutcome::Result(result.get().as_bytes()),
+                    (None, Some(error)) => CompletionOutcome::Error(error),
+                    (None, None) => CompletionOutcome::Empty,
+                };
+                HubMessage::Completion {
+                    invocation_id: required_id(wire.invocation_id)?,
+                    outcome,
+                }
+            }
             4 => {
                 if wire.invocation_id.as_deref().is_none_or(str::is_empty) {
                     return Err(missing("invocationId"));
@@ -148,10 +173,20 @@ impl HubProtocol for JsonProtocol {
             }
             CompletionOutcome::Error(error) => {
                 out.extend_from_slice(br#","error":"#);
-                push_json_string(&mut out, error);
+                push_json_string(&mut out, &error);
             }
             CompletionOutcome::Empty => {}
         }
+        out.extend_from_slice(&[b'}', RECORD_SEPARATOR]);
+        out.into()
+    }
+
+    fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {
+        let mut out = Vec::with_capacity(40 + item.len());
+        out.extend_from_slice(br#"{"type":2,"invocationId":"#);
+        push_json_string(&mut out, invocation_id);
+        out.extend_from_slice(br#","item":"#);
+        out.extend_from_slice(item);
         out.extend_from_slice(&[b'}', RECORD_SEPARATOR]);
         out.into()
     }
@@ -283,6 +318,42 @@ mod tests {
     }
 
     #[test]
+    fn reads_stream_items_and_completions_with_null_values() {
+        let HubMessage::StreamItem {
+            invocation_id,
+            item,
+        } = parse_one("{\"type\":2,\"invocationId\":\"1\",\"item\":null}\x1e")
+        else {
+            panic!()
+        };
+        assert_eq!((&*invocation_id, item), ("1", &b"null"[..]));
+        let HubMessage::Completion { outcome, .. } =
+            parse_one("{\"type\":3,\"invocationId\":\"1\",\"result\":null}\x1e")
+        else {
+            panic!()
+        };
+        assert!(matches!(outcome, CompletionOutcome::Result(b"null")));
+        let HubMessage::Completion { outcome, .. } =
+            parse_one("{\"type\":3,\"invocationId\":\"1\",\"error\":\"bad\"}\x1e")
+        else {
+            panic!()
+        };
+        assert!(matches!(outcome, CompletionOutcome::Error(e) if e == "bad"));
+        let HubMessage::Completion { outcome, .. } =
+            parse_one("{\"type\":3,\"invocationId\":\"1\"}\x1e")
+        else {
+            panic!()
+        };
+        assert!(matches!(outcome, CompletionOutcome::Empty));
+        for bad in [
+            "{\"type\":2,\"invocationId\":\"1\"}\x1e",
+            "{\"type\":3,\"invocationId\":\"1\",\"result\":1,\"error\":\"x\"}\x1e",
+        ] {
+            assert!(JsonProtocol::parse(bad.as_bytes(), None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn skips_unknown_types() {
         assert!(matches!(
             parse_one("{\"type\":99,\"x\":1}\x1e"),
@@ -307,7 +378,7 @@ mod tests {
             &done[..],
             b"{\"type\":3,\"invocationId\":\"3\",\"result\":null}\x1e"
         );
-        let failed = JsonProtocol::write_completion("4", CompletionOutcome::Error("no \"way\""));
+        let failed = JsonProtocol::write_completion("4", CompletionOutcome::error("no \"way\""));
         assert_eq!(
             &failed[..],
             b"{\"type\":3,\"invocationId\":\"4\",\"error\":\"no \\\"way\\\"\"}\x1e"
@@ -315,6 +386,10 @@ mod tests {
         let ended = JsonProtocol::write_completion("5", CompletionOutcome::Empty);
         assert_eq!(&ended[..], b"{\"type\":3,\"invocationId\":\"5\"}\x1e");
         assert_eq!(&JsonProtocol::write_ping()[..], b"{\"type\":6}\x1e");
+        assert_eq!(
+            &JsonProtocol::write_stream_item("7", b"[1]")[..],
+            b"{\"type\":2,\"invocationId\":\"7\",\"item\":[1]}\x1e"
+        );
         assert_eq!(
             &JsonProtocol::write_close(None, false)[..],
             b"{\"type\":7}\x1e"

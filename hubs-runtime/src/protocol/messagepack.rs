@@ -227,10 +227,23 @@ impl<'a> Reader<'a> {
             1 => HubMessage::Invocation(self.invocation(elements)?),
             2 if elements >= 4 => HubMessage::StreamItem {
                 invocation_id: needs_id(self)?,
+                item: self.raw_value()?,
             },
-            3 if elements >= 4 => HubMessage::Completion {
-                invocation_id: needs_id(self)?,
-            },
+            3 if elements >= 4 => {
+                let invocation_id = needs_id(self)?;
+                let outcome = match self.uint()? {
+                    1 if elements >= 5 => CompletionOutcome::Error(Cow::Borrowed(self.str()?)),
+                    2 => CompletionOutcome::Empty,
+                    3 if elements >= 5 => CompletionOutcome::Result(self.raw_value()?),
+                    kind => {
+                        return Err(malformed(format!("Invalid invocation result kind {kind}.")));
+                    }
+                };
+                HubMessage::Completion {
+                    invocation_id,
+                    outcome,
+                }
+            }
             4 => {
                 let invocation = self.invocation(elements)?;
                 if invocation.invocation_id.is_none() {
@@ -396,7 +409,7 @@ impl HubProtocol for MessagePackProtocol {
                     .byte(0x80)
                     .str(invocation_id)
                     .byte(1)
-                    .str(error);
+                    .str(&error);
             }
             CompletionOutcome::Result(raw) => {
                 frame
@@ -416,6 +429,13 @@ impl HubProtocol for MessagePackProtocol {
                     .byte(2);
             }
         }
+        frame.finish()
+    }
+
+    fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {
+        let mut frame = Frame::new();
+        frame.byte(0x94).byte(2).byte(0x80).str(invocation_id);
+        frame.0.extend_from_slice(item);
         frame.finish()
     }
 
@@ -535,8 +555,39 @@ mod tests {
             [0x07, 0x95, 0x03, 0x80, 0xa1, b'1', 0x03, 0xc0]
         );
         assert_eq!(
-            &MessagePackProtocol::write_completion("1", CompletionOutcome::Error("no"))[..],
+            &MessagePackProtocol::write_completion("1", CompletionOutcome::error("no"))[..],
             [0x09, 0x95, 0x03, 0x80, 0xa1, b'1', 0x01, 0xa2, b'n', b'o']
+        );
+    }
+
+    #[test]
+    fn reads_and_writes_stream_items_and_completions() {
+        let item = MessagePackProtocol::write_stream_item("s", &[0x2a]);
+        assert_eq!(&item[..], [0x06, 0x94, 0x02, 0x80, 0xa1, b's', 0x2a]);
+        let (msg, _) = parse(&item);
+        assert!(matches!(msg, HubMessage::StreamItem { item: [0x2a], .. }));
+        let (msg, _) = parse(&[0x07, 0x95, 0x03, 0x80, 0xa1, b'1', 0x03, 0xc0]);
+        assert!(matches!(
+            msg,
+            HubMessage::Completion {
+                outcome: CompletionOutcome::Result([0xc0]),
+                ..
+            }
+        ));
+        let (msg, _) = parse(&[0x06, 0x94, 0x03, 0x80, 0xa1, b'1', 0x02]);
+        assert!(matches!(
+            msg,
+            HubMessage::Completion {
+                outcome: CompletionOutcome::Empty,
+                ..
+            }
+        ));
+        let (msg, _) = parse(&[0x09, 0x95, 0x03, 0x80, 0xa1, b'1', 0x01, 0xa2, b'n', b'o']);
+        assert!(
+            matches!(msg, HubMessage::Completion { outcome: CompletionOutcome::Error(e), .. } if e == "no")
+        );
+        assert!(
+            MessagePackProtocol::parse(&[0x06, 0x94, 0x03, 0x80, 0xa1, b'1', 0x07], None).is_err()
         );
     }
 

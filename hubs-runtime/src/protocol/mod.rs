@@ -69,6 +69,9 @@ pub trait HubProtocol {
     /// Writes a whole framed Completion.
     fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes;
 
+    /// Writes a whole framed StreamItem whose item is already encoded.
+    fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes;
+
     /// Writes a whole framed Ping.
     fn write_ping() -> Bytes;
 
@@ -164,6 +167,16 @@ impl Protocol {
         dispatch!(self, P => P::write_completion(invocation_id, outcome))
     }
 
+    /// See [`HubProtocol::write_stream_item`].
+    pub fn write_stream_item(self, invocation_id: &str, item: &[u8]) -> Bytes {
+        dispatch!(self, P => P::write_stream_item(invocation_id, item))
+    }
+
+    /// Decodes one encoded value (an argument, a stream item, a client result).
+    pub fn decode_value<T: DeserializeOwned>(self, raw: &[u8]) -> Result<T, String> {
+        dispatch!(self, P => P::decode_value(raw))
+    }
+
     /// See [`HubProtocol::write_ping`].
     pub fn write_ping(self) -> Bytes {
         dispatch!(self, P => P::write_ping())
@@ -184,11 +197,15 @@ pub enum HubMessage<'a> {
     StreamItem {
         /// The stream id.
         invocation_id: Cow<'a, str>,
+        /// The encoded item.
+        item: &'a [u8],
     },
     /// Type 3: the end of an upload stream or a client result.
     Completion {
         /// The invocation or stream id.
         invocation_id: Cow<'a, str>,
+        /// The result, the error, or neither.
+        outcome: CompletionOutcome<'a>,
     },
     /// Type 4: call a streaming hub method.
     StreamInvocation(Invocation<'a>),
@@ -265,14 +282,21 @@ pub struct ArgumentError {
 }
 
 /// How a Completion ends an invocation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum CompletionOutcome<'a> {
-    /// A result value, already encoded with the connection's protocol.
+    /// A result value, encoded with the connection's protocol.
     Result(&'a [u8]),
     /// An error text.
-    Error(&'a str),
+    Error(Cow<'a, str>),
     /// Neither (a finished stream).
     Empty,
+}
+
+impl<'a> CompletionOutcome<'a> {
+    /// An error outcome borrowing `text`.
+    pub fn error(text: &'a str) -> Self {
+        CompletionOutcome::Error(Cow::Borrowed(text))
+    }
 }
 
 /// Bytes that are not a valid message of the protocol.
