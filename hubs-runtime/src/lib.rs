@@ -18,13 +18,18 @@ pub mod protocol;
 
 mod axum;
 mod endpoint;
+mod error;
 mod options;
 mod timestamp;
 
 pub use crate::axum::HubRouterExt;
-pub use clients::{CallerClients, ClientProxy, ClientTarget, Groups, HubClients, IntoArguments};
+pub use clients::{
+    CallerClients, ClientProxy, ClientResultTarget, ClientTarget, Groups, HubClients,
+    IntoArguments, SingleClientProxy,
+};
 pub use connection::{ConnectionOptions, RequestInfo};
 pub use endpoint::{HubContext, HubEndpoint, HubEndpointBuilder, UserIdProvider};
+pub use hub::UploadStream;
 pub use hub::{Context, Hub, HubError};
 pub use lifetime::SendError;
 pub use options::HubOptions;

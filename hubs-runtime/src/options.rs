@@ -26,6 +26,8 @@ pub struct HubOptions {
     pub maximum_receive_message_size: Option<usize>,
     /// How many invocations of one connection run at once (1); later ones wait their turn.
     pub maximum_parallel_invocations_per_client: usize,
+    /// Items an upload stream buffers before the connection stops reading (10).
+    pub stream_buffer_capacity: usize,
     /// Whether error Completions and Close messages carry details of the error (false).
     pub enable_detailed_errors: bool,
     /// The hub protocols clients may choose (all).
@@ -40,6 +42,7 @@ impl Default for HubOptions {
             handshake_timeout: Duration::from_secs(15),
             maximum_receive_message_size: Some(32 * 1024),
             maximum_parallel_invocations_per_client: 1,
+            stream_buffer_capacity: 10,
             enable_detailed_errors: false,
             supported_protocols: Protocol::ALL.to_vec(),
         }
@@ -61,6 +64,9 @@ impl HubOptions {
             return Err(
                 "HubOptions::maximum_parallel_invocations_per_client must be at least 1".into(),
             );
+        }
+        if self.stream_buffer_capacity == 0 {
+            return Err("HubOptions::stream_buffer_capacity must be at least 1".into());
         }
         if self.maximum_receive_message_size == Some(0) {
             return Err("HubOptions::maximum_receive_message_size must be greater than zero (None means unlimited)".into());

@@ -2,9 +2,10 @@
 
 pub use hubs_macros::{hub, hub_client};
 pub use hubs_runtime::{
-    CallerClients, ClientProxy, ClientTarget, ConnectionOptions, Context, Groups, Hub, HubClients,
-    HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions, HubRouterExt, IntoArguments,
-    Protocol, RequestInfo, SendError, Timestamp, UserIdProvider,
+    CallerClients, ClientProxy, ClientResultTarget, ClientTarget, ConnectionOptions, Context,
+    Groups, Hub, HubClients, HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions,
+    HubRouterExt, IntoArguments, Protocol, RequestInfo, SendError, SingleClientProxy, Timestamp,
+    UploadStream, UserIdProvider,
 };
 
 /// `#[serde(with = "hubs::serde_bytes")]` sends `Vec<u8>` as MessagePack binary (and JSON
@@ -31,7 +32,9 @@ pub mod __private {
     pub use hubs_runtime::hub::generated::{
         assert_argument, boxed, encode_result, hook_result, method_result,
     };
-    pub use hubs_runtime::hub::{Hub, MethodDescriptor, MethodFuture};
+    pub use hubs_runtime::hub::{
+        Bindings, Hub, MethodDescriptor, MethodFuture, forward_fallible_stream, forward_stream,
+    };
     pub use hubs_runtime::protocol::{ArgumentError, Arguments};
     pub use std::sync::Arc;
 }

@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url';
 import {
   HubConnectionBuilder,
   HttpTransportType,
+  JsonHubProtocol,
   LogLevel,
 } from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Root of the Rust workspace (the parent of interop/). */
@@ -159,13 +161,33 @@ export async function startServer(binName, { env = {}, startTimeoutMs = 30_000 }
   return server;
 }
 
+/** The hub protocols the official JS client speaks, by their wire names. */
+export const PROTOCOLS = ['json', 'messagepack'];
+
+/**
+ * A fresh hub protocol instance for a wire name ('json' or 'messagepack');
+ * a protocol object is returned unchanged.
+ */
+export function hubProtocol(protocol) {
+  if (typeof protocol !== 'string') return protocol;
+  switch (protocol) {
+    case 'json':
+      return new JsonHubProtocol();
+    case 'messagepack':
+      return new MessagePackHubProtocol();
+    default:
+      throw new Error(`unknown hub protocol ${JSON.stringify(protocol)} (expected one of ${PROTOCOLS.join(', ')})`);
+  }
+}
+
 /** Connections built by buildConnection()/connect() and not yet cleaned up. */
 const trackedConnections = new Set();
 
 /**
  * Builds (but does not start) an official-client HubConnection.
  * Options: transport (default WebSockets), skipNegotiation, headers,
- * quiet (no client logging at all), logLevel (default Warning), protocol.
+ * quiet (no client logging at all), logLevel (default Warning), protocol
+ * ('json' — the default —, 'messagepack', or a hub protocol object).
  */
 export function buildConnection(url, opts = {}) {
   const {
@@ -181,7 +203,7 @@ export function buildConnection(url, opts = {}) {
   const builder = new HubConnectionBuilder()
     .withUrl(url, httpOptions)
     .configureLogging(quiet ? LogLevel.None : logLevel);
-  if (protocol) builder.withHubProtocol(protocol);
+  if (protocol) builder.withHubProtocol(hubProtocol(protocol));
   const connection = builder.build();
   trackedConnections.add(connection);
   return connection;

@@ -1,8 +1,12 @@
 //! Code generation for `#[hub]`, from the model only: the `Hub` impl with the method table,
 //! argument binding and the lifecycle hooks.
+//!
+//! Every path is absolute (`::core::..`, `::hubs::..`), so the code compiles under
+//! `#![no_implicit_prelude]`. Checks the compiler makes for us are spanned on the user's
+//! tokens (`quote_spanned!`), so a trait error lands on the offending type or method.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 
 use super::model::{Hook, HubModel, Method, Output, Param, span_of};
 
@@ -11,7 +15,7 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
     let descriptors = model.methods.iter().map(|m| {
         let name = &m.wire_name;
         let arguments = m.argument_count();
-        quote!(::hubs::__private::MethodDescriptor { name: #name, arguments: #arguments })
+        quote!(::hubs::__private::MethodDescriptor { name: #name, arguments: #arguments, uploads: 0, streaming: false })
     });
     let arms = model
         .methods
@@ -30,7 +34,7 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
                     __hub: &::hubs::__private::Arc<Self>,
                     __method: usize,
                     __ctx: ::hubs::Context,
-                    __args: &::hubs::__private::Arguments<'_>,
+                    __bindings: &mut ::hubs::__private::Bindings<'_>,
                 ) -> ::core::result::Result<::hubs::__private::MethodFuture, ::hubs::__private::ArgumentError> {
                     match __method {
                         #(#arms)*
@@ -57,7 +61,7 @@ fn call_arguments(params: &[Param]) -> (Vec<TokenStream>, Vec<TokenStream>) {
                 let var = format_ident!("__arg{}", index);
                 // Spanned on the type so a missing Deserialize impl points at the parameter.
                 bindings.push(quote_spanned! {span_of(ty)=>
-                    let #var: #ty = __args.decode::<#ty>(#index)?;
+                    let #var: #ty = __bindings.argument::<#ty>(#index)?;
                 });
                 call.push(quote!(#var));
                 index += 1;
@@ -82,29 +86,38 @@ fn invoke_arm(index: usize, method: &Method) -> TokenStream {
             ::hubs::__private::method_result(&__ctx, __value)
         },
     };
+    // Spanned on the method's name, so a future that is not `Send` is reported there.
+    let future = quote_spanned! {ident.span()=>
+        ::hubs::__private::boxed(async move {
+            let __value = __hub.#ident(#(#call),*).await;
+            #result
+        })
+    };
     quote! {
         #index => {
             #(#bindings)*
-            let __hub = ::hubs::__private::Arc::clone(__hub);
-            ::core::result::Result::Ok(::hubs::__private::boxed(async move {
-                let __value = __hub.#ident(#(#call),*).await;
-                #result
-            }))
+            let __hub = <::hubs::__private::Arc<Self> as ::core::clone::Clone>::clone(__hub);
+            ::core::result::Result::Ok(#future)
         }
     }
 }
 
-fn hook_call(hook: &Hook, error: Option<&TokenStream>) -> TokenStream {
+/// Calls a hook; `with_error` passes `__error` to its argument (`on_disconnected`).
+fn hook_call(hook: &Hook, with_error: bool) -> TokenStream {
     let ident = &hook.ident;
     let args = hook.params.iter().map(|p| match p {
         Param::Context => quote!(&__ctx),
-        Param::Argument(_) => error.cloned().unwrap_or_default(),
+        // Spanned on the parameter's type, so a wrong type is reported there.
+        Param::Argument(ty) if with_error => {
+            syn::Ident::new("__error", span_of(ty)).into_token_stream()
+        }
+        Param::Argument(_) => TokenStream::new(),
     });
-    quote!(__hub.#ident(#(#args),*).await)
+    quote_spanned!(ident.span()=> __hub.#ident(#(#args),*).await)
 }
 
 fn connected_hook(hook: &Hook) -> TokenStream {
-    let call = hook_call(hook, None);
+    let call = hook_call(hook, false);
     let result = match &hook.output {
         Output::Unit => quote!({
             let () = __value;
@@ -114,33 +127,38 @@ fn connected_hook(hook: &Hook) -> TokenStream {
             ::hubs::__private::hook_result(__value)
         },
     };
+    let future = quote_spanned! {hook.ident.span()=>
+        ::hubs::__private::boxed(async move {
+            let __value = #call;
+            #result
+        })
+    };
     quote! {
         fn on_connected(
             __hub: &::hubs::__private::Arc<Self>,
             __ctx: ::hubs::Context,
         ) -> ::hubs::__private::BoxFuture<'static, ::core::result::Result<(), ::hubs::HubError>> {
-            let __hub = ::hubs::__private::Arc::clone(__hub);
-            ::hubs::__private::boxed(async move {
-                let __value = #call;
-                #result
-            })
+            let __hub = <::hubs::__private::Arc<Self> as ::core::clone::Clone>::clone(__hub);
+            #future
         }
     }
 }
 
 fn disconnected_hook(hook: &Hook) -> TokenStream {
-    let error = quote!(__error);
-    let call = hook_call(hook, Some(&error));
+    let call = hook_call(hook, true);
+    let future = quote_spanned! {hook.ident.span()=>
+        ::hubs::__private::boxed(async move {
+            let _ = #call;
+        })
+    };
     quote! {
         fn on_disconnected(
             __hub: &::hubs::__private::Arc<Self>,
             __ctx: ::hubs::Context,
             __error: ::core::option::Option<::hubs::HubError>,
         ) -> ::hubs::__private::BoxFuture<'static, ()> {
-            let __hub = ::hubs::__private::Arc::clone(__hub);
-            ::hubs::__private::boxed(async move {
-                let _ = #call;
-            })
+            let __hub = <::hubs::__private::Arc<Self> as ::core::clone::Clone>::clone(__hub);
+            #future
         }
     }
 }

@@ -1,11 +1,17 @@
 //! Client targets: who a send goes to, for code inside hub methods and outside them.
 
 use std::future::Future;
+use std::time::Duration;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde::ser::{SerializeSeq, Serializer};
 
-use crate::lifetime::{HubLifetimeManager, SendError, SerializedMessage, Target};
+use crate::error::HubError;
+use crate::lifetime::{
+    ClientResultError, HubLifetimeManager, SendError, SerializedMessage, Target,
+};
+use crate::protocol::Protocol;
 
 /// The arguments of a client method call: a tuple of serializable values, `()` for none and
 /// `(value,)` for one. Always written as a sequence.
@@ -85,6 +91,146 @@ impl ClientTarget for ClientProxy<'_> {
     }
 }
 
+/// Whether code holding a context may await a client result, and why not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClientResults {
+    Allowed,
+    /// Inside a hub method while only one invocation per client runs at a time: the client's
+    /// answer could never be read.
+    NeedsParallelInvocations,
+    /// Inside the connected hook, before the connection reads anything.
+    InConnectedHook,
+}
+
+impl ClientResults {
+    /// The error for awaiting a client result where that cannot work.
+    pub(crate) fn refusal(self) -> Option<HubError> {
+        let message = match self {
+            ClientResults::Allowed => return None,
+            ClientResults::NeedsParallelInvocations => {
+                "Client results inside a Hub method requires HubOptions.MaximumParallelInvocationsPerClient to be greater than 1."
+            }
+            ClientResults::InConnectedHook => {
+                "Client results inside OnConnectedAsync Hub methods are not allowed."
+            }
+        };
+        Some(HubError::internal("InvalidOperationException", message))
+    }
+}
+
+/// Targets that can answer: one connection. Methods of a `#[hub_client]` trait that return a
+/// value (client results) are available only on these.
+#[diagnostic::on_unimplemented(
+    message = "client results need a single connection, and `{Self}` may reach many",
+    note = "call client methods that return a value on `ctx.clients().caller()` or `clients().client(connection_id)`"
+)]
+pub trait ClientResultTarget: ClientTarget {
+    /// Calls client method `method` and waits for the value the client returns.
+    fn invoke_arguments<'a, R: DeserializeOwned + 'a, A: IntoArguments + 'a>(
+        &'a self,
+        method: &'a str,
+        arguments: A,
+    ) -> impl Future<Output = Result<R, HubError>> + Send + 'a;
+}
+
+/// One connection: sends, and client results (the server calls the client and awaits a value).
+pub struct SingleClientProxy<'a> {
+    lifetime: &'a dyn HubLifetimeManager,
+    connection_id: String,
+    timeout: Option<Duration>,
+    results: ClientResults,
+}
+
+impl<'a> SingleClientProxy<'a> {
+    fn new(
+        lifetime: &'a dyn HubLifetimeManager,
+        connection_id: String,
+        results: ClientResults,
+    ) -> Self {
+        Self {
+            lifetime,
+            connection_id,
+            timeout: None,
+            results,
+        }
+    }
+
+    /// Fails client results that take longer than `timeout` (there is none by default).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Calls client method `method` (exact letter case) on the connection.
+    pub async fn send<A: IntoArguments>(
+        &self,
+        method: &str,
+        arguments: A,
+    ) -> Result<(), SendError> {
+        ClientProxy::new(
+            self.lifetime,
+            Target::Connection(self.connection_id.clone()),
+        )
+        .send(method, arguments)
+        .await
+    }
+
+    /// Calls client method `method` and waits for the value its handler returns (JavaScript:
+    /// `connection.on(method, (...args) => value)`).
+    pub async fn invoke<R: DeserializeOwned, A: IntoArguments>(
+        &self,
+        method: &str,
+        arguments: A,
+    ) -> Result<R, HubError> {
+        if let Some(refusal) = self.results.refusal() {
+            return Err(refusal);
+        }
+        let encode = |id: &str, protocol: Protocol| {
+            protocol.write_invocation(Some(id), method, &AsSequence(&arguments))
+        };
+        let call = self.lifetime.invoke_client(&self.connection_id, &encode);
+        let result = match self.timeout {
+            Some(timeout) => tokio::time::timeout(timeout, call).await.map_err(|_| {
+                HubError::internal(
+                    "TimeoutException",
+                    format!("The client did not answer '{method}' in time."),
+                )
+            })?,
+            None => call.await,
+        };
+        let result = result.map_err(|error| match error {
+            ClientResultError::Client(message) => HubError::new(message),
+            ClientResultError::Encode(message) => {
+                HubError::internal("SerializationException", message)
+            }
+            other => HubError::internal("IOException", other.to_string()),
+        })?;
+        result
+            .decode()
+            .map_err(|e| HubError::internal("InvalidDataException", e))
+    }
+}
+
+impl ClientTarget for SingleClientProxy<'_> {
+    fn send_arguments<'a, A: IntoArguments + 'a>(
+        &'a self,
+        method: &'a str,
+        arguments: A,
+    ) -> impl Future<Output = Result<(), SendError>> + Send + 'a {
+        self.send(method, arguments)
+    }
+}
+
+impl ClientResultTarget for SingleClientProxy<'_> {
+    fn invoke_arguments<'a, R: DeserializeOwned + 'a, A: IntoArguments + 'a>(
+        &'a self,
+        method: &'a str,
+        arguments: A,
+    ) -> impl Future<Output = Result<R, HubError>> + Send + 'a {
+        self.invoke(method, arguments)
+    }
+}
+
 /// The connections one send reaches.
 pub struct ClientProxy<'a> {
     lifetime: &'a dyn HubLifetimeManager,
@@ -156,9 +302,9 @@ impl<'a> HubClients<'a> {
         self.proxy(Target::AllExcept(ids(connection_ids)))
     }
 
-    /// One connection.
-    pub fn client(&self, connection_id: impl Into<String>) -> ClientProxy<'a> {
-        self.proxy(Target::Connection(connection_id.into()))
+    /// One connection; it can also answer client results.
+    pub fn client(&self, connection_id: impl Into<String>) -> SingleClientProxy<'a> {
+        SingleClientProxy::new(self.lifetime, connection_id.into(), ClientResults::Allowed)
     }
 
     /// Several connections.
@@ -207,20 +353,31 @@ impl<'a> HubClients<'a> {
 pub struct CallerClients<'a> {
     clients: HubClients<'a>,
     caller: &'a str,
+    results: ClientResults,
 }
 
 impl<'a> CallerClients<'a> {
     /// Targets relative to connection `caller`.
-    pub fn new(lifetime: &'a dyn HubLifetimeManager, caller: &'a str) -> Self {
+    pub(crate) fn new(
+        lifetime: &'a dyn HubLifetimeManager,
+        caller: &'a str,
+        results: ClientResults,
+    ) -> Self {
         Self {
             clients: HubClients::new(lifetime),
             caller,
+            results,
         }
     }
 
-    /// The calling connection.
-    pub fn caller(&self) -> ClientProxy<'a> {
-        self.clients.client(self.caller)
+    /// The calling connection; it can also answer client results.
+    pub fn caller(&self) -> SingleClientProxy<'a> {
+        SingleClientProxy::new(self.clients.lifetime, self.caller.to_string(), self.results)
+    }
+
+    /// Another connection; it can also answer client results.
+    pub fn client(&self, connection_id: impl Into<String>) -> SingleClientProxy<'a> {
+        SingleClientProxy::new(self.clients.lifetime, connection_id.into(), self.results)
     }
 
     /// Every connection but the caller.

@@ -14,7 +14,7 @@ use base64::Engine;
 use bytes::Bytes;
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::TransferFormat;
@@ -28,6 +28,9 @@ pub enum Outgoing {
     Format(TransferFormat),
     /// One or more whole protocol messages.
     Frame(Bytes),
+    /// A frame whose permit is returned once the writer has taken it: lets a producer (a
+    /// server-to-client stream) keep only a bounded share of the queue.
+    Paced(Bytes, OwnedSemaphorePermit),
     /// Close the transport normally after what came before.
     Close,
 }

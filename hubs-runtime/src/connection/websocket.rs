@@ -88,7 +88,7 @@ async fn write_loop(
         let mut written = 0;
         loop {
             match next {
-                Some(Outgoing::Frame(bytes)) => {
+                Some(Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _)) => {
                     if let Some(message) = to_message(format, bytes) {
                         if sink.feed(message).await.is_err() {
                             abort.cancel();

@@ -1,9 +1,10 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::HeaderMap;
 use tokio_util::sync::CancellationToken;
 
-use crate::clients::{CallerClients, Groups};
+use crate::clients::{CallerClients, ClientResults, Groups};
 use crate::connection::RequestInfo;
 use crate::lifetime::{HubConnection, HubLifetimeManager};
 use crate::protocol::Protocol;
@@ -30,6 +31,9 @@ use crate::protocol::Protocol;
 #[derive(Clone)]
 pub struct Context {
     inner: Arc<Inner>,
+    /// Set for the context of one invocation; `None` in lifecycle hooks.
+    invocation: Option<Arc<InvocationScope>>,
+    results: ClientResults,
 }
 
 struct Inner {
@@ -37,6 +41,16 @@ struct Inner {
     request: Arc<RequestInfo>,
     lifetime: Arc<dyn HubLifetimeManager>,
     close_requested: CancellationToken,
+    /// Cancelled when the connection ends.
+    closed: CancellationToken,
+    parallel_invocations: usize,
+}
+
+struct InvocationScope {
+    id: Option<String>,
+    /// Cancelled by the client's CancelInvocation or when the connection ends.
+    cancel: CancellationToken,
+    stream_started: AtomicBool,
 }
 
 impl Context {
@@ -45,6 +59,7 @@ impl Context {
         request: Arc<RequestInfo>,
         lifetime: Arc<dyn HubLifetimeManager>,
         close_requested: CancellationToken,
+        parallel_invocations: usize,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -52,8 +67,82 @@ impl Context {
                 request,
                 lifetime,
                 close_requested,
+                closed: CancellationToken::new(),
+                parallel_invocations,
             }),
+            invocation: None,
+            results: ClientResults::InConnectedHook,
         }
+    }
+
+    /// The context of the connection's hooks after the connected hook.
+    pub(crate) fn after_connected(&self) -> Self {
+        Self {
+            results: ClientResults::Allowed,
+            ..self.clone()
+        }
+    }
+
+    /// The context of one invocation.
+    pub(crate) fn for_invocation(&self, id: Option<&str>) -> Self {
+        let results = if self.inner.parallel_invocations > 1 {
+            ClientResults::Allowed
+        } else {
+            ClientResults::NeedsParallelInvocations
+        };
+        Self {
+            inner: Arc::clone(&self.inner),
+            invocation: Some(Arc::new(InvocationScope {
+                id: id.map(str::to_owned),
+                cancel: self.inner.closed.child_token(),
+                stream_started: AtomicBool::new(false),
+            })),
+            results,
+        }
+    }
+
+    /// Ends every invocation's wait on [`cancelled`](Self::cancelled).
+    pub(crate) fn close(&self) {
+        self.inner.closed.cancel();
+    }
+
+    /// Completes when this invocation is cancelled by the client (`CancelInvocation`, such as
+    /// disposing a JavaScript stream subscription) or the connection closes; the equivalent
+    /// of ASP.NET Core's `CancellationToken` parameter. Outside an invocation, when the
+    /// connection closes.
+    pub async fn cancelled(&self) {
+        match &self.invocation {
+            Some(scope) => scope.cancel.cancelled().await,
+            None => self.inner.closed.cancelled().await,
+        }
+    }
+
+    /// Whether [`cancelled`](Self::cancelled) has completed.
+    pub fn is_cancelled(&self) -> bool {
+        match &self.invocation {
+            Some(scope) => scope.cancel.is_cancelled(),
+            None => self.inner.closed.is_cancelled(),
+        }
+    }
+
+    pub(crate) fn cancel_token(&self) -> Option<&CancellationToken> {
+        self.invocation.as_ref().map(|scope| &scope.cancel)
+    }
+
+    pub(crate) fn invocation_id(&self) -> Option<&str> {
+        self.invocation.as_ref()?.id.as_deref()
+    }
+
+    pub(crate) fn mark_stream_started(&self) {
+        if let Some(scope) = &self.invocation {
+            scope.stream_started.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn stream_started(&self) -> bool {
+        self.invocation
+            .as_ref()
+            .is_some_and(|scope| scope.stream_started.load(Ordering::Relaxed))
     }
 
     /// The caller's public connection id (what `Clients.Client(id)` and groups use).
@@ -83,7 +172,7 @@ impl Context {
 
     /// Who to send to: the caller, others, all, groups, users, ...
     pub fn clients(&self) -> CallerClients<'_> {
-        CallerClients::new(&*self.inner.lifetime, self.connection_id())
+        CallerClients::new(&*self.inner.lifetime, self.connection_id(), self.results)
     }
 
     /// Group membership of any connection.

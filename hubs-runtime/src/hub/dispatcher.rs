@@ -1,23 +1,25 @@
 //! One connection's life at the hub layer: handshake, the read loop with keep-alive and client
-//! timeout, invocation dispatch, and the closing message.
+//! timeout, invocation dispatch (plain, streaming, with uploads), client-result completions,
+//! and the closing message.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 use tokio_util::sync::CancellationToken;
 
+use super::streams::{UploadChannel, UploadItem};
 use super::texts::{self, panic_error};
-use super::{Context, Hub, HubError};
+use super::{Bindings, Context, Hub, HubError, MethodFuture};
 use crate::connection::{ConnectionHandler, Outgoing, TransportConnection};
 use crate::endpoint::UserIdProvider;
-use crate::lifetime::{HubConnection, HubLifetimeManager};
+use crate::lifetime::{ClientResult, ClientResultError, HubConnection, HubLifetimeManager};
 use crate::options::HubOptions;
 use crate::protocol::{
     CompletionOutcome, HandshakeError, HubMessage, Invocation, Protocol, ProtocolError,
@@ -48,10 +50,26 @@ enum End {
     ConnectFailed(HubError),
 }
 
+/// A bound invocation, ready to run.
+struct Call {
+    future: MethodFuture,
+    context: Context,
+    /// Error texts name the method as the client spelled it.
+    name: Cow<'static, str>,
+    streaming: bool,
+}
+
+/// Streaming invocations that may still be cancelled, by invocation id.
+type Running = Arc<Mutex<HashMap<String, CancellationToken>>>;
+
 /// Per-connection state of the read loop.
 struct Reader<'a> {
     context: &'a Context,
     slots: Arc<Semaphore>,
+    /// Invocations waiting for a slot, in arrival order.
+    waiting: VecDeque<Call>,
+    running: Running,
+    uploads: HashMap<String, mpsc::Sender<UploadItem>>,
     saw_ping: bool,
 }
 
@@ -111,7 +129,7 @@ impl<H: Hub> HubDispatcher<H> {
             .outbound
             .send(Outgoing::Format(protocol.transfer_format()))
             .await;
-        let ok = bytes::Bytes::from_static(crate::protocol::HANDSHAKE_OK);
+        let ok = Bytes::from_static(crate::protocol::HANDSHAKE_OK);
         let _ = transport.outbound.send(Outgoing::Frame(ok)).await;
 
         let user = self
@@ -128,17 +146,19 @@ impl<H: Hub> HubDispatcher<H> {
         ));
         self.lifetime.on_connected(Arc::clone(&connection)).await;
         let close_requested = CancellationToken::new();
-        let context = Context::new(
+        let hook_context = Context::new(
             Arc::clone(&connection),
             Arc::clone(&transport.request),
             Arc::clone(&self.lifetime),
             close_requested.clone(),
+            self.options.maximum_parallel_invocations_per_client,
         );
         tracing::debug!(connection_id = %connection.id(), protocol = protocol.name(), "connected");
 
-        let connected = AssertUnwindSafe(H::on_connected(&self.hub, context.clone()))
+        let connected = AssertUnwindSafe(H::on_connected(&self.hub, hook_context.clone()))
             .catch_unwind()
             .await;
+        let context = hook_context.after_connected();
         let end = match connected {
             Ok(Ok(())) => {
                 self.read_loop(&mut transport, &context, &close_requested, buffer)
@@ -147,6 +167,9 @@ impl<H: Hub> HubDispatcher<H> {
             Ok(Err(error)) => End::ConnectFailed(error),
             Err(panic) => End::ConnectFailed(panic_error(&*panic)),
         };
+        // Streams stop, cancellation waits end, awaited client results fail.
+        context.close();
+        connection.fail_pending_invocations();
 
         let error = match &end {
             End::Failed(e) | End::ConnectFailed(e) => Some(e.clone()),
@@ -221,6 +244,9 @@ impl<H: Hub> HubDispatcher<H> {
             slots: Arc::new(Semaphore::new(
                 self.options.maximum_parallel_invocations_per_client,
             )),
+            waiting: VecDeque::new(),
+            running: Running::default(),
+            uploads: HashMap::new(),
             saw_ping: false,
         };
         let keep_alive = self.options.keep_alive_interval;
@@ -245,6 +271,12 @@ impl<H: Hub> HubDispatcher<H> {
                 biased;
                 _ = transport.abort.cancelled() => return End::TransportGone,
                 _ = close_requested.cancelled() => return End::CloseRequested,
+                permit = Arc::clone(&reader.slots).acquire_owned(), if !reader.waiting.is_empty() => {
+                    let permit = permit.expect("the invocation semaphore is never closed");
+                    if let Some(call) = reader.waiting.pop_front() {
+                        self.start(call, Some(permit), &reader.running);
+                    }
+                }
                 chunk = transport.inbound.next() => {
                     let Some(chunk) = chunk else { return End::ClientClosed };
                     let processed = if buffer.is_empty() {
@@ -293,14 +325,16 @@ impl<H: Hub> HubDispatcher<H> {
 
     /// Handles every whole message at the start of `data`; returns the bytes used.
     async fn process(&self, reader: &mut Reader<'_>, data: &[u8]) -> Result<usize, End> {
-        let protocol = reader.context.protocol();
+        let connection = Arc::clone(reader.context.connection());
+        let protocol = connection.protocol();
         let limit = self.options.maximum_receive_message_size;
         let mut offset = 0;
         loop {
             let parsed = protocol.parse(&data[offset..], limit).map_err(|error| {
                 let kind = match error {
-                    ProtocolError::MessageTooLarge { .. } => "InvalidDataException",
-                    ProtocolError::Malformed(_) => "InvalidDataException",
+                    ProtocolError::MessageTooLarge { .. } | ProtocolError::Malformed(_) => {
+                        "InvalidDataException"
+                    }
                 };
                 End::Failed(HubError::internal(kind, error.to_string()))
             })?;
@@ -309,18 +343,51 @@ impl<H: Hub> HubDispatcher<H> {
             };
             offset += used;
             match message {
-                HubMessage::Invocation(invocation) => self.invoke(reader, invocation).await,
-                HubMessage::StreamInvocation(invocation) => {
-                    let target = &*invocation.target;
-                    let text = match self.lookup(target) {
-                        Some(_) => texts::streaming_mismatch(target),
-                        None => texts::unknown_method(target),
-                    };
-                    let id = invocation.invocation_id.as_deref().unwrap_or_default();
-                    reader
-                        .context
-                        .connection()
-                        .deliver(protocol.write_completion(id, CompletionOutcome::error(&text)));
+                HubMessage::Invocation(invocation) => self.invoke(reader, invocation, false),
+                HubMessage::StreamInvocation(invocation) => self.invoke(reader, invocation, true),
+                HubMessage::StreamItem {
+                    invocation_id,
+                    item,
+                } => {
+                    if let Some(upload) = reader.uploads.get(&*invocation_id) {
+                        // A full upload buffer holds the read loop back, as in ASP.NET Core.
+                        let item = UploadItem::Item(Bytes::copy_from_slice(item));
+                        if upload.send(item).await.is_err() {
+                            reader.uploads.remove(&*invocation_id);
+                        }
+                    }
+                }
+                HubMessage::Completion {
+                    invocation_id,
+                    outcome,
+                } => {
+                    // Upload streams first, then client results, as ASP.NET Core matches them.
+                    if let Some(upload) = reader.uploads.remove(&*invocation_id) {
+                        if let CompletionOutcome::Error(error) = outcome {
+                            let _ = upload.send(UploadItem::Error(error.into_owned())).await;
+                        }
+                    } else {
+                        let result = match outcome {
+                            CompletionOutcome::Result(raw) => {
+                                Ok(ClientResult::new(protocol, Bytes::copy_from_slice(raw)))
+                            }
+                            CompletionOutcome::Error(error) => {
+                                Err(ClientResultError::Client(error.into_owned()))
+                            }
+                            CompletionOutcome::Empty => {
+                                Ok(ClientResult::new(protocol, protocol_null(protocol)))
+                            }
+                        };
+                        if !connection.complete_invocation(&invocation_id, result) {
+                            tracing::debug!(%invocation_id, "completion for nothing awaited");
+                        }
+                    }
+                }
+                HubMessage::CancelInvocation { invocation_id } => {
+                    let token = lock(&reader.running).remove(&*invocation_id);
+                    if let Some(token) = token {
+                        token.cancel();
+                    }
                 }
                 HubMessage::Ping => reader.saw_ping = true,
                 HubMessage::Close { error } => {
@@ -329,16 +396,14 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                     return Err(End::ClientClosed);
                 }
-                HubMessage::StreamItem { .. }
-                | HubMessage::Completion { .. }
-                | HubMessage::CancelInvocation { .. }
-                | HubMessage::Ignored => {}
+                HubMessage::Ignored => {}
             }
         }
     }
 
-    /// Binds and starts one invocation, or answers why it cannot run.
-    async fn invoke(&self, reader: &Reader<'_>, invocation: Invocation<'_>) {
+    /// Binds one invocation and starts it (or queues it for a slot), or answers why it
+    /// cannot run.
+    fn invoke(&self, reader: &mut Reader<'_>, invocation: Invocation<'_>, streaming: bool) {
         let connection = reader.context.connection();
         let protocol = connection.protocol();
         let detailed = self.options.enable_detailed_errors;
@@ -355,10 +420,18 @@ impl<H: Hub> HubDispatcher<H> {
             return fail(texts::unknown_method(target));
         };
         let method = H::METHODS[index];
-        if !invocation.stream_ids.is_empty() {
+        if method.streaming != streaming {
+            return fail(if streaming {
+                texts::streaming_mismatch(target)
+            } else {
+                texts::non_streaming_mismatch(target)
+            });
+        }
+        if invocation.stream_ids.len() != method.uploads {
             let error = HubError::new(format!(
-                "Client sent {} stream(s), Hub method expects 0.",
-                invocation.stream_ids.len()
+                "Client sent {} stream(s), Hub method expects {}.",
+                invocation.stream_ids.len(),
+                method.uploads
             ));
             return fail(texts::invocation_failed(target, &error, detailed));
         }
@@ -370,35 +443,96 @@ impl<H: Hub> HubDispatcher<H> {
                 detailed,
             ));
         }
-        // With every slot taken, the read loop waits here, as in ASP.NET Core.
-        let permit = Arc::clone(&reader.slots)
-            .acquire_owned()
-            .await
-            .expect("the invocation semaphore is never closed");
-        let call = match H::invoke(
-            &self.hub,
-            index,
-            reader.context.clone(),
-            &invocation.arguments,
-        ) {
-            Ok(call) => call,
+        if streaming {
+            if let Some(id) = id {
+                if lock(&reader.running).contains_key(id) {
+                    return fail(format!("Invocation ID '{id}' is already in use."));
+                }
+            }
+        }
+
+        let capacity = self.options.stream_buffer_capacity;
+        let (senders, channels): (Vec<_>, Vec<_>) = invocation
+            .stream_ids
+            .iter()
+            .map(|stream_id| {
+                let (sender, receiver) = mpsc::channel(capacity);
+                (
+                    (stream_id.to_string(), sender),
+                    UploadChannel { receiver, protocol },
+                )
+            })
+            .unzip();
+        let context = reader.context.for_invocation(id);
+        let mut bindings = Bindings::new(&invocation.arguments, channels);
+        let future = match H::invoke(&self.hub, index, context.clone(), &mut bindings) {
+            Ok(future) => future,
             Err(error) => {
                 tracing::debug!(target, argument = error.index, error = %error.message, "argument binding failed");
                 return fail(texts::argument_types(target, detailed));
             }
         };
-        // Error texts name the method as the client spelled it.
-        let name: Cow<'static, str> = if target == method.name {
-            Cow::Borrowed(method.name)
-        } else {
-            Cow::Owned(target.to_owned())
+        reader.uploads.extend(senders);
+        let call = Call {
+            future,
+            context,
+            name: if target == method.name {
+                Cow::Borrowed(method.name)
+            } else {
+                Cow::Owned(target.to_owned())
+            },
+            streaming,
         };
-        let id = id.map(str::to_owned);
-        let connection = Arc::clone(connection);
+        // Streaming calls and calls with uploads take no slot; others run when one is free,
+        // in the order they arrived, while the loop goes on reading.
+        if streaming || method.uploads > 0 {
+            return self.start(call, None, &reader.running);
+        }
+        if reader.waiting.is_empty() {
+            if let Ok(permit) = Arc::clone(&reader.slots).try_acquire_owned() {
+                return self.start(call, Some(permit), &reader.running);
+            }
+        }
+        reader.waiting.push_back(call);
+    }
+
+    /// Runs a bound call as its own task and sends its Completion.
+    fn start(&self, call: Call, permit: Option<OwnedSemaphorePermit>, running: &Running) {
+        let detailed = self.options.enable_detailed_errors;
+        let id = call.context.invocation_id().map(str::to_owned);
+        let cancel = call.context.cancel_token().cloned();
+        if call.streaming {
+            if let (Some(id), Some(cancel)) = (&id, &cancel) {
+                lock(running).insert(id.clone(), cancel.clone());
+            }
+        }
+        let running = Arc::clone(running);
         tokio::spawn(async move {
-            let outcome = AssertUnwindSafe(call).catch_unwind().await;
+            let Call {
+                future,
+                context,
+                name,
+                streaming,
+            } = call;
+            let future = AssertUnwindSafe(future).catch_unwind();
+            let outcome = match (&cancel, streaming) {
+                // A cancelled stream stops at once: its producer is dropped.
+                (Some(cancel), true) => tokio::select! {
+                    outcome = future => Some(outcome),
+                    _ = cancel.cancelled() => None,
+                },
+                _ => Some(future.await),
+            };
             drop(permit);
-            let result = outcome.unwrap_or_else(|panic| Err(panic_error(&*panic)));
+            if let (Some(id), true) = (&id, streaming) {
+                lock(&running).remove(id);
+            }
+            let result = match outcome {
+                None => Ok(Vec::new()),
+                Some(outcome) => outcome.unwrap_or_else(|panic| Err(panic_error(&*panic))),
+            };
+            let connection = context.connection();
+            let protocol = connection.protocol();
             let Some(id) = id else {
                 if let Err(error) = result {
                     tracing::warn!(method = %name, %error, "fire-and-forget invocation failed");
@@ -406,16 +540,35 @@ impl<H: Hub> HubDispatcher<H> {
                 return;
             };
             let frame = match result {
+                Ok(_) if streaming => protocol.write_completion(&id, CompletionOutcome::Empty),
                 Ok(value) => protocol.write_completion(&id, CompletionOutcome::Result(&value)),
                 Err(error) => {
                     tracing::debug!(method = %name, %error, "hub method failed");
-                    let text = texts::invocation_failed(&name, &error, detailed);
+                    let text = if streaming && context.stream_started() {
+                        texts::streaming_failed(&error, detailed)
+                    } else {
+                        texts::invocation_failed(&name, &error, detailed)
+                    };
                     protocol.write_completion(&id, CompletionOutcome::error(&text))
                 }
             };
-            connection.deliver(frame);
+            if streaming {
+                // After the items, which may still be waiting for room in the queue.
+                connection.deliver_paced(frame).await;
+            } else {
+                connection.deliver(frame);
+            }
         });
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An encoded null: what a Completion without a result means for a client result.
+fn protocol_null(protocol: Protocol) -> Bytes {
+    Bytes::from(protocol.encode_value(&()).unwrap_or_default())
 }
 
 impl<H: Hub> ConnectionHandler for HubDispatcher<H> {

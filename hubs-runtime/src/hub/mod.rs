@@ -2,9 +2,9 @@
 
 mod context;
 mod dispatcher;
-mod error;
 #[doc(hidden)]
 pub mod generated;
+mod streams;
 pub(crate) mod texts;
 
 use std::sync::Arc;
@@ -13,9 +13,10 @@ use futures_util::future::BoxFuture;
 
 use crate::protocol::{ArgumentError, Arguments};
 
+pub use crate::error::HubError;
 pub use context::Context;
 pub(crate) use dispatcher::HubDispatcher;
-pub use error::HubError;
+pub use streams::{UploadChannel, UploadStream, forward_fallible_stream, forward_stream};
 
 /// A hub's method table and lifecycle hooks. Implemented by `#[hub]`; not written by hand.
 #[diagnostic::on_unimplemented(
@@ -27,14 +28,14 @@ pub trait Hub: Send + Sync + Sized + 'static {
     #[doc(hidden)]
     const METHODS: &'static [MethodDescriptor];
 
-    /// Binds `arguments` to method `method` and returns the running call, or the argument
-    /// that did not bind.
+    /// Binds the invocation's arguments and upload streams to method `method` and returns the
+    /// running call, or the argument that did not bind.
     #[doc(hidden)]
     fn invoke(
         hub: &Arc<Self>,
         method: usize,
         context: Context,
-        arguments: &Arguments<'_>,
+        bindings: &mut Bindings<'_>,
     ) -> Result<MethodFuture, ArgumentError>;
 
     /// Runs after a connection finished its handshake; an error closes it.
@@ -63,10 +64,50 @@ pub trait Hub: Send + Sync + Sized + 'static {
 pub struct MethodDescriptor {
     /// The wire name (matched without regard to case).
     pub name: &'static str,
-    /// How many arguments the client must send.
+    /// How many arguments the client must send in `arguments`.
     pub arguments: usize,
+    /// How many upload streams the client must send (`streamIds`).
+    pub uploads: usize,
+    /// Whether the method streams its result (invoked with StreamInvocation).
+    pub streaming: bool,
 }
 
-/// A running hub method call: the result encoded in the caller's protocol, or its error.
+/// A running hub method call: the result encoded in the caller's protocol, or its error. A
+/// streaming method's call sends its items itself and ends with an empty result.
 #[doc(hidden)]
 pub type MethodFuture = BoxFuture<'static, Result<Vec<u8>, HubError>>;
+
+/// The values an invocation binds to a method's parameters.
+#[doc(hidden)]
+pub struct Bindings<'a> {
+    arguments: &'a Arguments<'a>,
+    uploads: std::vec::IntoIter<UploadChannel>,
+}
+
+impl<'a> Bindings<'a> {
+    pub(crate) fn new(arguments: &'a Arguments<'a>, uploads: Vec<UploadChannel>) -> Self {
+        Self {
+            arguments,
+            uploads: uploads.into_iter(),
+        }
+    }
+
+    /// Deserializes argument `index`.
+    pub fn argument<T: serde::de::DeserializeOwned>(
+        &self,
+        index: usize,
+    ) -> Result<T, ArgumentError> {
+        self.arguments.decode(index)
+    }
+
+    /// The next upload stream, in parameter order.
+    pub fn upload<T>(&mut self) -> Result<UploadStream<T>, ArgumentError> {
+        self.uploads
+            .next()
+            .map(UploadStream::new)
+            .ok_or(ArgumentError {
+                index: 0,
+                message: "missing upload stream".into(),
+            })
+    }
+}

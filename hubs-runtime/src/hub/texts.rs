@@ -51,6 +51,21 @@ pub(crate) fn streaming_mismatch(target: &str) -> String {
     )
 }
 
+pub(crate) fn non_streaming_mismatch(target: &str) -> String {
+    format!(
+        "The client attempted to invoke the streaming '{target}' method with a non-streaming invocation."
+    )
+}
+
+pub(crate) fn streaming_failed(error: &HubError, detailed: bool) -> String {
+    let base = "An error occurred on the server while streaming results.";
+    if detailed || error.is_always_shown() {
+        format!("{base} {error}")
+    } else {
+        base.to_string()
+    }
+}
+
 pub(crate) fn closed_with_error(error: &HubError, detailed: bool) -> String {
     if detailed || error.is_always_shown() {
         format!("{CONNECTION_CLOSED_WITH_ERROR} {error}")

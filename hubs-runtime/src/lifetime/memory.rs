@@ -7,8 +7,13 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures_util::future::BoxFuture;
 
-use super::{HubConnection, HubLifetimeManager, ProtocolSet, SendError, SerializedMessage, Target};
-use crate::protocol::Protocol;
+use bytes::Bytes;
+
+use super::{
+    ClientResult, ClientResultError, HubConnection, HubLifetimeManager, ProtocolSet, SendError,
+    SerializedMessage, Target,
+};
+use crate::protocol::{EncodeError, Protocol};
 
 type Members = HashMap<Arc<str>, Arc<HubConnection>>;
 
@@ -182,6 +187,20 @@ impl HubLifetimeManager for InMemoryLifetimeManager {
     ) -> BoxFuture<'a, Result<(), SendError>> {
         self.deliver(target, message);
         Box::pin(ready(Ok(())))
+    }
+
+    fn invoke_client<'a>(
+        &'a self,
+        connection_id: &'a str,
+        encode: &'a (dyn Fn(&str, Protocol) -> Result<Bytes, EncodeError> + Sync),
+    ) -> BoxFuture<'a, Result<ClientResult, ClientResultError>> {
+        let connection = read(&self.connections).get(connection_id).cloned();
+        Box::pin(async move {
+            match connection {
+                Some(connection) => connection.invoke(encode).await,
+                None => Err(ClientResultError::NoConnection(connection_id.to_string())),
+            }
+        })
     }
 
     fn add_to_group<'a>(

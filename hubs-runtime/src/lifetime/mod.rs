@@ -6,13 +6,16 @@
 
 mod memory;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::Outgoing;
@@ -140,6 +143,15 @@ pub trait HubLifetimeManager: Send + Sync + 'static {
         message: &'a SerializedMessage,
     ) -> BoxFuture<'a, Result<(), SendError>>;
 
+    /// Sends an Invocation with an id to one connection and waits for its Completion (a
+    /// client result). `encode` writes the Invocation for the connection's protocol with the
+    /// id it is given.
+    fn invoke_client<'a>(
+        &'a self,
+        connection_id: &'a str,
+        encode: &'a (dyn Fn(&str, Protocol) -> Result<Bytes, EncodeError> + Sync),
+    ) -> BoxFuture<'a, Result<ClientResult, ClientResultError>>;
+
     /// Adds a connection to a group; unknown connections are ignored.
     fn add_to_group<'a>(
         &'a self,
@@ -155,6 +167,52 @@ pub trait HubLifetimeManager: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), SendError>>;
 }
 
+/// What a client answered to a server-to-client invocation.
+#[derive(Debug, Clone)]
+pub struct ClientResult {
+    protocol: Protocol,
+    raw: Bytes,
+}
+
+impl ClientResult {
+    /// A result encoded with `protocol`.
+    pub fn new(protocol: Protocol, raw: Bytes) -> Self {
+        Self { protocol, raw }
+    }
+
+    /// Deserializes the result.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
+        self.protocol.decode_value(&self.raw)
+    }
+}
+
+/// Why a client result did not arrive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientResultError {
+    /// No such connection.
+    NoConnection(String),
+    /// The connection closed first.
+    Disconnected(String),
+    /// The client answered with an error.
+    Client(String),
+    /// The arguments did not serialize.
+    Encode(String),
+}
+
+impl std::fmt::Display for ClientResultError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientResultError::NoConnection(id) => write!(f, "Connection '{id}' does not exist."),
+            ClientResultError::Disconnected(id) => write!(f, "Connection '{id}' disconnected."),
+            ClientResultError::Client(error) | ClientResultError::Encode(error) => {
+                f.write_str(error)
+            }
+        }
+    }
+}
+
+type PendingResult = oneshot::Sender<Result<ClientResult, ClientResultError>>;
+
 /// A connection as the lifetime layer sees it: an id, a protocol and a bounded send queue.
 #[derive(Debug)]
 pub struct HubConnection {
@@ -164,6 +222,11 @@ pub struct HubConnection {
     outbound: mpsc::Sender<Outgoing>,
     abort: CancellationToken,
     membership: Mutex<Membership>,
+    /// Bounds the share of the send queue that server-to-client streams may fill.
+    stream_budget: Arc<Semaphore>,
+    /// Client results awaited, by the invocation id sent (`s1`, `s2`, ...); `None` once closed.
+    pending_results: Mutex<Option<HashMap<String, PendingResult>>>,
+    next_invocation: AtomicU64,
 }
 
 /// The groups a connection is in, so leaving costs only its own groups.
@@ -187,9 +250,12 @@ impl HubConnection {
             id,
             protocol,
             user,
+            stream_budget: Arc::new(Semaphore::new((outbound.max_capacity() / 2).max(1))),
             outbound,
             abort,
             membership: Mutex::default(),
+            pending_results: Mutex::new(Some(HashMap::new())),
+            next_invocation: AtomicU64::new(1),
         }
     }
 
@@ -235,9 +301,79 @@ impl HubConnection {
         }
     }
 
+    /// Queues one frame of a server-to-client stream, waiting while the stream holds half of
+    /// the queue: a slow reader slows the stream down instead of filling memory. Returns
+    /// whether it was queued.
+    pub async fn deliver_paced(&self, frame: Bytes) -> bool {
+        let Ok(permit) = Arc::clone(&self.stream_budget).acquire_owned().await else {
+            return false;
+        };
+        self.outbound
+            .send(Outgoing::Paced(frame, permit))
+            .await
+            .is_ok()
+    }
+
     pub(crate) fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {
         self.membership
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Option<HashMap<String, PendingResult>>> {
+        self.pending_results
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends an invocation written by `encode` with a fresh id and waits for the client's
+    /// Completion.
+    pub async fn invoke(
+        &self,
+        encode: &(dyn Fn(&str, Protocol) -> Result<Bytes, EncodeError> + Sync),
+    ) -> Result<ClientResult, ClientResultError> {
+        let id = format!("s{}", self.next_invocation.fetch_add(1, Ordering::Relaxed));
+        let frame =
+            encode(&id, self.protocol).map_err(|e| ClientResultError::Encode(e.to_string()))?;
+        let (sender, receiver) = oneshot::channel();
+        match self.pending().as_mut() {
+            Some(pending) => pending.insert(id.clone(), sender),
+            None => return Err(ClientResultError::Disconnected(self.id.to_string())),
+        };
+        if !self.deliver(frame) {
+            if let Some(pending) = self.pending().as_mut() {
+                pending.remove(&id);
+            }
+            return Err(ClientResultError::Disconnected(self.id.to_string()));
+        }
+        let result = receiver.await;
+        result.unwrap_or_else(|_| Err(ClientResultError::Disconnected(self.id.to_string())))
+    }
+
+    /// Hands a client's Completion to the invocation awaiting it; false when none is.
+    pub fn complete_invocation(
+        &self,
+        invocation_id: &str,
+        result: Result<ClientResult, ClientResultError>,
+    ) -> bool {
+        let sender = self
+            .pending()
+            .as_mut()
+            .and_then(|p| p.remove(invocation_id));
+        match sender {
+            Some(sender) => {
+                let _ = sender.send(result);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Fails every awaited client result; later invocations fail at once.
+    pub fn fail_pending_invocations(&self) {
+        let pending = self.pending().take().unwrap_or_default();
+        for (_, sender) in pending {
+            let _ = sender.send(Err(ClientResultError::Disconnected(self.id.to_string())));
+        }
     }
 }

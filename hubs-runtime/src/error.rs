@@ -1,3 +1,5 @@
+//! The error type hub code returns and client results raise.
+
 use std::borrow::Cow;
 
 /// An error a hub method or hook returns.
