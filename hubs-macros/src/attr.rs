@@ -77,16 +77,18 @@ pub(crate) fn hub_args(cx: &Ctxt, tokens: TokenStream) {
     if tokens.is_empty() {
         return;
     }
-    match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens) {
+    const NO_ARGUMENTS: &str = "#[hub] takes no arguments: write `#[hub]` (a method's wire name is set on the method with #[method(name = \"...\")])";
+    match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens.clone()) {
         Ok(metas) => {
             for meta in metas {
+                let key = quote::ToTokens::to_token_stream(meta.path()).to_string();
                 cx.error_spanned_by(
                     meta.path(),
-                    "unknown key in #[hub]: it takes no arguments; rename methods with #[method(name = \"...\")]",
+                    format!("unknown key `{key}` in #[hub]; {NO_ARGUMENTS}"),
                 );
             }
         }
-        Err(e) => cx.syn_error(e),
+        Err(_) => cx.error_spanned_by(tokens, NO_ARGUMENTS),
     }
 }
 

@@ -17,7 +17,10 @@ pub(crate) fn hub(args: TokenStream, input: TokenStream) -> TokenStream {
                 &input,
                 "#[hub] goes on an `impl MyHub { ... }` block whose `pub async fn`s are the hub methods",
             );
-            return error.to_compile_error();
+            // The item goes out unchanged, so code using it reports nothing else.
+            let mut out = input;
+            out.extend(error.to_compile_error());
+            return out;
         }
     };
     let cx = Ctxt::new();

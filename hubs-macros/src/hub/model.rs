@@ -35,7 +35,7 @@ pub(crate) enum Param {
     /// `&Context`: the calling connection, not sent by the client.
     Context,
     /// A value the client sends, deserialized into `ty`.
-    Argument(Type),
+    Argument(Box<Type>),
 }
 
 pub(crate) enum Output {
@@ -45,6 +45,32 @@ pub(crate) enum Output {
     Result(Type),
     /// Any other type: serialized as the result.
     Value(Type),
+}
+
+/// What a checked function is, for wording its errors.
+#[derive(Clone, Copy)]
+enum Kind {
+    Method,
+    Hook,
+}
+
+impl Kind {
+    fn describe(self, ident: &syn::Ident) -> String {
+        match self {
+            Kind::Method => format!("hub method `{ident}`"),
+            Kind::Hook => format!("lifecycle hook `{ident}`"),
+        }
+    }
+
+    /// The signature to write, and for hub methods the way to keep a helper instead.
+    fn suggestion(self, ident: &syn::Ident) -> String {
+        match self {
+            Kind::Method => format!(
+                "write `pub async fn {ident}(&self, ...)`, or drop `pub` to keep it a helper that clients cannot call"
+            ),
+            Kind::Hook => format!("write `async fn {ident}(&self, ...)`"),
+        }
+    }
 }
 
 const CONNECTED: &str = "on_connected";
@@ -117,8 +143,9 @@ fn is_hub_method(function: &ImplItemFn) -> bool {
 
 fn read_method(cx: &Ctxt, function: &ImplItemFn, method_attr: attr::MethodAttr) -> Option<Method> {
     let sig = &function.sig;
-    let ok =
-        check_async(cx, function) & check_receiver(cx, function) & check_not_generic(cx, function);
+    let ok = check_async(cx, function, Kind::Method)
+        & check_receiver(cx, function, Kind::Method)
+        & check_not_generic(cx, function, Kind::Method);
     let params = read_params(cx, function)?;
     let (wire_name, wire_span) = match method_attr.name {
         Some(name) => (name.value(), name.span()),
@@ -134,8 +161,9 @@ fn read_method(cx: &Ctxt, function: &ImplItemFn, method_attr: attr::MethodAttr) 
 }
 
 fn read_hook(cx: &Ctxt, function: &ImplItemFn) -> Option<Hook> {
-    let ok =
-        check_async(cx, function) & check_receiver(cx, function) & check_not_generic(cx, function);
+    let ok = check_async(cx, function, Kind::Hook)
+        & check_receiver(cx, function, Kind::Hook)
+        & check_not_generic(cx, function, Kind::Hook);
     let params = read_params(cx, function)?;
     let name = function.sig.ident.to_string();
     let mut ok = ok;
@@ -170,24 +198,27 @@ fn read_hook(cx: &Ctxt, function: &ImplItemFn) -> Option<Hook> {
     })
 }
 
-/// Rule: hub methods are `async fn`, because they run as tasks of the connection.
-fn check_async(cx: &Ctxt, function: &ImplItemFn) -> bool {
+/// Rule: hub methods and hooks are `async fn`, because they run as tasks of the connection.
+fn check_async(cx: &Ctxt, function: &ImplItemFn, kind: Kind) -> bool {
     if function.sig.asyncness.is_some() {
         return true;
     }
+    let ident = &function.sig.ident;
     cx.error_spanned_by(
         function.sig.fn_token,
         format!(
-            "hub method `{}` must be an `async fn`: write `pub async fn {}(&self, ...)`",
-            function.sig.ident, function.sig.ident
+            "{} must be an `async fn`: {}",
+            kind.describe(ident),
+            kind.suggestion(ident)
         ),
     );
     false
 }
 
 /// Rule: the receiver is `&self`; one hub value serves every connection at once.
-fn check_receiver(cx: &Ctxt, function: &ImplItemFn) -> bool {
+fn check_receiver(cx: &Ctxt, function: &ImplItemFn, kind: Kind) -> bool {
     let ident = &function.sig.ident;
+    let what = kind.describe(ident);
     match function.sig.receiver() {
         Some(r) if r.reference.is_some() && r.mutability.is_none() && r.colon_token.is_none() => {
             true
@@ -196,7 +227,7 @@ fn check_receiver(cx: &Ctxt, function: &ImplItemFn) -> bool {
             cx.error_spanned_by(
                 r,
                 format!(
-                    "hub method `{ident}` must take `&self`: one hub value is shared by every connection, so it cannot be moved or borrowed mutably (use interior mutability such as a Mutex for state)"
+                    "{what} must take `&self`: one hub value is shared by every connection, so it cannot be moved or borrowed mutably (keep mutable state in a Mutex or an atomic)"
                 ),
             );
             false
@@ -204,7 +235,10 @@ fn check_receiver(cx: &Ctxt, function: &ImplItemFn) -> bool {
         None => {
             cx.error_spanned_by(
                 ident,
-                format!("hub method `{ident}` needs a `&self` receiver: write `pub async fn {ident}(&self, ...)`"),
+                format!(
+                    "{what} needs a `&self` receiver: {}",
+                    kind.suggestion(ident)
+                ),
             );
             false
         }
@@ -212,7 +246,7 @@ fn check_receiver(cx: &Ctxt, function: &ImplItemFn) -> bool {
 }
 
 /// Rule: no type or const parameters; arguments come off the wire into concrete types.
-fn check_not_generic(cx: &Ctxt, function: &ImplItemFn) -> bool {
+fn check_not_generic(cx: &Ctxt, function: &ImplItemFn, kind: Kind) -> bool {
     let generics = &function.sig.generics;
     let has_type_params = generics
         .params
@@ -221,10 +255,16 @@ fn check_not_generic(cx: &Ctxt, function: &ImplItemFn) -> bool {
     if has_type_params || generics.where_clause.is_some() {
         cx.error_spanned_by(
             generics,
-            format!(
-                "hub method `{}` cannot be generic: its arguments are deserialized from the wire, so each needs a concrete type",
-                function.sig.ident
-            ),
+            match kind {
+                Kind::Method => format!(
+                    "hub method `{}` cannot be generic: its arguments are deserialized from the wire, so each needs a concrete type",
+                    function.sig.ident
+                ),
+                Kind::Hook => format!(
+                    "lifecycle hook `{}` cannot be generic: the runtime calls it with concrete types",
+                    function.sig.ident
+                ),
+            },
         );
         return false;
     }
@@ -290,7 +330,7 @@ fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
                 );
                 ok = false;
             }
-            _ => params.push(Param::Argument(ty.clone())),
+            _ => params.push(Param::Argument(Box::new(ty.clone()))),
         }
     }
     ok.then_some(params)

@@ -58,6 +58,23 @@ struct AvailableTransport {
     transfer_formats: &'static [&'static str],
 }
 
+/// A transport request that names no usable connection.
+enum UnknownConnection {
+    /// No `id` in the query.
+    Missing,
+    /// No connection has that token.
+    Unknown,
+}
+
+impl IntoResponse for UnknownConnection {
+    fn into_response(self) -> Response {
+        match self {
+            UnknownConnection::Missing => text(StatusCode::BAD_REQUEST, "Connection ID required"),
+            UnknownConnection::Unknown => text(StatusCode::NOT_FOUND, "No Connection with that ID"),
+        }
+    }
+}
+
 fn text(status: StatusCode, body: &'static str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
@@ -192,13 +209,13 @@ impl ConnectionDispatcher {
                     "LongPolling"
                 };
                 return match self.lookup(token.as_deref()) {
-                    Err(response) => response,
+                    Err(unknown) => unknown.into_response(),
                     Ok(_) => not_supported(name),
                 };
             }
             Method::POST | Method::DELETE => {
                 return match self.lookup(token.as_deref()) {
-                    Err(response) => response,
+                    Err(unknown) => unknown.into_response(),
                     Ok(Some(Transport::WebSockets)) if parts.method == Method::POST => text(
                         StatusCode::METHOD_NOT_ALLOWED,
                         "POST requests are not allowed for WebSocket connections.",
@@ -271,12 +288,11 @@ impl ConnectionDispatcher {
         }
     }
 
-    /// The transport of the connection `token` names: `Ok(None)` while it has none yet, or the
-    /// response for a missing or unknown token.
-    fn lookup(&self, token: Option<&str>) -> Result<Option<Transport>, Response> {
-        let token = token.ok_or_else(|| text(StatusCode::BAD_REQUEST, "Connection ID required"))?;
+    /// The transport of the connection `token` names: `Ok(None)` while it has none yet.
+    fn lookup(&self, token: Option<&str>) -> Result<Option<Transport>, UnknownConnection> {
+        let token = token.ok_or(UnknownConnection::Missing)?;
         match self.registry().by_token.get(token) {
-            None => Err(text(StatusCode::NOT_FOUND, "No Connection with that ID")),
+            None => Err(UnknownConnection::Unknown),
             Some(Registered {
                 state: State::Active(transport),
                 ..

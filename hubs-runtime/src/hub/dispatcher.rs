@@ -281,16 +281,14 @@ impl<H: Hub> HubDispatcher<H> {
                     let Some(chunk) = chunk else { return End::ClientClosed };
                     let processed = if buffer.is_empty() {
                         // The common case, a chunk of whole messages: read it where it lies.
-                        self.process(&mut reader, &chunk).await.map(|used| {
-                            buffer.extend_from_slice(&chunk[used..]);
-                            used
-                        })
+                        self.process(&mut reader, &chunk)
+                            .await
+                            .inspect(|&used| buffer.extend_from_slice(&chunk[used..]))
                     } else {
                         buffer.extend_from_slice(&chunk);
-                        self.process(&mut reader, &buffer).await.map(|used| {
-                            buffer.advance(used);
-                            used
-                        })
+                        self.process(&mut reader, &buffer)
+                            .await
+                            .inspect(|&used| buffer.advance(used))
                     };
                     match processed {
                         Ok(0) => {}

@@ -262,7 +262,7 @@ impl<'a> Reader<'a> {
                     None
                 },
             },
-            1..=7 => {
+            2 | 3 | 5 => {
                 return Err(malformed(format!(
                     "Too few elements for message type {kind}."
                 )));

@@ -39,7 +39,7 @@ impl Counter {
         self.bump().await
     }
 
-    /// A second one, calling a helper: `Current()`.
+    /// A second one, calling a helper: clients call `Get()`.
     pub async fn get(&self) -> u64 {
         self.current().await
     }
