@@ -72,24 +72,58 @@ fn name_values(
     seen
 }
 
-/// Arguments of `#[hub(...)]` itself. It takes no keys yet; everything given is reported.
-pub(crate) fn hub_args(cx: &Ctxt, tokens: TokenStream) {
+/// Arguments of `#[hub(...)]` itself.
+#[derive(Default)]
+pub(crate) struct HubAttr {
+    /// `client = ChatClient`: the hub's `#[hub_client]` trait.
+    pub(crate) client: Option<syn::Path>,
+}
+
+/// Reads `#[hub(client = Path)]`, reporting unknown or repeated keys.
+pub(crate) fn hub_args(cx: &Ctxt, tokens: TokenStream) -> HubAttr {
+    let mut attr = HubAttr::default();
     if tokens.is_empty() {
-        return;
+        return attr;
     }
-    const NO_ARGUMENTS: &str = "#[hub] takes no arguments: write `#[hub]` (a method's wire name is set on the method with #[method(name = \"...\")])";
-    match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens.clone()) {
-        Ok(metas) => {
-            for meta in metas {
-                let key = quote::ToTokens::to_token_stream(meta.path()).to_string();
+    const EXPECTED: &str = "#[hub] takes `client = MyClientTrait` (the hub's #[hub_client] trait), or nothing; a method's wire name is set on the method with #[method(name = \"...\")]";
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens.clone()) {
+        Ok(metas) => metas,
+        Err(_) => {
+            cx.error_spanned_by(tokens, EXPECTED);
+            return attr;
+        }
+    };
+    for meta in metas {
+        match &meta {
+            Meta::NameValue(MetaNameValue {
+                path,
+                value: Expr::Path(value),
+                ..
+            }) if path.is_ident("client") => {
+                if attr.client.is_some() {
+                    cx.error_spanned_by(path, "`client` is given twice in #[hub]; keep one");
+                }
+                attr.client = Some(value.path.clone());
+            }
+            Meta::Path(path)
+            | Meta::NameValue(MetaNameValue { path, .. })
+            | Meta::List(syn::MetaList { path, .. })
+                if path.is_ident("client") =>
+            {
+                cx.error_spanned_by(&meta, "expected `client = MyClientTrait` in #[hub]");
+            }
+            _ => {
+                let key = quote::ToTokens::to_token_stream(meta.path())
+                    .to_string()
+                    .replace(' ', "");
                 cx.error_spanned_by(
                     meta.path(),
-                    format!("unknown key `{key}` in #[hub]; {NO_ARGUMENTS}"),
+                    format!("unknown key `{key}` in #[hub]; {EXPECTED}"),
                 );
             }
         }
-        Err(_) => cx.error_spanned_by(tokens, NO_ARGUMENTS),
     }
+    attr
 }
 
 /// Takes the `#[method(...)]` helpers off a method, returning what they said.

@@ -24,16 +24,41 @@ pub(crate) fn expand(model: &ClientModel, mut item: ItemTrait) -> TokenStream {
             quote_spanned! {ty.span()=> ::hubs::__private::assert_argument(&#name);}
         });
         function.sig.asyncness = None;
-        function.sig.output = syn::parse_quote! {
-            -> impl ::core::future::Future<Output = ::core::result::Result<(), ::hubs::SendError>> + ::core::marker::Send
-        };
         // An async block, so the future's type names each borrowed input on its own.
-        function.default = Some(syn::parse_quote!({
-            #(#checks)*
-            async move {
-                ::hubs::ClientTarget::send_arguments(self, #wire_name, (#(#names,)*)).await
+        match &method.output {
+            None => {
+                function.sig.output = syn::parse_quote! {
+                    -> impl ::core::future::Future<Output = ::core::result::Result<(), ::hubs::SendError>> + ::core::marker::Send
+                };
+                function.default = Some(syn::parse_quote!({
+                    #(#checks)*
+                    async move {
+                        ::hubs::ClientTarget::send_arguments(self, #wire_name, (#(#names,)*)).await
+                    }
+                }));
             }
-        }));
+            Some(output) => {
+                // A client result: only single-connection targets can answer, so the method
+                // exists only where `Self: ClientResultTarget`.
+                function.sig.output = syn::parse_quote! {
+                    -> impl ::core::future::Future<Output = ::core::result::Result<#output, ::hubs::HubError>> + ::core::marker::Send
+                };
+                let where_clause = function.sig.generics.make_where_clause();
+                where_clause
+                    .predicates
+                    .push(syn::parse_quote!(Self: ::hubs::ClientResultTarget));
+                let result_check = quote_spanned! {output.span()=>
+                    ::hubs::__private::assert_client_result::<#output>();
+                };
+                function.default = Some(syn::parse_quote!({
+                    #(#checks)*
+                    #result_check
+                    async move {
+                        ::hubs::ClientResultTarget::invoke_arguments::<#output, _>(self, #wire_name, (#(#names,)*)).await
+                    }
+                }));
+            }
+        }
         function.semi_token = None;
     }
     let ident = &item.ident;

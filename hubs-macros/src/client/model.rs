@@ -17,6 +17,8 @@ pub(crate) struct ClientMethod {
     pub(crate) wire_span: Span,
     /// Parameter names and types, after `&self`.
     pub(crate) params: Vec<(syn::Ident, Type)>,
+    /// The value the client returns (a client result), if any.
+    pub(crate) output: Option<Type>,
 }
 
 impl ClientModel {
@@ -95,14 +97,13 @@ fn read_method(
         );
         ok = false;
     }
-    // Rule (until client results land): client methods return nothing.
-    if let ReturnType::Type(_, ty) = &sig.output {
-        cx.error_spanned_by(
-            ty,
-            format!("client method `{ident}` cannot return a value: client results are not supported yet, so remove the return type"),
-        );
-        ok = false;
-    }
+    // A return type makes a client result: the server awaits the value the client returns.
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) if !matches!(&**ty, Type::Tuple(t) if t.elems.is_empty()) => {
+            Some((**ty).clone())
+        }
+        _ => None,
+    };
     let mut params = Vec::new();
     for input in &sig.inputs {
         let FnArg::Typed(typed) = input else { continue };
@@ -128,6 +129,7 @@ fn read_method(
         wire_name,
         wire_span,
         params,
+        output,
     })
 }
 

@@ -7,6 +7,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::model::{Hook, HubModel, Method, Output, Param, span_of};
 
@@ -15,7 +16,25 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
     let descriptors = model.methods.iter().map(|m| {
         let name = &m.wire_name;
         let arguments = m.argument_count();
-        quote!(::hubs::__private::MethodDescriptor { name: #name, arguments: #arguments, uploads: 0, streaming: false })
+        let uploads = m.upload_count();
+        let streaming = matches!(m.output, Output::Stream(_));
+        quote!(::hubs::__private::MethodDescriptor {
+            name: #name,
+            arguments: #arguments,
+            uploads: #uploads,
+            streaming: #streaming,
+        })
+    });
+    let client_check = model.client.as_ref().map(|client| {
+        // Fails to compile, on the path the user wrote, unless it names a #[hub_client] trait.
+        quote_spanned! {client.span()=>
+            #[allow(dead_code)]
+            fn client_must_be_a_hub_client_trait<__C: ?::core::marker::Sized + #client>() {}
+            #[allow(dead_code)]
+            fn check_client() {
+                client_must_be_a_hub_client_trait::<::hubs::ClientProxy<'static>>();
+            }
+        }
     });
     let arms = model
         .methods
@@ -26,6 +45,8 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
     let on_disconnected = model.on_disconnected.as_ref().map(disconnected_hook);
     quote! {
         const _: () = {
+            #client_check
+
             impl ::hubs::__private::Hub for #self_ty {
                 const METHODS: &'static [::hubs::__private::MethodDescriptor] = &[#(#descriptors),*];
 
@@ -57,6 +78,13 @@ fn call_arguments(params: &[Param]) -> (Vec<TokenStream>, Vec<TokenStream>) {
     for param in params {
         match param {
             Param::Context => call.push(quote!(&__ctx)),
+            Param::Upload(ty) => {
+                let var = format_ident!("__upload{}", call.len());
+                bindings.push(quote_spanned! {span_of(ty)=>
+                    let #var: #ty = __bindings.upload()?;
+                });
+                call.push(quote!(#var));
+            }
             Param::Argument(ty) => {
                 let var = format_ident!("__arg{}", index);
                 // Spanned on the type so a missing Deserialize impl points at the parameter.
@@ -85,6 +113,26 @@ fn invoke_arm(index: usize, method: &Method) -> TokenStream {
         Output::Result(ty) => quote_spanned! {span_of(ty)=>
             ::hubs::__private::method_result(&__ctx, __value)
         },
+        Output::Stream(stream) => {
+            // Spanned on the item type, so an item that does not serialize is reported there.
+            let forward = if stream.fallible_items {
+                quote_spanned!(span_of(&stream.item)=> ::hubs::__private::forward_fallible_stream)
+            } else {
+                quote_spanned!(span_of(&stream.item)=> ::hubs::__private::forward_stream)
+            };
+            if stream.fallible_method {
+                quote! {
+                    match __value {
+                        ::core::result::Result::Ok(__stream) => #forward(&__ctx, __stream).await,
+                        ::core::result::Result::Err(__error) => {
+                            ::core::result::Result::Err(::core::convert::Into::into(__error))
+                        }
+                    }
+                }
+            } else {
+                quote!(#forward(&__ctx, __value).await)
+            }
+        }
     };
     // Spanned on the method's name, so a future that is not `Send` is reported there.
     let future = quote_spanned! {ident.span()=>
@@ -111,7 +159,7 @@ fn hook_call(hook: &Hook, with_error: bool) -> TokenStream {
         Param::Argument(ty) if with_error => {
             syn::Ident::new("__error", span_of(ty)).into_token_stream()
         }
-        Param::Argument(_) => TokenStream::new(),
+        Param::Argument(_) | Param::Upload(_) => TokenStream::new(),
     });
     quote_spanned!(ident.span()=> __hub.#ident(#(#args),*).await)
 }
@@ -124,6 +172,9 @@ fn connected_hook(hook: &Hook) -> TokenStream {
             ::core::result::Result::Ok(())
         }),
         Output::Result(ty) | Output::Value(ty) => quote_spanned! {span_of(ty)=>
+            ::hubs::__private::hook_result(__value)
+        },
+        Output::Stream(stream) => quote_spanned! {span_of(&stream.item)=>
             ::hubs::__private::hook_result(__value)
         },
     };

@@ -24,8 +24,8 @@ pub(crate) fn hub(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let cx = Ctxt::new();
-    attr::hub_args(&cx, args);
-    let model = model::HubModel::from_item(&cx, &mut item);
+    let hub_attr = attr::hub_args(&cx, args);
+    let model = model::HubModel::from_item(&cx, &mut item, hub_attr.client);
     let generated = match (cx.check(), model) {
         (Ok(()), Some(model)) => expand::expand(&model),
         (Err(errors), _) => errors.to_compile_error(),

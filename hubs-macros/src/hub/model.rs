@@ -11,6 +11,8 @@ use crate::ctxt::Ctxt;
 
 pub(crate) struct HubModel {
     pub(crate) self_ty: Type,
+    /// The `#[hub_client]` trait named by `#[hub(client = ...)]`.
+    pub(crate) client: Option<syn::Path>,
     pub(crate) methods: Vec<Method>,
     pub(crate) on_connected: Option<Hook>,
     pub(crate) on_disconnected: Option<Hook>,
@@ -36,6 +38,8 @@ pub(crate) enum Param {
     Context,
     /// A value the client sends, deserialized into `ty`.
     Argument(Box<Type>),
+    /// `UploadStream<T>`: a stream the client sends, bound in order to the invocation's streams.
+    Upload(Box<Type>),
 }
 
 pub(crate) enum Output {
@@ -45,6 +49,17 @@ pub(crate) enum Output {
     Result(Type),
     /// Any other type: serialized as the result.
     Value(Type),
+    /// `impl Stream<Item = T>`, or a `Result` of one: a streaming method.
+    Stream(StreamOutput),
+}
+
+pub(crate) struct StreamOutput {
+    /// The item type, for placing errors on it.
+    pub(crate) item: Type,
+    /// Items are `Result<T, E>`: an `Err` ends the stream with an error.
+    pub(crate) fallible_items: bool,
+    /// The method returns `Result<impl Stream, E>`.
+    pub(crate) fallible_method: bool,
 }
 
 /// What a checked function is, for wording its errors.
@@ -78,7 +93,11 @@ const DISCONNECTED: &str = "on_disconnected";
 
 impl HubModel {
     /// Reads `item`, strips the helper attributes, and reports every rule broken.
-    pub(crate) fn from_item(cx: &Ctxt, item: &mut ItemImpl) -> Option<HubModel> {
+    pub(crate) fn from_item(
+        cx: &Ctxt,
+        item: &mut ItemImpl,
+        client: Option<syn::Path>,
+    ) -> Option<HubModel> {
         if let Some((_, path, _)) = &item.trait_ {
             cx.error_spanned_by(
                 path,
@@ -95,6 +114,7 @@ impl HubModel {
         }
         let mut model = HubModel {
             self_ty: (*item.self_ty).clone(),
+            client,
             methods: Vec::new(),
             on_connected: None,
             on_disconnected: None,
@@ -191,10 +211,31 @@ fn read_hook(cx: &Ctxt, function: &ImplItemFn) -> Option<Hook> {
         );
         ok = false;
     }
+    for (param, input) in params.iter().zip(function.sig.inputs.iter().skip(1)) {
+        if let Param::Upload(_) = param {
+            cx.error_spanned_by(
+                input,
+                format!(
+                    "lifecycle hook `{name}` takes no upload streams: only hub methods receive them"
+                ),
+            );
+            ok = false;
+        }
+    }
+    let output = read_output(&function.sig.output);
+    if let Output::Stream(_) = output {
+        cx.error_spanned_by(
+            &function.sig.output,
+            format!(
+                "lifecycle hook `{name}` cannot stream: it returns nothing or a `Result<(), E>`"
+            ),
+        );
+        ok = false;
+    }
     ok.then(|| Hook {
         ident: function.sig.ident.clone(),
         params,
-        output: read_output(&function.sig.output),
+        output,
     })
 }
 
@@ -271,6 +312,27 @@ fn check_not_generic(cx: &Ctxt, function: &ImplItemFn, kind: Kind) -> bool {
     true
 }
 
+/// `UploadStream<T>` (any path ending so): its item type.
+fn upload_item(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "UploadStream" {
+        return None;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            syn::GenericArgument::Type(item) => Some(item),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether `ty` names `UploadStream` in any shape.
+fn mentions_upload(ty: &Type) -> bool {
+    quote::quote!(#ty).to_string().contains("UploadStream")
+}
+
 fn is_context(ty: &Type) -> bool {
     let Type::Reference(reference) = ty else {
         return false;
@@ -305,6 +367,27 @@ fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
             params.push(Param::Context);
             continue;
         }
+        if let Some(item) = upload_item(ty) {
+            if matches!(item, Type::Infer(_)) || mentions_upload(item) {
+                cx.error_spanned_by(
+                    ty,
+                    "an upload stream's items need a concrete type: `UploadStream<T>`",
+                );
+                ok = false;
+            } else {
+                params.push(Param::Upload(Box::new(ty.clone())));
+            }
+            continue;
+        }
+        if mentions_upload(ty) {
+            // Rule: uploads bind one stream per parameter, by value.
+            cx.error_spanned_by(
+                ty,
+                "upload streams are parameters of type `UploadStream<T>`, taken by value, one per stream the client sends",
+            );
+            ok = false;
+            continue;
+        }
         match ty {
             Type::Reference(reference) => {
                 let owned = match &*reference.elem {
@@ -326,7 +409,7 @@ fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
             Type::ImplTrait(_) => {
                 cx.error_spanned_by(
                     ty,
-                    "hub method arguments need a concrete type, not `impl Trait`",
+                    "hub method arguments need a concrete type, not `impl Trait` (a stream the client sends is an `UploadStream<T>` parameter)",
                 );
                 ok = false;
             }
@@ -336,10 +419,64 @@ fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
     ok.then_some(params)
 }
 
+/// `impl Stream<Item = T>` (any bound path ending in `Stream`): the item type.
+fn stream_item(ty: &Type) -> Option<&Type> {
+    let Type::ImplTrait(bounds) = ty else {
+        return None;
+    };
+    bounds.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let last = bound.path.segments.last()?;
+        if last.ident != "Stream" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}
+
+/// The first type argument of a `Result<T, E>`-shaped type.
+fn result_ok_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if p.qself.is_some() || last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(ok) => Some(ok),
+        _ => None,
+    }
+}
+
+fn stream_output(ty: &Type, fallible_method: bool) -> Option<Output> {
+    let item = stream_item(ty)?;
+    Some(Output::Stream(StreamOutput {
+        item: item.clone(),
+        fallible_items: result_ok_type(item).is_some(),
+        fallible_method,
+    }))
+}
+
 fn read_output(output: &ReturnType) -> Output {
     let ReturnType::Type(_, ty) = output else {
         return Output::Unit;
     };
+    if let Some(stream) = stream_output(ty, false) {
+        return stream;
+    }
+    if let Some(stream) = result_ok_type(ty).and_then(|ok| stream_output(ok, true)) {
+        return stream;
+    }
     match &**ty {
         Type::Tuple(t) if t.elems.is_empty() => Output::Unit,
         Type::Path(p)
@@ -379,6 +516,13 @@ impl Method {
         self.params
             .iter()
             .filter(|p| matches!(p, Param::Argument(_)))
+            .count()
+    }
+
+    pub(crate) fn upload_count(&self) -> usize {
+        self.params
+            .iter()
+            .filter(|p| matches!(p, Param::Upload(_)))
             .count()
     }
 }

@@ -39,5 +39,8 @@ pub fn boxed<T, F: Future<Output = T> + Send + 'static>(future: F) -> BoxFuture<
     Box::pin(future)
 }
 
+/// Compiles only for values a client result can be read into.
+pub fn assert_client_result<T: serde::de::DeserializeOwned>() {}
+
 /// Compiles only for values a client method can send.
 pub fn assert_argument<T: Serialize + Send + Sync + ?Sized>(_: &T) {}
