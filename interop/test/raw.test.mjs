@@ -11,6 +11,8 @@ const T = { timeout: 30_000 };
 /** What /hubs/test offers. Add SSE / long polling entries here once supported. */
 const EXPECTED_TRANSPORTS = [
   { transport: 'WebSockets', transferFormats: ['Text', 'Binary'] },
+  { transport: 'ServerSentEvents', transferFormats: ['Text'] },
+  { transport: 'LongPolling', transferFormats: ['Text', 'Binary'] },
 ];
 const URL_SAFE = /^[A-Za-z0-9_-]+$/;
 const CLOSE_WITH_ERROR = { type: 7, error: 'Connection closed with an error.', allowReconnect: true };

@@ -11,6 +11,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::http::{self, HttpConnection};
 use super::{
     ConnectionHandler, ConnectionOptions, RequestInfo, Transport, new_connection_id, websocket,
 };
@@ -21,6 +22,8 @@ pub struct ConnectionDispatcher {
     handler: Arc<dyn ConnectionHandler>,
     options: ConnectionOptions,
     registry: Mutex<Registry>,
+    /// Set once the idle Long Polling watcher runs.
+    idle_watch: std::sync::OnceLock<()>,
 }
 
 /// Negotiated connections by token, from negotiate until their transport ends.
@@ -37,8 +40,20 @@ struct Registered {
 enum State {
     /// Negotiated; the transport has not arrived yet.
     Waiting { negotiated_at: Instant },
-    /// A transport is attached.
-    Active(Transport),
+    /// A WebSocket is attached.
+    WebSocket,
+    /// An SSE or Long Polling connection, reached by later requests.
+    Http(Arc<HttpConnection>),
+}
+
+impl State {
+    fn transport(&self) -> Option<Transport> {
+        match self {
+            State::Waiting { .. } => None,
+            State::WebSocket => Some(Transport::WebSockets),
+            State::Http(connection) => Some(connection.transport),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -84,8 +99,11 @@ fn json_response(body: &impl Serialize) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn not_supported(transport: &str) -> Response {
-    let body = format!("{transport} transport not supported by this end point type");
+fn not_supported(transport: Transport) -> Response {
+    let body = format!(
+        "{} transport not supported by this end point type",
+        transport.name()
+    );
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/plain")],
@@ -124,6 +142,7 @@ impl ConnectionDispatcher {
                 by_token: HashMap::new(),
                 next_sweep: Instant::now(),
             }),
+            idle_watch: std::sync::OnceLock::new(),
         }
     }
 
@@ -152,10 +171,9 @@ impl ConnectionDispatcher {
             negotiate_version: version,
             connection_id: &connection_id,
             connection_token: (version >= 1).then_some(token.as_str()),
-            available_transports: self
-                .options
-                .transports
+            available_transports: Transport::ALL
                 .iter()
+                .filter(|t| self.options.transports.contains(t))
                 .map(|t| AvailableTransport {
                     transport: t.name(),
                     transfer_formats: t.transfer_formats(),
@@ -170,7 +188,7 @@ impl ConnectionDispatcher {
             let timeout = self.options.disconnect_timeout;
             registry.by_token.retain(|_, r| match r.state {
                 State::Waiting { negotiated_at } => now.duration_since(negotiated_at) < timeout,
-                State::Active(_) => true,
+                _ => true,
             });
             registry.next_sweep = now + std::time::Duration::from_secs(1);
         }
@@ -186,73 +204,110 @@ impl ConnectionDispatcher {
 
     /// Requests on `{path}` itself: the transports.
     pub async fn connect(self: Arc<Self>, request: Request<Body>) -> Response {
-        let (mut parts, _body) = request.into_parts();
-        let is_upgrade = parts
-            .headers
-            .get(header::UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-        let info = RequestInfo::new(parts.headers.clone(), parts.uri.query());
-
-        let token = info.query_value("id").map(Box::<str>::from);
+        let (mut parts, body) = request.into_parts();
+        let header_is = |name: header::HeaderName, wanted: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().contains(wanted))
+        };
         let wanted = match parts.method {
-            Method::GET if is_upgrade => Transport::WebSockets,
-            Method::GET => {
-                let accepts_sse = parts
-                    .headers
-                    .get(header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.contains("text/event-stream"));
-                let name = if accepts_sse {
-                    "ServerSentEvents"
-                } else {
-                    "LongPolling"
-                };
-                return match self.lookup(token.as_deref()) {
-                    Err(unknown) => unknown.into_response(),
-                    Ok(_) => not_supported(name),
-                };
+            Method::GET if header_is(header::UPGRADE, "websocket") => Transport::WebSockets,
+            Method::GET if header_is(header::ACCEPT, "text/event-stream") => {
+                Transport::ServerSentEvents
             }
-            Method::POST | Method::DELETE => {
-                return match self.lookup(token.as_deref()) {
-                    Err(unknown) => unknown.into_response(),
-                    Ok(Some(Transport::WebSockets)) if parts.method == Method::POST => text(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "POST requests are not allowed for WebSocket connections.",
-                    ),
-                    Ok(Some(_)) => text(
-                        StatusCode::BAD_REQUEST,
-                        "Cannot terminate this connection using the DELETE endpoint.",
-                    ),
-                    Ok(None) => text(StatusCode::NOT_FOUND, "No Connection with that ID"),
-                };
-            }
+            Method::GET => Transport::LongPolling,
+            Method::POST => return self.post(parts.uri.query(), body).await,
+            Method::DELETE => return self.delete(parts.uri.query()),
             _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
         };
-
-        let connection_id = match &token {
+        let info = RequestInfo::new(parts.headers.clone(), parts.uri.query());
+        let token = info.query_value("id").map(Box::<str>::from);
+        if wanted == Transport::WebSockets && token.is_none() {
             // skipNegotiation: the socket itself creates the connection.
-            None => Arc::from(new_connection_id()),
-            Some(token) => {
-                let mut registry = self.registry();
-                let Some(registered) = registry.by_token.get_mut(token) else {
-                    return text(StatusCode::NOT_FOUND, "No Connection with that ID");
-                };
-                if let State::Active(_) = registered.state {
-                    // One transport at a time per connection.
-                    return StatusCode::CONFLICT.into_response();
+            if !self.options.transports.contains(&wanted) {
+                return not_supported(wanted);
+            }
+            let id = Arc::from(new_connection_id());
+            return self.upgrade(&mut parts, None, id, info).await;
+        }
+        let Some(token) = token else {
+            return UnknownConnection::Missing.into_response();
+        };
+
+        // The order of ASP.NET Core's checks: the connection, the transport being enabled, a
+        // change of transport, a second concurrent request.
+        let attach = {
+            let mut registry = self.registry();
+            let Some(registered) = registry.by_token.get_mut(&token) else {
+                return UnknownConnection::Unknown.into_response();
+            };
+            if !self.options.transports.contains(&wanted) {
+                return not_supported(wanted);
+            }
+            match &registered.state {
+                State::Waiting { .. } => {
+                    let id = Arc::clone(&registered.connection_id);
+                    if wanted == Transport::WebSockets {
+                        registered.state = State::WebSocket;
+                        Attach::WebSocket(id)
+                    } else {
+                        let (connection, events) = HttpConnection::start(
+                            Arc::clone(&self.handler),
+                            self.options.send_queue_capacity,
+                            wanted,
+                            id,
+                            Arc::new(info),
+                            self.on_http_end(&token, wanted),
+                        );
+                        registered.state = State::Http(Arc::clone(&connection));
+                        Attach::Started(connection, events)
+                    }
                 }
-                if !self.options.transports.contains(&wanted) {
-                    return not_supported(wanted.name());
+                state if state.transport() != Some(wanted) => {
+                    return text(
+                        StatusCode::BAD_REQUEST,
+                        "Cannot change transports mid-connection",
+                    );
                 }
-                registered.state = State::Active(wanted);
-                Arc::clone(&registered.connection_id)
+                State::Http(connection) if wanted == Transport::LongPolling => {
+                    Attach::Poll(Arc::clone(connection))
+                }
+                // One SSE stream or WebSocket at a time.
+                _ => return StatusCode::CONFLICT.into_response(),
             }
         };
-        if !self.options.transports.contains(&wanted) {
-            return not_supported(wanted.name());
+        match attach {
+            Attach::WebSocket(id) => {
+                let info = info_of(&parts);
+                self.upgrade(&mut parts, Some(token), id, info).await
+            }
+            Attach::Started(connection, Some(events)) => {
+                http::event_stream(events, connection.abort.clone())
+            }
+            Attach::Started(_, None) => {
+                self.watch_idle_long_polls();
+                HttpConnection::first_poll()
+            }
+            Attach::Poll(connection) => {
+                let (response, finished) = connection.poll(self.options.long_poll_timeout).await;
+                if finished {
+                    self.forget(Some(&token));
+                }
+                response
+            }
         }
-        let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+    }
+
+    async fn upgrade(
+        self: &Arc<Self>,
+        parts: &mut axum::http::request::Parts,
+        token: Option<Box<str>>,
+        connection_id: Arc<str>,
+        info: RequestInfo,
+    ) -> Response {
+        let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
             Ok(upgrade) => upgrade,
             Err(rejection) => {
                 self.forget(token.as_deref());
@@ -263,9 +318,9 @@ impl ConnectionDispatcher {
         let upgrade = upgrade
             .read_buffer_size(options.websocket_read_buffer_size)
             .write_buffer_size(options.websocket_write_buffer_size)
-            .max_message_size(options.websocket_max_message_size);
-        let dispatcher = Arc::clone(&self);
-        let failed = (Arc::clone(&self), token.clone());
+            .max_message_size(options.transport_max_message_size);
+        let dispatcher = Arc::clone(self);
+        let failed = (Arc::clone(self), token.clone());
         let upgrade = upgrade.on_failed_upgrade(move |_| failed.0.forget(failed.1.as_deref()));
         upgrade.on_upgrade(move |socket| async move {
             websocket::run(
@@ -281,25 +336,120 @@ impl ConnectionDispatcher {
         })
     }
 
+    /// `POST {path}?id=`: a message for an SSE or Long Polling connection.
+    async fn post(&self, query: Option<&str>, body: Body) -> Response {
+        match self.http_connection(query) {
+            Ok(connection) => {
+                connection
+                    .send(body, self.options.transport_max_message_size)
+                    .await
+            }
+            Err(response) => *response,
+        }
+    }
+
+    /// `DELETE {path}?id=`: a Long Polling client leaving.
+    fn delete(&self, query: Option<&str>) -> Response {
+        match self.http_connection(query) {
+            Ok(connection) if connection.transport == Transport::LongPolling => {
+                connection.close_by_client()
+            }
+            Ok(_) => text(
+                StatusCode::BAD_REQUEST,
+                "Cannot terminate this connection using the DELETE endpoint.",
+            ),
+            Err(response) => *response,
+        }
+    }
+
+    /// The SSE or Long Polling connection a POST or DELETE names.
+    fn http_connection(&self, query: Option<&str>) -> Result<Arc<HttpConnection>, Box<Response>> {
+        let info = RequestInfo::new(Default::default(), query);
+        let token = info.query_value("id").ok_or(UnknownConnection::Missing);
+        let token = token.map_err(|e| Box::new(e.into_response()))?;
+        match self.registry().by_token.get(token).map(|r| &r.state) {
+            None => Err(Box::new(UnknownConnection::Unknown.into_response())),
+            Some(State::Http(connection)) => Ok(Arc::clone(connection)),
+            Some(State::WebSocket) => Err(Box::new(text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "POST requests are not allowed for WebSocket connections.",
+            ))),
+            Some(State::Waiting { .. }) => Err(Box::new(text(
+                StatusCode::BAD_REQUEST,
+                "The connection has not started a transport yet.",
+            ))),
+        }
+    }
+
+    /// What to do when the application of an SSE or Long Polling connection ends. SSE
+    /// connections are forgotten at once; Long Polling ones when the last poll has seen the
+    /// end (or they idle out), so the client gets its 204.
+    fn on_http_end(
+        self: &Arc<Self>,
+        token: &str,
+        transport: Transport,
+    ) -> impl FnOnce() + Send + 'static {
+        let dispatcher = Arc::downgrade(self);
+        let token = token.to_string();
+        move || {
+            if transport == Transport::ServerSentEvents {
+                if let Some(dispatcher) = dispatcher.upgrade() {
+                    dispatcher.forget(Some(&token));
+                }
+            }
+        }
+    }
+
+    /// Starts, once, the task that closes Long Polling connections whose client stopped
+    /// polling for longer than the disconnect timeout.
+    fn watch_idle_long_polls(self: &Arc<Self>) {
+        if self.idle_watch.set(()).is_err() {
+            return;
+        }
+        let dispatcher = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let Some(dispatcher) = dispatcher.upgrade() else {
+                    return;
+                };
+                let timeout = dispatcher.options.disconnect_timeout;
+                let now = Instant::now();
+                dispatcher
+                    .registry()
+                    .by_token
+                    .retain(|_, registered| match &registered.state {
+                        State::Http(connection) if connection.idle_longer_than(timeout, now) => {
+                            connection.abort.cancel();
+                            false
+                        }
+                        _ => true,
+                    });
+            }
+        });
+    }
+
     /// Removes a connection whose transport ended; its token is no longer accepted.
     fn forget(&self, token: Option<&str>) {
         if let Some(token) = token {
             self.registry().by_token.remove(token);
         }
     }
+}
 
-    /// The transport of the connection `token` names: `Ok(None)` while it has none yet.
-    fn lookup(&self, token: Option<&str>) -> Result<Option<Transport>, UnknownConnection> {
-        let token = token.ok_or(UnknownConnection::Missing)?;
-        match self.registry().by_token.get(token) {
-            None => Err(UnknownConnection::Unknown),
-            Some(Registered {
-                state: State::Active(transport),
-                ..
-            }) => Ok(Some(*transport)),
-            Some(_) => Ok(None),
-        }
-    }
+/// What a transport request turned out to be.
+enum Attach {
+    WebSocket(Arc<str>),
+    Started(
+        Arc<HttpConnection>,
+        Option<tokio::sync::mpsc::Receiver<super::Outgoing>>,
+    ),
+    Poll(Arc<HttpConnection>),
+}
+
+fn info_of(parts: &axum::http::request::Parts) -> RequestInfo {
+    RequestInfo::new(parts.headers.clone(), parts.uri.query())
 }
 
 #[cfg(test)]

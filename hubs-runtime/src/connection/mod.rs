@@ -3,6 +3,7 @@
 //! [`ConnectionHandler`].
 
 mod dispatcher;
+mod http;
 mod websocket;
 
 use std::pin::Pin;
@@ -47,6 +48,9 @@ pub struct TransportConnection {
     pub request: Arc<RequestInfo>,
     /// Whether binary protocols can be carried.
     pub supports_binary: bool,
+    /// Whether the hub layer keeps the connection alive with pings and times out silent
+    /// clients (not on Long Polling, where neither side pings).
+    pub keep_alive: bool,
     /// What the client sends.
     pub inbound: Inbound,
     /// The bounded queue of what to send; see [`ConnectionOptions::send_queue_capacity`].
@@ -94,24 +98,38 @@ fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// The transports a hub endpoint can offer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The transports a hub endpoint can offer, in the order negotiate lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Transport {
     /// WebSockets (text and binary).
     WebSockets,
+    /// Server-Sent Events for receiving, POSTs for sending (text only).
+    ServerSentEvents,
+    /// Long Polling: repeated GETs for receiving, POSTs for sending (text and binary).
+    LongPolling,
 }
 
 impl Transport {
+    /// Every transport, in negotiate order.
+    pub const ALL: [Transport; 3] = [
+        Transport::WebSockets,
+        Transport::ServerSentEvents,
+        Transport::LongPolling,
+    ];
+
     /// The name in negotiate responses and error texts.
     pub fn name(self) -> &'static str {
         match self {
             Transport::WebSockets => "WebSockets",
+            Transport::ServerSentEvents => "ServerSentEvents",
+            Transport::LongPolling => "LongPolling",
         }
     }
 
     fn transfer_formats(self) -> &'static [&'static str] {
         match self {
-            Transport::WebSockets => &["Text", "Binary"],
+            Transport::ServerSentEvents => &["Text"],
+            Transport::WebSockets | Transport::LongPolling => &["Text", "Binary"],
         }
     }
 }
@@ -119,7 +137,8 @@ impl Transport {
 /// Settings of the connections layer.
 #[derive(Debug, Clone)]
 pub struct ConnectionOptions {
-    /// Enabled transports, offered in this order.
+    /// Enabled transports (all by default); negotiate lists them in the order of
+    /// [`Transport::ALL`].
     pub transports: Vec<Transport>,
     /// Messages that may wait to be written to one connection. When a connection's queue is
     /// full, that connection is too slow to keep up: it is closed (WebSocket close code 1011)
@@ -129,8 +148,10 @@ pub struct ConnectionOptions {
     pub websocket_read_buffer_size: usize,
     /// Bytes a WebSocket buffers before writing to the socket (flushes write at once anyway).
     pub websocket_write_buffer_size: usize,
-    /// Largest WebSocket message accepted; hub-level limits are usually smaller.
-    pub websocket_max_message_size: usize,
+    /// Largest WebSocket message or POST body accepted; hub-level limits are usually smaller.
+    pub transport_max_message_size: usize,
+    /// How long a Long Polling request waits for messages before answering empty (90 s).
+    pub long_poll_timeout: Duration,
     /// How long a negotiated connection may wait for its transport.
     pub disconnect_timeout: Duration,
     /// How long to wait for a WebSocket to close cleanly before dropping it.
@@ -140,11 +161,12 @@ pub struct ConnectionOptions {
 impl Default for ConnectionOptions {
     fn default() -> Self {
         Self {
-            transports: vec![Transport::WebSockets],
+            transports: Transport::ALL.to_vec(),
             send_queue_capacity: 1024,
             websocket_read_buffer_size: 4 * 1024,
             websocket_write_buffer_size: 0,
-            websocket_max_message_size: 1024 * 1024,
+            transport_max_message_size: 1024 * 1024,
+            long_poll_timeout: Duration::from_secs(90),
             disconnect_timeout: Duration::from_secs(15),
             close_timeout: Duration::from_secs(5),
         }

@@ -53,6 +53,7 @@ pub(super) async fn run(
         connection_id,
         request,
         supports_binary: true,
+        keep_alive: true,
         inbound: Box::pin(WebSocketInbound(stream)),
         outbound,
         abort: abort.clone(),

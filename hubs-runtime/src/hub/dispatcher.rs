@@ -249,6 +249,8 @@ impl<H: Hub> HubDispatcher<H> {
             uploads: HashMap::new(),
             saw_ping: false,
         };
+        // Long Polling has no keep-alive: neither pings nor a client timeout.
+        let pings = transport.keep_alive;
         let keep_alive = self.options.keep_alive_interval;
         let mut ping_timer = interval_at(Instant::now() + keep_alive, keep_alive);
         ping_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -299,12 +301,12 @@ impl<H: Hub> HubDispatcher<H> {
                         // Give back the memory of one large message.
                         buffer = BytesMut::new();
                     }
-                    if reader.saw_ping && !timeout_armed {
+                    if reader.saw_ping && !timeout_armed && pings {
                         timeout_armed = true;
                         deadline.as_mut().reset(last_message + client_timeout);
                     }
                 }
-                _ = ping_timer.tick() => {
+                _ = ping_timer.tick(), if pings => {
                     connection.deliver(protocol.write_ping());
                 }
                 _ = &mut deadline, if timeout_armed => {

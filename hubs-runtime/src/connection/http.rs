@@ -1,0 +1,318 @@
+//! The transports that run over plain HTTP requests: Server-Sent Events (one long response for
+//! server-to-client, POSTs for client-to-server) and Long Polling (repeated GETs, POSTs, and a
+//! DELETE to close).
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::Stream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{ConnectionHandler, Outgoing, RequestInfo, Transport, TransportConnection};
+
+/// A connection whose transport is SSE or Long Polling.
+pub(super) struct HttpConnection {
+    pub(super) transport: Transport,
+    /// What POSTs deliver; `None` once the client closed with DELETE.
+    inbound: Mutex<Option<mpsc::Sender<Bytes>>>,
+    /// What polls take (Long Polling only; an SSE response owns its receiver).
+    outbound: tokio::sync::Mutex<Option<mpsc::Receiver<Outgoing>>>,
+    pub(super) abort: CancellationToken,
+    polls: Mutex<Polls>,
+}
+
+/// Long Polling's bookkeeping.
+#[derive(Default)]
+struct Polls {
+    /// The poll being answered, by number; a newer one supersedes it.
+    current: Option<(u64, CancellationToken)>,
+    next_number: u64,
+    /// When the last poll ended (`None` while one is waiting).
+    idle_since: Option<Instant>,
+    /// The application closed the connection; the next poll answers 204.
+    closed: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The body of POSTs as a stream, for the layer above.
+struct PostedBytes(mpsc::Receiver<Bytes>);
+
+impl Stream for PostedBytes {
+    type Item = Bytes;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// Headers every poll and event stream carries so no proxy caches them.
+fn no_cache(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+impl HttpConnection {
+    /// Starts the application for a connection whose first SSE or Long Polling request came.
+    /// Returns the connection and, for SSE, the receiver its response streams from.
+    pub(super) fn start(
+        handler: Arc<dyn ConnectionHandler>,
+        send_queue_capacity: usize,
+        transport: Transport,
+        connection_id: Arc<str>,
+        request: Arc<RequestInfo>,
+        on_end: impl FnOnce() + Send + 'static,
+    ) -> (Arc<Self>, Option<mpsc::Receiver<Outgoing>>) {
+        let (outbound, queue) = mpsc::channel(send_queue_capacity);
+        let (posted, received) = mpsc::channel(16);
+        let abort = CancellationToken::new();
+        let long_polling = transport == Transport::LongPolling;
+        let (stored, returned) = if long_polling {
+            (Some(queue), None)
+        } else {
+            (None, Some(queue))
+        };
+        let connection = Arc::new(HttpConnection {
+            transport,
+            inbound: Mutex::new(Some(posted)),
+            outbound: tokio::sync::Mutex::new(stored),
+            abort: abort.clone(),
+            polls: Mutex::new(Polls {
+                idle_since: Some(Instant::now()),
+                ..Polls::default()
+            }),
+        });
+        let transport_connection = TransportConnection {
+            connection_id,
+            request,
+            // Long Polling carries bytes; EventSource only text.
+            supports_binary: long_polling,
+            // Neither side pings over Long Polling, so there is no client timeout either.
+            keep_alive: !long_polling,
+            inbound: Box::pin(PostedBytes(received)),
+            outbound,
+            abort,
+        };
+        tokio::spawn(async move {
+            handler.run(transport_connection).await;
+            on_end();
+        });
+        (connection, returned)
+    }
+
+    /// `POST`: hands the body to the application.
+    pub(super) async fn send(&self, body: Body, limit: usize) -> Response {
+        let bytes = match to_bytes(body, limit).await {
+            Ok(bytes) => bytes,
+            Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        };
+        let sender = lock(&self.inbound).clone();
+        match sender {
+            Some(sender) if sender.send(bytes).await.is_ok() => StatusCode::OK.into_response(),
+            _ => (StatusCode::NOT_FOUND, "No Connection with that ID").into_response(),
+        }
+    }
+
+    /// `DELETE` (Long Polling): the client is leaving; the application sees its input end.
+    pub(super) fn close_by_client(&self) -> Response {
+        lock(&self.inbound).take();
+        if let Some((_, poll)) = lock(&self.polls).current.take() {
+            poll.cancel();
+        }
+        (StatusCode::ACCEPTED, "").into_response()
+    }
+
+    /// Whether this Long Polling connection has been idle longer than `timeout`.
+    pub(super) fn idle_longer_than(&self, timeout: Duration, now: Instant) -> bool {
+        let polls = lock(&self.polls);
+        polls.current.is_none()
+            && polls
+                .idle_since
+                .is_some_and(|since| now.duration_since(since) >= timeout)
+    }
+
+    /// The first Long Polling request: answered at once, empty, which starts the client.
+    pub(super) fn first_poll() -> Response {
+        let mut response = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            Body::empty(),
+        )
+            .into_response();
+        no_cache(&mut response);
+        response
+    }
+
+    /// A later Long Polling request: the queued messages, an empty 200 after `timeout`, or
+    /// 204 once the connection is closed. Returns whether the connection is finished.
+    pub(super) async fn poll(&self, timeout: Duration) -> (Response, bool) {
+        let me = CancellationToken::new();
+        let number = {
+            let mut polls = lock(&self.polls);
+            let number = polls.next_number;
+            polls.next_number += 1;
+            if let Some((_, previous)) = polls.current.replace((number, me.clone())) {
+                previous.cancel();
+            }
+            polls.idle_since = None;
+            number
+        };
+        let (response, finished) = self.answer_poll(&me, timeout).await;
+        let mut polls = lock(&self.polls);
+        // Only the newest poll marks the connection idle again.
+        if polls.current.as_ref().is_some_and(|(n, _)| *n == number) {
+            polls.current = None;
+            polls.idle_since = Some(Instant::now());
+        }
+        drop(polls);
+        let mut response = response;
+        no_cache(&mut response);
+        response.headers_mut().insert(
+            header::EXPIRES,
+            HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
+        );
+        (response, finished)
+    }
+
+    async fn answer_poll(&self, me: &CancellationToken, timeout: Duration) -> (Response, bool) {
+        let terminated = || (StatusCode::NO_CONTENT.into_response(), true);
+        if lock(&self.polls).closed {
+            return terminated();
+        }
+        let mut queue = tokio::select! {
+            queue = self.outbound.lock() => queue,
+            _ = me.cancelled() => return (StatusCode::NO_CONTENT.into_response(), false),
+        };
+        let Some(queue) = queue.as_mut() else {
+            return terminated();
+        };
+        let first = tokio::select! {
+            item = next_frame(queue) => item,
+            _ = me.cancelled() => return (StatusCode::NO_CONTENT.into_response(), false),
+            _ = tokio::time::sleep(timeout) => {
+                let response = (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], Body::empty());
+                return (response.into_response(), false);
+            }
+        };
+        let Some(first) = first else {
+            lock(&self.polls).closed = true;
+            return terminated();
+        };
+        // Everything else already queued goes in the same response: whole messages only.
+        let mut body = BytesMut::from(&first[..]);
+        loop {
+            match queue.try_recv() {
+                Ok(Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _)) => body.put_slice(&bytes),
+                Ok(Outgoing::Format(_)) => {}
+                Ok(Outgoing::Close) | Err(mpsc::error::TryRecvError::Disconnected) => {
+                    lock(&self.polls).closed = true;
+                    break;
+                }
+                Err(mpsc::error::TryRecvError::Empty) => break,
+            }
+        }
+        let mut response = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            body.freeze(),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert("Long-Running", HeaderValue::from_static("true"));
+        (response, false)
+    }
+}
+
+/// The next frame of `queue`, or `None` when the application closed.
+async fn next_frame(queue: &mut mpsc::Receiver<Outgoing>) -> Option<Bytes> {
+    loop {
+        match queue.recv().await? {
+            Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _) => return Some(bytes),
+            Outgoing::Format(_) => {}
+            Outgoing::Close => return None,
+        }
+    }
+}
+
+/// Cancels the connection when the SSE response is dropped: the client went away.
+struct AbortOnDrop(CancellationToken);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// One SSE event per frame: each line as `data: <line>`, then a blank line.
+fn sse_event(frame: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(frame.len() + 16);
+    for line in frame.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        out.put_slice(b"data: ");
+        out.put_slice(line);
+        out.put_slice(b"\r\n");
+    }
+    out.put_slice(b"\r\n");
+    out.freeze()
+}
+
+/// The SSE response: an opening comment, then an event per frame until the application
+/// closes or the client leaves.
+pub(super) fn event_stream(queue: mpsc::Receiver<Outgoing>, abort: CancellationToken) -> Response {
+    let guard = AbortOnDrop(abort.clone());
+    let opening =
+        futures_util::stream::once(async { Ok::<_, Infallible>(Bytes::from_static(b":\r\n")) });
+    let events = futures_util::stream::unfold((queue, guard), |(mut queue, guard)| async move {
+        let frame = tokio::select! {
+            frame = next_frame(&mut queue) => frame?,
+            _ = guard.0.cancelled() => return None,
+        };
+        Some((Ok::<_, Infallible>(sse_event(&frame)), (queue, guard)))
+    });
+    let body = Body::from_stream(futures_util::StreamExt::chain(opening, events));
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        header::CONTENT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    headers.insert("X-Accel-Buffering", HeaderValue::from_static("no"));
+    no_cache(&mut response);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_split_lines_and_drop_carriage_returns() {
+        assert_eq!(
+            &sse_event(b"{\"type\":6}\x1e")[..],
+            b"data: {\"type\":6}\x1e\r\n\r\n"
+        );
+        assert_eq!(
+            &sse_event(b"a\r\nb\nc")[..],
+            b"data: a\r\ndata: b\r\ndata: c\r\n\r\n"
+        );
+    }
+}
