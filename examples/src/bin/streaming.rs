@@ -178,16 +178,16 @@ impl StreamingHub {
         Ok(stream::iter([1, 2, 3]))
     }
 
-    /// `WaitForCancel()`: streams nothing until the client disposes, then notes that it saw it.
+    /// `WaitForCancel()`: streams nothing; when the client disposes, a task watching the
+    /// invocation's cancellation notes it (the producer itself is dropped at once).
     pub async fn wait_for_cancel(&self, ctx: &Context) -> impl Stream<Item = u32> {
         let stats = Arc::clone(&self.stats);
         let ctx = ctx.clone();
-        stream::once(async move {
+        tokio::spawn(async move {
             ctx.cancelled().await;
             stats.cancellations_seen.fetch_add(1, Ordering::SeqCst);
-            0
-        })
-        .filter(|_| std::future::ready(false))
+        });
+        stream::pending()
     }
 
     /// `UploadStream(stream)`: collects what the client sends.
@@ -297,7 +297,7 @@ async fn ask(
         ),
         Err(error) => (
             StatusCode::OK,
-            Json(serde_json::json!({ "error": error.to_string() })),
+            Json(serde_json::json!({ "error": error.message() })),
         ),
     }
 }
