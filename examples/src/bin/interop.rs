@@ -9,7 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use hubs::prelude::*;
-use hubs::{RequestInfo, Timestamp};
+use hubs::runtime::connection::Transport::{self, LongPolling, ServerSentEvents, WebSockets};
+use hubs::{ConnectionOptions, RequestInfo, Timestamp};
 use serde::{Deserialize, Serialize};
 
 struct TestHub;
@@ -324,6 +325,20 @@ async fn main() {
                 .detailed_errors(true)
                 .user_id_provider(user_from_query)
                 .build(),
-        );
+        )
+        // For transport fallback and the transport status codes.
+        .hub("/hubs/test-no-websockets", with_transports(&[ServerSentEvents, LongPolling]))
+        .hub("/hubs/test-long-polling", with_transports(&[LongPolling]))
+        .hub("/hubs/test-websockets", with_transports(&[WebSockets]));
     examples::serve(app).await;
+}
+
+/// The test hub offering only `transports`.
+fn with_transports(transports: &[Transport]) -> HubEndpoint<TestHub> {
+    HubEndpoint::builder(TestHub)
+        .connection_options(ConnectionOptions {
+            transports: transports.to_vec(),
+            ..ConnectionOptions::default()
+        })
+        .build()
 }
