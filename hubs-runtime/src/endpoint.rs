@@ -92,6 +92,32 @@ impl<H: Hub> HubEndpointBuilder<H> {
         self
     }
 
+    /// Changes some hub options in place: start from shared defaults with
+    /// [`options`](Self::options), then override per hub here (ASP.NET Core's `AddSignalR`
+    /// and `AddHubOptions<THub>`).
+    ///
+    /// ```
+    /// # use hubs::prelude::*;
+    /// # struct Chat;
+    /// # #[hub] impl Chat {}
+    /// let shared = HubOptions { enable_detailed_errors: true, ..HubOptions::default() };
+    /// let endpoint = HubEndpoint::builder(Chat)
+    ///     .options(shared.clone())
+    ///     .configure(|o| o.maximum_parallel_invocations_per_client = 4)
+    ///     .build();
+    /// # let _ = endpoint;
+    /// ```
+    pub fn configure(mut self, change: impl FnOnce(&mut HubOptions)) -> Self {
+        change(&mut self.options);
+        self
+    }
+
+    /// Changes some connection (transport) options in place.
+    pub fn configure_connections(mut self, change: impl FnOnce(&mut ConnectionOptions)) -> Self {
+        change(&mut self.connection_options);
+        self
+    }
+
     /// Turns detailed errors on or off (`HubOptions::enable_detailed_errors`).
     pub fn detailed_errors(mut self, enabled: bool) -> Self {
         self.options.enable_detailed_errors = enabled;
@@ -113,12 +139,7 @@ impl<H: Hub> HubEndpointBuilder<H> {
     /// Builds the endpoint, or says which option cannot work.
     pub fn try_build(self) -> Result<HubEndpoint<H>, String> {
         self.options.validate()?;
-        if self.connection_options.transports.is_empty() {
-            return Err("ConnectionOptions::transports must enable at least one transport".into());
-        }
-        if self.connection_options.send_queue_capacity == 0 {
-            return Err("ConnectionOptions::send_queue_capacity must be at least 1".into());
-        }
+        self.connection_options.validate()?;
         let lifetime = self
             .lifetime
             .unwrap_or_else(|| Arc::new(InMemoryLifetimeManager::new()));

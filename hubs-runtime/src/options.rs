@@ -77,3 +77,53 @@ impl HubOptions {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::ConnectionOptions;
+
+    #[test]
+    fn defaults_are_aspnet_cores() {
+        let o = HubOptions::default();
+        assert_eq!(o.keep_alive_interval, Duration::from_secs(15));
+        assert_eq!(o.client_timeout_interval, Duration::from_secs(30));
+        assert_eq!(o.handshake_timeout, Duration::from_secs(15));
+        assert_eq!(o.maximum_receive_message_size, Some(32_768));
+        assert_eq!(o.stream_buffer_capacity, 10);
+        assert_eq!(o.maximum_parallel_invocations_per_client, 1);
+        assert!(!o.enable_detailed_errors);
+        let c = ConnectionOptions::default();
+        assert_eq!(c.long_poll_timeout, Duration::from_secs(90));
+        assert_eq!(c.disconnect_timeout, Duration::from_secs(15));
+        assert_eq!(c.transport_send_timeout, Duration::from_secs(10));
+        assert_eq!(c.transports.len(), 3);
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let bad = |change: fn(&mut HubOptions)| {
+            let mut o = HubOptions::default();
+            change(&mut o);
+            o.validate().unwrap_err()
+        };
+        assert!(bad(|o| o.keep_alive_interval = Duration::ZERO).contains("keep_alive_interval"));
+        assert!(
+            bad(|o| o.maximum_parallel_invocations_per_client = 0).contains("maximum_parallel")
+        );
+        assert!(
+            bad(|o| o.maximum_receive_message_size = Some(0))
+                .contains("maximum_receive_message_size")
+        );
+        assert!(bad(|o| o.stream_buffer_capacity = 0).contains("stream_buffer_capacity"));
+        assert!(bad(|o| o.supported_protocols.clear()).contains("supported_protocols"));
+        let mut c = ConnectionOptions::default();
+        c.transports.clear();
+        assert!(c.validate().unwrap_err().contains("transports"));
+        let c = ConnectionOptions {
+            long_poll_timeout: Duration::ZERO,
+            ..ConnectionOptions::default()
+        };
+        assert!(c.validate().unwrap_err().contains("long_poll_timeout"));
+    }
+}

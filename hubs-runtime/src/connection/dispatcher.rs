@@ -326,8 +326,7 @@ impl ConnectionDispatcher {
             websocket::run(
                 socket,
                 Arc::clone(&dispatcher.handler),
-                dispatcher.options.send_queue_capacity,
-                dispatcher.options.close_timeout,
+                &dispatcher.options,
                 connection_id,
                 Arc::new(info),
             )

@@ -154,8 +154,46 @@ pub struct ConnectionOptions {
     pub long_poll_timeout: Duration,
     /// How long a negotiated connection may wait for its transport.
     pub disconnect_timeout: Duration,
-    /// How long to wait for a WebSocket to close cleanly before dropping it.
+    /// How long to wait for a WebSocket to close cleanly before dropping it (5 s).
     pub close_timeout: Duration,
+    /// Longest a single WebSocket write may take before the connection is closed as stuck
+    /// (10 s, ASP.NET Core's `TransportSendTimeout`).
+    pub transport_send_timeout: Duration,
+}
+
+impl ConnectionOptions {
+    /// Checks the values, naming the first one that cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.transports.is_empty() {
+            return Err("ConnectionOptions::transports must enable at least one transport".into());
+        }
+        let counts = [
+            ("send_queue_capacity", self.send_queue_capacity),
+            (
+                "websocket_read_buffer_size",
+                self.websocket_read_buffer_size,
+            ),
+            (
+                "transport_max_message_size",
+                self.transport_max_message_size,
+            ),
+        ];
+        if let Some((name, _)) = counts.iter().find(|(_, n)| *n == 0) {
+            return Err(format!("ConnectionOptions::{name} must be at least 1"));
+        }
+        let durations = [
+            ("long_poll_timeout", self.long_poll_timeout),
+            ("disconnect_timeout", self.disconnect_timeout),
+            ("close_timeout", self.close_timeout),
+            ("transport_send_timeout", self.transport_send_timeout),
+        ];
+        if let Some((name, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
+            return Err(format!(
+                "ConnectionOptions::{name} must be greater than zero"
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ConnectionOptions {
@@ -169,6 +207,7 @@ impl Default for ConnectionOptions {
             long_poll_timeout: Duration::from_secs(90),
             disconnect_timeout: Duration::from_secs(15),
             close_timeout: Duration::from_secs(5),
+            transport_send_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -13,7 +13,7 @@ use futures_util::{SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnectionHandler, Outgoing, RequestInfo, TransportConnection};
+use super::{ConnectionHandler, ConnectionOptions, Outgoing, RequestInfo, TransportConnection};
 use crate::protocol::TransferFormat;
 
 /// Most frames written before one flush, so a burst becomes few syscalls.
@@ -40,15 +40,19 @@ impl Stream for WebSocketInbound {
 pub(super) async fn run(
     socket: WebSocket,
     handler: Arc<dyn ConnectionHandler>,
-    send_queue_capacity: usize,
-    close_timeout: Duration,
+    options: &ConnectionOptions,
     connection_id: Arc<str>,
     request: Arc<RequestInfo>,
 ) {
     let (sink, stream) = socket.split();
-    let (outbound, queue) = mpsc::channel(send_queue_capacity);
+    let (outbound, queue) = mpsc::channel(options.send_queue_capacity);
     let abort = CancellationToken::new();
-    let mut writer = tokio::spawn(write_loop(sink, queue, abort.clone()));
+    let writer = Writer {
+        sink,
+        abort: abort.clone(),
+        send_timeout: options.transport_send_timeout,
+    };
+    let mut writer = tokio::spawn(writer.run(queue));
     let connection = TransportConnection {
         connection_id,
         request,
@@ -60,7 +64,7 @@ pub(super) async fn run(
     };
     handler.run(connection).await;
     // The handler queued its last frames and a Close; give the writer time to deliver them.
-    if tokio::time::timeout(close_timeout, &mut writer)
+    if tokio::time::timeout(options.close_timeout, &mut writer)
         .await
         .is_err()
     {
@@ -69,59 +73,88 @@ pub(super) async fn run(
     }
 }
 
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Outgoing>,
+/// Drains a connection's send queue into its socket.
+struct Writer {
+    sink: SplitSink<WebSocket, Message>,
     abort: CancellationToken,
-) {
-    let mut format = TransferFormat::Text;
-    loop {
-        let next = tokio::select! {
-            biased;
-            _ = abort.cancelled() => {
-                let frame = CloseFrame { code: close_code::ERROR, reason: Utf8Bytes::from_static("connection aborted") };
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                return;
+    send_timeout: Duration,
+}
+
+impl Writer {
+    /// One socket operation, bounded by the send timeout; `false` when the socket is gone or
+    /// stuck, and then the connection is aborted.
+    async fn write(&mut self, operation: Operation) -> bool {
+        let sink = &mut self.sink;
+        let done = match operation {
+            Operation::Feed(message) => {
+                tokio::time::timeout(self.send_timeout, sink.feed(message)).await
             }
-            next = queue.recv() => next,
+            Operation::Flush => tokio::time::timeout(self.send_timeout, sink.flush()).await,
         };
-        let mut next = next;
-        let mut written = 0;
+        if matches!(done, Ok(Ok(()))) {
+            return true;
+        }
+        if done.is_err() {
+            tracing::warn!("a WebSocket write took longer than the transport send timeout");
+        }
+        self.abort.cancel();
+        false
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let closing = async {
+            let _ = self.sink.send(Message::Close(Some(frame))).await;
+            let _ = self.sink.close().await;
+        };
+        let _ = tokio::time::timeout(self.send_timeout, closing).await;
+    }
+
+    async fn run(mut self, mut queue: mpsc::Receiver<Outgoing>) {
+        let mut format = TransferFormat::Text;
         loop {
-            match next {
-                Some(Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _)) => {
-                    if let Some(message) = to_message(format, bytes) {
-                        if sink.feed(message).await.is_err() {
-                            abort.cancel();
-                            return;
+            let mut next = tokio::select! {
+                biased;
+                _ = self.abort.cancelled() => return self.close(close_code::ERROR, "connection aborted").await,
+                next = queue.recv() => next,
+            };
+            let mut written = 0;
+            loop {
+                match next {
+                    Some(Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _)) => {
+                        if let Some(message) = to_message(format, bytes) {
+                            if !self.write(Operation::Feed(message)).await {
+                                return;
+                            }
+                            written += 1;
                         }
-                        written += 1;
+                    }
+                    Some(Outgoing::Format(f)) => format = f,
+                    Some(Outgoing::Close) | None => {
+                        return self.close(close_code::NORMAL, "").await;
                     }
                 }
-                Some(Outgoing::Format(f)) => format = f,
-                Some(Outgoing::Close) | None => {
-                    let frame = CloseFrame {
-                        code: close_code::NORMAL,
-                        reason: Utf8Bytes::default(),
-                    };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    let _ = sink.close().await;
-                    return;
+                if written >= MAX_FRAMES_PER_FLUSH {
+                    break;
+                }
+                match queue.try_recv() {
+                    Ok(more) => next = Some(more),
+                    Err(_) => break,
                 }
             }
-            if written >= MAX_FRAMES_PER_FLUSH {
-                break;
+            if !self.write(Operation::Flush).await {
+                return;
             }
-            match queue.try_recv() {
-                Ok(more) => next = Some(more),
-                Err(_) => break,
-            }
-        }
-        if sink.flush().await.is_err() {
-            abort.cancel();
-            return;
         }
     }
+}
+
+enum Operation {
+    Feed(Message),
+    Flush,
 }
 
 fn to_message(format: TransferFormat, bytes: Bytes) -> Option<Message> {
