@@ -2,6 +2,8 @@
 //! feature, mounted with default options at `/hubs/test` and with detailed errors at
 //! `/hubs/test-detailed`, plus REST endpoints that reach clients from outside the hub.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -13,7 +15,11 @@ use hubs::runtime::connection::Transport::{self, LongPolling, ServerSentEvents, 
 use hubs::{ConnectionOptions, RequestInfo, Timestamp};
 use serde::{Deserialize, Serialize};
 
-struct TestHub;
+/// One hub value per endpoint; `recorded` keeps what `Record` received, per connection.
+#[derive(Default)]
+struct TestHub {
+    recorded: Mutex<HashMap<String, Vec<i64>>>,
+}
 
 /// What the test hub calls on its clients, typed.
 #[hub_client]
@@ -270,6 +276,38 @@ impl TestHub {
         Timestamp::from_unix_millis(millis)
     }
 
+    /// `SendSequence(count, delayMs)`: the caller gets `Received("0")` .. `Received(count-1)`.
+    pub async fn send_sequence(
+        &self,
+        ctx: &Context,
+        count: u32,
+        delay_ms: u64,
+    ) -> Result<u32, HubError> {
+        for i in 0..count {
+            ctx.clients().caller().received(&i.to_string()).await?;
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
+        Ok(count)
+    }
+
+    /// `Record(value)`: remembers `value` for the calling connection.
+    pub async fn record(&self, ctx: &Context, value: i64) {
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        recorded
+            .entry(ctx.connection_id().to_string())
+            .or_default()
+            .push(value);
+    }
+
+    /// `Recorded()`: what `Record` received from the caller, in order.
+    pub async fn recorded(&self, ctx: &Context) -> Vec<i64> {
+        let recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        recorded
+            .get(ctx.connection_id())
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub async fn delay(&self, ms: u64) -> u64 {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         ms
@@ -309,7 +347,7 @@ async fn main() {
     examples::init_tracing();
     // Until authentication lands, the `user` query parameter names a connection's user.
     let user_from_query = |request: &RequestInfo| request.query_value("user").map(str::to_string);
-    let test = HubEndpoint::builder(TestHub)
+    let test = HubEndpoint::builder(TestHub::default())
         .user_id_provider(user_from_query)
         .build();
     let context = test.context();
@@ -321,21 +359,30 @@ async fn main() {
         .hub("/hubs/test", test)
         .hub(
             "/hubs/test-detailed",
-            HubEndpoint::builder(TestHub)
+            HubEndpoint::builder(TestHub::default())
                 .detailed_errors(true)
                 .user_id_provider(user_from_query)
                 .build(),
         )
         // For transport fallback and the transport status codes.
-        .hub("/hubs/test-no-websockets", with_transports(&[ServerSentEvents, LongPolling]))
+        .hub(
+            "/hubs/test-no-websockets",
+            with_transports(&[ServerSentEvents, LongPolling]),
+        )
         .hub("/hubs/test-long-polling", with_transports(&[LongPolling]))
-        .hub("/hubs/test-websockets", with_transports(&[WebSockets]));
+        .hub("/hubs/test-websockets", with_transports(&[WebSockets]))
+        .hub(
+            "/hubs/test-stateful",
+            HubEndpoint::builder(TestHub::default())
+                .configure_connections(|o| o.allow_stateful_reconnects = true)
+                .build(),
+        );
     examples::serve(app).await;
 }
 
 /// The test hub offering only `transports`.
 fn with_transports(transports: &[Transport]) -> HubEndpoint<TestHub> {
-    HubEndpoint::builder(TestHub)
+    HubEndpoint::builder(TestHub::default())
         .connection_options(ConnectionOptions {
             transports: transports.to_vec(),
             ..ConnectionOptions::default()

@@ -6,10 +6,11 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tokio::sync::mpsc;
 
 use super::http::{self, HttpConnection};
 use super::{
@@ -34,14 +35,16 @@ struct Registry {
 
 struct Registered {
     connection_id: Arc<str>,
+    /// Negotiated with stateful reconnect.
+    stateful: bool,
     state: State,
 }
 
 enum State {
     /// Negotiated; the transport has not arrived yet.
     Waiting { negotiated_at: Instant },
-    /// A WebSocket is attached.
-    WebSocket,
+    /// A WebSocket is attached; with stateful reconnect, new sockets resume it through here.
+    WebSocket(Option<mpsc::Sender<WebSocket>>),
     /// An SSE or Long Polling connection, reached by later requests.
     Http(Arc<HttpConnection>),
 }
@@ -50,7 +53,7 @@ impl State {
     fn transport(&self) -> Option<Transport> {
         match self {
             State::Waiting { .. } => None,
-            State::WebSocket => Some(Transport::WebSockets),
+            State::WebSocket(_) => Some(Transport::WebSockets),
             State::Http(connection) => Some(connection.transport),
         }
     }
@@ -59,6 +62,8 @@ impl State {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct NegotiateResponse<'a> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    use_stateful_reconnect: bool,
     negotiate_version: u32,
     connection_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,7 +172,14 @@ impl ConnectionDispatcher {
         } else {
             connection_id.to_string()
         };
+        // Offered only when the endpoint allows it and the client asked.
+        let stateful = self.options.allow_stateful_reconnects
+            && info
+                .query
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("useStatefulReconnect") && v == "true");
         let response = NegotiateResponse {
+            use_stateful_reconnect: stateful,
             negotiate_version: version,
             connection_id: &connection_id,
             connection_token: (version >= 1).then_some(token.as_str()),
@@ -196,6 +208,7 @@ impl ConnectionDispatcher {
             token.into(),
             Registered {
                 connection_id,
+                stateful,
                 state: State::Waiting { negotiated_at: now },
             },
         );
@@ -230,7 +243,9 @@ impl ConnectionDispatcher {
                 return not_supported(wanted);
             }
             let id = Arc::from(new_connection_id());
-            return self.upgrade(&mut parts, None, id, info).await;
+            return self
+                .upgrade(&mut parts, None, Socket::New(id, None), info)
+                .await;
         }
         let Some(token) = token else {
             return UnknownConnection::Missing.into_response();
@@ -250,8 +265,15 @@ impl ConnectionDispatcher {
                 State::Waiting { .. } => {
                     let id = Arc::clone(&registered.connection_id);
                     if wanted == Transport::WebSockets {
-                        registered.state = State::WebSocket;
-                        Attach::WebSocket(id)
+                        let (resume, resumed) = match registered.stateful {
+                            true => {
+                                let (sender, receiver) = mpsc::channel(1);
+                                (Some(sender), Some(receiver))
+                            }
+                            false => (None, None),
+                        };
+                        registered.state = State::WebSocket(resume);
+                        Attach::WebSocket(Socket::New(id, resumed))
                     } else {
                         let (connection, events) = HttpConnection::start(
                             Arc::clone(&self.handler),
@@ -274,14 +296,18 @@ impl ConnectionDispatcher {
                 State::Http(connection) if wanted == Transport::LongPolling => {
                     Attach::Poll(Arc::clone(connection))
                 }
+                // Stateful reconnect: a new socket resumes the connection.
+                State::WebSocket(Some(resume)) if !resume.is_closed() => {
+                    Attach::WebSocket(Socket::Resume(resume.clone()))
+                }
                 // One SSE stream or WebSocket at a time.
                 _ => return StatusCode::CONFLICT.into_response(),
             }
         };
         match attach {
-            Attach::WebSocket(id) => {
+            Attach::WebSocket(socket) => {
                 let info = info_of(&parts);
-                self.upgrade(&mut parts, Some(token), id, info).await
+                self.upgrade(&mut parts, Some(token), socket, info).await
             }
             Attach::Started(connection, Some(events)) => {
                 http::event_stream(events, connection.abort.clone())
@@ -304,35 +330,62 @@ impl ConnectionDispatcher {
         self: &Arc<Self>,
         parts: &mut axum::http::request::Parts,
         token: Option<Box<str>>,
-        connection_id: Arc<str>,
+        socket: Socket,
         info: RequestInfo,
     ) -> Response {
         let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
             Ok(upgrade) => upgrade,
             Err(rejection) => {
-                self.forget(token.as_deref());
+                if let Socket::New(..) = socket {
+                    self.forget(token.as_deref());
+                }
                 return rejection.into_response();
             }
         };
-        let options = &self.options;
-        let upgrade = upgrade
-            .read_buffer_size(options.websocket_read_buffer_size)
-            .write_buffer_size(options.websocket_write_buffer_size)
-            .max_message_size(options.transport_max_message_size);
+        let (connection_id, resumed) = match socket {
+            Socket::New(id, resumed) => (id, resumed),
+            Socket::Resume(resume) => {
+                let upgrade = self.configure(upgrade);
+                return upgrade.on_upgrade(move |socket| async move {
+                    // If the connection ended meanwhile the socket is dropped and the client
+                    // starts over with a new negotiate.
+                    let _ = resume.send(socket).await;
+                });
+            }
+        };
+        let upgrade = self.configure(upgrade);
         let dispatcher = Arc::clone(self);
         let failed = (Arc::clone(self), token.clone());
         let upgrade = upgrade.on_failed_upgrade(move |_| failed.0.forget(failed.1.as_deref()));
         upgrade.on_upgrade(move |socket| async move {
-            websocket::run(
-                socket,
-                Arc::clone(&dispatcher.handler),
-                &dispatcher.options,
-                connection_id,
-                Arc::new(info),
-            )
-            .await;
+            let handler = Arc::clone(&dispatcher.handler);
+            let options = &dispatcher.options;
+            let request = Arc::new(info);
+            match resumed {
+                Some(resumed) => {
+                    websocket::run_resumable(
+                        socket,
+                        resumed,
+                        handler,
+                        options,
+                        connection_id,
+                        request,
+                    )
+                    .await
+                }
+                None => websocket::run(socket, handler, options, connection_id, request).await,
+            }
             dispatcher.forget(token.as_deref());
         })
+    }
+
+    /// Buffer sizes sized for many idle connections.
+    fn configure(&self, upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+        let options = &self.options;
+        upgrade
+            .read_buffer_size(options.websocket_read_buffer_size)
+            .write_buffer_size(options.websocket_write_buffer_size)
+            .max_message_size(options.transport_max_message_size)
     }
 
     /// `POST {path}?id=`: a message for an SSE or Long Polling connection.
@@ -369,7 +422,7 @@ impl ConnectionDispatcher {
         match self.registry().by_token.get(token).map(|r| &r.state) {
             None => Err(Box::new(UnknownConnection::Unknown.into_response())),
             Some(State::Http(connection)) => Ok(Arc::clone(connection)),
-            Some(State::WebSocket) => Err(Box::new(text(
+            Some(State::WebSocket(_)) => Err(Box::new(text(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "POST requests are not allowed for WebSocket connections.",
             ))),
@@ -437,9 +490,16 @@ impl ConnectionDispatcher {
     }
 }
 
+/// A WebSocket request: a new connection (with the channel that resumes it, when stateful)
+/// or a new socket for one that negotiated stateful reconnect.
+enum Socket {
+    New(Arc<str>, Option<mpsc::Receiver<WebSocket>>),
+    Resume(mpsc::Sender<WebSocket>),
+}
+
 /// What a transport request turned out to be.
 enum Attach {
-    WebSocket(Arc<str>),
+    WebSocket(Socket),
     Started(
         Arc<HttpConnection>,
         Option<tokio::sync::mpsc::Receiver<super::Outgoing>>,

@@ -106,6 +106,7 @@ impl HttpConnection {
             inbound: Box::pin(PostedBytes(received)),
             outbound,
             abort,
+            resumable: None,
         };
         tokio::spawn(async move {
             handler.run(transport_connection).await;
@@ -117,6 +118,7 @@ impl HttpConnection {
     /// `POST`: hands the body to the application.
     pub(super) async fn send(&self, body: Body, limit: usize) -> Response {
         let bytes = match to_bytes(body, limit).await {
+            Ok(bytes) if bytes.is_empty() => return StatusCode::OK.into_response(),
             Ok(bytes) => bytes,
             Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
         };
@@ -216,7 +218,9 @@ impl HttpConnection {
         let mut body = BytesMut::from(&first[..]);
         loop {
             match queue.try_recv() {
-                Ok(Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _)) => body.put_slice(&bytes),
+                Ok(
+                    Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _),
+                ) => body.put_slice(&bytes),
                 Ok(Outgoing::Format(_)) => {}
                 Ok(Outgoing::Close) | Err(mpsc::error::TryRecvError::Disconnected) => {
                     lock(&self.polls).closed = true;
@@ -242,7 +246,9 @@ impl HttpConnection {
 async fn next_frame(queue: &mut mpsc::Receiver<Outgoing>) -> Option<Bytes> {
     loop {
         match queue.recv().await? {
-            Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _) => return Some(bytes),
+            Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => {
+                return Some(bytes);
+            }
             Outgoing::Format(_) => {}
             Outgoing::Close => return None,
         }

@@ -4,6 +4,7 @@
 
 mod dispatcher;
 mod http;
+mod resumable;
 mod websocket;
 
 use std::pin::Pin;
@@ -21,14 +22,18 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::TransferFormat;
 
 pub use dispatcher::ConnectionDispatcher;
+pub use resumable::{Resumable, SequenceWriter};
 
 /// What a connection's writer is asked to do, in order.
 #[derive(Debug)]
 pub enum Outgoing {
     /// Send the following frames in this format (set once, during the handshake).
     Format(TransferFormat),
-    /// One or more whole protocol messages.
+    /// One or more whole protocol messages that stateful reconnect counts and replays
+    /// (invocations, stream items, completions).
     Frame(Bytes),
+    /// A message outside the numbering (handshake, Ping, Close, Ack, Sequence).
+    Control(Bytes),
     /// A frame whose permit is returned once the writer has taken it: lets a producer (a
     /// server-to-client stream) keep only a bounded share of the queue.
     Paced(Bytes, OwnedSemaphorePermit),
@@ -37,7 +42,8 @@ pub enum Outgoing {
 }
 
 /// The bytes a client sends, in arrival order, as the transport delivered them: a chunk may
-/// hold several messages or part of one.
+/// hold several messages or part of one. An empty chunk means a new socket replaced a lost
+/// one (stateful reconnect): a partial message from before is to be dropped.
 pub type Inbound = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
 
 /// One client connection as the transport layer hands it to the layer above.
@@ -57,6 +63,8 @@ pub struct TransportConnection {
     pub outbound: mpsc::Sender<Outgoing>,
     /// Cancelled when the transport is gone or must be dropped at once.
     pub abort: CancellationToken,
+    /// Present when the client negotiated stateful reconnect.
+    pub resumable: Option<Arc<Resumable>>,
 }
 
 /// Runs one connection from its first byte to its end. Implemented by the hub layer.
@@ -159,6 +167,13 @@ pub struct ConnectionOptions {
     /// Longest a single WebSocket write may take before the connection is closed as stuck
     /// (10 s, ASP.NET Core's `TransportSendTimeout`).
     pub transport_send_timeout: Duration,
+    /// Whether clients may negotiate stateful reconnect (false, `AllowStatefulReconnects`):
+    /// a dropped WebSocket is then replaced within the disconnect timeout without losing or
+    /// repeating a message.
+    pub allow_stateful_reconnects: bool,
+    /// Bytes of unacknowledged messages kept for replay per connection (100 000); senders wait
+    /// when it is full.
+    pub stateful_reconnect_buffer_size: usize,
 }
 
 impl ConnectionOptions {
@@ -169,6 +184,10 @@ impl ConnectionOptions {
         }
         let counts = [
             ("send_queue_capacity", self.send_queue_capacity),
+            (
+                "stateful_reconnect_buffer_size",
+                self.stateful_reconnect_buffer_size,
+            ),
             (
                 "websocket_read_buffer_size",
                 self.websocket_read_buffer_size,
@@ -208,6 +227,8 @@ impl Default for ConnectionOptions {
             disconnect_timeout: Duration::from_secs(15),
             close_timeout: Duration::from_secs(5),
             transport_send_timeout: Duration::from_secs(10),
+            allow_stateful_reconnects: false,
+            stateful_reconnect_buffer_size: 100_000,
         }
     }
 }

@@ -13,7 +13,9 @@ use futures_util::{SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnectionHandler, ConnectionOptions, Outgoing, RequestInfo, TransportConnection};
+use super::{
+    ConnectionHandler, ConnectionOptions, Outgoing, RequestInfo, Resumable, TransportConnection,
+};
 use crate::protocol::TransferFormat;
 
 /// Most frames written before one flush, so a burst becomes few syscalls.
@@ -28,6 +30,9 @@ impl Stream for WebSocketInbound {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         loop {
             return Poll::Ready(match ready!(self.0.poll_next_unpin(cx)) {
+                // Empty chunks mean something else to the layer above (see `Inbound`).
+                Some(Ok(Message::Text(text))) if text.is_empty() => continue,
+                Some(Ok(Message::Binary(bytes))) if bytes.is_empty() => continue,
                 Some(Ok(Message::Text(text))) => Some(Bytes::from(text)),
                 Some(Ok(Message::Binary(bytes))) => Some(bytes),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -61,6 +66,7 @@ pub(super) async fn run(
         inbound: Box::pin(WebSocketInbound(stream)),
         outbound,
         abort: abort.clone(),
+        resumable: None,
     };
     handler.run(connection).await;
     // The handler queued its last frames and a Close; give the writer time to deliver them.
@@ -73,6 +79,184 @@ pub(super) async fn run(
     }
 }
 
+/// What ended one socket of a resumable connection.
+enum Pumped {
+    /// The socket failed or closed abnormally: wait for the client to come back.
+    Lost,
+    /// The client came back on a new socket before the old one was seen to fail.
+    Replaced(Box<WebSocket>),
+    /// The connection is over (clean close, application done, abort).
+    Ended,
+}
+
+/// A connection that negotiated stateful reconnect: its input and output outlive any one
+/// socket, and a new socket (`reattach`) resumes it within the disconnect timeout.
+pub(super) async fn run_resumable(
+    first: WebSocket,
+    mut reattach: mpsc::Receiver<WebSocket>,
+    handler: Arc<dyn ConnectionHandler>,
+    options: &ConnectionOptions,
+    connection_id: Arc<str>,
+    request: Arc<RequestInfo>,
+) {
+    let resumable = Arc::new(Resumable::new(options.stateful_reconnect_buffer_size));
+    let (outbound, mut queue) = mpsc::channel(options.send_queue_capacity);
+    let (received, inbound) = mpsc::channel::<Bytes>(16);
+    let abort = CancellationToken::new();
+    let connection = TransportConnection {
+        connection_id,
+        request,
+        supports_binary: true,
+        keep_alive: true,
+        inbound: Box::pin(ReceiverStream(inbound)),
+        outbound,
+        abort: abort.clone(),
+        resumable: Some(Arc::clone(&resumable)),
+    };
+    let mut application = tokio::spawn(handler.run(connection));
+    let mut format = TransferFormat::Text;
+    let mut next_socket = Some(first);
+    let mut resumed = false;
+    loop {
+        let socket = match next_socket.take() {
+            Some(socket) => socket,
+            // Without replay (no version-2 handshake), a lost socket ends the connection.
+            None if !resumable.is_active() => break,
+            None => tokio::select! {
+                socket = reattach.recv() => match socket {
+                    Some(socket) => socket,
+                    None => break,
+                },
+                _ = tokio::time::sleep(options.disconnect_timeout) => break,
+                _ = abort.cancelled() => break,
+                _ = &mut application => return,
+            },
+        };
+        let (sink, stream) = socket.split();
+        let mut writer = Writer {
+            sink,
+            abort: abort.clone(),
+            send_timeout: options.transport_send_timeout,
+        };
+        if resumed {
+            // Drop any half message of the old socket, then resend what was not acknowledged.
+            if received.send(Bytes::new()).await.is_err() {
+                break;
+            }
+            let mut replayed = true;
+            for frame in resumable.replay() {
+                if let Some(message) = to_message(format, frame) {
+                    replayed &= writer.write(Operation::Feed(message)).await;
+                }
+            }
+            if !(replayed && writer.write(Operation::Flush).await) {
+                continue;
+            }
+        }
+        resumed = true;
+        let pumped = pump(
+            &mut writer,
+            stream,
+            &mut queue,
+            &received,
+            &resumable,
+            &mut format,
+            &mut reattach,
+        )
+        .await;
+        match pumped {
+            Pumped::Lost => tracing::debug!("socket lost; waiting for the client to resume"),
+            Pumped::Replaced(socket) => next_socket = Some(*socket),
+            Pumped::Ended => break,
+        }
+    }
+    // The application sees its input end and finishes.
+    drop(received);
+    if tokio::time::timeout(options.close_timeout, &mut application)
+        .await
+        .is_err()
+    {
+        abort.cancel();
+        application.abort();
+    }
+}
+
+/// Moves messages between one socket and a resumable connection until the socket ends.
+async fn pump(
+    writer: &mut Writer,
+    mut stream: SplitStream<WebSocket>,
+    queue: &mut mpsc::Receiver<Outgoing>,
+    received: &mpsc::Sender<Bytes>,
+    resumable: &Resumable,
+    format: &mut TransferFormat,
+    reattach: &mut mpsc::Receiver<WebSocket>,
+) -> Pumped {
+    loop {
+        let room = resumable.has_room();
+        tokio::select! {
+            biased;
+            _ = writer.abort.cancelled() => {
+                writer.close(close_code::ERROR, "connection aborted").await;
+                return Pumped::Ended;
+            }
+            socket = reattach.recv() => return socket.map_or(Pumped::Ended, |s| Pumped::Replaced(Box::new(s))),
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) if !text.is_empty() => {
+                    if received.send(Bytes::from(text)).await.is_err() {
+                        return Pumped::Ended;
+                    }
+                }
+                Some(Ok(Message::Binary(bytes))) if !bytes.is_empty() => {
+                    if received.send(bytes).await.is_err() {
+                        return Pumped::Ended;
+                    }
+                }
+                // A clean close: the client is leaving, not reconnecting.
+                Some(Ok(Message::Close(_))) => return Pumped::Ended,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Pumped::Lost,
+            },
+            // While the replay log is full, leave messages queued until the client acknowledges.
+            _ = resumable.wait_for_room(), if !room => {}
+            item = queue.recv(), if room => {
+                let frame = match item {
+                    Some(Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _)) => {
+                        resumable.record(&bytes);
+                        bytes
+                    }
+                    Some(Outgoing::Control(bytes)) => bytes,
+                    Some(Outgoing::Format(f)) => {
+                        *format = f;
+                        continue;
+                    }
+                    Some(Outgoing::Close) | None => {
+                        writer.close(close_code::NORMAL, "").await;
+                        return Pumped::Ended;
+                    }
+                };
+                let Some(message) = to_message(*format, frame) else { continue };
+                if !writer.write(Operation::Feed(message)).await {
+                    return Pumped::Lost;
+                }
+                if queue.is_empty() && !writer.write(Operation::Flush).await {
+                    return Pumped::Lost;
+                }
+            }
+        }
+    }
+}
+
+/// The messages of a resumable connection, from whichever socket is current.
+struct ReceiverStream(mpsc::Receiver<Bytes>);
+
+impl Stream for ReceiverStream {
+    type Item = Bytes;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        self.0.poll_recv(cx)
+    }
+}
+
 /// Drains a connection's send queue into its socket.
 struct Writer {
     sink: SplitSink<WebSocket, Message>,
@@ -82,7 +266,7 @@ struct Writer {
 
 impl Writer {
     /// One socket operation, bounded by the send timeout; `false` when the socket is gone or
-    /// stuck, and then the connection is aborted.
+    /// stuck.
     async fn write(&mut self, operation: Operation) -> bool {
         let sink = &mut self.sink;
         let done = match operation {
@@ -91,14 +275,10 @@ impl Writer {
             }
             Operation::Flush => tokio::time::timeout(self.send_timeout, sink.flush()).await,
         };
-        if matches!(done, Ok(Ok(()))) {
-            return true;
-        }
         if done.is_err() {
             tracing::warn!("a WebSocket write took longer than the transport send timeout");
         }
-        self.abort.cancel();
-        false
+        matches!(done, Ok(Ok(())))
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
@@ -113,6 +293,7 @@ impl Writer {
         let _ = tokio::time::timeout(self.send_timeout, closing).await;
     }
 
+    /// The writer task of a connection without stateful reconnect: a failed write ends it.
     async fn run(mut self, mut queue: mpsc::Receiver<Outgoing>) {
         let mut format = TransferFormat::Text;
         loop {
@@ -124,10 +305,14 @@ impl Writer {
             let mut written = 0;
             loop {
                 match next {
-                    Some(Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _)) => {
+                    Some(
+                        Outgoing::Frame(bytes)
+                        | Outgoing::Control(bytes)
+                        | Outgoing::Paced(bytes, _),
+                    ) => {
                         if let Some(message) = to_message(format, bytes) {
                             if !self.write(Operation::Feed(message)).await {
-                                return;
+                                return self.abort.cancel();
                             }
                             written += 1;
                         }
@@ -146,7 +331,7 @@ impl Writer {
                 }
             }
             if !self.write(Operation::Flush).await {
-                return;
+                return self.abort.cancel();
             }
         }
     }

@@ -11,19 +11,19 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
+use tokio::time::{Duration, Instant, MissedTickBehavior, interval_at, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::streams::{UploadChannel, UploadItem};
 use super::texts::{self, panic_error};
 use super::{Bindings, Context, Hub, HubError, MethodFuture};
-use crate::connection::{ConnectionHandler, Outgoing, TransportConnection};
+use crate::connection::{ConnectionHandler, Outgoing, Resumable, TransportConnection};
 use crate::endpoint::UserIdProvider;
 use crate::lifetime::{ClientResult, ClientResultError, HubConnection, HubLifetimeManager};
 use crate::options::HubOptions;
 use crate::protocol::{
     CompletionOutcome, HandshakeError, HubMessage, Invocation, Protocol, ProtocolError,
-    parse_handshake, write_handshake_error,
+    SequenceMessage, parse_handshake, write_handshake_error,
 };
 
 /// Drives the connections of one hub endpoint.
@@ -71,6 +71,19 @@ struct Reader<'a> {
     running: Running,
     uploads: HashMap<String, mpsc::Sender<UploadItem>>,
     saw_ping: bool,
+    /// Numbering of the client's messages, with stateful reconnect.
+    incoming: Option<Incoming>,
+}
+
+/// The client's side of stateful reconnect: which of its messages arrived.
+struct Incoming {
+    resumable: Arc<Resumable>,
+    /// The highest sequence id processed.
+    received: u64,
+    /// The id the next counted message carries.
+    next: u64,
+    /// The highest id acknowledged to the client.
+    acknowledged: u64,
 }
 
 impl<H: Hub> HubDispatcher<H> {
@@ -112,13 +125,21 @@ impl<H: Hub> HubDispatcher<H> {
         .await
         .unwrap_or(Err(HandshakeError::Canceled));
         let protocol = match handshake {
-            Ok(Some(protocol)) => protocol,
+            Ok(Some((protocol, version))) => {
+                // Stateful reconnect needs both the negotiate and a version-2 handshake.
+                if let Some(resumable) = transport.resumable.as_ref().filter(|_| version >= 2) {
+                    resumable.activate(Box::new(move |id| {
+                        protocol.write_sequence_message(SequenceMessage::Sequence, id)
+                    }));
+                }
+                protocol
+            }
             Ok(None) => return,
             Err(error) => {
                 tracing::debug!(connection_id = %transport.connection_id, %error, "handshake failed");
                 let _ = transport
                     .outbound
-                    .send(Outgoing::Frame(write_handshake_error(&error)))
+                    .send(Outgoing::Control(write_handshake_error(&error)))
                     .await;
                 let _ = transport.outbound.send(Outgoing::Close).await;
                 return;
@@ -130,7 +151,7 @@ impl<H: Hub> HubDispatcher<H> {
             .send(Outgoing::Format(protocol.transfer_format()))
             .await;
         let ok = Bytes::from_static(crate::protocol::HANDSHAKE_OK);
-        let _ = transport.outbound.send(Outgoing::Frame(ok)).await;
+        let _ = transport.outbound.send(Outgoing::Control(ok)).await;
 
         let user = self
             .user_id
@@ -201,7 +222,7 @@ impl<H: Hub> HubDispatcher<H> {
             tracing::debug!(connection_id = %connection.id(), "disconnected");
         }
         if let Some(close) = close {
-            connection.deliver(close);
+            connection.deliver_control(close);
         }
         if transport.outbound.try_send(Outgoing::Close).is_err() {
             transport.abort.cancel();
@@ -213,7 +234,7 @@ impl<H: Hub> HubDispatcher<H> {
         &self,
         transport: &mut TransportConnection,
         buffer: &mut BytesMut,
-    ) -> Result<Option<Protocol>, HandshakeError> {
+    ) -> Result<Option<(Protocol, u32)>, HandshakeError> {
         loop {
             if let Some((request, used)) =
                 parse_handshake(buffer, self.options.maximum_receive_message_size)?
@@ -221,7 +242,7 @@ impl<H: Hub> HubDispatcher<H> {
                 buffer.advance(used);
                 return request
                     .select(&self.options.supported_protocols, transport.supports_binary)
-                    .map(Some);
+                    .map(|protocol| Some((protocol, request.version)));
             }
             match transport.inbound.next().await {
                 Some(chunk) => buffer.extend_from_slice(&chunk),
@@ -248,7 +269,23 @@ impl<H: Hub> HubDispatcher<H> {
             running: Running::default(),
             uploads: HashMap::new(),
             saw_ping: false,
+            incoming: transport
+                .resumable
+                .as_ref()
+                .filter(|r| r.is_active())
+                .map(|resumable| Incoming {
+                    resumable: Arc::clone(resumable),
+                    received: 0,
+                    next: 1,
+                    acknowledged: 0,
+                }),
         };
+        // With stateful reconnect, acknowledge what arrived about once a second.
+        let acknowledging = reader.incoming.is_some();
+        let mut ack_timer = interval_at(
+            Instant::now() + Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
         // Long Polling has no keep-alive: neither pings nor a client timeout.
         let pings = transport.keep_alive;
         let keep_alive = self.options.keep_alive_interval;
@@ -281,6 +318,11 @@ impl<H: Hub> HubDispatcher<H> {
                 }
                 chunk = transport.inbound.next() => {
                     let Some(chunk) = chunk else { return End::ClientClosed };
+                    if chunk.is_empty() {
+                        // A new socket resumed the connection: a half message is gone for good.
+                        buffer.clear();
+                        continue;
+                    }
                     let processed = if buffer.is_empty() {
                         // The common case, a chunk of whole messages: read it where it lies.
                         self.process(&mut reader, &chunk)
@@ -307,7 +349,16 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                 }
                 _ = ping_timer.tick(), if pings => {
-                    connection.deliver(protocol.write_ping());
+                    connection.deliver_control(protocol.write_ping());
+                }
+                _ = ack_timer.tick(), if acknowledging => {
+                    if let Some(incoming) = reader.incoming.as_mut() {
+                        if incoming.received > incoming.acknowledged {
+                            incoming.acknowledged = incoming.received;
+                            let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
+                            connection.deliver_control(ack);
+                        }
+                    }
                 }
                 _ = &mut deadline, if timeout_armed => {
                     let due = last_message + client_timeout;
@@ -342,6 +393,25 @@ impl<H: Hub> HubDispatcher<H> {
                 return Ok(offset);
             };
             offset += used;
+            if let Some(incoming) = reader.incoming.as_mut() {
+                let counted = matches!(
+                    message,
+                    HubMessage::Invocation(_)
+                        | HubMessage::StreamInvocation(_)
+                        | HubMessage::StreamItem { .. }
+                        | HubMessage::Completion { .. }
+                        | HubMessage::CancelInvocation { .. }
+                );
+                if counted {
+                    let id = incoming.next;
+                    incoming.next += 1;
+                    if id <= incoming.received {
+                        // Resent after a reconnect, and already handled.
+                        continue;
+                    }
+                    incoming.received = id;
+                }
+            }
             match message {
                 HubMessage::Invocation(invocation) => self.invoke(reader, invocation, false),
                 HubMessage::StreamInvocation(invocation) => self.invoke(reader, invocation, true),
@@ -390,6 +460,22 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                 }
                 HubMessage::Ping => reader.saw_ping = true,
+                HubMessage::Ack { sequence_id } => {
+                    if let Some(incoming) = &reader.incoming {
+                        incoming.resumable.acknowledge(sequence_id);
+                    }
+                }
+                HubMessage::Sequence { sequence_id } => {
+                    if let Some(incoming) = reader.incoming.as_mut() {
+                        if sequence_id > incoming.received + 1 {
+                            return Err(End::Failed(HubError::internal(
+                                "InvalidOperationException",
+                                "Sequence ID greater than amount of messages we've received.",
+                            )));
+                        }
+                        incoming.next = sequence_id;
+                    }
+                }
                 HubMessage::Close { error } => {
                     if let Some(error) = error {
                         tracing::debug!(%error, "the client closed with an error");

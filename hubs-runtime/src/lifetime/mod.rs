@@ -282,7 +282,16 @@ impl HubConnection {
     /// Queues one framed message without waiting. A connection whose queue is full cannot keep
     /// up; it is aborted rather than allowed to stall the sender. Returns whether it was queued.
     pub fn deliver(&self, frame: Bytes) -> bool {
-        match self.outbound.try_send(Outgoing::Frame(frame)) {
+        self.queue(Outgoing::Frame(frame))
+    }
+
+    /// Queues a message that stateful reconnect neither numbers nor replays (Ping, Close, Ack).
+    pub fn deliver_control(&self, frame: Bytes) -> bool {
+        self.queue(Outgoing::Control(frame))
+    }
+
+    fn queue(&self, item: Outgoing) -> bool {
+        match self.outbound.try_send(item) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 tracing::warn!(connection_id = %self.id, "send queue full; closing the slow connection");

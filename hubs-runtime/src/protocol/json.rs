@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use super::{
     Arguments, CompletionOutcome, EncodeError, HubMessage, HubProtocol, Invocation, Protocol,
-    ProtocolError, RECORD_SEPARATOR, TransferFormat,
+    ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
 };
 
 /// The `json` hub protocol.
@@ -33,6 +33,8 @@ struct WireMessage<'a> {
     error: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "present")]
     item: Option<&'a RawValue>,
+    #[serde(rename = "sequenceId", default)]
+    sequence_id: Option<u64>,
     #[serde(borrow, default, deserialize_with = "present")]
     result: Option<&'a RawValue>,
     // Checked for shape (an object of strings) and otherwise unused.
@@ -129,6 +131,12 @@ impl HubProtocol for JsonProtocol {
             },
             6 => HubMessage::Ping,
             7 => HubMessage::Close { error: wire.error },
+            8 => HubMessage::Ack {
+                sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
+            },
+            9 => HubMessage::Sequence {
+                sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
+            },
             _ => HubMessage::Ignored,
         };
         Ok(Some((message, end + 1)))
@@ -193,6 +201,14 @@ impl HubProtocol for JsonProtocol {
 
     fn write_ping() -> Bytes {
         Bytes::from_static(b"{\"type\":6}\x1e")
+    }
+
+    fn write_sequence_message(kind: SequenceMessage, sequence_id: u64) -> Bytes {
+        format!(
+            "{{\"type\":{},\"sequenceId\":{sequence_id}}}\x1e",
+            kind as u8
+        )
+        .into()
     }
 
     fn write_close(error: Option<&str>, allow_reconnect: bool) -> Bytes {
@@ -351,6 +367,23 @@ mod tests {
         ] {
             assert!(JsonProtocol::parse(bad.as_bytes(), None).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn reads_and_writes_acks_and_sequences() {
+        assert!(matches!(
+            parse_one("{\"type\":8,\"sequenceId\":3}\x1e"),
+            HubMessage::Ack { sequence_id: 3 }
+        ));
+        assert!(matches!(
+            parse_one("{\"type\":9,\"sequenceId\":1}\x1e"),
+            HubMessage::Sequence { sequence_id: 1 }
+        ));
+        assert!(JsonProtocol::parse(b"{\"type\":8}\x1e", None).is_err());
+        assert_eq!(
+            &JsonProtocol::write_sequence_message(SequenceMessage::Sequence, 12)[..],
+            b"{\"type\":9,\"sequenceId\":12}\x1e"
+        );
     }
 
     #[test]

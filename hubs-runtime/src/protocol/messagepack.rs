@@ -10,7 +10,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
     Arguments, CompletionOutcome, EncodeError, HubMessage, HubProtocol, Invocation, Protocol,
-    ProtocolError, TransferFormat,
+    ProtocolError, SequenceMessage, TransferFormat,
 };
 
 /// The `messagepack` hub protocol.
@@ -262,7 +262,13 @@ impl<'a> Reader<'a> {
                     None
                 },
             },
-            2 | 3 | 5 => {
+            8 if elements >= 2 => HubMessage::Ack {
+                sequence_id: self.uint()?,
+            },
+            9 if elements >= 2 => HubMessage::Sequence {
+                sequence_id: self.uint()?,
+            },
+            2 | 3 | 5 | 8 | 9 => {
                 return Err(malformed(format!(
                     "Too few elements for message type {kind}."
                 )));
@@ -443,6 +449,37 @@ impl HubProtocol for MessagePackProtocol {
         Bytes::from_static(&[0x02, 0x91, 0x06])
     }
 
+    fn write_sequence_message(kind: SequenceMessage, sequence_id: u64) -> Bytes {
+        let mut frame = Frame::new();
+        frame.byte(0x92).byte(kind as u8);
+        // The smallest unsigned encoding.
+        match sequence_id {
+            0..=0x7f => {
+                frame.byte(sequence_id as u8);
+            }
+            0x80..=0xff => {
+                frame.byte(0xcc).byte(sequence_id as u8);
+            }
+            0x100..=0xffff => {
+                frame.byte(0xcd);
+                frame
+                    .0
+                    .extend_from_slice(&(sequence_id as u16).to_be_bytes());
+            }
+            0x1_0000..=0xffff_ffff => {
+                frame.byte(0xce);
+                frame
+                    .0
+                    .extend_from_slice(&(sequence_id as u32).to_be_bytes());
+            }
+            _ => {
+                frame.byte(0xcf);
+                frame.0.extend_from_slice(&sequence_id.to_be_bytes());
+            }
+        }
+        frame.finish()
+    }
+
     fn write_close(error: Option<&str>, allow_reconnect: bool) -> Bytes {
         let mut frame = Frame::new();
         frame
@@ -610,8 +647,21 @@ mod tests {
         ));
         assert!(matches!(
             parse(&[0x03, 0x92, 0x08, 0x01]).0,
-            HubMessage::Ignored
+            HubMessage::Ack { sequence_id: 1 }
         ));
+        assert!(matches!(
+            parse(&[0x04, 0x92, 0x09, 0xcc, 0xc8]).0,
+            HubMessage::Sequence { sequence_id: 200 }
+        ));
+        for (id, bytes) in [
+            (5u64, &[0x03, 0x92, 0x08, 0x05][..]),
+            (300, &[0x05, 0x92, 0x08, 0xcd, 0x01, 0x2c][..]),
+        ] {
+            assert_eq!(
+                &MessagePackProtocol::write_sequence_message(SequenceMessage::Ack, id)[..],
+                bytes
+            );
+        }
         assert!(matches!(
             parse(&[0x03, 0x92, 0x63, 0x01]).0,
             HubMessage::Ignored

@@ -75,6 +75,9 @@ pub trait HubProtocol {
     /// Writes a whole framed Ping.
     fn write_ping() -> Bytes;
 
+    /// Writes a whole framed Ack (type 8) or Sequence (type 9).
+    fn write_sequence_message(kind: SequenceMessage, sequence_id: u64) -> Bytes;
+
     /// Writes a whole framed Close.
     fn write_close(error: Option<&str>, allow_reconnect: bool) -> Bytes;
 }
@@ -177,6 +180,11 @@ impl Protocol {
         dispatch!(self, P => P::decode_value(raw))
     }
 
+    /// See [`HubProtocol::write_sequence_message`].
+    pub fn write_sequence_message(self, kind: SequenceMessage, sequence_id: u64) -> Bytes {
+        dispatch!(self, P => P::write_sequence_message(kind, sequence_id))
+    }
+
     /// See [`HubProtocol::write_ping`].
     pub fn write_ping(self) -> Bytes {
         dispatch!(self, P => P::write_ping())
@@ -221,7 +229,17 @@ pub enum HubMessage<'a> {
         /// The error the client reports, if any.
         error: Option<Cow<'a, str>>,
     },
-    /// Types 8 and 9 (stateful reconnect) and types this server does not know: skipped.
+    /// Type 8: the peer received every message up to this sequence id (stateful reconnect).
+    Ack {
+        /// The highest sequence id received.
+        sequence_id: u64,
+    },
+    /// Type 9: the sequence id of the next message the peer sends (stateful reconnect).
+    Sequence {
+        /// The sequence id.
+        sequence_id: u64,
+    },
+    /// Types this server does not know: skipped.
     Ignored,
 }
 
@@ -279,6 +297,15 @@ pub struct ArgumentError {
     pub index: usize,
     /// What the deserializer said.
     pub message: String,
+}
+
+/// The two messages of stateful reconnect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SequenceMessage {
+    /// Type 8: everything up to the id arrived.
+    Ack = 8,
+    /// Type 9: the id of the next message sent.
+    Sequence = 9,
 }
 
 /// How a Completion ends an invocation.
