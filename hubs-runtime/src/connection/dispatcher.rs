@@ -9,6 +9,7 @@ use axum::extract::FromRequestParts;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -41,8 +42,12 @@ struct Registered {
 }
 
 enum State {
-    /// Negotiated; the transport has not arrived yet.
-    Waiting { negotiated_at: Instant },
+    /// Negotiated; the transport has not arrived yet. `early_input` holds what the client
+    /// POSTed meanwhile.
+    Waiting {
+        negotiated_at: Instant,
+        early_input: Vec<Bytes>,
+    },
     /// A WebSocket is attached; with stateful reconnect, new sockets resume it through here.
     WebSocket(Option<mpsc::Sender<WebSocket>>),
     /// An SSE or Long Polling connection, reached by later requests.
@@ -198,8 +203,10 @@ impl ConnectionDispatcher {
         if now >= registry.next_sweep {
             // Forget connections whose transport never came, at most once a second.
             let timeout = self.options.disconnect_timeout;
-            registry.by_token.retain(|_, r| match r.state {
-                State::Waiting { negotiated_at } => now.duration_since(negotiated_at) < timeout,
+            registry.by_token.retain(|_, r| match &r.state {
+                State::Waiting { negotiated_at, .. } => {
+                    now.duration_since(*negotiated_at) < timeout
+                }
                 _ => true,
             });
             registry.next_sweep = now + std::time::Duration::from_secs(1);
@@ -209,7 +216,10 @@ impl ConnectionDispatcher {
             Registered {
                 connection_id,
                 stateful,
-                state: State::Waiting { negotiated_at: now },
+                state: State::Waiting {
+                    negotiated_at: now,
+                    early_input: Vec::new(),
+                },
             },
         );
         response
@@ -261,8 +271,9 @@ impl ConnectionDispatcher {
             if !self.options.transports.contains(&wanted) {
                 return not_supported(wanted);
             }
-            match &registered.state {
-                State::Waiting { .. } => {
+            match &mut registered.state {
+                State::Waiting { early_input, .. } => {
+                    let early_input = std::mem::take(early_input);
                     let id = Arc::clone(&registered.connection_id);
                     if wanted == Transport::WebSockets {
                         let (resume, resumed) = match registered.stateful {
@@ -281,6 +292,7 @@ impl ConnectionDispatcher {
                             wanted,
                             id,
                             Arc::new(info),
+                            early_input,
                             self.on_http_end(&token, wanted),
                         );
                         registered.state = State::Http(Arc::clone(&connection));
@@ -388,48 +400,75 @@ impl ConnectionDispatcher {
             .max_message_size(options.transport_max_message_size)
     }
 
-    /// `POST {path}?id=`: a message for an SSE or Long Polling connection.
+    /// `POST {path}?id=`: a message for an SSE or Long Polling connection. Before the
+    /// transport starts it is kept and handed over when it does (some clients send their
+    /// handshake before their first poll).
     async fn post(&self, query: Option<&str>, body: Body) -> Response {
-        match self.http_connection(query) {
-            Ok(connection) => {
-                connection
-                    .send(body, self.options.transport_max_message_size)
-                    .await
+        let token = match token_of(query) {
+            Ok(token) => token,
+            Err(response) => return response,
+        };
+        let limit = self.options.transport_max_message_size;
+        let connection = match self
+            .registry()
+            .by_token
+            .get(token.as_str())
+            .map(|r| &r.state)
+        {
+            None => return UnknownConnection::Unknown.into_response(),
+            Some(State::Http(connection)) => Some(Arc::clone(connection)),
+            Some(State::WebSocket(_)) => {
+                return text(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "POST requests are not allowed for WebSocket connections.",
+                );
             }
-            Err(response) => *response,
+            Some(State::Waiting { .. }) => None,
+        };
+        if let Some(connection) = connection {
+            return connection.send(body, limit).await;
         }
+        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        };
+                let started = {
+            let mut registry = self.registry();
+            match registry.by_token.get_mut(token.as_str()).map(|r| &mut r.state) {
+                Some(State::Waiting { early_input, .. }) => {
+                    if early_input.iter().map(Bytes::len).sum::<usize>() + bytes.len() > limit {
+                        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+                    }
+                    early_input.push(bytes);
+                    return StatusCode::OK.into_response();
+                }
+                // The transport started meanwhile: deliver through it.
+                Some(State::Http(connection)) => Arc::clone(connection),
+                _ => return UnknownConnection::Unknown.into_response(),
+            }
+        };
+        started.send(Body::from(bytes), limit).await
     }
 
     /// `DELETE {path}?id=`: a Long Polling client leaving.
     fn delete(&self, query: Option<&str>) -> Response {
-        match self.http_connection(query) {
-            Ok(connection) if connection.transport == Transport::LongPolling => {
+        let token = match token_of(query) {
+            Ok(token) => token,
+            Err(response) => return response,
+        };
+        match self
+            .registry()
+            .by_token
+            .get(token.as_str())
+            .map(|r| &r.state)
+        {
+            None => UnknownConnection::Unknown.into_response(),
+            Some(State::Http(connection)) if connection.transport == Transport::LongPolling => {
                 connection.close_by_client()
             }
-            Ok(_) => text(
+            Some(_) => text(
                 StatusCode::BAD_REQUEST,
                 "Cannot terminate this connection using the DELETE endpoint.",
             ),
-            Err(response) => *response,
-        }
-    }
-
-    /// The SSE or Long Polling connection a POST or DELETE names.
-    fn http_connection(&self, query: Option<&str>) -> Result<Arc<HttpConnection>, Box<Response>> {
-        let info = RequestInfo::new(Default::default(), query);
-        let token = info.query_value("id").ok_or(UnknownConnection::Missing);
-        let token = token.map_err(|e| Box::new(e.into_response()))?;
-        match self.registry().by_token.get(token).map(|r| &r.state) {
-            None => Err(Box::new(UnknownConnection::Unknown.into_response())),
-            Some(State::Http(connection)) => Ok(Arc::clone(connection)),
-            Some(State::WebSocket(_)) => Err(Box::new(text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "POST requests are not allowed for WebSocket connections.",
-            ))),
-            Some(State::Waiting { .. }) => Err(Box::new(text(
-                StatusCode::BAD_REQUEST,
-                "The connection has not started a transport yet.",
-            ))),
         }
     }
 
@@ -505,6 +544,15 @@ enum Attach {
         Option<tokio::sync::mpsc::Receiver<super::Outgoing>>,
     ),
     Poll(Arc<HttpConnection>),
+}
+
+/// The `id` of a POST or DELETE, or the response for its absence.
+fn token_of(query: Option<&str>) -> Result<String, Response> {
+    let info = RequestInfo::new(Default::default(), query);
+    match info.query_value("id") {
+        Some(token) => Ok(token.to_string()),
+        None => Err(UnknownConnection::Missing.into_response()),
+    }
 }
 
 fn info_of(parts: &axum::http::request::Parts) -> RequestInfo {

@@ -75,10 +75,15 @@ impl HttpConnection {
         transport: Transport,
         connection_id: Arc<str>,
         request: Arc<RequestInfo>,
+        early_input: Vec<Bytes>,
         on_end: impl FnOnce() + Send + 'static,
     ) -> (Arc<Self>, Option<mpsc::Receiver<Outgoing>>) {
         let (outbound, queue) = mpsc::channel(send_queue_capacity);
-        let (posted, received) = mpsc::channel(16);
+        let (posted, received) = mpsc::channel(16 + early_input.len());
+        for bytes in early_input {
+            // Room was made for them above.
+            let _ = posted.try_send(bytes);
+        }
         let abort = CancellationToken::new();
         let long_polling = transport == Transport::LongPolling;
         let (stored, returned) = if long_polling {
