@@ -58,20 +58,22 @@ function tryConnect(port) {
 const liveServers = new Set();
 
 /**
- * Spawns `${binDir}/${binName}` with PORT=<free port>, waits until it accepts
- * TCP connections and returns { url, wsUrl, port, stop(), log(), process }.
+ * Spawns `${binDir}/${binName}` with PORT=<port> (a free one unless `port` is
+ * given), waits until it accepts TCP connections and returns
+ * { url, wsUrl, port, stop(), kill(), restart(), log(), process }.
  * The server's stdout/stderr are buffered; they are printed only when a test
  * fails (see cleanup()), when the server exits unexpectedly, or always when
  * HUBS_SERVER_LOG=1.
  */
-export async function startServer(binName, { env = {}, startTimeoutMs = 30_000 } = {}) {
+export async function startServer(binName, options = {}) {
+  const { env = {}, startTimeoutMs = 30_000 } = options;
   const bin = path.join(binDir, binName);
   if (!existsSync(bin)) {
     throw new Error(
       `server binary not found: ${bin} (run \`cargo build -p examples --bins\` or set HUBS_BIN_DIR)`,
     );
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child = spawn(bin, [], {
     cwd: repoRoot,
     env: { ...process.env, ...env, PORT: String(port) },
@@ -133,6 +135,33 @@ export async function startServer(binName, { env = {}, startTimeoutMs = 30_000 }
       clearTimeout(timer);
       return info;
     },
+    /** Kills the process at once (SIGKILL: no graceful close of any connection). */
+    async kill() {
+      liveServers.delete(server);
+      if (exitInfo) return exitInfo;
+      stopping = true;
+      child.kill('SIGKILL');
+      return exited;
+    },
+    /**
+     * Kills the process (SIGKILL unless `signal` says otherwise) and starts the
+     * same binary with the same options on the SAME port. Resolves with the new
+     * server object once it accepts connections.
+     */
+    async restart({ signal = 'SIGKILL' } = {}) {
+      if (signal === 'SIGKILL') await server.kill();
+      else await server.stop();
+      // The port is normally free again once the process is gone; retry a
+      // failed start (e.g. a bind error) a few times all the same.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await startServer(binName, { ...options, port });
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          await sleep(200 * attempt);
+        }
+      }
+    },
   };
 
   exited.then((info) => {
@@ -164,6 +193,59 @@ export async function startServer(binName, { env = {}, startTimeoutMs = 30_000 }
 /** The hub protocols the official JS client speaks, by their wire names. */
 export const PROTOCOLS = ['json', 'messagepack'];
 
+/** The transports, by their negotiate names, in the order servers offer them. */
+export const TRANSPORTS = ['WebSockets', 'ServerSentEvents', 'LongPolling'];
+
+/**
+ * Every transport × protocol combination the official client allows (SSE is
+ * text-only, so it carries JSON but not MessagePack). Suites loop over these.
+ */
+export const COMBINATIONS = [
+  { name: 'WebSockets + json', transport: 'WebSockets', protocol: 'json' },
+  { name: 'WebSockets + messagepack', transport: 'WebSockets', protocol: 'messagepack' },
+  { name: 'ServerSentEvents + json', transport: 'ServerSentEvents', protocol: 'json' },
+  { name: 'LongPolling + json', transport: 'LongPolling', protocol: 'json' },
+  { name: 'LongPolling + messagepack', transport: 'LongPolling', protocol: 'messagepack' },
+];
+
+/**
+ * The client's HttpTransportType for a transport name ('WebSockets',
+ * 'ServerSentEvents', 'LongPolling'), or a `|`-joined list of names
+ * ('WebSockets|LongPolling'); numbers (HttpTransportType flags) pass through.
+ * `null` means no restriction (the client's default: every transport).
+ */
+export function transportType(transport) {
+  if (transport === null) return null;
+  if (typeof transport === 'number') return transport;
+  let flags = 0;
+  for (const name of String(transport).split('|').map((n) => n.trim())) {
+    if (!TRANSPORTS.includes(name)) {
+      throw new Error(`unknown transport ${JSON.stringify(name)} (expected one of ${TRANSPORTS.join(', ')})`);
+    }
+    flags |= HttpTransportType[name];
+  }
+  return flags;
+}
+
+const TRANSPORT_CLASSES = {
+  WebSocketTransport: 'WebSockets',
+  ServerSentEventsTransport: 'ServerSentEvents',
+  LongPollingTransport: 'LongPolling',
+};
+
+/**
+ * The transport a started HubConnection really uses, by its negotiate name.
+ * Reads the official client's internals (HubConnection.connection is the
+ * HttpConnection, whose `transport` is the transport object).
+ */
+export function usedTransport(connection) {
+  const transport = connection.connection?.transport;
+  if (!transport) throw new Error('the connection has no transport (not started?)');
+  const name = TRANSPORT_CLASSES[transport.constructor.name];
+  if (!name) throw new Error(`unexpected transport class ${transport.constructor.name}`);
+  return name;
+}
+
 /**
  * A fresh hub protocol instance for a wire name ('json' or 'messagepack');
  * a protocol object is returned unchanged.
@@ -185,25 +267,35 @@ const trackedConnections = new Set();
 
 /**
  * Builds (but does not start) an official-client HubConnection.
- * Options: transport (default WebSockets), skipNegotiation, headers,
- * quiet (no client logging at all), logLevel (default Warning), protocol
- * ('json' — the default —, 'messagepack', or a hub protocol object).
+ * Options: transport ('WebSockets' — the default —, 'ServerSentEvents',
+ * 'LongPolling', a '|'-joined list of those, an HttpTransportType, or null for
+ * the client's default of trying every transport the server offers),
+ * skipNegotiation, headers, quiet (no client logging at all), logLevel (default
+ * Warning), logger (an ILogger, instead of the console one), protocol ('json' —
+ * the default —, 'messagepack', or a hub protocol object), reconnect (true or
+ * an array of delays / a retry policy for withAutomaticReconnect).
  */
 export function buildConnection(url, opts = {}) {
   const {
-    transport = HttpTransportType.WebSockets,
+    transport = 'WebSockets',
     skipNegotiation = false,
     headers,
     quiet = false,
     logLevel = LogLevel.Warning,
+    logger,
     protocol,
+    reconnect,
   } = opts;
-  const httpOptions = { transport, skipNegotiation };
+  const httpOptions = { skipNegotiation };
+  const type = transportType(transport);
+  if (type !== null) httpOptions.transport = type;
   if (headers) httpOptions.headers = headers;
   const builder = new HubConnectionBuilder()
     .withUrl(url, httpOptions)
-    .configureLogging(quiet ? LogLevel.None : logLevel);
+    .configureLogging(logger ?? (quiet ? LogLevel.None : logLevel));
   if (protocol) builder.withHubProtocol(hubProtocol(protocol));
+  if (reconnect === true) builder.withAutomaticReconnect();
+  else if (reconnect) builder.withAutomaticReconnect(reconnect);
   const connection = builder.build();
   trackedConnections.add(connection);
   return connection;

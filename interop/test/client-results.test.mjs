@@ -1,11 +1,11 @@
 // Client results with the official @microsoft/signalr client against the
-// `streaming` example, over both hub protocols: the hub (AskCaller,
+// `streaming` example, over every transport × hub protocol combination: the hub (AskCaller,
 // AskCallerWithin) and a REST endpoint through the hub context
 // (POST /api/ask/{connectionId}) ask the client's `Confirm(question)` handler
 // and await its answer.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, connect, PROTOCOLS, sleep, startServer, waitFor } from '../lib/server.mjs';
+import { cleanup, COMBINATIONS, connect, sleep, startServer, waitFor } from '../lib/server.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 20_000 };
@@ -51,8 +51,8 @@ async function assertInvokeError(connection, promise, expectedMessage) {
   await assertStillWorks(connection);
 }
 
-for (const protocol of PROTOCOLS) {
-  describe(`over ${protocol}`, () => {
+for (const { name, transport, protocol } of COMBINATIONS) {
+  describe(`over ${name}`, () => {
     /**
      * Connects with `handler` (if any) registered for Confirm; every question
      * the handler sees is recorded in `questions`.
@@ -60,6 +60,7 @@ for (const protocol of PROTOCOLS) {
     async function client(handler, path = PARALLEL) {
       const questions = [];
       const connection = await connect(hub(path), {
+        transport,
         protocol,
         setup(conn) {
           if (handler) {

@@ -1,10 +1,11 @@
 // The official @microsoft/signalr client against the `interop` example's TestHub,
-// over both hub protocols (JSON and MessagePack): results, error texts on the
+// over every transport × hub protocol combination (WebSockets, Server-Sent Events
+// and Long Polling; JSON and MessagePack): results, error texts on the
 // default and the detailed-errors path, request data, client targeting, groups
 // and sends from outside the hub (REST).
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, collect, connect, PROTOCOLS, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer, usedTransport } from '../lib/server.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 30_000 };
@@ -45,15 +46,16 @@ async function assertInvokeError(connection, args, expectedMessage) {
   await assertStillWorks(connection);
 }
 
-for (const protocol of PROTOCOLS) {
-  describe(`over ${protocol}`, () => {
-    const client = (path = '/hubs/test', opts = {}) => connectClient(path, { protocol, ...opts });
+for (const { name, transport, protocol } of COMBINATIONS) {
+  describe(`over ${name}`, () => {
+    const client = (path = '/hubs/test', opts = {}) => connectClient(path, { transport, protocol, ...opts });
 
     describe('results', () => {
-      test(`the client really speaks ${protocol}`, T, async () => {
+      test(`the client really speaks ${protocol} over ${transport}`, T, async () => {
         const { connection } = await client();
-        // Internal field of the official client, read only to prove the parametrisation took effect.
+        // Internal fields of the official client, read only to prove the parametrisation took effect.
         assert.equal(connection._protocol.name, protocol);
+        assert.equal(usedTransport(connection), transport);
         assert.equal(await connection.invoke('Echo', 'hi'), 'hi');
       });
 

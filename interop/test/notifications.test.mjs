@@ -1,9 +1,9 @@
-// The official client (JSON and MessagePack) against the `notifications` example: services push
+// The official client, over every transport × hub protocol combination, against the
+// `notifications` example: services push
 // through the hub context to everyone, to one user's connections, and to an order's followers.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { cleanup, collect, connect, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
 
 const T = { timeout: 30_000 };
 let server;
@@ -25,19 +25,15 @@ async function post(path, body) {
   assert.equal(response.status, 202, `POST ${path}`);
 }
 
-const protocols = {
-  json: () => undefined,
-  messagepack: () => new MessagePackHubProtocol(),
-};
-
-for (const [name, protocol] of Object.entries(protocols)) {
+for (const { name, transport, protocol } of COMBINATIONS) {
   describe(`notifications over ${name}`, () => {
     async function client(user) {
       let notes;
       let orders;
       const query = user ? `?user=${encodeURIComponent(user)}` : '';
       const connection = await connect(`${server.url}/hubs/notifications${query}`, {
-        protocol: protocol(),
+        transport,
+        protocol,
         setup(c) {
           notes = collect(c, 'ReceiveNotification');
           orders = collect(c, 'OrderStatusChanged');
@@ -57,7 +53,7 @@ for (const [name, protocol] of Object.entries(protocols)) {
         assert.equal(note.message, 'at noon');
         assert.equal(typeof note.id, 'number');
         // JSON carries an ISO string, MessagePack a timestamp the client turns into a Date.
-        const created = name === 'json' ? new Date(note.createdAt) : note.createdAt;
+        const created = protocol === 'json' ? new Date(note.createdAt) : note.createdAt;
         assert.ok(created instanceof Date && !Number.isNaN(created.getTime()), `createdAt: ${note.createdAt}`);
         assert.ok(Math.abs(created.getTime() - before) < 60_000);
       }

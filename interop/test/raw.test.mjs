@@ -8,7 +8,7 @@ import { expectUpgradeRejected, frame, RawHub, RS, terminateAllRaw } from '../li
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 30_000 };
 
-/** What /hubs/test offers. Add SSE / long polling entries here once supported. */
+/** What /hubs/test offers (the other endpoints: test/transports.test.mjs). */
 const EXPECTED_TRANSPORTS = [
   { transport: 'WebSockets', transferFormats: ['Text', 'Binary'] },
   { transport: 'ServerSentEvents', transferFormats: ['Text'] },

@@ -1,5 +1,5 @@
 // The official @microsoft/signalr client against the `streaming` example, over
-// both hub protocols: server-to-client streams (items, completion, dispose →
+// every transport × hub protocol combination: server-to-client streams (items, completion, dispose →
 // cancellation on the server, errors), client-to-server uploads with Subject,
 // and MaximumParallelInvocationsPerClient (1 on /hubs/streaming-serial, 4 on
 // /hubs/streaming; streams take no slot).
@@ -7,7 +7,17 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { HubConnectionState, MessageType, Subject } from '@microsoft/signalr';
-import { buildConnection, cleanup, connect, PROTOCOLS, QUIET_MS, sleep, startServer, waitFor } from '../lib/server.mjs';
+import {
+  buildConnection,
+  cleanup,
+  COMBINATIONS,
+  connect,
+  QUIET_MS,
+  sleep,
+  startServer,
+  usedTransport,
+  waitFor,
+} from '../lib/server.mjs';
 import { runStream, spyProtocol, waitForItems } from '../lib/streams.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
@@ -80,15 +90,16 @@ async function assertInvokeError(connection, promise, expectedMessage) {
   await assertStillWorks(connection);
 }
 
-for (const protocol of PROTOCOLS) {
-  describe(`over ${protocol}`, () => {
-    const client = (path = PARALLEL, opts = {}) => connect(hub(path), { protocol, ...opts });
+for (const { name, transport, protocol } of COMBINATIONS) {
+  describe(`over ${name}`, () => {
+    const client = (path = PARALLEL, opts = {}) => connect(hub(path), { transport, protocol, ...opts });
 
     describe('server-to-client streams', () => {
-      test(`the client really speaks ${protocol}`, T, async () => {
+      test(`the client really speaks ${protocol} over ${transport}`, T, async () => {
         const connection = await client();
-        // Internal field of the official client, read only to prove the parametrisation took effect.
+        // Internal fields of the official client, read only to prove the parametrisation took effect.
         assert.equal(connection._protocol.name, protocol);
+        assert.equal(usedTransport(connection), transport);
       });
 
       test('StreamCounter yields exactly 0..count-1 in order, then completes', T, async () => {
@@ -359,7 +370,7 @@ for (const protocol of PROTOCOLS) {
         // HubConnection._replaceStreamingParams splices each observable out of the
         // argument list while advancing the index, so the argument right after a
         // stream is never looked at. (Shown on an unstarted connection.)
-        const probe = buildConnection(hub(), { protocol });
+        const probe = buildConnection(hub(), { transport, protocol });
         const a = new Subject();
         const b = new Subject();
         const adjacent = [a, b];

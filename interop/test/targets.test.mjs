@@ -1,11 +1,12 @@
 // Who receives a send, and who must not, for every client target of the
 // `interop` example's TestHub: all, all-except, caller, others, one connection,
 // several connections, a group, several groups, group-except, others in group,
-// a user, several users, and a user from outside the hub (REST). Over both hub
-// protocols, plus JSON and MessagePack connections sharing one broadcast.
+// a user, several users, and a user from outside the hub (REST). Over every
+// transport × hub protocol combination, plus connections of all combinations
+// sharing one broadcast.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, collect, connect, PROTOCOLS, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 30_000 };
@@ -25,13 +26,15 @@ let serial = 0;
 const unique = (name) => `${name}-${process.pid}-${++serial}`;
 
 /**
- * Connects to /hubs/test as `user` (no user when undefined) with a collector
- * for `Received`, the only client method the hub calls.
+ * Connects to /hubs/test over `combination` ({ transport, protocol }) as `user`
+ * (no user when undefined) with a collector for `Received`, the only client
+ * method the hub calls.
  */
-async function client(protocol, user) {
+async function client({ transport, protocol }, user) {
   const query = user === undefined ? '' : `?user=${encodeURIComponent(user)}`;
   let received;
   const connection = await connect(`${server.url}/hubs/test${query}`, {
+    transport,
     protocol,
     setup(conn) {
       received = collect(conn, 'Received');
@@ -60,8 +63,8 @@ async function assertReceived(clients, expected) {
   assert.deepEqual(actual, wanted);
 }
 
-for (const protocol of PROTOCOLS) {
-  describe(`targets over ${protocol}`, () => {
+for (const combination of COMBINATIONS) {
+  describe(`targets over ${combination.name}`, () => {
     /**
      * Five connections: the caller `a` (user alice), another group member `b`
      * (user bob), a non-member without a user `c`, and `d1`/`d2`, two
@@ -73,11 +76,11 @@ for (const protocol of PROTOCOLS) {
       const group = unique('group');
       const group2 = unique('group2');
       const clients = {
-        a: await client(protocol, users.alice),
-        b: await client(protocol, users.bob),
-        c: await client(protocol),
-        d1: await client(protocol, users.dave),
-        d2: await client(protocol, users.dave),
+        a: await client(combination, users.alice),
+        b: await client(combination, users.bob),
+        c: await client(combination),
+        d1: await client(combination, users.dave),
+        d2: await client(combination, users.dave),
       };
       for (const name of ['a', 'b', 'd1']) {
         assert.equal(await clients[name].connection.invoke('JoinGroup', group), null);
@@ -96,7 +99,7 @@ for (const protocol of PROTOCOLS) {
       assert.equal(await c.connection.invoke('GetUser'), null);
       assert.equal(await d1.connection.invoke('GetUser'), users.dave);
       assert.equal(await d2.connection.invoke('GetUser'), users.dave);
-      const odd = await client(protocol, 'Zoë Smith/ü 🌍');
+      const odd = await client(combination, 'Zoë Smith/ü 🌍');
       assert.equal(await odd.connection.invoke('GetUser'), 'Zoë Smith/ü 🌍');
     });
 
@@ -271,8 +274,8 @@ for (const protocol of PROTOCOLS) {
       await stopped.connection.stop();
       delete clients.d1;
       // A new connection that joined nothing, even one of the same user, is not a member.
-      clients.e = await client(protocol);
-      clients.f = await client(protocol, stopped.user);
+      clients.e = await client(combination);
+      clients.f = await client(combination, stopped.user);
       assert.equal(await c.connection.invoke('SendToGroup', group, 'g-after'), null);
       assert.equal(await c.connection.invoke('SendToGroups', [group, group2], 'gs-after'), null);
       assert.equal(await b.connection.invoke('SendToOthersInGroup', group, 'oig-after'), null);
@@ -296,7 +299,7 @@ for (const protocol of PROTOCOLS) {
       assert.equal((await post(users.alice, 'rest alice ✓')).status, 200);
       assert.equal((await post(unique('nobody'), 'nobody')).status, 200);
       // Percent-encoded path segments are decoded before matching the user.
-      clients.odd = await client(protocol, 'Zoë Smith ü');
+      clients.odd = await client(combination, 'Zoë Smith ü');
       assert.equal((await post('Zoë Smith ü', 'rest odd')).status, 200);
       await assertReceived(clients, {
         a: ['rest alice ✓'],
@@ -308,48 +311,52 @@ for (const protocol of PROTOCOLS) {
   });
 }
 
-describe('mixed protocols', () => {
-  test('a JSON and a MessagePack connection receive the same broadcasts with identical content', T, async () => {
-    const json = await client('json', unique('jane'));
-    const msgpack = await client('messagepack', unique('mark'));
-    const text = 'mixed ✓ héllo 🌍 "quoted" \\ \u0000\u001e end';
+describe('mixed transports and protocols', () => {
+  /** One client per combination, named by the combination. */
+  async function oneOfEach(userOf) {
+    const clients = {};
+    for (const combination of COMBINATIONS) {
+      clients[combination.name] = await client(combination, userOf(combination));
+    }
+    return clients;
+  }
+
+  test('connections over every combination receive the same broadcasts with identical content', T, async () => {
+    const clients = await oneOfEach((c) => unique(c.name.replace(/\W+/g, '-')));
+    const [first, second] = [clients['WebSockets + json'], clients['LongPolling + messagepack']];
+    const sse = clients['ServerSentEvents + json'];
+    const text = 'mixed ✓ héllo 🌍 "quoted" \\ \u0000\u001e end\r\n\n:not a comment\ndata: x';
     const long = 'y'.repeat(20_000);
 
-    assert.equal(await json.connection.invoke('SendToAll', text), null);
-    assert.equal(await msgpack.connection.invoke('SendToAll', long), null);
+    assert.equal(await first.connection.invoke('SendToAll', text), null);
+    assert.equal(await second.connection.invoke('SendToAll', long), null);
     // Typed sends, from either side.
-    assert.equal(await msgpack.connection.invoke('SendToAllExcept', [], `typed ${text}`), null);
-    assert.equal(await json.connection.invoke('SendToUsers', [json.user, msgpack.user], 'typed users'), null);
+    assert.equal(await second.connection.invoke('SendToAllExcept', [], `typed ${text}`), null);
+    const users = Object.values(clients).map((c) => c.user);
+    assert.equal(await sse.connection.invoke('SendToUsers', users, 'typed users'), null);
     const res = await fetch(`${server.url}/api/broadcast`, { method: 'POST', body: `rest ${text}` });
     assert.equal(res.status, 200);
 
     const expected = [text, long, `typed ${text}`, 'typed users', `rest ${text}`];
-    await json.received.waitForCount(expected.length);
-    await msgpack.received.waitForCount(expected.length);
-    await sleep(QUIET_MS);
-    assert.deepEqual(json.received.items, expected);
-    assert.deepEqual(msgpack.received.items, expected);
+    const wanted = Object.fromEntries(Object.keys(clients).map((name) => [name, expected]));
+    await assertReceived(clients, wanted);
   });
 
-  test('group and user sends cross protocols', T, async () => {
+  test('group and user sends cross transports and protocols', T, async () => {
     const user = unique('pat');
     const group = unique('mixed');
-    const json = await client('json', user);
-    const msgpack = await client('messagepack', user);
-    const other = await client('messagepack');
-    await json.connection.invoke('JoinGroup', group);
-    await msgpack.connection.invoke('JoinGroup', group);
+    const members = await oneOfEach(() => user);
+    const other = await client(COMBINATIONS.at(-1));
+    for (const member of Object.values(members)) await member.connection.invoke('JoinGroup', group);
     assert.equal(await other.connection.invoke('SendToGroup', group, 'to group'), null);
     assert.equal(await other.connection.invoke('SendToGroups', [group], 'to groups'), null);
     assert.equal(await other.connection.invoke('SendToUser', user, 'to user'), null);
     const res = await fetch(`${server.url}/api/users/${encodeURIComponent(user)}`, { method: 'POST', body: 'rest user' });
     assert.equal(res.status, 200);
+    const expected = ['to group', 'to groups', 'to user', 'rest user'];
     await assertReceived(
-      { json, msgpack, other },
-      {
-        json: ['to group', 'to groups', 'to user', 'rest user'],
-        msgpack: ['to group', 'to groups', 'to user', 'rest user'],
-      },
+      { ...members, other },
+      Object.fromEntries(Object.keys(members).map((name) => [name, expected])),
     );
   });
 });

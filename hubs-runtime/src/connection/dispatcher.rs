@@ -246,7 +246,11 @@ impl ConnectionDispatcher {
             _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
         };
         let info = RequestInfo::new(parts.headers.clone(), parts.uri.query());
-        let token = info.query_value("id").map(Box::<str>::from);
+        // An empty id counts as none, as in ASP.NET Core.
+        let token = info
+            .query_value("id")
+            .filter(|id| !id.is_empty())
+            .map(Box::<str>::from);
         if wanted == Transport::WebSockets && token.is_none() {
             // skipNegotiation: the socket itself creates the connection.
             if !self.options.transports.contains(&wanted) {
@@ -431,9 +435,13 @@ impl ConnectionDispatcher {
         let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
             return StatusCode::PAYLOAD_TOO_LARGE.into_response();
         };
-                let started = {
+        let started = {
             let mut registry = self.registry();
-            match registry.by_token.get_mut(token.as_str()).map(|r| &mut r.state) {
+            match registry
+                .by_token
+                .get_mut(token.as_str())
+                .map(|r| &mut r.state)
+            {
                 Some(State::Waiting { early_input, .. }) => {
                     if early_input.iter().map(Bytes::len).sum::<usize>() + bytes.len() > limit {
                         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
@@ -549,7 +557,7 @@ enum Attach {
 /// The `id` of a POST or DELETE, or the response for its absence.
 fn token_of(query: Option<&str>) -> Result<String, Response> {
     let info = RequestInfo::new(Default::default(), query);
-    match info.query_value("id") {
+    match info.query_value("id").filter(|id| !id.is_empty()) {
         Some(token) => Ok(token.to_string()),
         None => Err(UnknownConnection::Missing.into_response()),
     }

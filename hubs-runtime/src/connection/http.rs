@@ -66,6 +66,15 @@ fn no_cache(response: &mut Response) {
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
+/// The headers of every poll response.
+fn poll_headers(response: &mut Response) {
+    no_cache(response);
+    response.headers_mut().insert(
+        header::EXPIRES,
+        HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
+    );
+}
+
 impl HttpConnection {
     /// Starts the application for a connection whose first SSE or Long Polling request came.
     /// Returns the connection and, for SSE, the receiver its response streams from.
@@ -160,7 +169,7 @@ impl HttpConnection {
             Body::empty(),
         )
             .into_response();
-        no_cache(&mut response);
+        poll_headers(&mut response);
         response
     }
 
@@ -187,11 +196,7 @@ impl HttpConnection {
         }
         drop(polls);
         let mut response = response;
-        no_cache(&mut response);
-        response.headers_mut().insert(
-            header::EXPIRES,
-            HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
-        );
+        poll_headers(&mut response);
         (response, finished)
     }
 
@@ -306,6 +311,7 @@ pub(super) fn event_stream(queue: mpsc::Receiver<Outgoing>, abort: CancellationT
         header::CONTENT_ENCODING,
         HeaderValue::from_static("identity"),
     );
+    headers.insert("Long-Running", HeaderValue::from_static("true"));
     headers.insert("X-Accel-Buffering", HeaderValue::from_static("no"));
     no_cache(&mut response);
     response
