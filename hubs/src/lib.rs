@@ -30,7 +30,8 @@ pub mod prelude {
 pub mod __private {
     pub use futures_util::future::BoxFuture;
     pub use hubs_runtime::hub::generated::{
-        assert_argument, assert_client_result, boxed, encode_result, hook_result, method_result,
+        assert_argument, assert_client_result, boxed, encode_result, hook_result, log_hook_error,
+        method_result,
     };
     pub use hubs_runtime::hub::{
         Bindings, Hub, MethodDescriptor, MethodFuture, forward_fallible_stream, forward_stream,

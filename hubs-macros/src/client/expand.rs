@@ -18,6 +18,7 @@ pub(crate) fn expand(model: &ClientModel, mut item: ItemTrait) -> TokenStream {
         };
         let Some(method) = methods.next() else { break };
         let wire_name = &method.wire_name;
+        let ident_span = function.sig.ident.span();
         let names: Vec<_> = method.params.iter().map(|(name, _)| name).collect();
         // A parameter that does not serialize is reported on its own type.
         let checks = method.params.iter().map(|(name, ty)| {
@@ -30,11 +31,15 @@ pub(crate) fn expand(model: &ClientModel, mut item: ItemTrait) -> TokenStream {
                 function.sig.output = syn::parse_quote! {
                     -> impl ::core::future::Future<Output = ::core::result::Result<(), ::hubs::SendError>> + ::core::marker::Send
                 };
+                // Spanned, `.await` included (so the call and its future report once), on the
+                // method's name: arguments that do not serialize are reported on the declaration
+                // rather than on `#[hub_client]`.
+                let send = quote_spanned! {ident_span=>
+                    ::hubs::ClientTarget::send_arguments(self, #wire_name, (#(#names,)*)).await
+                };
                 function.default = Some(syn::parse_quote!({
                     #(#checks)*
-                    async move {
-                        ::hubs::ClientTarget::send_arguments(self, #wire_name, (#(#names,)*)).await
-                    }
+                    async move { #send }
                 }));
             }
             Some(output) => {
@@ -43,19 +48,26 @@ pub(crate) fn expand(model: &ClientModel, mut item: ItemTrait) -> TokenStream {
                 function.sig.output = syn::parse_quote! {
                     -> impl ::core::future::Future<Output = ::core::result::Result<#output, ::hubs::HubError>> + ::core::marker::Send
                 };
+                // Spanned on the return type, which is what makes the method a client result:
+                // a call on a multi-connection target says so there.
                 let where_clause = function.sig.generics.make_where_clause();
                 where_clause
                     .predicates
-                    .push(syn::parse_quote!(Self: ::hubs::ClientResultTarget));
+                    .push(syn::parse_quote_spanned! {output.span()=>
+                        Self: ::hubs::ClientResultTarget
+                    });
+                // The check is spanned on the return type, so a result that does not deserialize
+                // is reported there; the call on the method's name, as for sends.
                 let result_check = quote_spanned! {output.span()=>
                     ::hubs::__private::assert_client_result::<#output>();
+                };
+                let invoke = quote_spanned! {ident_span=>
+                    ::hubs::ClientResultTarget::invoke_arguments::<#output, _>(self, #wire_name, (#(#names,)*)).await
                 };
                 function.default = Some(syn::parse_quote!({
                     #(#checks)*
                     #result_check
-                    async move {
-                        ::hubs::ClientResultTarget::invoke_arguments::<#output, _>(self, #wire_name, (#(#names,)*)).await
-                    }
+                    async move { #invoke }
                 }));
             }
         }

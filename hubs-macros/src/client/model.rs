@@ -77,18 +77,26 @@ fn read_method(
     match sig.receiver() {
         Some(r) if r.reference.is_some() && r.mutability.is_none() && r.colon_token.is_none() => {}
         Some(r) => {
-            cx.error_spanned_by(r, format!("client method `{ident}` must take `&self`"));
+            cx.error_spanned_by(
+                r,
+                format!("client method `{ident}` must take `&self`: it is called on a borrowed client target such as `ctx.clients().all()`"),
+            );
             ok = false;
         }
         None => {
             cx.error_spanned_by(
                 ident,
-                format!("client method `{ident}` needs a `&self` receiver"),
+                format!("client method `{ident}` needs a `&self` receiver: write `async fn {ident}(&self, ...);`, then call it on a client target such as `ctx.clients().all()`"),
             );
             ok = false;
         }
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    let type_params = sig
+        .generics
+        .params
+        .iter()
+        .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+    if type_params || sig.generics.where_clause.is_some() {
         cx.error_spanned_by(
             &sig.generics,
             format!(
@@ -108,6 +116,14 @@ fn read_method(
     for input in &sig.inputs {
         let FnArg::Typed(typed) = input else { continue };
         match &*typed.pat {
+            // `impl Trait` would make the method generic in disguise.
+            Pat::Ident(_) if matches!(&*typed.ty, Type::ImplTrait(_)) => {
+                cx.error_spanned_by(
+                    &typed.ty,
+                    "client method parameters need a concrete type, not `impl Trait`",
+                );
+                ok = false;
+            }
             Pat::Ident(name) if name.by_ref.is_none() && name.subpat.is_none() => {
                 params.push((name.ident.clone(), (*typed.ty).clone()));
             }

@@ -29,10 +29,10 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
         // Fails to compile, on the path the user wrote, unless it names a #[hub_client] trait.
         quote_spanned! {client.span()=>
             #[allow(dead_code)]
-            fn client_must_be_a_hub_client_trait<__C: ?::core::marker::Sized + #client>() {}
+            fn hub_client_attribute_must_be_on_the_client_trait<__C: ?::core::marker::Sized + #client>() {}
             #[allow(dead_code)]
             fn check_client() {
-                client_must_be_a_hub_client_trait::<::hubs::ClientProxy<'static>>();
+                hub_client_attribute_must_be_on_the_client_trait::<::hubs::ClientProxy<'static>>();
             }
         }
     });
@@ -114,23 +114,33 @@ fn invoke_arm(index: usize, method: &Method) -> TokenStream {
             ::hubs::__private::method_result(&__ctx, __value)
         },
         Output::Stream(stream) => {
-            // Spanned on the item type, so an item that does not serialize is reported there.
-            let forward = if stream.fallible_items {
-                quote_spanned!(span_of(&stream.item)=> ::hubs::__private::forward_fallible_stream)
-            } else {
-                quote_spanned!(span_of(&stream.item)=> ::hubs::__private::forward_stream)
+            // The whole call, its argument included, is spanned on the item type, so an item
+            // (or an item's error) that does not convert is reported there.
+            let span = span_of(&stream.item);
+            let forward = |value: &str| {
+                let value = syn::Ident::new(value, span);
+                if stream.fallible_items {
+                    quote_spanned!(span=> ::hubs::__private::forward_fallible_stream(&__ctx, #value).await)
+                } else {
+                    quote_spanned!(span=> ::hubs::__private::forward_stream(&__ctx, #value).await)
+                }
             };
-            if stream.fallible_method {
-                quote! {
-                    match __value {
-                        ::core::result::Result::Ok(__stream) => #forward(&__ctx, __stream).await,
-                        ::core::result::Result::Err(__error) => {
-                            ::core::result::Result::Err(::core::convert::Into::into(__error))
+            match &stream.method_error {
+                Some(error) => {
+                    let forward = forward("__stream");
+                    // Spanned on `E` of `Result<impl Stream, E>`, where a missing conversion
+                    // is reported.
+                    let convert = quote_spanned! {span_of(error)=>
+                        ::core::convert::Into::<::hubs::HubError>::into(__error)
+                    };
+                    quote! {
+                        match __value {
+                            ::core::result::Result::Ok(__stream) => #forward,
+                            ::core::result::Result::Err(__error) => ::core::result::Result::Err(#convert),
                         }
                     }
                 }
-            } else {
-                quote!(#forward(&__ctx, __value).await)
+                None => forward("__value"),
             }
         }
     };
@@ -197,9 +207,20 @@ fn connected_hook(hook: &Hook) -> TokenStream {
 
 fn disconnected_hook(hook: &Hook) -> TokenStream {
     let call = hook_call(hook, true);
+    // Nothing can be sent any more, so an error is only logged.
+    let result = match &hook.output {
+        Output::Unit => quote!(let () = __value;),
+        Output::Result(ty) | Output::Value(ty) => quote_spanned! {span_of(ty)=>
+            ::hubs::__private::log_hook_error("on_disconnected", ::hubs::__private::hook_result(__value));
+        },
+        Output::Stream(stream) => quote_spanned! {span_of(&stream.item)=>
+            ::hubs::__private::log_hook_error("on_disconnected", ::hubs::__private::hook_result(__value));
+        },
+    };
     let future = quote_spanned! {hook.ident.span()=>
         ::hubs::__private::boxed(async move {
-            let _ = #call;
+            let __value = #call;
+            #result
         })
     };
     quote! {

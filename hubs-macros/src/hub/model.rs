@@ -58,8 +58,8 @@ pub(crate) struct StreamOutput {
     pub(crate) item: Type,
     /// Items are `Result<T, E>`: an `Err` ends the stream with an error.
     pub(crate) fallible_items: bool,
-    /// The method returns `Result<impl Stream, E>`.
-    pub(crate) fallible_method: bool,
+    /// The `E` of a method returning `Result<impl Stream, E>`.
+    pub(crate) method_error: Option<Box<Type>>,
 }
 
 /// What a checked function is, for wording its errors.
@@ -224,11 +224,14 @@ fn read_hook(cx: &Ctxt, function: &ImplItemFn) -> Option<Hook> {
     }
     let output = read_output(&function.sig.output);
     if let Output::Stream(_) = output {
+        let returns = if name == CONNECTED {
+            "nothing or `Result<(), E>`"
+        } else {
+            "nothing"
+        };
         cx.error_spanned_by(
             &function.sig.output,
-            format!(
-                "lifecycle hook `{name}` cannot stream: it returns nothing or a `Result<(), E>`"
-            ),
+            format!("lifecycle hook `{name}` cannot stream: it returns {returns}"),
         );
         ok = false;
     }
@@ -328,9 +331,48 @@ fn upload_item(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// A parameter's name, for suggestions.
+fn param_name(pat: &Pat) -> String {
+    match pat {
+        Pat::Ident(name) => name.ident.to_string(),
+        _ => "name".to_string(),
+    }
+}
+
+/// `ty` as the user would write it (`Vec<String>`, not `Vec < String >`), for suggestions.
+fn type_to_string(ty: &Type) -> String {
+    let spaced = quote::quote!(#ty).to_string();
+    let mut out = String::with_capacity(spaced.len());
+    let mut chars = spaced.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let prev = out.chars().last();
+        // Drop a space next to `<`, `>`, `::`, `&` and before `,`; keep the one after `,`.
+        let tight = |c: Option<char>| matches!(c, Some('<' | '>' | ':' | '&'));
+        if c == ' ' && (tight(prev) || tight(next) || next == Some(',')) && prev != Some(',') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Whether `ty` names `UploadStream` in any shape.
 fn mentions_upload(ty: &Type) -> bool {
-    quote::quote!(#ty).to_string().contains("UploadStream")
+    quote::quote!(#ty)
+        .into_iter()
+        .any(|token| mentions_upload_token(&token))
+}
+
+fn mentions_upload_token(token: &proc_macro2::TokenTree) -> bool {
+    match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "UploadStream",
+        proc_macro2::TokenTree::Group(group) => group
+            .stream()
+            .into_iter()
+            .any(|t| mentions_upload_token(&t)),
+        _ => false,
+    }
 }
 
 fn is_context(ty: &Type) -> bool {
@@ -371,7 +413,7 @@ fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
             if matches!(item, Type::Infer(_)) || mentions_upload(item) {
                 cx.error_spanned_by(
                     ty,
-                    "an upload stream's items need a concrete type: `UploadStream<T>`",
+                    "an upload stream needs a concrete item type: write `UploadStream<T>` with the type each item deserializes into, such as `UploadStream<String>`",
                 );
                 ok = false;
             } else {
@@ -381,10 +423,15 @@ fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
         }
         if mentions_upload(ty) {
             // Rule: uploads bind one stream per parameter, by value.
-            cx.error_spanned_by(
-                ty,
-                "upload streams are parameters of type `UploadStream<T>`, taken by value, one per stream the client sends",
-            );
+            let message = match ty {
+                Type::Reference(_) => {
+                    "upload streams are taken by value: write `name: UploadStream<T>` (bind it `mut name` to read it with `.next().await`)"
+                }
+                _ => {
+                    "an upload stream is a parameter of its own, `name: UploadStream<T>`, not part of another type: declare one such parameter per stream the client sends"
+                }
+            };
+            cx.error_spanned_by(ty, message);
             ok = false;
             continue;
         }
@@ -392,10 +439,7 @@ fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
             Type::Reference(reference) => {
                 let owned = match &*reference.elem {
                     Type::Path(p) if p.path.is_ident("str") => "`String`".to_string(),
-                    Type::Slice(slice) => {
-                        let elem = &slice.elem;
-                        format!("`Vec<{}>`", quote::quote!(#elem))
-                    }
+                    Type::Slice(slice) => format!("`Vec<{}>`", type_to_string(&slice.elem)),
                     _ => "an owned type".to_string(),
                 };
                 cx.error_spanned_by(
@@ -407,10 +451,19 @@ fn read_params(cx: &Ctxt, function: &ImplItemFn) -> Option<Vec<Param>> {
                 ok = false;
             }
             Type::ImplTrait(_) => {
-                cx.error_spanned_by(
-                    ty,
-                    "hub method arguments need a concrete type, not `impl Trait` (a stream the client sends is an `UploadStream<T>` parameter)",
-                );
+                let message = match stream_item(ty) {
+                    // Rule: a stream the client sends is an upload.
+                    Some(item) => format!(
+                        "a stream the client sends is an `UploadStream<T>` parameter, not `impl Stream`: write `{}: UploadStream<{}>` (it yields `Result<{}, HubError>`)",
+                        param_name(&typed.pat),
+                        type_to_string(item),
+                        type_to_string(item),
+                    ),
+                    None => {
+                        "hub method arguments need a concrete type, not `impl Trait`".to_string()
+                    }
+                };
+                cx.error_spanned_by(ty, message);
                 ok = false;
             }
             _ => params.push(Param::Argument(Box::new(ty.clone()))),
@@ -442,8 +495,9 @@ fn stream_item(ty: &Type) -> Option<&Type> {
     })
 }
 
-/// The first type argument of a `Result<T, E>`-shaped type.
-fn result_ok_type(ty: &Type) -> Option<&Type> {
+/// The type arguments of a `Result<T, E>`-shaped type: `T`, and `E` unless it is implied (an
+/// alias such as `io::Result<T>`).
+fn result_types(ty: &Type) -> Option<(&Type, Option<&Type>)> {
     let Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
     if p.qself.is_some() || last.ident != "Result" {
@@ -452,18 +506,20 @@ fn result_ok_type(ty: &Type) -> Option<&Type> {
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
-    match args.args.first()? {
-        syn::GenericArgument::Type(ok) => Some(ok),
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
         _ => None,
-    }
+    });
+    let ok = types.next()?;
+    Some((ok, types.next()))
 }
 
-fn stream_output(ty: &Type, fallible_method: bool) -> Option<Output> {
+fn stream_output(ty: &Type, method_error: Option<&Type>) -> Option<Output> {
     let item = stream_item(ty)?;
     Some(Output::Stream(StreamOutput {
         item: item.clone(),
-        fallible_items: result_ok_type(item).is_some(),
-        fallible_method,
+        fallible_items: result_types(item).is_some(),
+        method_error: method_error.cloned().map(Box::new),
     }))
 }
 
@@ -471,10 +527,12 @@ fn read_output(output: &ReturnType) -> Output {
     let ReturnType::Type(_, ty) = output else {
         return Output::Unit;
     };
-    if let Some(stream) = stream_output(ty, false) {
+    if let Some(stream) = stream_output(ty, None) {
         return stream;
     }
-    if let Some(stream) = result_ok_type(ty).and_then(|ok| stream_output(ok, true)) {
+    if let Some(stream) =
+        result_types(ty).and_then(|(ok, error)| stream_output(ok, Some(error.unwrap_or(ty))))
+    {
         return stream;
     }
     match &**ty {
@@ -530,4 +588,25 @@ impl Method {
 /// The span of a type, for placing trait errors on it.
 pub(crate) fn span_of(ty: &Type) -> Span {
     ty.span()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_to_string;
+
+    #[test]
+    fn writes_types_as_users_do() {
+        for written in [
+            "i32",
+            "Vec<String>",
+            "std::collections::HashMap<String, Vec<u8>>",
+            "&'a str",
+            "&mut [u8]",
+            "(i32, String)",
+            "Option<Box<dyn Send>>",
+        ] {
+            let ty: syn::Type = syn::parse_str(written).unwrap();
+            assert_eq!(type_to_string(&ty), written);
+        }
+    }
 }

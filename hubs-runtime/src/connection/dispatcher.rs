@@ -410,7 +410,7 @@ impl ConnectionDispatcher {
     async fn post(&self, query: Option<&str>, body: Body) -> Response {
         let token = match token_of(query) {
             Ok(token) => token,
-            Err(response) => return response,
+            Err(missing) => return missing.into_response(),
         };
         let limit = self.options.transport_max_message_size;
         let connection = match self
@@ -461,7 +461,7 @@ impl ConnectionDispatcher {
     fn delete(&self, query: Option<&str>) -> Response {
         let token = match token_of(query) {
             Ok(token) => token,
-            Err(response) => return response,
+            Err(missing) => return missing.into_response(),
         };
         match self
             .registry()
@@ -555,11 +555,11 @@ enum Attach {
 }
 
 /// The `id` of a POST or DELETE, or the response for its absence.
-fn token_of(query: Option<&str>) -> Result<String, Response> {
+fn token_of(query: Option<&str>) -> Result<String, UnknownConnection> {
     let info = RequestInfo::new(Default::default(), query);
     match info.query_value("id").filter(|id| !id.is_empty()) {
         Some(token) => Ok(token.to_string()),
-        None => Err(UnknownConnection::Missing.into_response()),
+        None => Err(UnknownConnection::Missing),
     }
 }
 

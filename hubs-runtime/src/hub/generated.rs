@@ -34,6 +34,13 @@ pub fn hook_result<E: Into<HubError>>(result: Result<(), E>) -> Result<(), HubEr
     result.map_err(Into::into)
 }
 
+/// Logs the error a hook returned where nobody can be told.
+pub fn log_hook_error(hook: &str, result: Result<(), HubError>) {
+    if let Err(error) = result {
+        tracing::warn!(hook, %error, "lifecycle hook failed");
+    }
+}
+
 /// Boxes a method's future; a non-`Send` future fails to compile here.
 pub fn boxed<T, F: Future<Output = T> + Send + 'static>(future: F) -> BoxFuture<'static, T> {
     Box::pin(future)

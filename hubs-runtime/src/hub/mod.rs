@@ -101,7 +101,9 @@ impl<'a> Bindings<'a> {
     }
 
     /// The next upload stream, in parameter order.
-    pub fn upload<T>(&mut self) -> Result<UploadStream<T>, ArgumentError> {
+    pub fn upload<T: serde::de::DeserializeOwned>(
+        &mut self,
+    ) -> Result<UploadStream<T>, ArgumentError> {
         self.uploads
             .next()
             .map(UploadStream::new)

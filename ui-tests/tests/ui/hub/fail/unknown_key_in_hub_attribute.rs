@@ -1,10 +1,9 @@
-// #[hub] takes no arguments.
+// #[hub] takes only `client = MyClientTrait`; a method's wire name is set on the method with #[method(name = "...")].
 use hubs::hub;
 
 struct Chat;
-struct ChatClient;
 
-#[hub(client = ChatClient)]
+#[hub(name = "x")]
 impl Chat {
     pub async fn echo(&self, message: String) -> String {
         message

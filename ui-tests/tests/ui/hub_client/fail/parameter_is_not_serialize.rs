@@ -1,0 +1,13 @@
+// Every #[hub_client] parameter implements serde's `Serialize` (and is `Send + Sync`).
+use hubs::hub_client;
+
+struct Message {
+    text: String,
+}
+
+#[hub_client]
+trait ChatClient {
+    async fn receive_message(&self, message: &Message);
+}
+
+fn main() {}
