@@ -4,7 +4,7 @@ use proc_macro2::Span;
 use syn::{FnArg, ItemTrait, Pat, ReturnType, TraitItem, TraitItemFn, Type};
 
 use crate::attr;
-use crate::case::pascal_case;
+use crate::case::{WireName, check_unique_wire_names, pascal_case};
 use crate::ctxt::Ctxt;
 
 pub(crate) struct ClientModel {
@@ -149,21 +149,19 @@ fn read_method(
     })
 }
 
-/// Rule: wire names are unique without regard to case: the JavaScript client registers
-/// handlers in lower case, so two names differing only in case would reach one handler.
 fn check_wire_names_unique(cx: &Ctxt, methods: &[ClientMethod]) {
-    for (i, later) in methods.iter().enumerate() {
-        if let Some(earlier) = methods[..i]
-            .iter()
-            .find(|m| m.wire_name.eq_ignore_ascii_case(&later.wire_name))
-        {
-            cx.syn_error(syn::Error::new(
-                later.wire_span,
-                format!(
-                    "client method `{}` has the wire name `{}`, which clashes with `{}` of `{}`: JavaScript clients match handler names without regard to case, so rename one with #[method(name = \"...\")]",
-                    later.ident, later.wire_name, earlier.wire_name, earlier.ident
-                ),
-            ));
-        }
-    }
+    let names: Vec<_> = methods
+        .iter()
+        .map(|m| WireName {
+            ident: &m.ident,
+            name: &m.wire_name,
+            span: m.wire_span,
+        })
+        .collect();
+    check_unique_wire_names(
+        cx,
+        &names,
+        "client method",
+        "JavaScript clients match handler names without regard to case",
+    );
 }

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, Pat, ReturnType, Type, Visibility};
 
 use crate::attr;
-use crate::case::pascal_case;
+use crate::case::{WireName, check_unique_wire_names, pascal_case};
 use crate::ctxt::Ctxt;
 
 pub(crate) struct HubModel {
@@ -550,23 +550,21 @@ fn read_output(output: &ReturnType) -> Output {
     }
 }
 
-/// Rule: wire names are unique without regard to case, because clients' method names are
-/// matched that way.
 fn check_wire_names_unique(cx: &Ctxt, methods: &[Method]) {
-    for (i, later) in methods.iter().enumerate() {
-        if let Some(earlier) = methods[..i]
-            .iter()
-            .find(|m| m.wire_name.eq_ignore_ascii_case(&later.wire_name))
-        {
-            cx.syn_error(syn::Error::new(
-                later.wire_span,
-                format!(
-                    "hub method `{}` has the wire name `{}`, which clashes with `{}` of `{}`: clients call hub methods without regard to case, so rename one with #[method(name = \"...\")]",
-                    later.ident, later.wire_name, earlier.wire_name, earlier.ident
-                ),
-            ));
-        }
-    }
+    let names: Vec<_> = methods
+        .iter()
+        .map(|m| WireName {
+            ident: &m.ident,
+            name: &m.wire_name,
+            span: m.wire_span,
+        })
+        .collect();
+    check_unique_wire_names(
+        cx,
+        &names,
+        "hub method",
+        "clients call hub methods without regard to case",
+    );
 }
 
 impl Method {
