@@ -351,6 +351,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn client_results_are_answered_and_forgotten_when_abandoned() {
+        let m = InMemoryLifetimeManager::new();
+        let (a, mut ra) = connection("a", None, 8);
+        m.on_connected(Arc::clone(&a)).await;
+        let encode = |id: &str, p: Protocol| p.write_invocation(Some(id), "Ask", &["q"]);
+
+        let answer = tokio::spawn({
+            let a = Arc::clone(&a);
+            async move { a.invoke(&encode).await }
+        });
+        let Some(Outgoing::Frame(sent)) = ra.recv().await else {
+            panic!("the invocation is sent")
+        };
+        let sent: serde_json::Value = serde_json::from_slice(&sent[..sent.len() - 1]).unwrap();
+        assert_eq!(sent["invocationId"], "s1");
+        let raw = Bytes::from_static(b"true");
+        assert!(a.complete_invocation("s1", Ok(ClientResult::new(Protocol::Json, raw))));
+        assert!(answer.await.unwrap().unwrap().decode::<bool>().unwrap());
+
+        // Giving up on an answer leaves nothing behind.
+        let abandoned =
+            tokio::time::timeout(std::time::Duration::from_millis(10), a.invoke(&encode));
+        assert!(abandoned.await.is_err());
+        assert!(a.pending().as_ref().unwrap().is_empty());
+        assert!(!a.complete_invocation("s2", Err(ClientResultError::Client("late".into()))));
+
+        let unknown = m.invoke_client("nobody", &encode).await.unwrap_err();
+        assert_eq!(unknown.to_string(), "Connection 'nobody' does not exist.");
+        let waiting = tokio::spawn({
+            let a = Arc::clone(&a);
+            async move { a.invoke(&encode).await }
+        });
+        let _ = ra.recv().await;
+        a.fail_pending_invocations();
+        assert_eq!(
+            waiting.await.unwrap().unwrap_err().to_string(),
+            "Connection 'a' disconnected."
+        );
+    }
+
+    #[tokio::test]
     async fn a_broadcast_is_serialized_once_and_shared() {
         let m = InMemoryLifetimeManager::new();
         let (a, mut ra) = connection("a", None, 8);

@@ -229,6 +229,20 @@ pub struct HubConnection {
     next_invocation: AtomicU64,
 }
 
+/// Removes an awaited client result's entry when its wait ends.
+struct ForgetPending<'a> {
+    connection: &'a HubConnection,
+    id: &'a str,
+}
+
+impl Drop for ForgetPending<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = self.connection.pending().as_mut() {
+            pending.remove(self.id);
+        }
+    }
+}
+
 /// The groups a connection is in, so leaving costs only its own groups.
 #[derive(Debug, Default)]
 pub(crate) struct Membership {
@@ -349,10 +363,12 @@ impl HubConnection {
             Some(pending) => pending.insert(id.clone(), sender),
             None => return Err(ClientResultError::Disconnected(self.id.to_string())),
         };
+        // However the wait ends (answer, timeout, the caller giving up), the entry goes.
+        let _forget = ForgetPending {
+            connection: self,
+            id: &id,
+        };
         if !self.deliver(frame) {
-            if let Some(pending) = self.pending().as_mut() {
-                pending.remove(&id);
-            }
             return Err(ClientResultError::Disconnected(self.id.to_string()));
         }
         let result = receiver.await;
