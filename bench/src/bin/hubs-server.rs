@@ -1,0 +1,65 @@
+//! Contestant `hubs`: the benchmark hub at `/hub`, default options except the keep-alive
+//! interval (`--keepalive`).
+//!
+//! Methods: `Echo(s) -> s`; `Broadcast(s)`: everyone gets `Recv(s)`; `JoinGroup(g)`;
+//! `JoinGroups(prefix, n)`: joins `prefix0` .. `prefix{n-1}`; `SendToGroup(g, s)`: group `g`
+//! gets `Recv(s)`.
+
+use bench::server::{self, ServerArgs};
+use hubs::prelude::*;
+
+/// The benchmark hub.
+pub struct BenchHub;
+
+#[hub]
+impl BenchHub {
+    /// Answers its argument.
+    pub async fn echo(&self, s: String) -> String {
+        s
+    }
+
+    /// Sends `Recv(s)` to every connection.
+    pub async fn broadcast(&self, ctx: &Context, s: String) -> Result<(), HubError> {
+        ctx.clients().all().send("Recv", (s,)).await?;
+        Ok(())
+    }
+
+    /// Adds the caller to group `g`.
+    pub async fn join_group(&self, ctx: &Context, g: String) -> Result<(), HubError> {
+        ctx.groups().add(ctx.connection_id(), &g).await?;
+        Ok(())
+    }
+
+    /// Adds the caller to `n` groups named `prefix0` .. `prefix{n-1}`.
+    pub async fn join_groups(&self, ctx: &Context, prefix: String, n: u32) -> Result<(), HubError> {
+        for i in 0..n {
+            ctx.groups()
+                .add(ctx.connection_id(), &format!("{prefix}{i}"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Sends `Recv(s)` to group `g`.
+    pub async fn send_to_group(&self, ctx: &Context, g: String, s: String) -> Result<(), HubError> {
+        ctx.clients().group(&g).send("Recv", (s,)).await?;
+        Ok(())
+    }
+}
+
+fn main() {
+    let args = ServerArgs::from_env();
+    server::run(async move {
+        let endpoint = HubEndpoint::builder(BenchHub)
+            .configure(|o| {
+                if let Some(keepalive) = args.keepalive {
+                    o.keep_alive_interval = keepalive;
+                }
+            })
+            .configure_connections(|c| c.websocket_write_buffer_size = args.write_buffer)
+            .build();
+        let app = axum::Router::new().hub("/hub", endpoint);
+        let listener = server::listen(args.port).await;
+        server::serve_axum(listener, app).await;
+    });
+}

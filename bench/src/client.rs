@@ -1,0 +1,515 @@
+//! One generator connection: TCP, the WebSocket upgrade, the protocol's own handshake, then
+//! raw frames. Setup may allocate and parse; the hot path ([`Conn::read`], [`Conn::frames`],
+//! [`Conn::send`]) only moves bytes.
+
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::wire::{self, Arg, Frame, HubProtocol, opcode, parse_frame};
+
+/// What a connection speaks on top of WebSockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Plain WebSocket messages, text or binary.
+    Raw {
+        /// Binary frames instead of text.
+        binary: bool,
+    },
+    /// The SignalR hub protocol.
+    SignalR {
+        /// JSON or MessagePack.
+        protocol: HubProtocol,
+        /// POST `{path}/negotiate` first (version 1) instead of skipNegotiation.
+        negotiate: bool,
+    },
+    /// Socket.IO 5 over Engine.IO 4, WebSocket transport only.
+    SocketIo,
+}
+
+impl Flavor {
+    /// Parses `raw`, `raw-binary`, `signalr-json`, `signalr-msgpack` (with a `+negotiate`
+    /// suffix to negotiate) and `socketio`.
+    pub fn parse(name: &str) -> Option<Flavor> {
+        let (base, negotiate) = match name.strip_suffix("+negotiate") {
+            Some(base) => (base, true),
+            None => (name, false),
+        };
+        Some(match base {
+            "raw" => Flavor::Raw { binary: false },
+            "raw-binary" => Flavor::Raw { binary: true },
+            "signalr-json" => Flavor::SignalR {
+                protocol: HubProtocol::Json,
+                negotiate,
+            },
+            "signalr-msgpack" => Flavor::SignalR {
+                protocol: HubProtocol::MessagePack,
+                negotiate,
+            },
+            "socketio" => Flavor::SocketIo,
+            _ => return None,
+        })
+    }
+
+    /// The frame opcode of data messages.
+    pub fn opcode(self) -> u8 {
+        match self {
+            Flavor::Raw { binary: true } => opcode::BINARY,
+            Flavor::Raw { binary: false } | Flavor::SocketIo => opcode::TEXT,
+            Flavor::SignalR { protocol, .. } => protocol.opcode(),
+        }
+    }
+}
+
+/// The messages of each workload, as each flavor says them. Calls that expect an answer
+/// (echo, joins) carry an invocation or ack id; the others are fire-and-forget.
+impl Flavor {
+    /// Echo `payload`: raw echo, SignalR `Echo` with a Completion, Socket.IO `echo` with an
+    /// ack.
+    pub fn echo_frame(self, payload: &[u8]) -> Vec<u8> {
+        match self {
+            Flavor::Raw { .. } => wire::client_frame(self.opcode(), payload),
+            Flavor::SignalR { protocol, .. } => {
+                protocol.invocation_frame(Some("1"), "Echo", &[Arg::Str(payload)])
+            }
+            Flavor::SocketIo => wire::socketio::event_frame(Some(1), "echo", &[Arg::Str(payload)]),
+        }
+    }
+
+    /// Send `payload` to every connection.
+    pub fn broadcast_frame(self, payload: &[u8]) -> Vec<u8> {
+        match self {
+            Flavor::Raw { .. } => wire::client_frame(self.opcode(), payload),
+            Flavor::SignalR { protocol, .. } => {
+                protocol.invocation_frame(None, "Broadcast", &[Arg::Str(payload)])
+            }
+            Flavor::SocketIo => {
+                wire::socketio::event_frame(None, "broadcast", &[Arg::Str(payload)])
+            }
+        }
+    }
+
+    /// Send `payload` to the members of `group` (not for raw servers).
+    pub fn group_send_frame(self, group: &str, payload: &[u8]) -> Vec<u8> {
+        let args = [Arg::Str(group.as_bytes()), Arg::Str(payload)];
+        match self {
+            Flavor::Raw { .. } => panic!("raw servers have no groups"),
+            Flavor::SignalR { protocol, .. } => {
+                protocol.invocation_frame(None, "SendToGroup", &args)
+            }
+            Flavor::SocketIo => wire::socketio::event_frame(None, "toGroup", &args),
+        }
+    }
+
+    /// Join `group`, answered once done (not for raw servers).
+    pub fn join_frame(self, group: &str) -> Vec<u8> {
+        let args = [Arg::Str(group.as_bytes())];
+        match self {
+            Flavor::Raw { .. } => panic!("raw servers have no groups"),
+            Flavor::SignalR { protocol, .. } => {
+                protocol.invocation_frame(Some("1"), "JoinGroup", &args)
+            }
+            Flavor::SocketIo => wire::socketio::event_frame(Some(1), "join", &args),
+        }
+    }
+
+    /// Join groups `prefix0` .. `prefix{n-1}`, answered once done (not for raw servers).
+    pub fn join_many_frame(self, prefix: &str, n: u64) -> Vec<u8> {
+        let args = [Arg::Str(prefix.as_bytes()), Arg::Int(n)];
+        match self {
+            Flavor::Raw { .. } => panic!("raw servers have no groups"),
+            Flavor::SignalR { protocol, .. } => {
+                protocol.invocation_frame(Some("1"), "JoinGroups", &args)
+            }
+            Flavor::SocketIo => wire::socketio::event_frame(Some(1), "joinMany", &args),
+        }
+    }
+
+    /// The client's keep-alive message, where the protocol has one the client sends.
+    pub fn ping_frame(self) -> Option<Vec<u8>> {
+        match self {
+            Flavor::SignalR { protocol, .. } => Some(protocol.ping_frame()),
+            Flavor::Raw { .. } | Flavor::SocketIo => None,
+        }
+    }
+
+    /// Whether the server has groups.
+    pub fn has_groups(self) -> bool {
+        !matches!(self, Flavor::Raw { .. })
+    }
+}
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The server.
+    pub addr: SocketAddr,
+    /// The WebSocket path (the hub path for SignalR; Socket.IO uses `/socket.io/`).
+    pub path: String,
+    /// The protocol on top.
+    pub flavor: Flavor,
+}
+
+fn err(text: impl Into<String>) -> io::Error {
+    io::Error::other(text.into())
+}
+
+/// An open connection past every handshake.
+#[derive(Debug)]
+pub struct Conn {
+    /// The socket.
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+    pos: usize,
+    socketio: bool,
+    pongs_due: usize,
+    /// The server closed the connection (EOF or a Close frame).
+    pub closed: bool,
+}
+
+impl Conn {
+    fn new(stream: TcpStream, leftover: Vec<u8>, socketio: bool) -> Self {
+        Self {
+            stream,
+            buf: leftover,
+            pos: 0,
+            socketio,
+            pongs_due: 0,
+            closed: false,
+        }
+    }
+
+    /// Reads what the socket has (waiting for at least one byte); 0 at end of stream.
+    pub async fn read(&mut self) -> io::Result<usize> {
+        if self.buf.capacity() - self.buf.len() < 2048 {
+            self.buf.reserve(4096);
+        }
+        let n = self.stream.read_buf(&mut self.buf).await?;
+        if n == 0 {
+            self.closed = true;
+        }
+        Ok(n)
+    }
+
+    /// Hands every whole data frame read so far to `each`. Engine.IO pings are counted for
+    /// [`answer_pings`](Self::answer_pings); Close frames mark the connection closed.
+    pub fn frames(&mut self, mut each: impl FnMut(Frame<'_>)) -> io::Result<()> {
+        let mut pos = self.pos;
+        loop {
+            let parsed = parse_frame(&self.buf[pos..]).map_err(|e| err(e.0))?;
+            let Some((frame, used)) = parsed else { break };
+            pos += used;
+            match frame.opcode {
+                opcode::CLOSE => self.closed = true,
+                opcode::PING | opcode::PONG => {}
+                opcode::TEXT if self.socketio && frame.payload == b"2" => self.pongs_due += 1,
+                _ => each(frame),
+            }
+        }
+        self.compact(pos);
+        Ok(())
+    }
+
+    fn compact(&mut self, pos: usize) {
+        if pos == self.buf.len() {
+            self.buf.clear();
+            if self.buf.capacity() > 64 * 1024 {
+                self.buf = Vec::new();
+            }
+            self.pos = 0;
+        } else if pos > 0 && pos * 2 >= self.buf.len() {
+            self.buf.copy_within(pos.., 0);
+            self.buf.truncate(self.buf.len() - pos);
+            self.pos = 0;
+        } else {
+            self.pos = pos;
+        }
+    }
+
+    /// Writes whole frames.
+    pub async fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        self.stream.write_all(frame).await
+    }
+
+    /// Answers the Engine.IO pings seen by [`frames`](Self::frames).
+    pub async fn answer_pings(&mut self) -> io::Result<()> {
+        while self.pongs_due > 0 {
+            self.pongs_due -= 1;
+            self.send(&wire::socketio::pong_frame()).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether pings wait for an answer.
+    pub fn pongs_due(&self) -> bool {
+        self.pongs_due > 0
+    }
+
+    /// The next data frame, owned (setup only).
+    pub async fn next_frame(&mut self) -> io::Result<(u8, Vec<u8>)> {
+        loop {
+            let mut pos = self.pos;
+            let mut found = None;
+            while found.is_none() {
+                let parsed = parse_frame(&self.buf[pos..]).map_err(|e| err(e.0))?;
+                let Some((frame, used)) = parsed else { break };
+                pos += used;
+                match frame.opcode {
+                    opcode::CLOSE => self.closed = true,
+                    opcode::PING | opcode::PONG => {}
+                    opcode::TEXT if self.socketio && frame.payload == b"2" => self.pongs_due += 1,
+                    op => found = Some((op, frame.payload.to_vec())),
+                }
+            }
+            self.compact(pos);
+            self.answer_pings().await?;
+            if let Some(found) = found {
+                return Ok(found);
+            }
+            if self.closed || self.read().await? == 0 {
+                return Err(err("the server closed the connection during setup"));
+            }
+        }
+    }
+
+    /// Sends `frame` and returns the next data frame that is not a SignalR Ping (setup only:
+    /// joining groups and other calls whose answer is awaited).
+    pub async fn call(&mut self, frame: &[u8]) -> io::Result<Vec<u8>> {
+        self.send(frame).await?;
+        loop {
+            let (_, payload) = self.next_frame().await?;
+            let ping = payload.starts_with(b"{\"type\":6}") || payload == [0x02, 0x91, 0x06];
+            if !ping {
+                return Ok(payload);
+            }
+        }
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection for negotiate requests.
+#[derive(Debug)]
+pub struct HttpClient {
+    addr: SocketAddr,
+    stream: Option<TcpStream>,
+}
+
+impl HttpClient {
+    /// A client for `addr`; connects on first use.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self { addr, stream: None }
+    }
+
+    /// POSTs `{path}/negotiate?negotiateVersion=1` and returns the token to connect with
+    /// (`connectionToken`, or `connectionId` from a version-0 server).
+    pub async fn negotiate(&mut self, path: &str) -> io::Result<String> {
+        let body = self
+            .post(&format!("{path}/negotiate?negotiateVersion=1"))
+            .await?;
+        let text = String::from_utf8_lossy(&body);
+        ["connectionToken", "connectionId"]
+            .iter()
+            .find_map(|key| json_string_field(&text, key))
+            .ok_or_else(|| err(format!("negotiate answered without an id: {text}")))
+    }
+
+    async fn post(&mut self, target: &str) -> io::Result<Vec<u8>> {
+        let stream = match &mut self.stream {
+            Some(stream) => stream,
+            None => {
+                let stream = TcpStream::connect(self.addr).await?;
+                stream.set_nodelay(true)?;
+                self.stream.insert(stream)
+            }
+        };
+        let request = format!(
+            "POST {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nAccept: */*\r\n\r\n",
+            self.addr
+        );
+        let answered = async {
+            stream.write_all(request.as_bytes()).await?;
+            let (head, mut body) = read_head(stream).await?;
+            let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            if !head.starts_with("http/1.1 200") {
+                return Err(err(format!(
+                    "negotiate failed: {}",
+                    head.lines().next().unwrap_or("")
+                )));
+            }
+            if head.contains("transfer-encoding: chunked") {
+                body = read_chunked(stream, body).await?;
+            } else {
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .ok_or_else(|| err("negotiate answered without a length"))?;
+                while body.len() < length {
+                    if stream.read_buf(&mut body).await? == 0 {
+                        return Err(err("the server closed during negotiate"));
+                    }
+                }
+            }
+            let keep = !head.contains("connection: close");
+            Ok((body, keep))
+        }
+        .await;
+        match answered {
+            Ok((body, keep)) => {
+                if !keep {
+                    self.stream = None;
+                }
+                Ok(body)
+            }
+            Err(e) => {
+                self.stream = None;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The string value of `"key"` in a flat JSON object (negotiate responses), whitespace allowed.
+fn json_string_field(text: &str, key: &str) -> Option<String> {
+    let quoted = format!("\"{key}\"");
+    let rest = &text[text.find(&quoted)? + quoted.len()..];
+    let rest = rest
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// Reads a chunked body whose first bytes are `read`; returns the decoded body.
+async fn read_chunked(stream: &mut TcpStream, mut read: Vec<u8>) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut at = 0;
+    loop {
+        // A chunk: size in hex, CRLF, data, CRLF. Size 0 ends the body (no trailers expected).
+        if let Some(eol) = memchr::memmem::find(&read[at..], b"\r\n") {
+            let line = std::str::from_utf8(&read[at..at + eol]).map_err(|_| err("bad chunk"))?;
+            let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+                .map_err(|_| err("bad chunk size"))?;
+            let start = at + eol + 2;
+            if size == 0 {
+                if read.len() >= start + 2 {
+                    return Ok(body);
+                }
+            } else if read.len() >= start + size + 2 {
+                body.extend_from_slice(&read[start..start + size]);
+                at = start + size + 2;
+                continue;
+            }
+        }
+        if stream.read_buf(&mut read).await? == 0 {
+            return Err(err("the server closed during a chunked body"));
+        }
+    }
+}
+
+/// Reads an HTTP response head; returns it and the bytes that came after it.
+async fn read_head(stream: &mut TcpStream) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        if let Some(end) = memchr::memmem::find(&buf, b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return Ok((buf, rest));
+        }
+        if buf.len() > 64 * 1024 {
+            return Err(err("an HTTP response head over 64 KiB"));
+        }
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Err(err("the server closed before answering"));
+        }
+    }
+}
+
+/// Opens a connection and completes every handshake; `http` is reused for negotiate.
+pub async fn connect(endpoint: &Endpoint, http: Option<&mut HttpClient>) -> io::Result<Conn> {
+    connect_with(endpoint, http, None).await
+}
+
+/// [`connect`] with the socket's receive buffer set to `recv_buffer` bytes first (a client
+/// that reads slowly and lets little pile up in its kernel).
+pub async fn connect_with(
+    endpoint: &Endpoint,
+    http: Option<&mut HttpClient>,
+    recv_buffer: Option<u32>,
+) -> io::Result<Conn> {
+    let query = match endpoint.flavor {
+        Flavor::SignalR {
+            negotiate: true, ..
+        } => {
+            let mut own;
+            let http = match http {
+                Some(http) => http,
+                None => {
+                    own = HttpClient::new(endpoint.addr);
+                    &mut own
+                }
+            };
+            format!("?id={}", http.negotiate(&endpoint.path).await?)
+        }
+        Flavor::SocketIo => "?EIO=4&transport=websocket".to_string(),
+        _ => String::new(),
+    };
+    let path = match endpoint.flavor {
+        Flavor::SocketIo => "/socket.io/",
+        _ => endpoint.path.as_str(),
+    };
+    let socket = match endpoint.addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size)?;
+    }
+    let mut stream = socket.connect(endpoint.addr).await?;
+    stream.set_nodelay(true)?;
+    let request = format!(
+        "GET {path}{query} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        endpoint.addr
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let (head, leftover) = read_head(&mut stream).await?;
+    if !head.starts_with(b"HTTP/1.1 101") {
+        let line = String::from_utf8_lossy(&head);
+        return Err(err(format!(
+            "upgrade refused: {}",
+            line.lines().next().unwrap_or("")
+        )));
+    }
+    let socketio = endpoint.flavor == Flavor::SocketIo;
+    let mut conn = Conn::new(stream, leftover, socketio);
+    match endpoint.flavor {
+        Flavor::Raw { .. } => {}
+        Flavor::SignalR { protocol, .. } => {
+            conn.send(&protocol.handshake_frame()).await?;
+            let (_, answer) = conn.next_frame().await?;
+            if !answer.starts_with(b"{}") {
+                return Err(err(format!(
+                    "handshake refused: {}",
+                    String::from_utf8_lossy(&answer)
+                )));
+            }
+        }
+        Flavor::SocketIo => {
+            let (_, open) = conn.next_frame().await?;
+            if !open.starts_with(b"0{") {
+                return Err(err("no Engine.IO open packet"));
+            }
+            conn.send(&wire::socketio::connect_frame()).await?;
+            let (_, connected) = conn.next_frame().await?;
+            if !connected.starts_with(b"40") {
+                return Err(err(format!(
+                    "Socket.IO connect refused: {}",
+                    String::from_utf8_lossy(&connected)
+                )));
+            }
+        }
+    }
+    Ok(conn)
+}
