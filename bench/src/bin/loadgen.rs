@@ -18,10 +18,12 @@
 //!   in turn; `window` messages in flight, each complete when its last copy arrived;
 //! - `idle --steps 1000,5000,10000 [--settle 7] [--ping-every 5]`: server RSS at each count;
 //! - `ramp --conns 2000 [--concurrency 32]`: connections per second;
-//! - `slow --conns 1000 --rate 100 --size 1024 [--baseline 5] [--slow-for 15]`: one
-//!   receiver stops reading halfway;
-//! - `disconnect --groups 2000 [--holders 100] [--conns 1000] [--per-conn 5]`: CPU per
-//!   disconnect of connections in `per-conn` groups each, with `groups` groups existing.
+//! - `slow --conns 1000 --rate 100 --size 1024 [--baseline 5] [--slow-for 15] [--drain 2]`:
+//!   one receiver stops reading halfway (then up to `drain` seconds to see whether the server
+//!   closed it);
+//! - `disconnect --groups 2000 [--holders 100] [--conns 1000] [--per-conn 5]
+//!   [--idle-window 1]`: CPU per disconnect of connections in `per-conn` groups each, with
+//!   `groups` groups existing (less the server's idle CPU, measured over `idle-window`).
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -631,7 +633,8 @@ async fn slow(common: &Common, args: &Args) -> io::Result<Value> {
         }
         false
     };
-    if let Ok(closed) = tokio::time::timeout(Duration::from_secs(2), drain).await {
+    let drain_for = Duration::from_secs_f64(args.get("drain", 2.0));
+    if let Ok(closed) = tokio::time::timeout(drain_for, drain).await {
         slow_closed = closed;
     }
     let half = samples.len() / 2;
@@ -754,20 +757,6 @@ async fn ramp(common: &Common, args: &Args) -> io::Result<Value> {
     Ok(Value::Object(out))
 }
 
-/// Waits until the server has used under 1 ms of CPU in each of three 100 ms periods; returns
-/// its CPU time then.
-async fn quiescent(pid: u32) -> u64 {
-    let mut last = procfs::cpu_ns(pid).unwrap_or(0);
-    let mut quiet = 0;
-    while quiet < 3 {
-        sleep(Duration::from_millis(100)).await;
-        let now = procfs::cpu_ns(pid).unwrap_or(0);
-        quiet = if now - last < 1_000_000 { quiet + 1 } else { 0 };
-        last = now;
-    }
-    last
-}
-
 async fn disconnect(common: &Common, args: &Args) -> io::Result<Value> {
     let flavor = common.endpoint.flavor;
     if !flavor.has_groups() {
@@ -813,14 +802,21 @@ async fn disconnect(common: &Common, args: &Args) -> io::Result<Value> {
         .buffer_unordered(common.concurrency.max(1))
         .try_collect()
         .await?;
-    let before = quiescent(pid).await;
+    // The server's CPU use with everyone connected and idle (keep-alive timers), to subtract.
+    let idle_window = Duration::from_secs_f64(args.get("idle-window", 1.0));
+    sleep(idle_window / 2).await;
+    let idle_start = CpuSample::take(pid);
+    sleep(idle_window).await;
+    let before = CpuSample::take(pid);
+    let idle_rate = before.cpu_since(&idle_start) as f64
+        / before.at.duration_since(idle_start.at).as_secs_f64();
     let fds = procfs::open_fds(pid).unwrap_or(0);
     let started = Instant::now();
     drop(leaving);
     // The server closes a socket once it has handled the disconnect: wait for all of them
     // (some servers notice a closed socket only on a timer), then for the work to end.
     let mut all_gone = false;
-    while started.elapsed() < Duration::from_secs(120) {
+    while started.elapsed() < Duration::from_secs(60) {
         if procfs::open_fds(pid).unwrap_or(0) + conns <= fds + 2 {
             all_gone = true;
             break;
@@ -828,8 +824,19 @@ async fn disconnect(common: &Common, args: &Args) -> io::Result<Value> {
         sleep(Duration::from_millis(20)).await;
     }
     let handled_after = started.elapsed().as_secs_f64();
-    let after = quiescent(pid).await;
-    let cpu = after.saturating_sub(before);
+    let mut last = CpuSample::take(pid);
+    while started.elapsed() < Duration::from_secs(120) {
+        sleep(Duration::from_millis(200)).await;
+        let now = CpuSample::take(pid);
+        let busy = now.cpu_since(&last) as f64;
+        let idle = idle_rate * now.at.duration_since(last.at).as_secs_f64();
+        last = now;
+        if busy <= idle * 1.5 + 1_000_000.0 {
+            break;
+        }
+    }
+    let elapsed = last.at.duration_since(before.at).as_secs_f64();
+    let cpu = (last.cpu_since(&before) as f64 - idle_rate * elapsed).max(0.0) as u64;
     Ok(json!({
         "groups": holders * per_holder,
         "disconnects": conns,
@@ -837,7 +844,8 @@ async fn disconnect(common: &Common, args: &Args) -> io::Result<Value> {
         "cpu_us_per_disconnect": cpu as f64 / 1000.0 / conns as f64,
         "sockets_closed_after_s": handled_after,
         "all_sockets_closed": all_gone,
-        "settled_after_s": started.elapsed().as_secs_f64(),
+        "settled_after_s": elapsed,
+        "idle_cpu_share": idle_rate / 1e9,
         "holders_closed": closed.get(),
         "server_rss": procfs::rss_bytes(pid),
     }))

@@ -351,6 +351,8 @@ fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
             "0.5",
             "--warmup",
             "0.1",
+            "--drain",
+            "0.2",
         ]),
         (false, true) => words(&[
             "--conns",
@@ -370,7 +372,7 @@ fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
             "--baseline",
             "5",
             "--slow-for",
-            "30",
+            "40",
         ]),
     };
     let mut slow_args = slow_args;
@@ -386,7 +388,11 @@ fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
         args: slow_args,
         entries: slow_entries,
         keepalive: None,
-        rounds: 1,
+        rounds: if cfg.smoke || cfg.quick {
+            1
+        } else {
+            rounds.min(2)
+        },
         timeout: Duration::from_secs(180),
     });
 
@@ -415,6 +421,8 @@ fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
                 leaving,
                 "--per-conn",
                 "5",
+                "--idle-window",
+                if cfg.smoke { "0.2" } else { "1" },
             ]),
             entries: grouped.clone(),
             keepalive: None,
@@ -901,7 +909,7 @@ fn table(runs: &[Run], rounds: usize) -> String {
         let cols = columns_present(&cases);
         push("### (a) Echo RPC, closed loop: messages/s\n".into());
         push(format!(
-            "| case | {} | hubs / raw | target | hubs / best peer | target | server CPU µs/msg hubs, raw | flags |",
+            "| case | {} | hubs / raw | target | hubs / best peer | target | server CPU µs/msg hubs, raw (raw / hubs) | flags |",
             cols.join(" | ")
         ));
         push(format!(
@@ -941,7 +949,10 @@ fn table(runs: &[Run], rounds: usize) -> String {
                     .unwrap_or_default(),
                 verdict(&peer, 1.5, true),
                 cell(cpu("hubs")),
-                cell(cpu("raw")),
+                match (cpu("hubs"), cpu("raw")) {
+                    (Some(h), Some(r)) if h > 0.0 => format!("{} ({:.2})", cell(Some(r)), r / h),
+                    (_, r) => cell(r),
+                },
                 flags(case, &["hubs", "raw"]),
             ));
         }
@@ -1192,35 +1203,43 @@ fn table(runs: &[Run], rounds: usize) -> String {
             push("| server | others' p99 before → with the slow one (µs) | deliveries/s before → with (expected) | RSS MiB: before, max 1st half, max 2nd half of the slow period | slow one disconnected | memory plateaus | p99 holds (≤ 1.5×) |".into());
             push("|---|---|---|---|---|---|---|".into());
             for (column, rounds) in case {
-                let Some(v) = rounds.values().next().and_then(|r| ok(r)) else {
-                    push(format!("| {column} | failed | | | | | |"));
-                    continue;
-                };
-                let mib = |k: &str| f(v, &[k]).unwrap_or(0.0) / 1048576.0;
-                let before = f(v, &["baseline", "p99_us"]).unwrap_or(0.0);
-                let during = f(v, &["with_slow", "p99_us"]).unwrap_or(0.0);
-                let first = mib("rss_max_first_half");
-                let second = mib("rss_max_second_half");
-                // A plateau: the second half grew less than 5% (or 2 MiB) over the first.
-                let plateau = second <= first * 1.05 || second - first <= 2.0;
-                push(format!(
-                    "| {column} | {} → {} | {} → {} ({}) | {:.1}, {:.1}, {:.1} | {} | {} | {} |",
-                    human(before),
-                    human(during),
-                    human(f(v, &["baseline_deliveries_per_s"]).unwrap_or(0.0)),
-                    human(f(v, &["with_slow_deliveries_per_s"]).unwrap_or(0.0)),
-                    human(f(v, &["expected_deliveries_per_s"]).unwrap_or(0.0)),
-                    mib("rss_before"),
-                    first,
-                    second,
-                    v["slow_disconnected"],
-                    if plateau { "yes" } else { "**no**" },
-                    if during <= before * 1.5 {
-                        "yes"
+                for (round, run) in rounds {
+                    // One row per round: a slow consumer's effect is an event, not an average.
+                    let column = if rounds.len() > 1 {
+                        format!("{column} (round {})", round + 1)
                     } else {
-                        "**no**"
-                    },
-                ));
+                        column.clone()
+                    };
+                    let Some(v) = ok(run) else {
+                        push(format!("| {column} | failed | | | | | |"));
+                        continue;
+                    };
+                    let mib = |k: &str| f(v, &[k]).unwrap_or(0.0) / 1048576.0;
+                    let before = f(v, &["baseline", "p99_us"]).unwrap_or(0.0);
+                    let during = f(v, &["with_slow", "p99_us"]).unwrap_or(0.0);
+                    let first = mib("rss_max_first_half");
+                    let second = mib("rss_max_second_half");
+                    // A plateau: the second half grew less than 5% (or 2 MiB) over the first.
+                    let plateau = second <= first * 1.05 || second - first <= 2.0;
+                    push(format!(
+                        "| {column} | {} → {} | {} → {} ({}) | {:.1}, {:.1}, {:.1} | {} | {} | {} |",
+                        human(before),
+                        human(during),
+                        human(f(v, &["baseline_deliveries_per_s"]).unwrap_or(0.0)),
+                        human(f(v, &["with_slow_deliveries_per_s"]).unwrap_or(0.0)),
+                        human(f(v, &["expected_deliveries_per_s"]).unwrap_or(0.0)),
+                        mib("rss_before"),
+                        first,
+                        second,
+                        v["slow_disconnected"],
+                        if plateau { "yes" } else { "**no**" },
+                        if during <= before * 1.5 {
+                            "yes"
+                        } else {
+                            "**no**"
+                        },
+                    ));
+                }
             }
             push(String::new());
         }
