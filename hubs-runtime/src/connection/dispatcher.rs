@@ -379,14 +379,15 @@ impl ConnectionDispatcher {
             let request = Arc::new(info);
             match resumed {
                 Some(resumed) => {
-                    websocket::run_resumable(
+                    // Boxed: its state is larger, and most connections do not need it.
+                    Box::pin(websocket::run_resumable(
                         socket,
                         resumed,
                         handler,
                         options,
                         connection_id,
                         request,
-                    )
+                    ))
                     .await
                 }
                 None => websocket::run(socket, handler, options, connection_id, request).await,

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use bytes::Bytes;
 use futures_util::Stream;
@@ -86,7 +86,7 @@ impl RequestInfo {
     /// Captures headers and the query string of a request.
     pub fn new(headers: HeaderMap, query: Option<&str>) -> Self {
         Self {
-            headers,
+            headers: detach(headers),
             query: parse_query(query),
         }
     }
@@ -98,6 +98,19 @@ impl RequestInfo {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// Copies every header value into its own allocation. The values hyper parses are slices of
+/// the connection's read buffer (16 KiB): kept for the life of a connection, they would keep
+/// that whole buffer alive and triple the memory of an idle WebSocket connection.
+fn detach(headers: HeaderMap) -> HeaderMap {
+    let mut detached = HeaderMap::with_capacity(headers.len());
+    for (name, value) in &headers {
+        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        detached.append(name.clone(), copy);
+    }
+    detached
 }
 
 fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
@@ -262,5 +275,26 @@ mod tests {
         assert_eq!(info.query_value("id"), Some("a+b"));
         assert_eq!(info.query_value("team"), Some("blue green"));
         assert_eq!(info.query_value("nope"), None);
+    }
+
+    #[test]
+    fn kept_headers_do_not_hold_the_request_buffer() {
+        // As hyper parses them: values are slices of one shared read buffer.
+        let buffer = Bytes::from(b"Bearer abc".to_vec());
+        let mut headers = HeaderMap::new();
+        let mut value = HeaderValue::from_maybe_shared(buffer.slice(..)).unwrap();
+        value.set_sensitive(true);
+        headers.insert("authorization", value);
+        headers.append("x-tag", HeaderValue::from_static("a"));
+        headers.append("x-tag", HeaderValue::from_static("b"));
+        let info = RequestInfo::new(headers, None);
+        assert!(
+            buffer.is_unique(),
+            "a kept header still points into the buffer"
+        );
+        assert_eq!(info.headers["authorization"], "Bearer abc");
+        assert!(info.headers["authorization"].is_sensitive());
+        let tags: Vec<_> = info.headers.get_all("x-tag").iter().collect();
+        assert_eq!(tags, ["a", "b"]);
     }
 }
