@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use hubs_runtime::connection::Outgoing;
+use hubs_runtime::connection::{QueueReceiver, SendQueue};
 use hubs_runtime::lifetime::{
     HubConnection, HubLifetimeManager, InMemoryLifetimeManager, SerializedMessage, Target,
 };
@@ -26,7 +26,6 @@ use hubs_runtime::protocol::{
     CompletionOutcome, HubMessage, Protocol, SequenceMessage, parse_handshake,
 };
 use serde::Serialize;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 const LIMIT: Option<usize> = Some(32 * 1024);
@@ -279,14 +278,11 @@ fn write(c: &mut Criterion) {
 }
 
 /// `n` connections registered with a fresh manager, and their send queues.
-fn connections(
-    n: usize,
-    capacity: usize,
-) -> (InMemoryLifetimeManager, Vec<mpsc::Receiver<Outgoing>>) {
+fn connections(n: usize, capacity: usize) -> (InMemoryLifetimeManager, Vec<QueueReceiver>) {
     let manager = InMemoryLifetimeManager::new();
     let mut queues = Vec::with_capacity(n);
     for i in 0..n {
-        let (tx, rx) = mpsc::channel(capacity);
+        let (tx, rx) = SendQueue::new(capacity);
         let protocol = if i % 2 == 0 {
             Protocol::Json
         } else {

@@ -10,6 +10,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::future::Either;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -373,26 +374,40 @@ impl ConnectionDispatcher {
         let dispatcher = Arc::clone(self);
         let failed = (Arc::clone(self), token.clone());
         let upgrade = upgrade.on_failed_upgrade(move |_| failed.0.forget(failed.1.as_deref()));
-        upgrade.on_upgrade(move |socket| async move {
+        upgrade.on_upgrade(move |socket| {
             let handler = Arc::clone(&dispatcher.handler);
-            let options = &dispatcher.options;
             let request = Arc::new(info);
-            match resumed {
+            // Set up here rather than inside the future, which lives as long as the connection
+            // and would keep room for the socket and the request it started from.
+            let connection = match resumed {
+                None => Either::Left(websocket::run(
+                    socket,
+                    handler,
+                    &dispatcher.options,
+                    connection_id,
+                    request,
+                )),
+                // Boxed: its state is larger, and most connections do not need it.
                 Some(resumed) => {
-                    // Boxed: its state is larger, and most connections do not need it.
-                    Box::pin(websocket::run_resumable(
-                        socket,
-                        resumed,
-                        handler,
-                        options,
-                        connection_id,
-                        request,
-                    ))
-                    .await
+                    let dispatcher = Arc::clone(&dispatcher);
+                    Either::Right(Box::pin(async move {
+                        let options = &dispatcher.options;
+                        websocket::run_resumable(
+                            socket,
+                            resumed,
+                            handler,
+                            options,
+                            connection_id,
+                            request,
+                        )
+                        .await
+                    }))
                 }
-                None => websocket::run(socket, handler, options, connection_id, request).await,
+            };
+            async move {
+                connection.await;
+                dispatcher.forget(token.as_deref());
             }
-            dispatcher.forget(token.as_deref());
         })
     }
 
@@ -548,10 +563,7 @@ enum Socket {
 /// What a transport request turned out to be.
 enum Attach {
     WebSocket(Socket),
-    Started(
-        Arc<HttpConnection>,
-        Option<tokio::sync::mpsc::Receiver<super::Outgoing>>,
-    ),
+    Started(Arc<HttpConnection>, Option<super::QueueReceiver>),
     Poll(Arc<HttpConnection>),
 }
 

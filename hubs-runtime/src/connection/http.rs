@@ -16,7 +16,10 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnectionHandler, Outgoing, RequestInfo, Transport, TransportConnection};
+use super::{
+    ConnectionHandler, Outgoing, QueueReceiver, RequestInfo, SendQueue, Transport,
+    TransportConnection, TryRecvError,
+};
 
 /// A connection whose transport is SSE or Long Polling.
 pub(super) struct HttpConnection {
@@ -24,7 +27,7 @@ pub(super) struct HttpConnection {
     /// What POSTs deliver; `None` once the client closed with DELETE.
     inbound: Mutex<Option<mpsc::Sender<Bytes>>>,
     /// What polls take (Long Polling only; an SSE response owns its receiver).
-    outbound: tokio::sync::Mutex<Option<mpsc::Receiver<Outgoing>>>,
+    outbound: tokio::sync::Mutex<Option<QueueReceiver>>,
     pub(super) abort: CancellationToken,
     polls: Mutex<Polls>,
 }
@@ -86,8 +89,8 @@ impl HttpConnection {
         request: Arc<RequestInfo>,
         early_input: Vec<Bytes>,
         on_end: impl FnOnce() + Send + 'static,
-    ) -> (Arc<Self>, Option<mpsc::Receiver<Outgoing>>) {
-        let (outbound, queue) = mpsc::channel(send_queue_capacity);
+    ) -> (Arc<Self>, Option<QueueReceiver>) {
+        let (outbound, queue) = SendQueue::new(send_queue_capacity);
         let (posted, received) = mpsc::channel(16 + early_input.len());
         for bytes in early_input {
             // Room was made for them above.
@@ -232,11 +235,11 @@ impl HttpConnection {
                     Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _),
                 ) => body.put_slice(&bytes),
                 Ok(Outgoing::Format(_)) => {}
-                Ok(Outgoing::Close) | Err(mpsc::error::TryRecvError::Disconnected) => {
+                Ok(Outgoing::Close) | Err(TryRecvError::Disconnected) => {
                     lock(&self.polls).closed = true;
                     break;
                 }
-                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(TryRecvError::Empty) => break,
             }
         }
         let mut response = (
@@ -253,7 +256,7 @@ impl HttpConnection {
 }
 
 /// The next frame of `queue`, or `None` when the application closed.
-async fn next_frame(queue: &mut mpsc::Receiver<Outgoing>) -> Option<Bytes> {
+async fn next_frame(queue: &mut QueueReceiver) -> Option<Bytes> {
     loop {
         match queue.recv().await? {
             Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => {
@@ -289,7 +292,7 @@ fn sse_event(frame: &[u8]) -> Bytes {
 
 /// The SSE response: an opening comment, then an event per frame until the application
 /// closes or the client leaves.
-pub(super) fn event_stream(queue: mpsc::Receiver<Outgoing>, abort: CancellationToken) -> Response {
+pub(super) fn event_stream(queue: QueueReceiver, abort: CancellationToken) -> Response {
     let guard = AbortOnDrop(abort.clone());
     let opening =
         futures_util::stream::once(async { Ok::<_, Infallible>(Bytes::from_static(b":\r\n")) });

@@ -4,6 +4,7 @@
 
 mod dispatcher;
 mod http;
+mod queue;
 mod resumable;
 mod websocket;
 
@@ -16,12 +17,13 @@ use base64::Engine;
 use bytes::Bytes;
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::TransferFormat;
 
 pub use dispatcher::ConnectionDispatcher;
+pub use queue::{Closed, QueueReceiver, SendQueue, TryRecvError, TrySendError};
 pub use resumable::{Resumable, SequenceWriter};
 
 /// What a connection's writer is asked to do, in order.
@@ -60,7 +62,7 @@ pub struct TransportConnection {
     /// What the client sends.
     pub inbound: Inbound,
     /// The bounded queue of what to send; see [`ConnectionOptions::send_queue_capacity`].
-    pub outbound: mpsc::Sender<Outgoing>,
+    pub outbound: SendQueue,
     /// Cancelled when the transport is gone or must be dropped at once.
     pub abort: CancellationToken,
     /// Present when the client negotiated stateful reconnect.
@@ -76,7 +78,9 @@ pub trait ConnectionHandler: Send + Sync + 'static {
 /// The parts of the HTTP request that opened a connection, for hub code to inspect.
 #[derive(Debug, Clone, Default)]
 pub struct RequestInfo {
-    /// The request headers.
+    /// The request headers, less those that only served the transport's own handshake
+    /// (`Connection`, `Upgrade`, `Sec-WebSocket-Key`, `-Version`, `-Extensions` and the other
+    /// hop-by-hop headers), which a connection would otherwise carry for its whole life.
     pub headers: HeaderMap,
     /// Query parameters in order, percent-decoded.
     pub query: Vec<(String, String)>,
@@ -104,13 +108,33 @@ impl RequestInfo {
 /// the connection's read buffer (16 KiB): kept for the life of a connection, they would keep
 /// that whole buffer alive and triple the memory of an idle WebSocket connection.
 fn detach(headers: HeaderMap) -> HeaderMap {
-    let mut detached = HeaderMap::with_capacity(headers.len());
+    let kept = headers.keys().filter(|name| !transport_only(name.as_str()));
+    let mut detached = HeaderMap::with_capacity(kept.count());
     for (name, value) in &headers {
+        if transport_only(name.as_str()) {
+            continue;
+        }
         let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
         copy.set_sensitive(value.is_sensitive());
         detached.append(name.clone(), copy);
     }
     detached
+}
+
+/// Headers that matter to the transport alone (names arrive in lower case).
+fn transport_only(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "upgrade"
+            | "keep-alive"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "sec-websocket-key"
+            | "sec-websocket-version"
+            | "sec-websocket-extensions"
+    )
 }
 
 fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
@@ -287,6 +311,11 @@ mod tests {
         headers.insert("authorization", value);
         headers.append("x-tag", HeaderValue::from_static("a"));
         headers.append("x-tag", HeaderValue::from_static("b"));
+        headers.insert(
+            "sec-websocket-key",
+            HeaderValue::from_static("dGhlIHNhbXBsZQ=="),
+        );
+        headers.insert("upgrade", HeaderValue::from_static("websocket"));
         let info = RequestInfo::new(headers, None);
         assert!(
             buffer.is_unique(),
@@ -296,5 +325,6 @@ mod tests {
         assert!(info.headers["authorization"].is_sensitive());
         let tags: Vec<_> = info.headers.get_all("x-tag").iter().collect();
         assert_eq!(tags, ["a", "b"]);
+        assert_eq!(info.headers.len(), 3, "handshake headers are not kept");
     }
 }

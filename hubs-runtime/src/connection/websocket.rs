@@ -1,6 +1,7 @@
 //! The WebSockets transport: a reader stream for the layer above and a writer task draining the
 //! connection's send queue into the socket.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -14,7 +15,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    ConnectionHandler, ConnectionOptions, Outgoing, RequestInfo, Resumable, TransportConnection,
+    ConnectionHandler, ConnectionOptions, Outgoing, QueueReceiver, RequestInfo, Resumable,
+    SendQueue, TransportConnection,
 };
 use crate::protocol::TransferFormat;
 
@@ -42,15 +44,17 @@ impl Stream for WebSocketInbound {
     }
 }
 
-pub(super) async fn run(
+/// Runs a connection without stateful reconnect. The setup happens before the returned future,
+/// so the future (which lives as long as the connection) keeps only what it still needs.
+pub(super) fn run(
     socket: WebSocket,
     handler: Arc<dyn ConnectionHandler>,
     options: &ConnectionOptions,
     connection_id: Arc<str>,
     request: Arc<RequestInfo>,
-) {
+) -> impl Future<Output = ()> + Send + use<> {
     let (sink, stream) = socket.split();
-    let (outbound, queue) = mpsc::channel(options.send_queue_capacity);
+    let (outbound, queue) = SendQueue::new(options.send_queue_capacity);
     let abort = CancellationToken::new();
     let writer = Writer {
         sink,
@@ -68,14 +72,19 @@ pub(super) async fn run(
         abort: abort.clone(),
         resumable: None,
     };
-    handler.run(connection).await;
-    // The handler queued its last frames and a Close; give the writer time to deliver them.
-    if tokio::time::timeout(options.close_timeout, &mut writer)
-        .await
-        .is_err()
-    {
-        abort.cancel();
-        writer.abort();
+    let application = handler.run(connection);
+    let close_timeout = options.close_timeout;
+    async move {
+        application.await;
+        // The handler queued its last frames and a Close; give the writer time to deliver them.
+        // Boxed: the timer would otherwise take room in the connection for its whole life.
+        if Box::pin(tokio::time::timeout(close_timeout, &mut writer))
+            .await
+            .is_err()
+        {
+            abort.cancel();
+            writer.abort();
+        }
     }
 }
 
@@ -100,7 +109,7 @@ pub(super) async fn run_resumable(
     request: Arc<RequestInfo>,
 ) {
     let resumable = Arc::new(Resumable::new(options.stateful_reconnect_buffer_size));
-    let (outbound, mut queue) = mpsc::channel(options.send_queue_capacity);
+    let (outbound, mut queue) = SendQueue::new(options.send_queue_capacity);
     let (received, inbound) = mpsc::channel::<Bytes>(16);
     let abort = CancellationToken::new();
     let connection = TransportConnection {
@@ -185,7 +194,7 @@ pub(super) async fn run_resumable(
 async fn pump(
     writer: &mut Writer,
     mut stream: SplitStream<WebSocket>,
-    queue: &mut mpsc::Receiver<Outgoing>,
+    queue: &mut QueueReceiver,
     received: &mpsc::Sender<Bytes>,
     resumable: &Resumable,
     format: &mut TransferFormat,
@@ -294,47 +303,84 @@ impl Writer {
     }
 
     /// The writer task of a connection without stateful reconnect: a failed write ends it.
-    async fn run(mut self, mut queue: mpsc::Receiver<Outgoing>) {
+    async fn run(mut self, mut queue: QueueReceiver) {
         let mut format = TransferFormat::Text;
+        // Waiting once, outside the loop, keeps each burst from registering a new waiter.
+        let aborted = self.abort.clone().cancelled_owned();
+        tokio::pin!(aborted);
         loop {
-            let mut next = tokio::select! {
+            let first = tokio::select! {
                 biased;
-                _ = self.abort.cancelled() => return self.close(close_code::ERROR, "connection aborted").await,
+                _ = &mut aborted => return self.close(close_code::ERROR, "connection aborted").await,
                 next = queue.recv() => next,
             };
-            let mut written = 0;
-            loop {
-                match next {
-                    Some(
-                        Outgoing::Frame(bytes)
-                        | Outgoing::Control(bytes)
-                        | Outgoing::Paced(bytes, _),
-                    ) => {
-                        if let Some(message) = to_message(format, bytes) {
-                            if !self.write(Operation::Feed(message)).await {
-                                return self.abort.cancel();
-                            }
-                            written += 1;
-                        }
-                    }
-                    Some(Outgoing::Format(f)) => format = f,
-                    Some(Outgoing::Close) | None => {
-                        return self.close(close_code::NORMAL, "").await;
-                    }
+            let Some(first) = first else {
+                return self.close(close_code::NORMAL, "").await;
+            };
+            let send_timeout = self.send_timeout;
+            // One deadline for the whole burst rather than one per frame.
+            let burst = self.write_burst(first, &mut queue, &mut format);
+            let written = tokio::time::timeout(send_timeout, burst).await;
+            match written {
+                Ok(Burst::Written) => {}
+                Ok(Burst::Close) => return self.close(close_code::NORMAL, "").await,
+                Ok(Burst::Failed) => return self.abort.cancel(),
+                Err(_) => {
+                    tracing::warn!("a WebSocket write took longer than the transport send timeout");
+                    return self.abort.cancel();
                 }
-                if written >= MAX_FRAMES_PER_FLUSH {
-                    break;
-                }
-                match queue.try_recv() {
-                    Ok(more) => next = Some(more),
-                    Err(_) => break,
-                }
-            }
-            if !self.write(Operation::Flush).await {
-                return self.abort.cancel();
             }
         }
     }
+
+    /// Writes `first` and what else is queued (up to [`MAX_FRAMES_PER_FLUSH`]), then flushes.
+    async fn write_burst(
+        &mut self,
+        first: Outgoing,
+        queue: &mut QueueReceiver,
+        format: &mut TransferFormat,
+    ) -> Burst {
+        let mut next = first;
+        let mut written = 0;
+        loop {
+            match next {
+                Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => {
+                    if let Some(message) = to_message(*format, bytes) {
+                        if self.sink.feed(message).await.is_err() {
+                            return Burst::Failed;
+                        }
+                        written += 1;
+                    }
+                }
+                Outgoing::Format(f) => *format = f,
+                Outgoing::Close => {
+                    return match self.sink.flush().await {
+                        Ok(()) => Burst::Close,
+                        Err(_) => Burst::Failed,
+                    };
+                }
+            }
+            if written >= MAX_FRAMES_PER_FLUSH {
+                break;
+            }
+            match queue.try_recv() {
+                Ok(more) => next = more,
+                Err(_) => break,
+            }
+        }
+        match self.sink.flush().await {
+            Ok(()) => Burst::Written,
+            Err(_) => Burst::Failed,
+        }
+    }
+}
+
+/// How a burst of writes ended.
+enum Burst {
+    Written,
+    /// The queue asked for a normal close after the burst.
+    Close,
+    Failed,
 }
 
 enum Operation {

@@ -48,8 +48,10 @@ struct Inner {
 
 struct InvocationScope {
     id: Option<String>,
-    /// Cancelled by the client's CancelInvocation or when the connection ends.
-    cancel: CancellationToken,
+    /// A streaming invocation's own token: cancelled by the client's CancelInvocation or when
+    /// the connection ends. Other invocations cannot be cancelled by the client (as in ASP.NET
+    /// Core) and share the connection's token rather than each paying for a child.
+    cancel: Option<CancellationToken>,
     stream_started: AtomicBool,
 }
 
@@ -84,7 +86,7 @@ impl Context {
     }
 
     /// The context of one invocation.
-    pub(crate) fn for_invocation(&self, id: Option<&str>) -> Self {
+    pub(crate) fn for_invocation(&self, id: Option<&str>, streaming: bool) -> Self {
         let results = if self.inner.parallel_invocations > 1 {
             ClientResults::Allowed
         } else {
@@ -94,7 +96,7 @@ impl Context {
             inner: Arc::clone(&self.inner),
             invocation: Some(Arc::new(InvocationScope {
                 id: id.map(str::to_owned),
-                cancel: self.inner.closed.child_token(),
+                cancel: streaming.then(|| self.inner.closed.child_token()),
                 stream_started: AtomicBool::new(false),
             })),
             results,
@@ -111,22 +113,21 @@ impl Context {
     /// of ASP.NET Core's `CancellationToken` parameter. Outside an invocation, when the
     /// connection closes.
     pub async fn cancelled(&self) {
-        match &self.invocation {
-            Some(scope) => scope.cancel.cancelled().await,
-            None => self.inner.closed.cancelled().await,
-        }
+        self.token().cancelled().await
     }
 
     /// Whether [`cancelled`](Self::cancelled) has completed.
     pub fn is_cancelled(&self) -> bool {
-        match &self.invocation {
-            Some(scope) => scope.cancel.is_cancelled(),
-            None => self.inner.closed.is_cancelled(),
-        }
+        self.token().is_cancelled()
     }
 
+    fn token(&self) -> &CancellationToken {
+        self.cancel_token().unwrap_or(&self.inner.closed)
+    }
+
+    /// The token of a streaming invocation.
     pub(crate) fn cancel_token(&self) -> Option<&CancellationToken> {
-        self.invocation.as_ref().map(|scope| &scope.cancel)
+        self.invocation.as_ref()?.cancel.as_ref()
     }
 
     pub(crate) fn invocation_id(&self) -> Option<&str> {

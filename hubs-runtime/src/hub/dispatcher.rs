@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,7 +12,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio::time::{Duration, Instant, MissedTickBehavior, interval_at, sleep_until};
+use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::streams::{UploadChannel, UploadItem};
@@ -73,6 +74,40 @@ struct Reader<'a> {
     saw_ping: bool,
     /// Numbering of the client's messages, with stateful reconnect.
     incoming: Option<Incoming>,
+}
+
+/// How often stateful reconnect acknowledges the client's messages.
+const ACK_INTERVAL: Duration = Duration::from_secs(1);
+/// A deadline that never comes, for a timer with nothing to do.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365);
+
+/// The read loop's timed duties: pings, acknowledgements and the client timeout.
+struct Timers {
+    keep_alive: Duration,
+    /// `None` without keep-alive.
+    next_ping: Option<Instant>,
+    /// `None` without stateful reconnect.
+    next_ack: Option<Instant>,
+    client_timeout: Duration,
+    /// Armed by the client's first Ping.
+    timeout_armed: bool,
+}
+
+impl Timers {
+    /// The earliest duty, given when the client last sent something.
+    fn next_due(&self, last_message: Instant) -> Option<Instant> {
+        let timeout = self
+            .timeout_armed
+            .then(|| last_message + self.client_timeout);
+        [self.next_ping, self.next_ack, timeout]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn timed_out(&self, last_message: Instant, now: Instant) -> bool {
+        self.timeout_armed && last_message + self.client_timeout <= now
+    }
 }
 
 /// The client's side of stateful reconnect: which of its messages arrived.
@@ -166,7 +201,8 @@ impl<H: Hub> HubDispatcher<H> {
             transport.abort.clone(),
         ));
         self.lifetime.on_connected(Arc::clone(&connection)).await;
-        let close_requested = CancellationToken::new();
+        // A child of the transport's token: one wait in the read loop sees either end.
+        let close_requested = transport.abort.child_token();
         let hook_context = Context::new(
             Arc::clone(&connection),
             Arc::clone(&transport.request),
@@ -280,23 +316,21 @@ impl<H: Hub> HubDispatcher<H> {
                     acknowledged: 0,
                 }),
         };
-        // With stateful reconnect, acknowledge what arrived about once a second.
-        let acknowledging = reader.incoming.is_some();
-        let mut ack_timer = interval_at(
-            Instant::now() + Duration::from_secs(1),
-            Duration::from_secs(1),
-        );
+        let now = Instant::now();
         // Long Polling has no keep-alive: neither pings nor a client timeout.
         let pings = transport.keep_alive;
-        let keep_alive = self.options.keep_alive_interval;
-        let mut ping_timer = interval_at(Instant::now() + keep_alive, keep_alive);
-        ping_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let client_timeout = self.options.client_timeout_interval;
-        let mut last_message = Instant::now();
-        // Armed by the client's first Ping: clients that never ping are never timed out.
-        let mut timeout_armed = false;
-        let deadline = sleep_until(last_message + client_timeout);
-        tokio::pin!(deadline);
+        let mut timers = Timers {
+            keep_alive: self.options.keep_alive_interval,
+            next_ping: pings.then(|| now + self.options.keep_alive_interval),
+            // With stateful reconnect, acknowledge what arrived about once a second.
+            next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
+            client_timeout: self.options.client_timeout_interval,
+            timeout_armed: false,
+        };
+        let mut last_message = now;
+        // One timer for all three duties: idle connections cost one timer entry each.
+        let timer = sleep_until(timers.next_due(last_message).unwrap_or(now + FAR_FUTURE));
+        tokio::pin!(timer);
 
         // Messages that came in the same chunk as the handshake.
         if !buffer.is_empty() {
@@ -305,12 +339,22 @@ impl<H: Hub> HubDispatcher<H> {
                 Err(end) => return end,
             }
         }
+        // Waiting once, outside the loop, keeps each message from registering and removing a
+        // waiter. `close_requested` is a child of the transport's token: this sees both.
+        let closing = close_requested.clone().cancelled_owned();
+        tokio::pin!(closing);
         loop {
             tokio::select! {
                 biased;
-                _ = transport.abort.cancelled() => return End::TransportGone,
-                _ = close_requested.cancelled() => return End::CloseRequested,
-                permit = Arc::clone(&reader.slots).acquire_owned(), if !reader.waiting.is_empty() => {
+                _ = &mut closing => {
+                    return match transport.abort.is_cancelled() {
+                        true => End::TransportGone,
+                        false => End::CloseRequested,
+                    };
+                }
+                // Boxed: rarely waited for, and its state would enlarge every read loop.
+                permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
+                    if !reader.waiting.is_empty() => {
                     let permit = permit.expect("the invocation semaphore is never closed");
                     if let Some(call) = reader.waiting.pop_front() {
                         self.start(call, Some(permit), &reader.running);
@@ -343,32 +387,39 @@ impl<H: Hub> HubDispatcher<H> {
                         // Give back the memory of one large message.
                         buffer = BytesMut::new();
                     }
-                    if reader.saw_ping && !timeout_armed && pings {
-                        timeout_armed = true;
-                        deadline.as_mut().reset(last_message + client_timeout);
-                    }
-                }
-                _ = ping_timer.tick(), if pings => {
-                    connection.deliver_control(protocol.write_ping());
-                }
-                _ = ack_timer.tick(), if acknowledging => {
-                    if let Some(incoming) = reader.incoming.as_mut() {
-                        if incoming.received > incoming.acknowledged {
-                            incoming.acknowledged = incoming.received;
-                            let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
-                            connection.deliver_control(ack);
+                    if reader.saw_ping && !timers.timeout_armed && pings {
+                        // Clients that never ping are never timed out.
+                        timers.timeout_armed = true;
+                        if let Some(due) = timers.next_due(last_message) {
+                            timer.as_mut().reset(due);
                         }
                     }
                 }
-                _ = &mut deadline, if timeout_armed => {
-                    let due = last_message + client_timeout;
-                    if Instant::now() >= due {
+                _ = &mut timer, if timers.next_due(last_message).is_some() => {
+                    let now = Instant::now();
+                    if timers.timed_out(last_message, now) {
                         return End::Failed(HubError::internal(
                             "TimeoutException",
                             "The client sent nothing within the client timeout interval.",
                         ));
                     }
-                    deadline.as_mut().reset(due);
+                    if timers.next_ping.is_some_and(|due| due <= now) {
+                        connection.deliver_control(protocol.write_ping());
+                        timers.next_ping = Some(now + timers.keep_alive);
+                    }
+                    if timers.next_ack.is_some_and(|due| due <= now) {
+                        timers.next_ack = Some(now + ACK_INTERVAL);
+                        if let Some(incoming) = reader.incoming.as_mut() {
+                            if incoming.received > incoming.acknowledged {
+                                incoming.acknowledged = incoming.received;
+                                let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
+                                connection.deliver_control(ack);
+                            }
+                        }
+                    }
+                    if let Some(due) = timers.next_due(last_message) {
+                        timer.as_mut().reset(due);
+                    }
                 }
             }
         }
@@ -376,6 +427,29 @@ impl<H: Hub> HubDispatcher<H> {
 
     /// Handles every whole message at the start of `data`; returns the bytes used.
     async fn process(&self, reader: &mut Reader<'_>, data: &[u8]) -> Result<usize, End> {
+        let mut offset = 0;
+        loop {
+            let (used, blocked) = self.process_some(reader, &data[offset..])?;
+            offset += used;
+            let Some(blocked) = blocked else {
+                return Ok(offset);
+            };
+            // A full upload buffer holds the read loop back, as in ASP.NET Core. The wait is
+            // boxed: it is rare, and its state would otherwise enlarge every read loop.
+            let delivered = Box::pin(blocked.upload.send(blocked.item)).await.is_ok();
+            if let (false, Some(stream)) = (delivered, blocked.stream) {
+                reader.uploads.remove(&stream);
+            }
+        }
+    }
+
+    /// Handles whole messages at the start of `data` until they run out or one must wait for
+    /// an upload's buffer; returns the bytes used and what waits.
+    fn process_some(
+        &self,
+        reader: &mut Reader<'_>,
+        data: &[u8],
+    ) -> Result<(usize, Option<BlockedUpload>), End> {
         let connection = Arc::clone(reader.context.connection());
         let protocol = connection.protocol();
         let limit = self.options.maximum_receive_message_size;
@@ -390,7 +464,7 @@ impl<H: Hub> HubDispatcher<H> {
                 End::Failed(HubError::internal(kind, error.to_string()))
             })?;
             let Some((message, used)) = parsed else {
-                return Ok(offset);
+                return Ok((offset, None));
             };
             offset += used;
             if let Some(incoming) = reader.incoming.as_mut() {
@@ -420,10 +494,20 @@ impl<H: Hub> HubDispatcher<H> {
                     item,
                 } => {
                     if let Some(upload) = reader.uploads.get(&*invocation_id) {
-                        // A full upload buffer holds the read loop back, as in ASP.NET Core.
                         let item = UploadItem::Item(Bytes::copy_from_slice(item));
-                        if upload.send(item).await.is_err() {
-                            reader.uploads.remove(&*invocation_id);
+                        match upload.try_send(item) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Closed(_)) => {
+                                reader.uploads.remove(&*invocation_id);
+                            }
+                            Err(mpsc::error::TrySendError::Full(item)) => {
+                                let blocked = BlockedUpload {
+                                    upload: upload.clone(),
+                                    item,
+                                    stream: Some(invocation_id.into_owned()),
+                                };
+                                return Ok((offset, Some(blocked)));
+                            }
                         }
                     }
                 }
@@ -434,7 +518,17 @@ impl<H: Hub> HubDispatcher<H> {
                     // Upload streams first, then client results, as ASP.NET Core matches them.
                     if let Some(upload) = reader.uploads.remove(&*invocation_id) {
                         if let CompletionOutcome::Error(error) = outcome {
-                            let _ = upload.send(UploadItem::Error(error.into_owned())).await;
+                            let item = UploadItem::Error(error.into_owned());
+                            if let Err(mpsc::error::TrySendError::Full(item)) =
+                                upload.try_send(item)
+                            {
+                                let blocked = BlockedUpload {
+                                    upload,
+                                    item,
+                                    stream: None,
+                                };
+                                return Ok((offset, Some(blocked)));
+                            }
                         }
                     } else {
                         let result = match outcome {
@@ -549,7 +643,7 @@ impl<H: Hub> HubDispatcher<H> {
                 )
             })
             .unzip();
-        let context = reader.context.for_invocation(id);
+        let context = reader.context.for_invocation(id, streaming);
         let mut bindings = Bindings::new(&invocation.arguments, channels);
         let future = match H::invoke(&self.hub, index, context.clone(), &mut bindings) {
             Ok(future) => future,
@@ -582,7 +676,8 @@ impl<H: Hub> HubDispatcher<H> {
         reader.waiting.push_back(call);
     }
 
-    /// Runs a bound call as its own task and sends its Completion.
+    /// Runs a bound call and sends its Completion: at once when it finishes without waiting
+    /// (most calls do), otherwise as its own task.
     fn start(&self, call: Call, permit: Option<OwnedSemaphorePermit>, running: &Running) {
         let detailed = self.options.enable_detailed_errors;
         let id = call.context.invocation_id().map(str::to_owned);
@@ -593,7 +688,8 @@ impl<H: Hub> HubDispatcher<H> {
             }
         }
         let running = Arc::clone(running);
-        tokio::spawn(async move {
+        let streaming = call.streaming;
+        let mut task = Box::pin(async move {
             let Call {
                 future,
                 context,
@@ -645,7 +741,25 @@ impl<H: Hub> HubDispatcher<H> {
                 connection.deliver(frame);
             }
         });
+        if !streaming {
+            // A first poll here saves a task for calls that complete without waiting. One that
+            // does wait moves to its own task, whose first poll registers the task's waker in
+            // place of this no-op one.
+            let mut first = std::task::Context::from_waker(std::task::Waker::noop());
+            if task.as_mut().poll(&mut first).is_ready() {
+                return;
+            }
+        }
+        tokio::spawn(task);
     }
+}
+
+/// An upload item that waits for room in its stream's buffer.
+struct BlockedUpload {
+    upload: mpsc::Sender<UploadItem>,
+    item: UploadItem,
+    /// The stream's invocation id, to forget it if the method stopped reading.
+    stream: Option<String>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

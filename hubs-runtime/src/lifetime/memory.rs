@@ -225,16 +225,15 @@ impl HubLifetimeManager for InMemoryLifetimeManager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::Outgoing;
-    use tokio::sync::mpsc;
+    use crate::connection::{Outgoing, QueueReceiver, SendQueue};
     use tokio_util::sync::CancellationToken;
 
     fn connection(
         id: &str,
         user: Option<&str>,
         capacity: usize,
-    ) -> (Arc<HubConnection>, mpsc::Receiver<Outgoing>) {
-        let (tx, rx) = mpsc::channel(capacity);
+    ) -> (Arc<HubConnection>, QueueReceiver) {
+        let (tx, rx) = SendQueue::new(capacity);
         let c = HubConnection::new(
             id.into(),
             Protocol::Json,
@@ -245,7 +244,7 @@ mod tests {
         (Arc::new(c), rx)
     }
 
-    fn received(rx: &mut mpsc::Receiver<Outgoing>) -> Vec<String> {
+    fn received(rx: &mut QueueReceiver) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(Outgoing::Frame(b)) = rx.try_recv() {
             out.push(String::from_utf8(b.to_vec()).unwrap());

@@ -14,11 +14,10 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::Outgoing;
+use crate::connection::{Outgoing, SendQueue, TrySendError};
 use crate::protocol::{EncodeError, Protocol};
 
 pub use memory::InMemoryLifetimeManager;
@@ -219,7 +218,7 @@ pub struct HubConnection {
     id: Arc<str>,
     protocol: Protocol,
     user: Option<Arc<str>>,
-    outbound: mpsc::Sender<Outgoing>,
+    outbound: SendQueue,
     abort: CancellationToken,
     membership: Mutex<Membership>,
     /// Bounds the share of the send queue that server-to-client streams may fill.
@@ -257,7 +256,7 @@ impl HubConnection {
         id: Arc<str>,
         protocol: Protocol,
         user: Option<Arc<str>>,
-        outbound: mpsc::Sender<Outgoing>,
+        outbound: SendQueue,
         abort: CancellationToken,
     ) -> Self {
         Self {

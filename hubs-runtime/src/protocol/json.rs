@@ -171,7 +171,12 @@ impl HubProtocol for JsonProtocol {
     }
 
     fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
-        let mut out = Vec::with_capacity(48);
+        let payload = match &outcome {
+            CompletionOutcome::Result(raw) => raw.len(),
+            CompletionOutcome::Error(error) => error.len() + 8,
+            CompletionOutcome::Empty => 0,
+        };
+        let mut out = Vec::with_capacity(48 + invocation_id.len() + payload);
         out.extend_from_slice(br#"{"type":3,"invocationId":"#);
         push_json_string(&mut out, invocation_id);
         match outcome {

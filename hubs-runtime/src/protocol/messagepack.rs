@@ -286,7 +286,12 @@ const PREFIX_ROOM: usize = 5;
 
 impl Frame {
     fn new() -> Self {
-        let mut buf = Vec::with_capacity(64);
+        Self::with_room(0)
+    }
+
+    /// A frame with room for `payload` bytes beyond the usual headers.
+    fn with_room(payload: usize) -> Self {
+        let mut buf = Vec::with_capacity(64 + payload);
         buf.resize(PREFIX_ROOM, 0);
         Frame(buf)
     }
@@ -382,7 +387,7 @@ impl HubProtocol for MessagePackProtocol {
     }
 
     fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(64);
         encode_into(&mut out, value)?;
         Ok(out)
     }
@@ -406,7 +411,14 @@ impl HubProtocol for MessagePackProtocol {
     }
 
     fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
-        let mut frame = Frame::new();
+        let mut frame = Frame::with_room(
+            invocation_id.len()
+                + match &outcome {
+                    CompletionOutcome::Result(raw) => raw.len(),
+                    CompletionOutcome::Error(error) => error.len(),
+                    CompletionOutcome::Empty => 0,
+                },
+        );
         match outcome {
             CompletionOutcome::Error(error) => {
                 frame
@@ -439,7 +451,7 @@ impl HubProtocol for MessagePackProtocol {
     }
 
     fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {
-        let mut frame = Frame::new();
+        let mut frame = Frame::with_room(invocation_id.len() + item.len());
         frame.byte(0x94).byte(2).byte(0x80).str(invocation_id);
         frame.0.extend_from_slice(item);
         frame.finish()
