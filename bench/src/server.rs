@@ -15,10 +15,10 @@ use tokio::net::TcpListener;
 use crate::args::Args;
 
 /// WebSocket buffer sizes every Rust contestant uses: those of `hubs` by default
-/// (`ConnectionOptions`): a 4 KiB read buffer, no write buffering, 1 MiB messages.
+/// (`ConnectionOptions`): a 4 KiB read buffer, a 4 KiB write buffer, 1 MiB messages.
 pub const WS_READ_BUFFER: usize = 4 * 1024;
 /// See [`WS_READ_BUFFER`].
-pub const WS_WRITE_BUFFER: usize = 0;
+pub const WS_WRITE_BUFFER: usize = 4 * 1024;
 /// See [`WS_READ_BUFFER`].
 pub const WS_MAX_MESSAGE: usize = 1024 * 1024;
 

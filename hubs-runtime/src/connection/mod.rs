@@ -191,7 +191,9 @@ pub struct ConnectionOptions {
     pub send_queue_capacity: usize,
     /// Initial WebSocket read buffer per connection; it grows for larger messages.
     pub websocket_read_buffer_size: usize,
-    /// Bytes a WebSocket buffers before writing to the socket (flushes write at once anyway).
+    /// Bytes a WebSocket gathers before writing to the socket. The writer flushes whenever
+    /// its queue runs empty, so this adds no delay: it lets several queued messages (a burst
+    /// of broadcasts) leave in one write instead of one write each.
     pub websocket_write_buffer_size: usize,
     /// Largest WebSocket message or POST body accepted; hub-level limits are usually smaller.
     pub transport_max_message_size: usize,
@@ -258,7 +260,7 @@ impl Default for ConnectionOptions {
             transports: Transport::ALL.to_vec(),
             send_queue_capacity: 1024,
             websocket_read_buffer_size: 4 * 1024,
-            websocket_write_buffer_size: 0,
+            websocket_write_buffer_size: 4 * 1024,
             transport_max_message_size: 1024 * 1024,
             long_poll_timeout: Duration::from_secs(90),
             disconnect_timeout: Duration::from_secs(15),
