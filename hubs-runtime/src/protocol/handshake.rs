@@ -64,7 +64,7 @@ pub fn parse_handshake(
     input: &[u8],
     max_size: Option<usize>,
 ) -> Result<Option<(HandshakeRequest, usize)>, HandshakeError> {
-    let Some(end) = input.iter().position(|&b| b == RECORD_SEPARATOR) else {
+    let Some(end) = memchr::memchr(RECORD_SEPARATOR, input) else {
         return match max_size {
             Some(limit) if input.len() > limit => Err(HandshakeError::Canceled),
             _ => Ok(None),

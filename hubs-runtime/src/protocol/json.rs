@@ -89,7 +89,7 @@ impl HubProtocol for JsonProtocol {
             Some(limit) => &input[..input.len().min(limit + 1)],
             None => input,
         };
-        let Some(end) = window.iter().position(|&b| b == RECORD_SEPARATOR) else {
+        let Some(end) = memchr::memchr(RECORD_SEPARATOR, window) else {
             return match max_message_size {
                 Some(limit) if input.len() > limit => Err(ProtocolError::MessageTooLarge { limit }),
                 _ => Ok(None),
