@@ -135,6 +135,11 @@ for (const { name, transport, protocol } of COMBINATIONS) {
         assert.equal(await connection.invoke('GetHeader', 'X-Test'), 'abc');
         assert.equal(await connection.invoke('GetHeader', 'x-test'), 'abc', 'header names are case-insensitive');
         assert.equal(await connection.invoke('GetHeader', 'X-Not-Sent'), null);
+        assert.ok(await connection.invoke('GetHeader', 'Host'), 'ordinary request headers are kept');
+        // Headers that only served the WebSocket handshake are not kept for the connection's life.
+        for (const name of ['Sec-WebSocket-Key', 'Sec-WebSocket-Version', 'Upgrade', 'Connection']) {
+          assert.equal(await connection.invoke('GetHeader', name), null, name);
+        }
         assert.equal(await connection.invoke('GetQuery', 'team'), 'blue');
         assert.equal(await connection.invoke('GetQuery', 'colour'), null);
       });

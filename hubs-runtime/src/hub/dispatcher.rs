@@ -347,9 +347,10 @@ impl<H: Hub> HubDispatcher<H> {
             tokio::select! {
                 biased;
                 _ = &mut closing => {
-                    return match transport.abort.is_cancelled() {
-                        true => End::TransportGone,
-                        false => End::CloseRequested,
+                    return if transport.abort.is_cancelled() {
+                        End::TransportGone
+                    } else {
+                        End::CloseRequested
                     };
                 }
                 // Boxed: rarely waited for, and its state would enlarge every read loop.
