@@ -38,16 +38,7 @@ fn payload(size: usize) -> String {
 fn msgpack<T: Serialize>(message: &T) -> Vec<u8> {
     let body = rmp_serde::to_vec(message).expect("encodes");
     let mut out = Vec::new();
-    let mut n = body.len();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
+    bench::wire::varint(&mut out, body.len());
     out.extend_from_slice(&body);
     out
 }
@@ -205,24 +196,17 @@ fn write(c: &mut Criterion) {
     for &protocol in Protocol::ALL {
         let name = protocol.name();
         let encoded = protocol.encode_value(&small).unwrap();
-        group.bench_function(format!("{name}/invocation_32B"), |b| {
-            b.iter(|| {
-                black_box(
-                    protocol
-                        .write_invocation(None, "Recv", &(black_box(&small),))
-                        .unwrap(),
-                )
-            })
-        });
-        group.bench_function(format!("{name}/invocation_1KiB"), |b| {
-            b.iter(|| {
-                black_box(
-                    protocol
-                        .write_invocation(None, "Recv", &(black_box(&large),))
-                        .unwrap(),
-                )
-            })
-        });
+        for (size, argument) in [("32B", &small), ("1KiB", &large)] {
+            group.bench_function(format!("{name}/invocation_{size}"), |b| {
+                b.iter(|| {
+                    black_box(
+                        protocol
+                            .write_invocation(None, "Recv", &(black_box(argument),))
+                            .unwrap(),
+                    )
+                })
+            });
+        }
         group.bench_function(format!("{name}/invocation_with_id"), |b| {
             b.iter(|| {
                 black_box(
@@ -343,34 +327,23 @@ fn groups(c: &mut Criterion) {
             .unwrap()
             .unwrap();
     }
-    group.bench_function("add_remove", |b| {
-        b.iter(|| {
-            manager
-                .add_to_group(black_box("c42"), black_box("fresh"))
-                .now_or_never()
-                .unwrap()
-                .unwrap();
-            manager
-                .remove_from_group(black_box("c42"), black_box("fresh"))
-                .now_or_never()
-                .unwrap()
-                .unwrap();
-        })
-    });
-    group.bench_function("add_remove_existing_group", |b| {
-        b.iter(|| {
-            manager
-                .add_to_group(black_box("c42"), black_box("g7"))
-                .now_or_never()
-                .unwrap()
-                .unwrap();
-            manager
-                .remove_from_group(black_box("c42"), black_box("g7"))
-                .now_or_never()
-                .unwrap()
-                .unwrap();
-        })
-    });
+    // A group created and dropped by the add, and one that has other members.
+    for (name, group_name) in [("add_remove", "fresh"), ("add_remove_existing_group", "g7")] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                manager
+                    .add_to_group(black_box("c42"), black_box(group_name))
+                    .now_or_never()
+                    .unwrap()
+                    .unwrap();
+                manager
+                    .remove_from_group(black_box("c42"), black_box(group_name))
+                    .now_or_never()
+                    .unwrap()
+                    .unwrap();
+            })
+        });
+    }
     group.bench_function("send_to_group_of_10", |b| {
         let message = SerializedMessage::invocation(manager.protocols(), "Recv", &("x",)).unwrap();
         let target = Target::Group("g7".into());

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -196,6 +197,15 @@ impl Conn {
     /// Hands every whole data frame read so far to `each`. Engine.IO pings are counted for
     /// [`answer_pings`](Self::answer_pings); Close frames mark the connection closed.
     pub fn frames(&mut self, mut each: impl FnMut(Frame<'_>)) -> io::Result<()> {
+        self.scan(|frame| {
+            each(frame);
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// Hands data frames to `each` until it breaks or the whole frames run out; control
+    /// frames and Engine.IO pings are noted on the way.
+    fn scan(&mut self, mut each: impl FnMut(Frame<'_>) -> ControlFlow<()>) -> io::Result<()> {
         let mut pos = self.pos;
         loop {
             let parsed = parse_frame(&self.buf[pos..]).map_err(|e| err(e.0))?;
@@ -205,7 +215,11 @@ impl Conn {
                 opcode::CLOSE => self.closed = true,
                 opcode::PING | opcode::PONG => {}
                 opcode::TEXT if self.socketio && frame.payload == b"2" => self.pongs_due += 1,
-                _ => each(frame),
+                _ => {
+                    if each(frame).is_break() {
+                        break;
+                    }
+                }
             }
         }
         self.compact(pos);
@@ -250,20 +264,11 @@ impl Conn {
     /// The next data frame, owned (setup only).
     pub async fn next_frame(&mut self) -> io::Result<(u8, Vec<u8>)> {
         loop {
-            let mut pos = self.pos;
             let mut found = None;
-            while found.is_none() {
-                let parsed = parse_frame(&self.buf[pos..]).map_err(|e| err(e.0))?;
-                let Some((frame, used)) = parsed else { break };
-                pos += used;
-                match frame.opcode {
-                    opcode::CLOSE => self.closed = true,
-                    opcode::PING | opcode::PONG => {}
-                    opcode::TEXT if self.socketio && frame.payload == b"2" => self.pongs_due += 1,
-                    op => found = Some((op, frame.payload.to_vec())),
-                }
-            }
-            self.compact(pos);
+            self.scan(|frame| {
+                found = Some((frame.opcode, frame.payload.to_vec()));
+                ControlFlow::Break(())
+            })?;
             self.answer_pings().await?;
             if let Some(found) = found {
                 return Ok(found);

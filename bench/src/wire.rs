@@ -141,6 +141,22 @@ pub struct Frame<'a> {
 #[derive(Debug)]
 pub struct FrameError(pub &'static str);
 
+/// The payload length a frame header declares and the bytes of the header before the mask
+/// key (if any); `None` while `data` is too short to tell.
+pub fn payload_length(data: &[u8]) -> Option<(usize, usize)> {
+    match *data.get(1)? & 0x7f {
+        126 => Some((
+            u16::from_be_bytes(data.get(2..4)?.try_into().ok()?) as usize,
+            4,
+        )),
+        127 => Some((
+            u64::from_be_bytes(data.get(2..10)?.try_into().ok()?) as usize,
+            10,
+        )),
+        n => Some((n as usize, 2)),
+    }
+}
+
 /// Reads the server frame at the start of `data`: the frame and the bytes it used, or `None`
 /// when `data` does not hold a whole frame yet.
 pub fn parse_frame(data: &[u8]) -> Result<Option<(Frame<'_>, usize)>, FrameError> {
@@ -151,15 +167,8 @@ pub fn parse_frame(data: &[u8]) -> Result<Option<(Frame<'_>, usize)>, FrameError
     if data[1] & 0x80 != 0 {
         return Err(FrameError("a server frame is masked"));
     }
-    let (len, header) = match data[1] & 0x7f {
-        126 if data.len() >= 4 => (u16::from_be_bytes([data[2], data[3]]) as usize, 4),
-        127 if data.len() >= 10 => {
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(&data[2..10]);
-            (u64::from_be_bytes(raw) as usize, 10)
-        }
-        126 | 127 => return Ok(None),
-        n => (n as usize, 2),
+    let Some((len, header)) = payload_length(data) else {
+        return Ok(None);
     };
     if data.len() < header + len {
         return Ok(None);
@@ -249,17 +258,22 @@ fn json_invocation(invocation_id: Option<&str>, target: &str, args: &[Arg<'_>]) 
         if i > 0 {
             m.push(b',');
         }
-        match arg {
-            Arg::Str(s) => {
-                m.push(b'"');
-                m.extend_from_slice(s);
-                m.push(b'"');
-            }
-            Arg::Int(n) => m.extend_from_slice(n.to_string().as_bytes()),
-        }
+        json_arg(&mut m, arg);
     }
     m.extend_from_slice(b"]}\x1e");
     m
+}
+
+/// One argument as JSON; strings must need no escapes.
+fn json_arg(out: &mut Vec<u8>, arg: &Arg<'_>) {
+    match arg {
+        Arg::Str(s) => {
+            out.push(b'"');
+            out.extend_from_slice(s);
+            out.push(b'"');
+        }
+        Arg::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+    }
 }
 
 fn msgpack_str(out: &mut Vec<u8>, s: &[u8]) {
@@ -342,14 +356,7 @@ pub mod socketio {
         m.extend_from_slice(format!("[\"{event}\"").as_bytes());
         for arg in args {
             m.push(b',');
-            match arg {
-                Arg::Str(s) => {
-                    m.push(b'"');
-                    m.extend_from_slice(s);
-                    m.push(b'"');
-                }
-                Arg::Int(n) => m.extend_from_slice(n.to_string().as_bytes()),
-            }
+            super::json_arg(&mut m, arg);
         }
         m.push(b']');
         client_frame(opcode::TEXT, &m)

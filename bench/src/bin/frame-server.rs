@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bench::server::{self, ServerArgs, WS_MAX_MESSAGE, WS_READ_BUFFER};
+use bench::wire;
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -196,15 +197,8 @@ fn client_frame(buf: &mut [u8]) -> io::Result<Option<(u8, Vec<u8>, usize)>> {
         return Ok(None);
     }
     let opcode = buf[0] & 0x0f;
-    let (len, mut at) = match buf[1] & 0x7f {
-        126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as usize, 4),
-        127 if buf.len() >= 10 => {
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(&buf[2..10]);
-            (u64::from_be_bytes(raw) as usize, 10)
-        }
-        126 | 127 => return Ok(None),
-        n => (n as usize, 2),
+    let Some((len, mut at)) = wire::payload_length(buf) else {
+        return Ok(None);
     };
     if len > WS_MAX_MESSAGE {
         return Err(io::Error::other("message too large"));

@@ -89,6 +89,18 @@ struct Window {
 }
 
 impl Window {
+    /// Lets the load run through the warm-up, then measures it for the duration; `phase`
+    /// tells the workload's tasks which part they are in.
+    async fn measure(common: &Common, phase: &Cell<Phase>) -> serde_json::Map<String, Value> {
+        sleep(common.warmup).await;
+        phase.set(Phase::Measure);
+        let window = Self::start(common);
+        sleep(common.duration).await;
+        let out = window.end(common);
+        phase.set(Phase::Done);
+        out
+    }
+
     fn start(common: &Common) -> Self {
         Self {
             server: common.server_pid.map(CpuSample::take),
@@ -300,12 +312,7 @@ async fn echo(common: &Common, args: &Args) -> io::Result<Value> {
             }
         };
     }
-    sleep(common.warmup).await;
-    state.phase.set(Phase::Measure);
-    let window = Window::start(common);
-    sleep(common.duration).await;
-    let mut out = window.end(common);
-    state.phase.set(Phase::Done);
+    let mut out = Window::measure(common, &state.phase).await;
     let received = state.received.get();
     let seconds = out["duration_s"].as_f64().unwrap_or(1.0);
     out.insert("messages".into(), json!(received));
@@ -546,12 +553,7 @@ async fn fanout(common: &Common, args: &Args) -> io::Result<Value> {
         Pace::Window { window, expected },
         Rc::clone(&fan),
     ));
-    sleep(common.warmup).await;
-    fan.phase.set(Phase::Measure);
-    let w = Window::start(common);
-    sleep(common.duration).await;
-    let mut out = w.end(common);
-    fan.phase.set(Phase::Done);
+    let mut out = Window::measure(common, &fan.phase).await;
     let seconds = out["duration_s"].as_f64().unwrap_or(1.0);
     let deliveries = fan.deliveries.get();
     out.insert("deliveries".into(), json!(deliveries));

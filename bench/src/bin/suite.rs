@@ -753,6 +753,20 @@ fn column_values(case: &CaseRuns<'_>, column: &str, section: &str) -> Vec<f64> {
         .unwrap_or_default()
 }
 
+/// The median over rounds of the figure at `path` in `column`'s results.
+fn metric_median(case: &CaseRuns<'_>, column: &str, path: &[&str]) -> Option<f64> {
+    let mut values: Vec<f64> = case
+        .get(column)
+        .map(|rounds| {
+            rounds
+                .values()
+                .filter_map(|r| ok(r).and_then(|v| f(v, path)))
+                .collect()
+        })
+        .unwrap_or_default();
+    median(&mut values)
+}
+
 fn column_median(case: &CaseRuns<'_>, column: &str, section: &str) -> Option<f64> {
     median(&mut column_values(case, column, section))
 }
@@ -891,6 +905,20 @@ fn peers_in<'a>(case: &'a CaseRuns<'_>) -> Vec<&'a str> {
         .collect()
 }
 
+/// A section's heading and its table's header and separator rows: `case`, a column per
+/// contestant, then `extra`.
+fn table_head(title: &str, contestants: &[String], extra: &[&str]) -> String {
+    let names: Vec<&str> = std::iter::once("case")
+        .chain(contestants.iter().map(String::as_str))
+        .chain(extra.iter().copied())
+        .collect();
+    format!(
+        "### {title}\n\n| {} |\n|{}",
+        names.join(" | "),
+        "---|".repeat(names.len())
+    )
+}
+
 fn table(runs: &[Run], rounds: usize) -> String {
     let mut out = String::new();
     let mut push = |s: String| {
@@ -907,34 +935,24 @@ fn table(runs: &[Run], rounds: usize) -> String {
     let cases = by_case(runs, "echo");
     if !cases.is_empty() {
         let cols = columns_present(&cases);
-        push("### (a) Echo RPC, closed loop: messages/s\n".into());
-        push(format!(
-            "| case | {} | hubs / raw | target | hubs / best peer | target | server CPU µs/msg hubs, raw (raw / hubs) | flags |",
-            cols.join(" | ")
-        ));
-        push(format!(
-            "|---|{}---|---|---|---|---|---|",
-            "---|".repeat(cols.len())
+        push(table_head(
+            "(a) Echo RPC, closed loop: messages/s",
+            &cols,
+            &[
+                "hubs / raw",
+                "target",
+                "hubs / best peer",
+                "target",
+                "server CPU µs/msg hubs, raw (raw / hubs)",
+                "flags",
+            ],
         ));
         for (name, case) in &cases {
             let target = if name.contains("JSON") { 0.80 } else { 0.85 };
             let raw = ratios(case, "echo", "hubs", &["raw"]);
             let peers = peers_in(case);
             let peer = ratios(case, "echo", "hubs", &peers);
-            let cpu = |c: &str| {
-                median(
-                    &mut case
-                        .get(c)
-                        .map(|r| {
-                            r.values()
-                                .filter_map(|r| {
-                                    ok(r).and_then(|v| f(v, &["server_cpu_us_per_msg"]))
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default(),
-                )
-            };
+            let cpu = |c: &str| metric_median(case, c, &["server_cpu_us_per_msg"]);
             push(format!(
                 "| {name} | {} | {} | ≥ {target} {} | {} {} | ≥ 1.5 {} | {}, {} | {} |",
                 cols.iter()
@@ -963,28 +981,13 @@ fn table(runs: &[Run], rounds: usize) -> String {
     let cases = by_case(runs, "latency");
     if !cases.is_empty() {
         let cols = columns_present(&cases);
-        push("### (b) Latency at a fixed rate (50% of the slowest contestant's peak): p50 / p99 / p99.9 µs\n".into());
-        push(format!(
-            "| case | {} | hubs / raw p99 | target | hubs / best peer p99 | flags |",
-            cols.join(" | ")
-        ));
-        push(format!(
-            "|---|{}---|---|---|---|",
-            "---|".repeat(cols.len())
+        push(table_head(
+            "(b) Latency at a fixed rate (50% of the slowest contestant's peak): p50 / p99 / p99.9 µs",
+            &cols,
+            &["hubs / raw p99", "target", "hubs / best peer p99", "flags"],
         ));
         for (name, case) in &cases {
-            let q = |c: &str, k: &str| {
-                median(
-                    &mut case
-                        .get(c)
-                        .map(|r| {
-                            r.values()
-                                .filter_map(|r| ok(r).and_then(|v| f(v, &["latency", k])))
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default(),
-                )
-            };
+            let q = |c: &str, k: &str| metric_median(case, c, &["latency", k]);
             let raw = ratios(case, "latency", "hubs", &["raw"]);
             let peer = ratios(case, "latency", "hubs", &peers_in(case));
             push(format!(
@@ -1011,11 +1014,11 @@ fn table(runs: &[Run], rounds: usize) -> String {
     for (section, title) in [
         (
             "broadcast",
-            "### (c) Broadcast fan-out: deliveries/s (time to last delivery p50, ms)\n",
+            "(c) Broadcast fan-out: deliveries/s (time to last delivery p50, ms)",
         ),
         (
             "groups",
-            "### (d) Groups: deliveries/s (time to last delivery p50, ms)\n",
+            "(d) Groups: deliveries/s (time to last delivery p50, ms)",
         ),
     ] {
         let cases = by_case(runs, section);
@@ -1023,37 +1026,19 @@ fn table(runs: &[Run], rounds: usize) -> String {
             continue;
         }
         let cols = columns_present(&cases);
-        push(title.into());
         let limit_cols = section == "broadcast";
-        push(format!(
-            "| case | {} |{} hubs / best peer | target | flags |",
-            cols.join(" | "),
-            if limit_cols {
-                " hubs / frame | target | hubs / raw |"
-            } else {
-                ""
-            }
-        ));
-        push(format!(
-            "|---|{}{}---|---|---|",
-            "---|".repeat(cols.len()),
-            if limit_cols { "---|---|---|" } else { "" }
+        let limits: &[&str] = if limit_cols {
+            &["hubs / frame", "target", "hubs / raw"]
+        } else {
+            &[]
+        };
+        push(table_head(
+            title,
+            &cols,
+            &[limits, &["hubs / best peer", "target", "flags"]].concat(),
         ));
         for (name, case) in &cases {
-            let last = |c: &str| {
-                median(
-                    &mut case
-                        .get(c)
-                        .map(|r| {
-                            r.values()
-                                .filter_map(|r| {
-                                    ok(r).and_then(|v| f(v, &["last_delivery", "p50_us"]))
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default(),
-                )
-            };
+            let last = |c: &str| metric_median(case, c, &["last_delivery", "p50_us"]);
             let peer = ratios(case, section, "hubs", &peers_in(case));
             let limits = if limit_cols {
                 let frame = ratios(case, section, "hubs", &["frame"]);
@@ -1092,12 +1077,15 @@ fn table(runs: &[Run], rounds: usize) -> String {
     let cases = by_case(runs, "idle");
     if !cases.is_empty() {
         let cols = columns_present(&cases);
-        push("### (e) Idle memory: server RSS per connection (bytes; slope from the first to the last step, and RSS/conns at each step)\n".into());
-        push(format!(
-            "| case | {} | hubs / raw | hubs ≤ 8 KiB at the top step | hubs / best peer |",
-            cols.join(" | ")
+        push(table_head(
+            "(e) Idle memory: server RSS per connection (bytes; slope from the first to the last step, and RSS/conns at each step)",
+            &cols,
+            &[
+                "hubs / raw",
+                "hubs ≤ 8 KiB at the top step",
+                "hubs / best peer",
+            ],
         ));
-        push(format!("|---|{}---|---|---|", "---|".repeat(cols.len())));
         for (name, case) in &cases {
             let detail = |c: &str| {
                 let Some(v) = case
@@ -1146,30 +1134,18 @@ fn table(runs: &[Run], rounds: usize) -> String {
     let cases = by_case(runs, "ramp");
     if !cases.is_empty() {
         let cols = columns_present(&cases);
-        push("### (f) Connection ramp: connections/s (server CPU µs per connection)\n".into());
-        push(format!(
-            "| case | {} | hubs / raw | hubs / best peer | hubs+negotiate / hubs | flags |",
-            cols.join(" | ")
-        ));
-        push(format!(
-            "|---|{}---|---|---|---|",
-            "---|".repeat(cols.len())
+        push(table_head(
+            "(f) Connection ramp: connections/s (server CPU µs per connection)",
+            &cols,
+            &[
+                "hubs / raw",
+                "hubs / best peer",
+                "hubs+negotiate / hubs",
+                "flags",
+            ],
         ));
         for (name, case) in &cases {
-            let cpu = |c: &str| {
-                median(
-                    &mut case
-                        .get(c)
-                        .map(|r| {
-                            r.values()
-                                .filter_map(|r| {
-                                    ok(r).and_then(|v| f(v, &["server_cpu_us_per_conn"]))
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                        .unwrap_or_default(),
-                )
-            };
+            let cpu = |c: &str| metric_median(case, c, &["server_cpu_us_per_conn"]);
             let peers: Vec<&str> = case
                 .keys()
                 .map(String::as_str)
@@ -1249,12 +1225,11 @@ fn table(runs: &[Run], rounds: usize) -> String {
     let cases = by_case(runs, "disconnect");
     if !cases.is_empty() {
         let cols = columns_present(&cases);
-        push("### (h) Disconnect cost: server CPU µs per disconnect (5 groups each)\n".into());
-        push(format!(
-            "| case | {} | hubs / best peer |",
-            cols.join(" | ")
+        push(table_head(
+            "(h) Disconnect cost: server CPU µs per disconnect (5 groups each)",
+            &cols,
+            &["hubs / best peer"],
         ));
-        push(format!("|---|{}---|", "---|".repeat(cols.len())));
         for (name, case) in &cases {
             push(format!(
                 "| {name} | {} | {} |",
