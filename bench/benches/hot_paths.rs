@@ -15,10 +15,11 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
-use hubs_runtime::connection::{QueueReceiver, SendQueue};
+use hubs_runtime::connection::{QueueLimits, QueueReceiver, SendQueue};
 use hubs_runtime::lifetime::{
     HubConnection, HubLifetimeManager, InMemoryLifetimeManager, SerializedMessage, Target,
 };
@@ -262,11 +263,15 @@ fn write(c: &mut Criterion) {
 }
 
 /// `n` connections registered with a fresh manager, and their send queues.
-fn connections(n: usize, capacity: usize) -> (InMemoryLifetimeManager, Vec<QueueReceiver>) {
+fn connections(n: usize, max_bytes: usize) -> (InMemoryLifetimeManager, Vec<QueueReceiver>) {
     let manager = InMemoryLifetimeManager::new();
     let mut queues = Vec::with_capacity(n);
     for i in 0..n {
-        let (tx, rx) = SendQueue::new(capacity);
+        let (tx, rx) = SendQueue::new(QueueLimits {
+            buffer: max_bytes,
+            max_buffer: max_bytes,
+            drain_timeout: Duration::from_secs(3600),
+        });
         let protocol = if i % 2 == 0 {
             Protocol::Json
         } else {
@@ -292,7 +297,7 @@ fn broadcast(c: &mut Criterion) {
     let mut group = c.benchmark_group("broadcast");
     let text = payload(32);
     for n in [1usize, 100, 10_000] {
-        let (manager, mut queues) = connections(n, 16);
+        let (manager, mut queues) = connections(n, 64 * 1024);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
@@ -318,7 +323,7 @@ fn broadcast(c: &mut Criterion) {
 
 fn groups(c: &mut Criterion) {
     let mut group = c.benchmark_group("groups");
-    let (manager, mut queues) = connections(10_000, 4);
+    let (manager, mut queues) = connections(10_000, 64 * 1024);
     for i in 0..10_000 {
         let name = format!("g{}", i % 1000);
         manager

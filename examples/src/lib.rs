@@ -1,6 +1,7 @@
 //! What the example servers share: logging, the listening address and the browser client.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -29,14 +30,24 @@ pub fn address() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
-/// Serves `app` on [`address`] until the process ends.
+/// Serves `app` on [`address`] until the process ends, with [`hubs::serve`]: clients that
+/// take too long to send their request headers are disconnected (30 s, or
+/// `HEADER_READ_TIMEOUT_MS`, which tests set short).
 pub async fn serve(app: Router) {
     let address = address();
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .unwrap_or_else(|e| panic!("cannot listen on {address}: {e}"));
+    let header_read_timeout = std::env::var("HEADER_READ_TIMEOUT_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .filter(|&ms| ms > 0)
+        .map_or(hubs::DEFAULT_HEADER_READ_TIMEOUT, Duration::from_millis);
     tracing::info!("listening on http://{address}");
-    axum::serve(listener, app).await.expect("server error");
+    hubs::serve(listener, app)
+        .header_read_timeout(header_read_timeout)
+        .await
+        .expect("server error");
 }
 
 /// `GET /lib/signalr.min.js`: the browser build of the official client. Served from the

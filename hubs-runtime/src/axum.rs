@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, Uri};
+use axum::http::Request;
 use axum::routing::any;
 
 use crate::endpoint::HubEndpoint;
@@ -26,9 +26,14 @@ impl<S: Clone + Send + Sync + 'static> HubRouterExt for Router<S> {
         let transports = Arc::clone(&endpoint.connections);
         self.route(
             &format!("{path}/negotiate"),
-            any(move |method: Method, uri: Uri| {
+            any(move |request: Request<Body>| {
                 let negotiate = Arc::clone(&negotiate);
-                async move { negotiate.negotiate(&method, uri.query()) }
+                async move {
+                    let (parts, body) = request.into_parts();
+                    negotiate
+                        .negotiate(&parts.method, parts.uri.query(), body)
+                        .await
+                }
             }),
         )
         .route(

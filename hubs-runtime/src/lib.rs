@@ -6,7 +6,7 @@
 //! - [`lifetime`]: connections, groups and users, and delivery of serialized messages;
 //! - [`clients`]: the send targets hub code uses;
 //! - [`hub`]: dispatching messages to hub methods and hooks;
-//! - [`axum`](HubRouterExt): mounting on a router.
+//! - [`axum`](HubRouterExt): mounting on a router, and [`serve`] to run it.
 //!
 //! Applications use it through the `hubs` crate.
 
@@ -20,6 +20,7 @@ mod axum;
 mod endpoint;
 mod error;
 mod options;
+mod serve;
 mod timestamp;
 
 pub use crate::axum::HubRouterExt;
@@ -34,4 +35,5 @@ pub use hub::{Context, Hub, HubError};
 pub use lifetime::SendError;
 pub use options::HubOptions;
 pub use protocol::Protocol;
+pub use serve::{DEFAULT_HEADER_READ_TIMEOUT, Serve, serve};
 pub use timestamp::{Timestamp, TimestampParseError};

@@ -5,8 +5,9 @@ pub use hubs_runtime::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, ConnectionOptions, Context,
     Groups, Hub, HubClients, HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions,
     HubRouterExt, IntoArguments, Protocol, RequestInfo, SendError, SingleClientProxy, Timestamp,
-    UploadStream, UserIdProvider,
+    UploadStream, UserIdProvider, serve,
 };
+pub use hubs_runtime::{DEFAULT_HEADER_READ_TIMEOUT, Serve};
 
 /// `#[serde(with = "hubs::serde_bytes")]` sends `Vec<u8>` as MessagePack binary (and JSON
 /// arrays of numbers), the shape `Uint8Array` and .NET `byte[]` use.

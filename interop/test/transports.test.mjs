@@ -592,6 +592,49 @@ describe('server-sent events by hand', () => {
   });
 });
 
+describe('idle long polls are swept, SSE streams are not', () => {
+  // /hubs/test-quick-sweep closes long-polling connections that stop polling for 2 s.
+  const SWEEP_MS = 2_000;
+
+  test('SSE connections outlive the sweep many times over while long-polling clients come and go', { timeout: 30_000 }, async () => {
+    const url = `${server.url}/hubs/test-quick-sweep`;
+    const closed = [];
+    const sse = await Promise.all(
+      [1, 2, 3].map(async (n) => {
+        const connection = await connect(url, { transport: 'ServerSentEvents' });
+        connection.onclose((error) => closed.push(`SSE ${n}: ${error?.message ?? 'closed'}`));
+        return connection;
+      }),
+    );
+    // Long-polling clients connect, call and stop, so the sweep runs throughout.
+    const started = performance.now();
+    let cycles = 0;
+    while (performance.now() - started < 4 * SWEEP_MS) {
+      const polling = await connect(url, { transport: 'LongPolling' });
+      assert.equal(await polling.invoke('Echo', `lp ${cycles}`), `lp ${cycles}`);
+      await polling.stop();
+      cycles += 1;
+    }
+    await sleep(SWEEP_MS);
+    assert.deepEqual(closed, [], 'no SSE connection was closed');
+    for (const [i, connection] of sse.entries()) {
+      assert.equal(await connection.invoke('Echo', `still here ${i}`), `still here ${i}`);
+    }
+    assert.ok(cycles >= 3, `only ${cycles} long-polling clients came and went`);
+  });
+
+  test('a long-polling client that stops polling is closed after the disconnect timeout', { timeout: 30_000 }, async () => {
+    const { connectionToken } = await negotiate('/hubs/test-quick-sweep');
+    const pollUrl = endpoint('/hubs/test-quick-sweep', connectionToken);
+    assert.equal((await request(pollUrl)).status, 200, 'the first poll answers at once');
+    await request(pollUrl, { method: 'POST', body: JSON_HANDSHAKE });
+    // No further poll: the sweep closes the connection, and its token is gone.
+    await sleep(SWEEP_MS + 1_500);
+    const poll = await request(pollUrl);
+    assert.deepEqual({ status: poll.status, body: poll.body }, { status: 404, body: TEXTS.unknownId });
+  });
+});
+
 describe('automatic reconnect after the server restarts on the same port', () => {
   /** An ILogger that keeps what the client logs, for failure messages. */
   function recordingLogger() {

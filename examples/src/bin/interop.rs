@@ -371,6 +371,13 @@ async fn main() {
         )
         .hub("/hubs/test-long-polling", with_transports(&[LongPolling]))
         .hub("/hubs/test-websockets", with_transports(&[WebSockets]))
+        // Idle long polls are swept after 2 s here, so tests can outlast the sweep quickly.
+        .hub(
+            "/hubs/test-quick-sweep",
+            HubEndpoint::builder(TestHub::default())
+                .configure_connections(|o| o.disconnect_timeout = Duration::from_secs(2))
+                .build(),
+        )
         .hub(
             "/hubs/test-stateful",
             HubEndpoint::builder(TestHub::default())

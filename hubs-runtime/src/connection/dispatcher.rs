@@ -162,9 +162,15 @@ impl ConnectionDispatcher {
     }
 
     /// `{path}/negotiate`: creates a connection and says how to reach it.
-    pub fn negotiate(&self, method: &Method, query: Option<&str>) -> Response {
+    pub async fn negotiate(&self, method: &Method, query: Option<&str>, body: Body) -> Response {
         if method != Method::POST {
             return StatusCode::METHOD_NOT_ALLOWED.into_response();
+        }
+        // Clients send no body, or an empty one; a large one is refused without reading it
+        // all (hyper then closes the connection rather than drain the rest).
+        let limit = self.options.transport_max_message_size;
+        if axum::body::to_bytes(body, limit).await.is_err() {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
         }
         let info = RequestInfo::new(Default::default(), query);
         let version = match negotiate_version(&info) {
@@ -293,7 +299,7 @@ impl ConnectionDispatcher {
                     } else {
                         let (connection, events) = HttpConnection::start(
                             Arc::clone(&self.handler),
-                            self.options.send_queue_capacity,
+                            self.options.queue_limits(),
                             wanted,
                             id,
                             Arc::new(info),
@@ -411,13 +417,16 @@ impl ConnectionDispatcher {
         })
     }
 
-    /// Buffer sizes sized for many idle connections.
+    /// Buffer sizes sized for many idle connections, and the size limit applied to each frame
+    /// as well as to whole messages: a frame's header announces its length, so an oversized
+    /// frame is refused before any of it is buffered.
     fn configure(&self, upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
         let options = &self.options;
         upgrade
             .read_buffer_size(options.websocket_read_buffer_size)
             .write_buffer_size(options.websocket_write_buffer_size)
             .max_message_size(options.transport_max_message_size)
+            .max_frame_size(options.transport_max_message_size)
     }
 
     /// `POST {path}?id=`: a message for an SSE or Long Polling connection. Before the

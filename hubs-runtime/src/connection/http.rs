@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    ConnectionHandler, Outgoing, QueueReceiver, RequestInfo, SendQueue, Transport,
+    ConnectionHandler, Outgoing, QueueLimits, QueueReceiver, RequestInfo, SendQueue, Transport,
     TransportConnection, TryRecvError,
 };
 
@@ -83,14 +83,14 @@ impl HttpConnection {
     /// Returns the connection and, for SSE, the receiver its response streams from.
     pub(super) fn start(
         handler: Arc<dyn ConnectionHandler>,
-        send_queue_capacity: usize,
+        queue_limits: QueueLimits,
         transport: Transport,
         connection_id: Arc<str>,
         request: Arc<RequestInfo>,
         early_input: Vec<Bytes>,
         on_end: impl FnOnce() + Send + 'static,
     ) -> (Arc<Self>, Option<QueueReceiver>) {
-        let (outbound, queue) = SendQueue::new(send_queue_capacity);
+        let (outbound, queue) = SendQueue::new(queue_limits);
         let (posted, received) = mpsc::channel(16 + early_input.len());
         for bytes in early_input {
             // Room was made for them above.
@@ -155,8 +155,13 @@ impl HttpConnection {
         (StatusCode::ACCEPTED, "").into_response()
     }
 
-    /// Whether this Long Polling connection has been idle longer than `timeout`.
+    /// Whether this is a Long Polling connection whose client stopped polling longer than
+    /// `timeout` ago. Never true for SSE: its stream is alive for as long as its response is
+    /// open, and polls are the only thing that would mark it active.
     pub(super) fn idle_longer_than(&self, timeout: Duration, now: Instant) -> bool {
+        if self.transport != Transport::LongPolling {
+            return false;
+        }
         let polls = lock(&self.polls);
         polls.current.is_none()
             && polls
@@ -322,7 +327,45 @@ pub(super) fn event_stream(queue: QueueReceiver, abort: CancellationToken) -> Re
 
 #[cfg(test)]
 mod tests {
+    use futures_util::future::BoxFuture;
+
     use super::*;
+    use crate::connection::ConnectionOptions;
+
+    /// An application that runs until its transport is aborted.
+    struct UntilAborted;
+
+    impl ConnectionHandler for UntilAborted {
+        fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
+            Box::pin(async move { connection.abort.cancelled().await })
+        }
+    }
+
+    fn started(transport: Transport) -> Arc<HttpConnection> {
+        let (connection, _events) = HttpConnection::start(
+            Arc::new(UntilAborted),
+            ConnectionOptions::default().queue_limits(),
+            transport,
+            Arc::from("id"),
+            Arc::default(),
+            Vec::new(),
+            || {},
+        );
+        connection
+    }
+
+    #[tokio::test]
+    async fn only_long_polling_connections_idle_out() {
+        let later = Instant::now() + Duration::from_secs(3600);
+        let timeout = Duration::from_secs(15);
+        let polling = started(Transport::LongPolling);
+        assert!(polling.idle_longer_than(timeout, later));
+        // An SSE stream never polls; its age is no sign of a client gone.
+        let events = started(Transport::ServerSentEvents);
+        assert!(!events.idle_longer_than(timeout, later));
+        polling.abort.cancel();
+        events.abort.cancel();
+    }
 
     #[test]
     fn events_split_lines_and_drop_carriage_returns() {

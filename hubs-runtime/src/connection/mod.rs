@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::TransferFormat;
 
 pub use dispatcher::ConnectionDispatcher;
-pub use queue::{Closed, QueueReceiver, SendQueue, TryRecvError, TrySendError};
+pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
 pub use resumable::{Resumable, SequenceWriter};
 
 /// What a connection's writer is asked to do, in order.
@@ -61,7 +61,7 @@ pub struct TransportConnection {
     pub keep_alive: bool,
     /// What the client sends.
     pub inbound: Inbound,
-    /// The bounded queue of what to send; see [`ConnectionOptions::send_queue_capacity`].
+    /// The bounded queue of what to send; see [`ConnectionOptions::send_buffer_size`].
     pub outbound: SendQueue,
     /// Cancelled when the transport is gone or must be dropped at once.
     pub abort: CancellationToken,
@@ -185,10 +185,20 @@ pub struct ConnectionOptions {
     /// Enabled transports (all by default); negotiate lists them in the order of
     /// [`Transport::ALL`].
     pub transports: Vec<Transport>,
-    /// Messages that may wait to be written to one connection. When a connection's queue is
-    /// full, that connection is too slow to keep up: it is closed (WebSocket close code 1011)
-    /// rather than stalling senders or dropping messages silently.
-    pub send_queue_capacity: usize,
+    /// Bytes that may wait to be written to one connection (64 KiB). More may wait while the
+    /// client keeps reading (a burst the server produced is no fault of the client's), but a
+    /// connection whose socket then takes nothing for [`slow_client_timeout`] is too slow to
+    /// keep up: it is closed (WebSocket close code 1011) rather than allowed to stall senders
+    /// or to miss messages silently. Server-to-client streams wait for room instead.
+    ///
+    /// [`slow_client_timeout`]: Self::slow_client_timeout
+    pub send_buffer_size: usize,
+    /// The most bytes that may ever wait for one connection (4 MiB), however well it reads:
+    /// the bound on a connection's send memory.
+    pub max_send_buffer_size: usize,
+    /// How long a connection with more than `send_buffer_size` bytes waiting may go without
+    /// its socket taking any (5 s) before it is closed as too slow.
+    pub slow_client_timeout: Duration,
     /// Initial WebSocket read buffer per connection; it grows for larger messages.
     pub websocket_read_buffer_size: usize,
     /// Bytes a WebSocket gathers before writing to the socket. The writer flushes whenever
@@ -221,8 +231,13 @@ impl ConnectionOptions {
         if self.transports.is_empty() {
             return Err("ConnectionOptions::transports must enable at least one transport".into());
         }
+        if self.max_send_buffer_size < self.send_buffer_size {
+            return Err(
+                "ConnectionOptions::max_send_buffer_size must be at least send_buffer_size".into(),
+            );
+        }
         let counts = [
-            ("send_queue_capacity", self.send_queue_capacity),
+            ("send_buffer_size", self.send_buffer_size),
             (
                 "stateful_reconnect_buffer_size",
                 self.stateful_reconnect_buffer_size,
@@ -244,6 +259,7 @@ impl ConnectionOptions {
             ("disconnect_timeout", self.disconnect_timeout),
             ("close_timeout", self.close_timeout),
             ("transport_send_timeout", self.transport_send_timeout),
+            ("slow_client_timeout", self.slow_client_timeout),
         ];
         if let Some((name, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
             return Err(format!(
@@ -254,11 +270,24 @@ impl ConnectionOptions {
     }
 }
 
+impl ConnectionOptions {
+    /// The limits of each connection's send queue.
+    pub(crate) fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            buffer: self.send_buffer_size,
+            max_buffer: self.max_send_buffer_size,
+            drain_timeout: self.slow_client_timeout,
+        }
+    }
+}
+
 impl Default for ConnectionOptions {
     fn default() -> Self {
         Self {
             transports: Transport::ALL.to_vec(),
-            send_queue_capacity: 1024,
+            send_buffer_size: 64 * 1024,
+            max_send_buffer_size: 4 * 1024 * 1024,
+            slow_client_timeout: Duration::from_secs(5),
             websocket_read_buffer_size: 4 * 1024,
             websocket_write_buffer_size: 4 * 1024,
             transport_max_message_size: 1024 * 1024,

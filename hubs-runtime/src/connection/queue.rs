@@ -1,5 +1,10 @@
-//! A connection's send queue: bounded, many senders (hub code, broadcasts, the read loop), one
-//! receiver (the transport's writer).
+//! A connection's send queue: bounded in bytes, many senders (hub code, broadcasts, the read
+//! loop), one receiver (the transport's writer).
+//!
+//! Who is too slow is decided by the client, not by a burst the server produced: a queue may
+//! grow past its buffer size while its socket keeps draining, and refuses (the connection is
+//! then closed as slow) only when that socket has taken nothing for the drain timeout, or when
+//! the hard cap is reached. See [`QueueLimits`].
 //!
 //! A channel would do, but an empty channel still holds its first block of slots (about
 //! 2 KiB per connection here); this queue holds nothing while empty, which is most of the
@@ -9,6 +14,7 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
@@ -28,10 +34,22 @@ pub struct QueueReceiver {
     shared: Arc<Shared>,
 }
 
+/// When a queue counts its client as too slow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Bytes that may wait without question; senders that wait for room
+    /// ([`SendQueue::send`]) wait while this much is queued.
+    pub buffer: usize,
+    /// Bytes that may never be exceeded, however well the socket drains.
+    pub max_buffer: usize,
+    /// How long a queue may hold more than `buffer` bytes while its socket takes nothing.
+    pub drain_timeout: Duration,
+}
+
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
-    capacity: usize,
+    limits: QueueLimits,
     /// The receiver, waiting for an item.
     receiver: AtomicWaker,
     /// Senders waiting for room.
@@ -41,16 +59,26 @@ struct Shared {
 #[derive(Debug)]
 struct State {
     items: VecDeque<Outgoing>,
+    /// The bytes of `items`.
+    bytes: usize,
+    /// Items the receiver has taken so far: progress of the socket.
+    taken: u64,
+    /// Since when the queue has held more than `limits.buffer` bytes with no progress, and
+    /// the value of `taken` then.
+    stalled: Option<(Instant, u64)>,
     senders: usize,
     receiver_gone: bool,
+    /// The client was found too slow; nothing more is queued.
+    refused: bool,
 }
 
 /// Why [`SendQueue::try_send`] did not queue an item; the item comes back.
 #[derive(Debug)]
 pub enum TrySendError {
-    /// The queue holds `capacity` items.
+    /// The client is too slow for what is sent to it (see [`QueueLimits`]). Returned once;
+    /// later items are refused as [`TrySendError::Closed`].
     Full(Outgoing),
-    /// The receiver is gone.
+    /// The receiver is gone, or the queue was found full before.
     Closed(Outgoing),
 }
 
@@ -67,16 +95,32 @@ pub enum TryRecvError {
     Disconnected,
 }
 
+impl Outgoing {
+    /// The bytes this item puts on the wire.
+    fn len(&self) -> usize {
+        match self {
+            Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => {
+                bytes.len()
+            }
+            Outgoing::Format(_) | Outgoing::Close => 0,
+        }
+    }
+}
+
 impl SendQueue {
-    /// A queue of at most `capacity` items (at least one).
-    pub fn new(capacity: usize) -> (SendQueue, QueueReceiver) {
+    /// An empty queue with `limits`.
+    pub fn new(limits: QueueLimits) -> (SendQueue, QueueReceiver) {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 items: VecDeque::new(),
+                bytes: 0,
+                taken: 0,
+                stalled: None,
                 senders: 1,
                 receiver_gone: false,
+                refused: false,
             }),
-            capacity: capacity.max(1),
+            limits,
             receiver: AtomicWaker::new(),
             room: Notify::new(),
         });
@@ -88,43 +132,72 @@ impl SendQueue {
         )
     }
 
-    /// The most items the queue holds.
-    pub fn max_capacity(&self) -> usize {
-        self.shared.capacity
+    /// The limits this queue was made with.
+    pub fn limits(&self) -> QueueLimits {
+        self.shared.limits
     }
 
-    /// Queues `item` if there is room.
+    /// Queues `item` without waiting, unless the client has proven too slow: more than
+    /// `max_buffer` bytes would wait, or more than `buffer` bytes wait and the socket has
+    /// taken nothing for `drain_timeout`.
     pub fn try_send(&self, item: Outgoing) -> Result<(), TrySendError> {
+        let limits = self.shared.limits;
         let mut state = self.shared.lock();
-        if state.receiver_gone {
+        if state.receiver_gone || state.refused {
             return Err(TrySendError::Closed(item));
         }
-        if state.items.len() >= self.shared.capacity {
-            return Err(TrySendError::Full(item));
+        let after = state.bytes + item.len();
+        // One item always fits an empty queue, whatever its size.
+        if after > limits.buffer && !state.items.is_empty() {
+            let stalled = match state.stalled {
+                Some((since, taken)) if taken == state.taken => {
+                    since.elapsed() >= limits.drain_timeout
+                }
+                // Over the buffer size just now, or the socket moved since: start counting.
+                _ => {
+                    state.stalled = Some((Instant::now(), state.taken));
+                    false
+                }
+            };
+            if stalled || after > limits.max_buffer {
+                state.refused = true;
+                return Err(TrySendError::Full(item));
+            }
         }
-        let was_empty = state.items.is_empty();
-        state.items.push_back(item);
-        drop(state);
-        // A receiver only waits on an empty queue: later items find it awake.
-        if was_empty {
-            self.shared.receiver.wake();
-        }
+        self.push(state, item);
         Ok(())
     }
 
-    /// Queues `item`, waiting for room.
-    pub async fn send(&self, mut item: Outgoing) -> Result<(), Closed> {
+    /// Queues `item`, waiting while the buffer size is reached: for senders that should slow
+    /// down rather than make the client look slow.
+    pub async fn send(&self, item: Outgoing) -> Result<(), Closed> {
         loop {
             let room = self.shared.room.notified();
             tokio::pin!(room);
             // Listening before trying: room made between the try and the wait is not missed.
             room.as_mut().enable();
-            match self.try_send(item) {
-                Ok(()) => return Ok(()),
-                Err(TrySendError::Closed(back)) => return Err(Closed(back)),
-                Err(TrySendError::Full(back)) => item = back,
+            {
+                let state = self.shared.lock();
+                if state.receiver_gone || state.refused {
+                    return Err(Closed(item));
+                }
+                if state.bytes < self.shared.limits.buffer || state.items.is_empty() {
+                    self.push(state, item);
+                    return Ok(());
+                }
             }
             room.await;
+        }
+    }
+
+    fn push(&self, mut state: MutexGuard<'_, State>, item: Outgoing) {
+        let was_empty = state.items.is_empty();
+        state.bytes += item.len();
+        state.items.push_back(item);
+        drop(state);
+        // A receiver only waits on an empty queue: later items find it awake.
+        if was_empty {
+            self.shared.receiver.wake();
         }
     }
 }
@@ -169,8 +242,9 @@ impl QueueReceiver {
 
     /// The next item if one is queued now.
     pub fn try_recv(&mut self) -> Result<Outgoing, TryRecvError> {
+        let buffer = self.shared.limits.buffer;
         let mut state = self.shared.lock();
-        let was_full = state.items.len() >= self.shared.capacity;
+        let was_full = state.bytes >= buffer;
         let Some(item) = state.items.pop_front() else {
             return Err(if state.senders == 0 {
                 TryRecvError::Disconnected
@@ -178,13 +252,19 @@ impl QueueReceiver {
                 TryRecvError::Empty
             });
         };
+        state.bytes -= item.len();
+        state.taken += 1;
+        let full = state.bytes >= buffer;
+        if state.bytes <= buffer {
+            state.stalled = None;
+        }
         if state.items.is_empty() {
             // Most connections are idle most of the time: an empty queue holds no memory.
             state.items = VecDeque::new();
         }
         drop(state);
-        // Senders wait only on a full queue, so only taking from a full one makes room for them.
-        if was_full {
+        // Senders wait only while the buffer size is reached, so only going below it makes room.
+        if was_full && !full {
             self.shared.room.notify_waiters();
         }
         Ok(item)
@@ -231,9 +311,18 @@ mod tests {
         }
     }
 
+    /// A queue of `buffer` bytes, at most `max_buffer`, and a drain timeout of `drain_ms`.
+    fn queue(buffer: usize, max_buffer: usize, drain_ms: u64) -> (SendQueue, QueueReceiver) {
+        SendQueue::new(QueueLimits {
+            buffer,
+            max_buffer,
+            drain_timeout: Duration::from_millis(drain_ms),
+        })
+    }
+
     #[tokio::test]
     async fn items_arrive_in_order_and_the_end_after_the_last_sender() {
-        let (queue, mut receiver) = SendQueue::new(8);
+        let (queue, mut receiver) = queue(64, 1024, 1000);
         let second = queue.clone();
         queue.try_send(frame("a")).unwrap();
         second.try_send(frame("b")).unwrap();
@@ -247,27 +336,78 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_full_queue_refuses_try_send_and_holds_send_until_there_is_room() {
-        let (queue, mut receiver) = SendQueue::new(2);
-        queue.try_send(frame("a")).unwrap();
-        queue.try_send(frame("b")).unwrap();
+    async fn a_draining_client_may_fall_behind_up_to_the_hard_cap() {
+        let (queue, mut receiver) = queue(4, 12, 60_000);
+        // Two in, one out: the backlog grows past the buffer size, but the socket is
+        // draining, so it is no fault of the client's.
+        for _ in 0..5 {
+            queue.try_send(frame("ab")).unwrap();
+            queue.try_send(frame("cd")).unwrap();
+            receiver.try_recv().unwrap();
+        }
+        queue.try_send(frame("ef")).unwrap();
+        // Past the hard cap (12 bytes) it is refused, once; later items are refused quietly.
         assert!(matches!(
-            queue.try_send(frame("c")),
+            queue.try_send(frame("gh")),
             Err(TrySendError::Full(_))
         ));
-        let waiting = tokio::spawn(async move { queue.send(frame("c")).await.is_ok() });
+        assert!(matches!(
+            queue.try_send(frame("ij")),
+            Err(TrySendError::Closed(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_socket_that_takes_nothing_for_the_drain_timeout_is_too_slow() {
+        let (queue, mut receiver) = queue(4, 1024, 30);
+        queue.try_send(frame("abcd")).unwrap();
+        // Over the buffer size: the clock starts, and progress restarts it.
+        queue.try_send(frame("efgh")).unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(text(receiver.try_recv().unwrap()), "abcd");
+        queue.try_send(frame("ijkl")).unwrap();
+        queue.try_send(frame("mnop")).unwrap();
+        // No progress for the drain timeout: refused once, then quietly.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(matches!(
+            queue.try_send(frame("q")),
+            Err(TrySendError::Full(_))
+        ));
+        assert!(matches!(
+            queue.try_send(frame("r")),
+            Err(TrySendError::Closed(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn one_item_larger_than_the_buffer_fits_an_empty_queue() {
+        let (queue, mut receiver) = queue(4, 8, 0);
+        queue.try_send(frame("larger than both limits")).unwrap();
+        assert_eq!(
+            text(receiver.recv().await.unwrap()),
+            "larger than both limits"
+        );
+        queue.try_send(frame("again, and again")).unwrap();
+    }
+
+    #[tokio::test]
+    async fn send_waits_while_the_buffer_size_is_reached() {
+        let (queue, mut receiver) = queue(4, 1024, 60_000);
+        queue.try_send(frame("ab")).unwrap();
+        queue.try_send(frame("cd")).unwrap();
+        let waiting = tokio::spawn(async move { queue.send(frame("e")).await.is_ok() });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
-        assert_eq!(text(receiver.recv().await.unwrap()), "a");
+        assert_eq!(text(receiver.recv().await.unwrap()), "ab");
         assert!(waiting.await.unwrap());
-        assert_eq!(text(receiver.recv().await.unwrap()), "b");
-        assert_eq!(text(receiver.recv().await.unwrap()), "c");
+        assert_eq!(text(receiver.recv().await.unwrap()), "cd");
+        assert_eq!(text(receiver.recv().await.unwrap()), "e");
         assert!(receiver.recv().await.is_none());
     }
 
     #[tokio::test]
     async fn a_waiting_receiver_wakes_for_an_item_from_another_task() {
-        let (queue, mut receiver) = SendQueue::new(4);
+        let (queue, mut receiver) = queue(64, 1024, 1000);
         let sender = tokio::spawn(async move {
             tokio::task::yield_now().await;
             queue.try_send(frame("late")).unwrap();
@@ -279,7 +419,7 @@ mod tests {
 
     #[tokio::test]
     async fn senders_see_the_receiver_go() {
-        let (queue, receiver) = SendQueue::new(1);
+        let (queue, receiver) = queue(1, 1024, 1000);
         queue.try_send(frame("a")).unwrap();
         let waiting = {
             let queue = queue.clone();
@@ -296,11 +436,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_drained_queue_gives_its_memory_back() {
-        let (queue, mut receiver) = SendQueue::new(1024);
+        let (queue, mut receiver) = queue(64 * 1024, 1024 * 1024, 1000);
         for _ in 0..200 {
             queue.try_send(frame("x")).unwrap();
         }
         while receiver.try_recv().is_ok() {}
-        assert_eq!(receiver.shared.lock().items.capacity(), 0);
+        let state = receiver.shared.lock();
+        assert_eq!((state.items.capacity(), state.bytes), (0, 0));
     }
 }

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -23,22 +24,61 @@ use crate::protocol::TransferFormat;
 /// Most frames written before one flush, so a burst becomes few syscalls.
 const MAX_FRAMES_PER_FLUSH: usize = 64;
 
+/// What the client did wrong, if anything, as the close code the socket ends with: a frame
+/// over the size limit (1009), text that is not UTF-8 (1007), a protocol violation (1002).
+/// Set by the reader, used by the writer when it closes.
+#[derive(Clone, Default)]
+struct PeerFault(Arc<AtomicU16>);
+
+impl PeerFault {
+    /// Records the fault behind a read error, and says whether there was one: other errors (a
+    /// reset socket) are no fault of the client's.
+    fn record(&self, error: axum::Error) -> bool {
+        let code = match error.into_inner().downcast_ref::<tungstenite::Error>() {
+            Some(tungstenite::Error::Capacity(_)) => close_code::SIZE,
+            Some(tungstenite::Error::Utf8(_)) => close_code::INVALID,
+            Some(tungstenite::Error::Protocol(_)) => close_code::PROTOCOL,
+            _ => return false,
+        };
+        tracing::debug!(code, "closing a WebSocket after a client fault");
+        self.0.store(code, Ordering::Relaxed);
+        true
+    }
+
+    /// The close code and reason for a close that would otherwise be `code`.
+    fn close_frame(&self, code: u16, reason: &'static str) -> (u16, &'static str) {
+        match self.0.load(Ordering::Relaxed) {
+            close_code::SIZE => (close_code::SIZE, "message too big"),
+            close_code::INVALID => (close_code::INVALID, "text is not UTF-8"),
+            close_code::PROTOCOL => (close_code::PROTOCOL, "protocol error"),
+            _ => (code, reason),
+        }
+    }
+}
+
 /// The payloads of data frames until the client closes or the socket fails.
-struct WebSocketInbound(SplitStream<WebSocket>);
+struct WebSocketInbound {
+    stream: SplitStream<WebSocket>,
+    fault: PeerFault,
+}
 
 impl Stream for WebSocketInbound {
     type Item = Bytes;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         loop {
-            return Poll::Ready(match ready!(self.0.poll_next_unpin(cx)) {
+            return Poll::Ready(match ready!(self.stream.poll_next_unpin(cx)) {
                 // Empty chunks mean something else to the layer above (see `Inbound`).
                 Some(Ok(Message::Text(text))) if text.is_empty() => continue,
                 Some(Ok(Message::Binary(bytes))) if bytes.is_empty() => continue,
                 Some(Ok(Message::Text(text))) => Some(Bytes::from(text)),
                 Some(Ok(Message::Binary(bytes))) => Some(bytes),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(Message::Close(_)) | Err(_)) | None => None,
+                Some(Err(error)) => {
+                    self.fault.record(error);
+                    None
+                }
+                Some(Ok(Message::Close(_))) | None => None,
             });
         }
     }
@@ -54,12 +94,14 @@ pub(super) fn run(
     request: Arc<RequestInfo>,
 ) -> impl Future<Output = ()> + Send + use<> {
     let (sink, stream) = socket.split();
-    let (outbound, queue) = SendQueue::new(options.send_queue_capacity);
+    let (outbound, queue) = SendQueue::new(options.queue_limits());
     let abort = CancellationToken::new();
+    let fault = PeerFault::default();
     let writer = Writer {
         sink,
         abort: abort.clone(),
         send_timeout: options.transport_send_timeout,
+        fault: fault.clone(),
     };
     let mut writer = tokio::spawn(writer.run(queue));
     let connection = TransportConnection {
@@ -67,7 +109,7 @@ pub(super) fn run(
         request,
         supports_binary: true,
         keep_alive: true,
-        inbound: Box::pin(WebSocketInbound(stream)),
+        inbound: Box::pin(WebSocketInbound { stream, fault }),
         outbound,
         abort: abort.clone(),
         resumable: None,
@@ -109,7 +151,7 @@ pub(super) async fn run_resumable(
     request: Arc<RequestInfo>,
 ) {
     let resumable = Arc::new(Resumable::new(options.stateful_reconnect_buffer_size));
-    let (outbound, mut queue) = SendQueue::new(options.send_queue_capacity);
+    let (outbound, mut queue) = SendQueue::new(options.queue_limits());
     let (received, inbound) = mpsc::channel::<Bytes>(16);
     let abort = CancellationToken::new();
     let connection = TransportConnection {
@@ -146,6 +188,7 @@ pub(super) async fn run_resumable(
             sink,
             abort: abort.clone(),
             send_timeout: options.transport_send_timeout,
+            fault: PeerFault::default(),
         };
         if resumed {
             // Drop any half message of the old socket, then resend what was not acknowledged.
@@ -223,7 +266,15 @@ async fn pump(
                 // A clean close: the client is leaving, not reconnecting.
                 Some(Ok(Message::Close(_))) => return Pumped::Ended,
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => return Pumped::Lost,
+                Some(Err(error)) => {
+                    // A client that broke the protocol is closed, not waited for.
+                    if !writer.fault.record(error) {
+                        return Pumped::Lost;
+                    }
+                    writer.close(close_code::NORMAL, "").await;
+                    return Pumped::Ended;
+                }
+                None => return Pumped::Lost,
             },
             // While the replay log is full, leave messages queued until the client acknowledges.
             _ = resumable.wait_for_room(), if !room => {}
@@ -271,6 +322,8 @@ struct Writer {
     sink: SplitSink<WebSocket, Message>,
     abort: CancellationToken,
     send_timeout: Duration,
+    /// Replaces the close code when the client broke the protocol.
+    fault: PeerFault,
 }
 
 impl Writer {
@@ -291,6 +344,7 @@ impl Writer {
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
+        let (code, reason) = self.fault.close_frame(code, reason);
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),

@@ -3,7 +3,7 @@
 //! and the closing message.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -67,8 +67,10 @@ type Running = Arc<Mutex<HashMap<String, CancellationToken>>>;
 struct Reader<'a> {
     context: &'a Context,
     slots: Arc<Semaphore>,
-    /// Invocations waiting for a slot, in arrival order.
-    waiting: VecDeque<Call>,
+    /// The invocation waiting for a slot. While there is one the loop reads nothing more, as
+    /// ASP.NET Core's does: the client's sends back up into its socket instead of this
+    /// server's memory.
+    waiting: Option<Call>,
     running: Running,
     uploads: HashMap<String, mpsc::Sender<UploadItem>>,
     saw_ping: bool,
@@ -91,13 +93,15 @@ struct Timers {
     client_timeout: Duration,
     /// Armed by the client's first Ping.
     timeout_armed: bool,
+    /// An invocation waits for a slot, so the client's messages go unread: the client
+    /// timeout pauses meanwhile, as in ASP.NET Core.
+    timeout_paused: bool,
 }
 
 impl Timers {
     /// The earliest duty, given when the client last sent something.
     fn next_due(&self, last_message: Instant) -> Option<Instant> {
-        let timeout = self
-            .timeout_armed
+        let timeout = (self.timeout_armed && !self.timeout_paused)
             .then(|| last_message + self.client_timeout);
         [self.next_ping, self.next_ack, timeout]
             .into_iter()
@@ -106,7 +110,7 @@ impl Timers {
     }
 
     fn timed_out(&self, last_message: Instant, now: Instant) -> bool {
-        self.timeout_armed && last_message + self.client_timeout <= now
+        self.timeout_armed && !self.timeout_paused && last_message + self.client_timeout <= now
     }
 }
 
@@ -301,7 +305,7 @@ impl<H: Hub> HubDispatcher<H> {
             slots: Arc::new(Semaphore::new(
                 self.options.maximum_parallel_invocations_per_client,
             )),
-            waiting: VecDeque::new(),
+            waiting: None,
             running: Running::default(),
             uploads: HashMap::new(),
             saw_ping: false,
@@ -326,6 +330,7 @@ impl<H: Hub> HubDispatcher<H> {
             next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
             client_timeout: self.options.client_timeout_interval,
             timeout_armed: false,
+            timeout_paused: false,
         };
         let mut last_message = now;
         // One timer for all three duties: idle connections cost one timer entry each.
@@ -355,13 +360,23 @@ impl<H: Hub> HubDispatcher<H> {
                 }
                 // Boxed: rarely waited for, and its state would enlarge every read loop.
                 permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
-                    if !reader.waiting.is_empty() => {
+                    if reader.waiting.is_some() => {
                     let permit = permit.expect("the invocation semaphore is never closed");
-                    if let Some(call) = reader.waiting.pop_front() {
+                    if let Some(call) = reader.waiting.take() {
                         self.start(call, Some(permit), &reader.running);
                     }
+                    timers.timeout_paused = false;
+                    last_message = Instant::now();
+                    // Carry on with what was read before the loop stopped.
+                    if !buffer.is_empty() {
+                        match self.process(&mut reader, &buffer).await {
+                            Ok(used) => buffer.advance(used),
+                            Err(end) => return end,
+                        }
+                    }
+                    timers.timeout_paused = reader.waiting.is_some();
                 }
-                chunk = transport.inbound.next() => {
+                chunk = transport.inbound.next(), if reader.waiting.is_none() => {
                     let Some(chunk) = chunk else { return End::ClientClosed };
                     if chunk.is_empty() {
                         // A new socket resumed the connection: a half message is gone for good.
@@ -384,6 +399,7 @@ impl<H: Hub> HubDispatcher<H> {
                         Ok(_) => last_message = Instant::now(),
                         Err(end) => return end,
                     }
+                    timers.timeout_paused = reader.waiting.is_some();
                     if buffer.is_empty() && buffer.capacity() > 16 * 1024 {
                         // Give back the memory of one large message.
                         buffer = BytesMut::new();
@@ -488,7 +504,13 @@ impl<H: Hub> HubDispatcher<H> {
                 }
             }
             match message {
-                HubMessage::Invocation(invocation) => self.invoke(reader, invocation, false),
+                HubMessage::Invocation(invocation) => {
+                    self.invoke(reader, invocation, false);
+                    if reader.waiting.is_some() {
+                        // No slot: what follows is read once the call has one.
+                        return Ok((offset, None));
+                    }
+                }
                 HubMessage::StreamInvocation(invocation) => self.invoke(reader, invocation, true),
                 HubMessage::StreamItem {
                     invocation_id,
@@ -665,16 +687,14 @@ impl<H: Hub> HubDispatcher<H> {
             streaming,
         };
         // Streaming calls and calls with uploads take no slot; others run when one is free,
-        // in the order they arrived, while the loop goes on reading.
+        // and until then the loop reads nothing more.
         if streaming || method.uploads > 0 {
             return self.start(call, None, &reader.running);
         }
-        if reader.waiting.is_empty() {
-            if let Ok(permit) = Arc::clone(&reader.slots).try_acquire_owned() {
-                return self.start(call, Some(permit), &reader.running);
-            }
+        match Arc::clone(&reader.slots).try_acquire_owned() {
+            Ok(permit) => self.start(call, Some(permit), &reader.running),
+            Err(_) => reader.waiting = Some(call),
         }
-        reader.waiting.push_back(call);
     }
 
     /// Runs a bound call and sends its Completion: at once when it finishes without waiting
@@ -691,6 +711,9 @@ impl<H: Hub> HubDispatcher<H> {
         let running = Arc::clone(running);
         let streaming = call.streaming;
         let mut task = Box::pin(async move {
+            // The slot is held until the completion is queued, so a call that waited for it
+            // is answered after the one before it.
+            let _slot = permit;
             let Call {
                 future,
                 context,
@@ -706,7 +729,6 @@ impl<H: Hub> HubDispatcher<H> {
                 },
                 _ => Some(future.await),
             };
-            drop(permit);
             if let (Some(id), true) = (&id, streaming) {
                 lock(&running).remove(id);
             }

@@ -225,15 +225,20 @@ impl HubLifetimeManager for InMemoryLifetimeManager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::{Outgoing, QueueReceiver, SendQueue};
+    use crate::connection::{Outgoing, QueueLimits, QueueReceiver, SendQueue};
     use tokio_util::sync::CancellationToken;
 
+    /// A connection whose queue holds at most `max_bytes` (a client that never drains).
     fn connection(
         id: &str,
         user: Option<&str>,
-        capacity: usize,
+        max_bytes: usize,
     ) -> (Arc<HubConnection>, QueueReceiver) {
-        let (tx, rx) = SendQueue::new(capacity);
+        let (tx, rx) = SendQueue::new(QueueLimits {
+            buffer: max_bytes,
+            max_buffer: max_bytes,
+            drain_timeout: std::time::Duration::from_secs(3600),
+        });
         let c = HubConnection::new(
             id.into(),
             Protocol::Json,
@@ -271,9 +276,9 @@ mod tests {
     #[tokio::test]
     async fn every_target_reaches_exactly_its_connections() {
         let m = InMemoryLifetimeManager::new();
-        let (a, mut ra) = connection("a", Some("u1"), 64);
-        let (b, mut rb) = connection("b", Some("u1"), 64);
-        let (c, mut rc) = connection("c", None, 64);
+        let (a, mut ra) = connection("a", Some("u1"), 64 * 1024);
+        let (b, mut rb) = connection("b", Some("u1"), 64 * 1024);
+        let (c, mut rc) = connection("c", None, 64 * 1024);
         for x in [&a, &b, &c] {
             m.on_connected(Arc::clone(x)).await;
         }
@@ -315,7 +320,7 @@ mod tests {
     #[tokio::test]
     async fn leaving_drops_memberships_and_empty_groups() {
         let m = InMemoryLifetimeManager::new();
-        let (a, mut ra) = connection("a", Some("u"), 8);
+        let (a, mut ra) = connection("a", Some("u"), 64 * 1024);
         m.on_connected(Arc::clone(&a)).await;
         m.add_to_group("a", "g").await.unwrap();
         m.add_to_group("a", "g").await.unwrap();
@@ -337,8 +342,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_aborts_only_that_connection() {
         let m = InMemoryLifetimeManager::new();
-        let (slow, _keep_slow_queue) = connection("slow", None, 2);
-        let (fast, mut rf) = connection("fast", None, 64);
+        let (slow, _keep_slow_queue) = connection("slow", None, 100);
+        let (fast, mut rf) = connection("fast", None, 64 * 1024);
         m.on_connected(Arc::clone(&slow)).await;
         m.on_connected(Arc::clone(&fast)).await;
         for i in 0..5 {
@@ -352,7 +357,7 @@ mod tests {
     #[tokio::test]
     async fn client_results_are_answered_and_forgotten_when_abandoned() {
         let m = InMemoryLifetimeManager::new();
-        let (a, mut ra) = connection("a", None, 8);
+        let (a, mut ra) = connection("a", None, 64 * 1024);
         m.on_connected(Arc::clone(&a)).await;
         let encode = |id: &str, p: Protocol| p.write_invocation(Some(id), "Ask", &["q"]);
 
@@ -393,8 +398,8 @@ mod tests {
     #[tokio::test]
     async fn a_broadcast_is_serialized_once_and_shared() {
         let m = InMemoryLifetimeManager::new();
-        let (a, mut ra) = connection("a", None, 8);
-        let (b, mut rb) = connection("b", None, 8);
+        let (a, mut ra) = connection("a", None, 64 * 1024);
+        let (b, mut rb) = connection("b", None, 64 * 1024);
         m.on_connected(a).await;
         m.on_connected(b).await;
         send(&m, Target::All, "x").await;

@@ -250,6 +250,11 @@ pub(crate) struct Membership {
     pub(crate) groups: HashSet<Arc<str>>,
 }
 
+/// Bytes of stream frames a connection's queue holds at most: half its buffer size.
+fn stream_budget(outbound: &SendQueue) -> usize {
+    (outbound.limits().buffer / 2).clamp(1, u32::MAX as usize)
+}
+
 impl HubConnection {
     /// A connection whose messages go to `outbound`; `abort` drops the transport at once.
     pub fn new(
@@ -263,7 +268,7 @@ impl HubConnection {
             id,
             protocol,
             user,
-            stream_budget: Arc::new(Semaphore::new((outbound.max_capacity() / 2).max(1))),
+            stream_budget: Arc::new(Semaphore::new(stream_budget(&outbound))),
             outbound,
             abort,
             membership: Mutex::default(),
@@ -306,8 +311,9 @@ impl HubConnection {
     fn queue(&self, item: Outgoing) -> bool {
         match self.outbound.try_send(item) {
             Ok(()) => true,
+            // Reported once per connection: later items are refused as closed.
             Err(TrySendError::Full(_)) => {
-                tracing::warn!(connection_id = %self.id, "send queue full; closing the slow connection");
+                tracing::warn!(connection_id = %self.id, "the client does not keep up with what is sent to it; closing it");
                 self.abort.cancel();
                 false
             }
@@ -323,11 +329,15 @@ impl HubConnection {
         }
     }
 
-    /// Queues one frame of a server-to-client stream, waiting while the stream holds half of
-    /// the queue: a slow reader slows the stream down instead of filling memory. Returns
-    /// whether it was queued.
+    /// Queues one frame of a server-to-client stream, waiting while the stream's frames fill
+    /// half of the send buffer: a slow reader slows the stream down instead of filling memory
+    /// or being taken for too slow. Returns whether it was queued.
     pub async fn deliver_paced(&self, frame: Bytes) -> bool {
-        let Ok(permit) = Arc::clone(&self.stream_budget).acquire_owned().await else {
+        let cost = frame.len().clamp(1, stream_budget(&self.outbound)) as u32;
+        let Ok(permit) = Arc::clone(&self.stream_budget)
+            .acquire_many_owned(cost)
+            .await
+        else {
             return false;
         };
         self.outbound
