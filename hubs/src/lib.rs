@@ -35,7 +35,8 @@ pub mod __private {
         method_result,
     };
     pub use hubs_runtime::hub::{
-        Bindings, Hub, MethodDescriptor, MethodFuture, forward_fallible_stream, forward_stream,
+        AuthorizeRule, Bindings, Hub, MethodDescriptor, MethodFuture, forward_fallible_stream,
+        forward_stream,
     };
     pub use hubs_runtime::protocol::{ArgumentError, Arguments};
     pub use std::sync::Arc;

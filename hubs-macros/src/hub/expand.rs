@@ -23,6 +23,8 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
             arguments: #arguments,
             uploads: #uploads,
             streaming: #streaming,
+            authorize: &[],
+            allow_anonymous: false,
         })
     });
     let client_check = model.client.as_ref().map(|client| {

@@ -28,6 +28,11 @@ pub trait Hub: Send + Sync + Sized + 'static {
     #[doc(hidden)]
     const METHODS: &'static [MethodDescriptor];
 
+    /// The hub's own `#[authorize]` attributes: every one must pass to connect, and to call
+    /// any method not marked `#[allow_anonymous]`.
+    #[doc(hidden)]
+    const AUTHORIZE: &'static [AuthorizeRule] = &[];
+
     /// Binds the invocation's arguments and upload streams to method `method` and returns the
     /// running call, or the argument that did not bind.
     #[doc(hidden)]
@@ -70,6 +75,21 @@ pub struct MethodDescriptor {
     pub uploads: usize,
     /// Whether the method streams its result (invoked with StreamInvocation).
     pub streaming: bool,
+    /// The method's own `#[authorize]` attributes; every one must pass, as well as the hub's.
+    pub authorize: &'static [AuthorizeRule],
+    /// `#[allow_anonymous]`: anyone connected may call it, whatever the hub requires.
+    pub allow_anonymous: bool,
+}
+
+/// One `#[authorize]` attribute: the caller must be authenticated, hold one of `roles` when
+/// any are named, and satisfy `policy` when one is named.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthorizeRule {
+    /// Roles of which the caller needs any one (`roles = "Admin,Manager"`); empty for none.
+    pub roles: &'static [&'static str],
+    /// The name of a policy registered on the endpoint.
+    pub policy: Option<&'static str>,
 }
 
 /// A running hub method call: the result encoded in the caller's protocol, or its error. A
