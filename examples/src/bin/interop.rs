@@ -15,6 +15,9 @@ use hubs::runtime::connection::Transport::{self, LongPolling, ServerSentEvents, 
 use hubs::{ConnectionOptions, RequestInfo, Timestamp};
 use serde::{Deserialize, Serialize};
 
+#[path = "../chaos_hub.rs"]
+mod chaos_hub;
+
 /// One hub value per endpoint; `recorded` keeps what `Record` received, per connection.
 #[derive(Default)]
 struct TestHub {
@@ -384,6 +387,8 @@ async fn main() {
                 .configure_connections(|o| o.allow_stateful_reconnects = true)
                 .build(),
         );
+    // The chaos tests' endpoint: short timeouts and counters of what the server holds.
+    let app = app.merge(chaos_hub::routes());
     examples::serve(app).await;
 }
 
