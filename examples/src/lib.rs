@@ -50,6 +50,19 @@ pub async fn serve(app: Router) {
         .expect("server error");
 }
 
+/// Demo authentication: the `user` query parameter names the connection's user (its id and
+/// name). Anyone can claim any name, so this only suits examples and tests; the chat example
+/// shows real bearer tokens.
+pub fn user_from_query() -> impl hubs::auth::Authenticator {
+    hubs::auth::from_fn(|request| {
+        let user = form_urlencoded::parse(request.uri.query().unwrap_or_default().as_bytes())
+            .find(|(key, value)| key == "user" && !value.is_empty())
+            .map(|(_, user)| user.into_owned());
+        let principal = user.map(|user| hubs::auth::Principal::new(user.clone()).with_id(user));
+        std::future::ready(Ok(principal))
+    })
+}
+
 /// `GET /lib/signalr.min.js`: the browser build of the official client. Served from the
 /// interop tests' `node_modules` when installed, otherwise a redirect to the same pinned
 /// version on a public CDN.

@@ -28,12 +28,7 @@ impl<S: Clone + Send + Sync + 'static> HubRouterExt for Router<S> {
             &format!("{path}/negotiate"),
             any(move |request: Request<Body>| {
                 let negotiate = Arc::clone(&negotiate);
-                async move {
-                    let (parts, body) = request.into_parts();
-                    negotiate
-                        .negotiate(&parts.method, parts.uri.query(), body)
-                        .await
-                }
+                async move { negotiate.negotiate(request).await }
             }),
         )
         .route(

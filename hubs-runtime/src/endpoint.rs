@@ -3,9 +3,10 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::auth::{Authenticator, Principal, RequestAuth, UserIdProvider};
 use crate::clients::{Groups, HubClients};
-use crate::connection::{ConnectionDispatcher, ConnectionOptions, RequestInfo};
-use crate::hub::{Hub, HubDispatcher};
+use crate::connection::{ConnectionDispatcher, ConnectionOptions};
+use crate::hub::{AuthorizationContext, Hub, HubDispatcher, Policies};
 use crate::lifetime::{HubLifetimeManager, InMemoryLifetimeManager};
 use crate::options::HubOptions;
 
@@ -31,6 +32,8 @@ impl<H: Hub> HubEndpoint<H> {
             connection_options: ConnectionOptions::default(),
             lifetime: None,
             user_id: None,
+            authenticator: None,
+            policies: Policies::default(),
         }
     }
 
@@ -57,32 +60,107 @@ pub struct HubEndpointBuilder<H: Hub> {
     connection_options: ConnectionOptions,
     lifetime: Option<Arc<dyn HubLifetimeManager>>,
     user_id: Option<UserIdProvider>,
+    authenticator: Option<Arc<dyn Authenticator>>,
+    policies: Policies,
 }
 
-/// Finds the user a connection belongs to, from the request that opened it.
-pub type UserIdProvider = Arc<dyn Fn(&RequestInfo) -> Option<String> + Send + Sync>;
-
 impl<H: Hub> HubEndpointBuilder<H> {
-    /// Names the user of each connection, for `clients().user(..)` targets (like ASP.NET Core's
-    /// `IUserIdProvider`). Connections for which it returns `None` (or an empty id) belong to
-    /// no user and are never reached by user targets. Without a provider no connection has a
-    /// user.
+    /// Authenticates every request of the endpoint (negotiate and every transport request)
+    /// with `authenticator`: hub code sees the user with `Context::user()`, `#[authorize]`
+    /// rules are enforced, and each later request of a connection must be the same user
+    /// (403 otherwise).
+    ///
+    /// ```
+    /// # use hubs::prelude::*;
+    /// use hubs::auth::JwtBearer;
+    ///
+    /// struct Chat;
+    ///
+    /// #[hub]
+    /// #[authorize]
+    /// impl Chat {
+    ///     pub async fn whoami(&self, ctx: &Context) -> String {
+    ///         ctx.user().map(|user| user.name().to_owned()).unwrap_or_default()
+    ///     }
+    /// }
+    ///
+    /// let endpoint = HubEndpoint::builder(Chat)
+    ///     .authenticate(JwtBearer::hmac(b"a secret of at least thirty-two bytes!"))
+    ///     .build();
+    /// # let _ = endpoint;
+    /// ```
+    pub fn authenticate(mut self, authenticator: impl Authenticator) -> Self {
+        self.authenticator = Some(Arc::new(authenticator));
+        self
+    }
+
+    /// Names the user id of each authenticated connection, for `clients().user(..)` targets
+    /// (ASP.NET Core's `IUserIdProvider`). The default is the principal's name identifier
+    /// ([`Principal::id`], a token's `sub`). Connections for which it returns `None` (or an
+    /// empty id), and anonymous ones, are never reached by user targets.
     ///
     /// ```
     /// # use hubs::prelude::*;
     /// # struct Chat;
     /// # #[hub] impl Chat {}
-    /// // Until authentication is set up: the `user` query parameter names the user.
+    /// // Users are addressed by name rather than by id.
     /// let endpoint = HubEndpoint::builder(Chat)
-    ///     .user_id_provider(|request| request.query_value("user").map(str::to_string))
+    ///     .user_id_provider(|user| Some(user.name().to_owned()))
     ///     .build();
     /// # let _ = endpoint;
     /// ```
     pub fn user_id_provider(
         mut self,
-        provider: impl Fn(&RequestInfo) -> Option<String> + Send + Sync + 'static,
+        provider: impl Fn(&Principal) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
         self.user_id = Some(Arc::new(provider));
+        self
+    }
+
+    /// Registers the authorization policy `name` that `#[authorize(policy = "name")]` refers
+    /// to: a function of the caller and, for an invocation, the method and its arguments.
+    /// An endpoint whose hub names a policy not registered fails to build.
+    ///
+    /// ```
+    /// # use hubs::prelude::*;
+    /// # use hubs::auth::JwtBearer;
+    /// struct Rooms;
+    ///
+    /// #[hub]
+    /// impl Rooms {
+    ///     #[authorize(policy = "OwnRoom")]
+    ///     pub async fn close_room(&self, room: String) {}
+    /// }
+    ///
+    /// let endpoint = HubEndpoint::builder(Rooms)
+    ///     .authenticate(JwtBearer::hmac(b"a secret of at least thirty-two bytes!"))
+    ///     .policy("OwnRoom", |call| {
+    ///         let room: String = call.argument(0).unwrap_or_default();
+    ///         room.starts_with(call.user().name())
+    ///     })
+    ///     .build();
+    /// # let _ = endpoint;
+    /// ```
+    pub fn policy(
+        mut self,
+        name: impl Into<String>,
+        policy: impl Fn(&AuthorizationContext<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.policies.add_sync(name.into(), policy);
+        self
+    }
+
+    /// Registers an asynchronous authorization policy (one that looks something up). It
+    /// takes what it needs from the context before it returns its future.
+    pub fn async_policy<F>(
+        mut self,
+        name: impl Into<String>,
+        policy: impl Fn(&AuthorizationContext<'_>) -> F + Send + Sync + 'static,
+    ) -> Self
+    where
+        F: std::future::Future<Output = bool> + Send + 'static,
+    {
+        self.policies.add_async(name.into(), policy);
         self
     }
 
@@ -140,20 +218,45 @@ impl<H: Hub> HubEndpointBuilder<H> {
     pub fn try_build(self) -> Result<HubEndpoint<H>, String> {
         self.options.validate()?;
         self.connection_options.validate()?;
+        self.policies.check_registered::<H>()?;
+        let requires_user =
+            !H::AUTHORIZE.is_empty() || H::METHODS.iter().any(|m| !m.authorize.is_empty());
+        if requires_user && self.authenticator.is_none() {
+            return Err(format!(
+                "{} has #[authorize] rules but no authenticator: add                  HubEndpointBuilder::authenticate(...)",
+                std::any::type_name::<H>()
+            ));
+        }
         let lifetime = self
             .lifetime
             .unwrap_or_else(|| Arc::new(InMemoryLifetimeManager::new()));
+        let auth = self.authenticator.map(|authenticator| {
+            let policies = self.policies.clone();
+            RequestAuth {
+                authenticator,
+                connect_rule: (!H::AUTHORIZE.is_empty()).then(|| {
+                    let rule: crate::auth::ConnectRule = Arc::new(move |user: Arc<Principal>| {
+                        let decision = policies.decide(&[H::AUTHORIZE], Some(&user), None, None);
+                        Box::pin(decision.allowed())
+                    });
+                    rule
+                }),
+            }
+        });
         let dispatcher = HubDispatcher::new(
             Arc::new(self.hub),
             self.options,
             Arc::clone(&lifetime),
             self.user_id,
+            self.policies,
         );
+        let mut connections =
+            ConnectionDispatcher::new(Arc::new(dispatcher), self.connection_options);
+        if let Some(auth) = auth {
+            connections = connections.with_auth(auth);
+        }
         Ok(HubEndpoint {
-            connections: Arc::new(ConnectionDispatcher::new(
-                Arc::new(dispatcher),
-                self.connection_options,
-            )),
+            connections: Arc::new(connections),
             lifetime,
             _hub: PhantomData,
         })

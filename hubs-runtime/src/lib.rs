@@ -10,6 +10,7 @@
 //!
 //! Applications use it through the `hubs` crate.
 
+pub mod auth;
 pub mod clients;
 pub mod connection;
 pub mod hub;
@@ -24,12 +25,13 @@ mod serve;
 mod timestamp;
 
 pub use crate::axum::HubRouterExt;
+pub use auth::UserIdProvider;
 pub use clients::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, Groups, HubClients,
     IntoArguments, SingleClientProxy,
 };
 pub use connection::{ConnectionOptions, RequestInfo};
-pub use endpoint::{HubContext, HubEndpoint, HubEndpointBuilder, UserIdProvider};
+pub use endpoint::{HubContext, HubEndpoint, HubEndpointBuilder};
 pub use hub::UploadStream;
 pub use hub::{Context, Hub, HubError};
 pub use lifetime::SendError;

@@ -32,6 +32,11 @@ pub struct HubOptions {
     pub enable_detailed_errors: bool,
     /// The hub protocols clients may choose (all).
     pub supported_protocols: Vec<Protocol>,
+    /// Whether a connection is closed (with an error Close message that allows reconnecting)
+    /// when the credentials it authenticated with expire (false). Long Polling and SSE
+    /// requests that bring a refreshed token for the same user move the expiry forward.
+    /// ASP.NET Core's `CloseOnAuthenticationExpiration`.
+    pub close_on_authentication_expiration: bool,
 }
 
 impl Default for HubOptions {
@@ -45,6 +50,7 @@ impl Default for HubOptions {
             stream_buffer_capacity: 10,
             enable_detailed_errors: false,
             supported_protocols: Protocol::ALL.to_vec(),
+            close_on_authentication_expiration: false,
         }
     }
 }

@@ -159,7 +159,7 @@ impl fmt::Display for Timestamp {
         let secs = self.seconds.rem_euclid(86_400);
         let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
         write!(f, "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}")?;
-        if self.nanos % 1_000_000 == 0 {
+        if self.nanos.is_multiple_of(1_000_000) {
             write!(f, ".{:03}Z", self.nanos / 1_000_000)
         } else {
             write!(f, ".{:09}Z", self.nanos)

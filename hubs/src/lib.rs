@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub use hubs_macros::{hub, hub_client};
+pub use hubs_runtime::hub::AuthorizationContext;
 pub use hubs_runtime::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, ConnectionOptions, Context,
     Groups, Hub, HubClients, HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions,
@@ -8,6 +9,10 @@ pub use hubs_runtime::{
     UploadStream, UserIdProvider, serve,
 };
 pub use hubs_runtime::{DEFAULT_HEADER_READ_TIMEOUT, Serve};
+
+/// Authentication: who a connection belongs to ([`auth::JwtBearer`] for bearer tokens,
+/// [`auth::FromExtensions`] for apps with their own axum/tower layer, [`auth::from_fn`]).
+pub use hubs_runtime::auth;
 
 /// `#[serde(with = "hubs::serde_bytes")]` sends `Vec<u8>` as MessagePack binary (and JSON
 /// arrays of numbers), the shape `Uint8Array` and .NET `byte[]` use.

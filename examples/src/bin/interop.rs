@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use hubs::prelude::*;
 use hubs::runtime::connection::Transport::{self, LongPolling, ServerSentEvents, WebSockets};
-use hubs::{ConnectionOptions, RequestInfo, Timestamp};
+use hubs::{ConnectionOptions, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[path = "../chaos_hub.rs"]
@@ -348,10 +348,9 @@ async fn add_to_group(
 #[tokio::main]
 async fn main() {
     examples::init_tracing();
-    // Until authentication lands, the `user` query parameter names a connection's user.
-    let user_from_query = |request: &RequestInfo| request.query_value("user").map(str::to_string);
+    // The `user` query parameter names a connection's user (demo authentication).
     let test = HubEndpoint::builder(TestHub::default())
-        .user_id_provider(user_from_query)
+        .authenticate(examples::user_from_query())
         .build();
     let context = test.context();
     let app = Router::new()
@@ -364,7 +363,7 @@ async fn main() {
             "/hubs/test-detailed",
             HubEndpoint::builder(TestHub::default())
                 .detailed_errors(true)
-                .user_id_provider(user_from_query)
+                .authenticate(examples::user_from_query())
                 .build(),
         )
         // For transport fallback and the transport status codes.

@@ -16,8 +16,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use hubs::Timestamp;
 use hubs::prelude::*;
-use hubs::{RequestInfo, Timestamp};
 use serde::{Deserialize, Serialize};
 use tower_http::cors::CorsLayer;
 
@@ -173,7 +173,8 @@ async fn order_status(
 async fn main() {
     examples::init_tracing();
     let endpoint = HubEndpoint::builder(NotificationHub)
-        .user_id_provider(|request: &RequestInfo| request.query_value("user").map(str::to_string))
+        // The `user` query parameter names a connection's user (demo authentication).
+        .authenticate(examples::user_from_query())
         .build();
     let services = Services {
         hub: endpoint.context(),

@@ -7,6 +7,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::http::request::Parts;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -18,12 +19,15 @@ use super::http::{self, HttpConnection};
 use super::{
     ConnectionHandler, ConnectionOptions, RequestInfo, Transport, new_connection_id, websocket,
 };
+use crate::auth::{ConnectionUser, HubRequest, Principal, Refusal, RequestAuth};
 
 /// Accepts negotiate and transport requests for one endpoint and hands each new connection to
 /// its [`ConnectionHandler`].
 pub struct ConnectionDispatcher {
     handler: Arc<dyn ConnectionHandler>,
     options: ConnectionOptions,
+    /// Who requests come from, and who may connect; `None`: everyone, anonymously.
+    auth: Option<RequestAuth>,
     registry: Mutex<Registry>,
     /// Set once the idle Long Polling watcher runs.
     idle_watch: std::sync::OnceLock<()>,
@@ -37,6 +41,8 @@ struct Registry {
 
 struct Registered {
     connection_id: Arc<str>,
+    /// Who negotiated; every later request must be the same user.
+    user: Option<Arc<ConnectionUser>>,
     /// Negotiated with stateful reconnect.
     stateful: bool,
     state: State,
@@ -149,6 +155,7 @@ impl ConnectionDispatcher {
         Self {
             handler,
             options,
+            auth: None,
             registry: Mutex::new(Registry {
                 by_token: HashMap::new(),
                 next_sweep: Instant::now(),
@@ -157,15 +164,36 @@ impl ConnectionDispatcher {
         }
     }
 
+    /// Authenticates every request of this endpoint with `auth`.
+    pub(crate) fn with_auth(mut self, auth: RequestAuth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Who `parts` comes from (`None`: anonymous), or the response refusing it.
+    async fn admit(&self, parts: &mut Parts) -> Result<Option<Arc<Principal>>, Response> {
+        let Some(auth) = &self.auth else {
+            return Ok(None);
+        };
+        parts.extensions.insert(HubRequest);
+        auth.admit(parts).await.map_err(IntoResponse::into_response)
+    }
+
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// `{path}/negotiate`: creates a connection and says how to reach it.
-    pub async fn negotiate(&self, method: &Method, query: Option<&str>, body: Body) -> Response {
-        if method != Method::POST {
+    pub async fn negotiate(&self, request: Request<Body>) -> Response {
+        let (mut parts, body) = request.into_parts();
+        if parts.method != Method::POST {
             return StatusCode::METHOD_NOT_ALLOWED.into_response();
         }
+        let user = match self.admit(&mut parts).await {
+            Ok(principal) => principal.map(ConnectionUser::new),
+            Err(refusal) => return refusal,
+        };
+        let query = parts.uri.query();
         // Clients send no body, or an empty one; a large one is refused without reading it
         // all (hyper then closes the connection rather than drain the rest).
         let limit = self.options.transport_max_message_size;
@@ -222,6 +250,7 @@ impl ConnectionDispatcher {
             token.into(),
             Registered {
                 connection_id,
+                user,
                 stateful,
                 state: State::Waiting {
                     negotiated_at: now,
@@ -235,6 +264,13 @@ impl ConnectionDispatcher {
     /// Requests on `{path}` itself: the transports.
     pub async fn connect(self: Arc<Self>, request: Request<Body>) -> Response {
         let (mut parts, body) = request.into_parts();
+        if !matches!(parts.method, Method::GET | Method::POST | Method::DELETE) {
+            return StatusCode::METHOD_NOT_ALLOWED.into_response();
+        }
+        let principal = match self.admit(&mut parts).await {
+            Ok(principal) => principal,
+            Err(refusal) => return refusal,
+        };
         let header_is = |name: header::HeaderName, wanted: &str| {
             parts
                 .headers
@@ -248,11 +284,10 @@ impl ConnectionDispatcher {
                 Transport::ServerSentEvents
             }
             Method::GET => Transport::LongPolling,
-            Method::POST => return self.post(parts.uri.query(), body).await,
-            Method::DELETE => return self.delete(parts.uri.query()),
-            _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+            Method::POST => return self.post(parts.uri.query(), principal, body).await,
+            _ => return self.delete(parts.uri.query(), principal),
         };
-        let info = RequestInfo::new(parts.headers.clone(), parts.uri.query());
+        let mut info = RequestInfo::new(parts.headers.clone(), parts.uri.query());
         // An empty id counts as none, as in ASP.NET Core.
         let token = info
             .query_value("id")
@@ -264,6 +299,7 @@ impl ConnectionDispatcher {
                 return not_supported(wanted);
             }
             let id = Arc::from(new_connection_id());
+            info.user = principal.map(ConnectionUser::new);
             return self
                 .upgrade(&mut parts, None, Socket::New(id, None), info)
                 .await;
@@ -279,9 +315,14 @@ impl ConnectionDispatcher {
             let Some(registered) = registry.by_token.get_mut(&token) else {
                 return UnknownConnection::Unknown.into_response();
             };
+            if let Err(refusal) = same_user(&registered.user, principal.as_deref()) {
+                return refusal.into_response();
+            }
             if !self.options.transports.contains(&wanted) {
                 return not_supported(wanted);
             }
+            info.user = registered.user.clone();
+            let user = registered.user.clone();
             match &mut registered.state {
                 State::Waiting { early_input, .. } => {
                     let early_input = std::mem::take(early_input);
@@ -295,7 +336,7 @@ impl ConnectionDispatcher {
                             false => (None, None),
                         };
                         registered.state = State::WebSocket(resume);
-                        Attach::WebSocket(Socket::New(id, resumed))
+                        Attach::WebSocket(Socket::New(id, resumed), user)
                     } else {
                         let (connection, events) = HttpConnection::start(
                             Arc::clone(&self.handler),
@@ -321,15 +362,16 @@ impl ConnectionDispatcher {
                 }
                 // Stateful reconnect: a new socket resumes the connection.
                 State::WebSocket(Some(resume)) if !resume.is_closed() => {
-                    Attach::WebSocket(Socket::Resume(resume.clone()))
+                    Attach::WebSocket(Socket::Resume(resume.clone()), user)
                 }
                 // One SSE stream or WebSocket at a time.
                 _ => return StatusCode::CONFLICT.into_response(),
             }
         };
         match attach {
-            Attach::WebSocket(socket) => {
-                let info = info_of(&parts);
+            Attach::WebSocket(socket, user) => {
+                let mut info = info_of(&parts);
+                info.user = user;
                 self.upgrade(&mut parts, Some(token), socket, info).await
             }
             Attach::Started(connection, Some(events)) => {
@@ -432,27 +474,27 @@ impl ConnectionDispatcher {
     /// `POST {path}?id=`: a message for an SSE or Long Polling connection. Before the
     /// transport starts it is kept and handed over when it does (some clients send their
     /// handshake before their first poll).
-    async fn post(&self, query: Option<&str>, body: Body) -> Response {
+    async fn post(
+        &self,
+        query: Option<&str>,
+        principal: Option<Arc<Principal>>,
+        body: Body,
+    ) -> Response {
         let token = match token_of(query) {
             Ok(token) => token,
             Err(missing) => return missing.into_response(),
         };
         let limit = self.options.transport_max_message_size;
-        let connection = match self
-            .registry()
-            .by_token
-            .get(token.as_str())
-            .map(|r| &r.state)
-        {
-            None => return UnknownConnection::Unknown.into_response(),
-            Some(State::Http(connection)) => Some(Arc::clone(connection)),
-            Some(State::WebSocket(_)) => {
+        let connection = match self.registered_state(&token, principal.as_deref()) {
+            Err(unusable) => return unusable.into_response(),
+            Ok(StateView::Http(connection)) => Some(connection),
+            Ok(StateView::WebSocket) => {
                 return text(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "POST requests are not allowed for WebSocket connections.",
                 );
             }
-            Some(State::Waiting { .. }) => None,
+            Ok(StateView::Waiting) => None,
         };
         if let Some(connection) = connection {
             return connection.send(body, limit).await;
@@ -483,22 +525,17 @@ impl ConnectionDispatcher {
     }
 
     /// `DELETE {path}?id=`: a Long Polling client leaving.
-    fn delete(&self, query: Option<&str>) -> Response {
+    fn delete(&self, query: Option<&str>, principal: Option<Arc<Principal>>) -> Response {
         let token = match token_of(query) {
             Ok(token) => token,
             Err(missing) => return missing.into_response(),
         };
-        match self
-            .registry()
-            .by_token
-            .get(token.as_str())
-            .map(|r| &r.state)
-        {
-            None => UnknownConnection::Unknown.into_response(),
-            Some(State::Http(connection)) if connection.transport == Transport::LongPolling => {
+        match self.registered_state(&token, principal.as_deref()) {
+            Err(unusable) => unusable.into_response(),
+            Ok(StateView::Http(connection)) if connection.transport == Transport::LongPolling => {
                 connection.close_by_client()
             }
-            Some(_) => text(
+            Ok(_) => text(
                 StatusCode::BAD_REQUEST,
                 "Cannot terminate this connection using the DELETE endpoint.",
             ),
@@ -516,10 +553,10 @@ impl ConnectionDispatcher {
         let dispatcher = Arc::downgrade(self);
         let token = token.to_string();
         move || {
-            if transport == Transport::ServerSentEvents {
-                if let Some(dispatcher) = dispatcher.upgrade() {
-                    dispatcher.forget(Some(&token));
-                }
+            if transport == Transport::ServerSentEvents
+                && let Some(dispatcher) = dispatcher.upgrade()
+            {
+                dispatcher.forget(Some(&token));
             }
         }
     }
@@ -554,6 +591,25 @@ impl ConnectionDispatcher {
         });
     }
 
+    /// The state of the connection `token` names, if `principal` may use it: 404 for an
+    /// unknown token, 403 for another user's connection.
+    fn registered_state(
+        &self,
+        token: &str,
+        principal: Option<&Principal>,
+    ) -> Result<StateView, Unusable> {
+        let registry = self.registry();
+        let Some(registered) = registry.by_token.get(token) else {
+            return Err(Unusable::Unknown);
+        };
+        same_user(&registered.user, principal).map_err(Unusable::Refused)?;
+        Ok(match &registered.state {
+            State::Waiting { .. } => StateView::Waiting,
+            State::WebSocket(_) => StateView::WebSocket,
+            State::Http(connection) => StateView::Http(Arc::clone(connection)),
+        })
+    }
+
     /// Removes a connection whose transport ended; its token is no longer accepted.
     fn forget(&self, token: Option<&str>) {
         if let Some(token) = token {
@@ -569,9 +625,45 @@ enum Socket {
     Resume(mpsc::Sender<WebSocket>),
 }
 
+/// Why a POST or DELETE cannot use the connection it names.
+enum Unusable {
+    Unknown,
+    Refused(Refusal),
+}
+
+impl IntoResponse for Unusable {
+    fn into_response(self) -> Response {
+        match self {
+            Unusable::Unknown => UnknownConnection::Unknown.into_response(),
+            Unusable::Refused(refusal) => refusal.into_response(),
+        }
+    }
+}
+
+/// What a registered connection is, seen from a POST or DELETE.
+enum StateView {
+    Waiting,
+    WebSocket,
+    Http(Arc<HttpConnection>),
+}
+
+/// Every request of a connection must come from the user that negotiated it (ASP.NET Core only
+/// logs a mismatch; a connection is not to be taken over). A refreshed token for that user moves
+/// the connection's expiry.
+fn same_user(
+    negotiated: &Option<Arc<ConnectionUser>>,
+    principal: Option<&Principal>,
+) -> Result<(), Refusal> {
+    match (negotiated, principal) {
+        (None, None) => Ok(()),
+        (Some(user), principal) => user.refresh(principal),
+        (None, Some(_)) => Err(Refusal::Forbidden),
+    }
+}
+
 /// What a transport request turned out to be.
 enum Attach {
-    WebSocket(Socket),
+    WebSocket(Socket, Option<Arc<ConnectionUser>>),
     Started(Arc<HttpConnection>, Option<super::QueueReceiver>),
     Poll(Arc<HttpConnection>),
 }

@@ -20,6 +20,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::ConnectionUser;
 use crate::protocol::TransferFormat;
 
 pub use dispatcher::ConnectionDispatcher;
@@ -84,6 +85,9 @@ pub struct RequestInfo {
     pub headers: HeaderMap,
     /// Query parameters in order, percent-decoded.
     pub query: Vec<(String, String)>,
+    /// The authenticated user the connection belongs to, if the endpoint authenticates and
+    /// the client signed in.
+    pub user: Option<Arc<ConnectionUser>>,
 }
 
 impl RequestInfo {
@@ -92,6 +96,7 @@ impl RequestInfo {
         Self {
             headers: detach(headers),
             query: parse_query(query),
+            user: None,
         }
     }
 

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::http::HeaderMap;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Principal;
 use crate::clients::{CallerClients, ClientResults, Groups};
 use crate::connection::RequestInfo;
 use crate::lifetime::{HubConnection, HubLifetimeManager};
@@ -151,9 +152,24 @@ impl Context {
         self.inner.connection.id()
     }
 
-    /// The user the connection belongs to, if the application identified one.
+    /// The user id the connection belongs to (what `clients().user(..)` targets reach), if the
+    /// connection is authenticated and has one.
     pub fn user_identifier(&self) -> Option<&str> {
         self.inner.connection.user().map(|u| &**u)
+    }
+
+    /// The authenticated user the connection belongs to; `None` for an anonymous connection or
+    /// an endpoint without an authenticator.
+    pub fn user(&self) -> Option<&Principal> {
+        self.user_arc().map(|user| &**user)
+    }
+
+    pub(crate) fn user_arc(&self) -> Option<&Arc<Principal>> {
+        self.inner
+            .request
+            .user
+            .as_ref()
+            .map(|user| user.principal())
     }
 
     /// Headers of the HTTP request that opened the connection's transport.

@@ -18,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 use super::streams::{UploadChannel, UploadItem};
 use super::texts::{self, panic_error};
 use super::{Bindings, Context, Hub, HubError, MethodFuture};
+use super::{Decision, Policies};
+use crate::auth::{ConnectionUser, UserIdProvider};
 use crate::connection::{ConnectionHandler, Outgoing, Resumable, TransportConnection};
-use crate::endpoint::UserIdProvider;
 use crate::lifetime::{ClientResult, ClientResultError, HubConnection, HubLifetimeManager};
 use crate::options::HubOptions;
 use crate::protocol::{
@@ -35,6 +36,7 @@ pub(crate) struct HubDispatcher<H> {
     /// Wire names in lower case -> index into `H::METHODS`.
     methods: HashMap<String, usize>,
     user_id: Option<UserIdProvider>,
+    policies: Policies,
 }
 
 /// Why a connection's read loop ended.
@@ -58,6 +60,8 @@ struct Call {
     /// Error texts name the method as the client spelled it.
     name: Cow<'static, str>,
     streaming: bool,
+    /// An async policy still to decide whether the call may run.
+    authorization: Option<BoxFuture<'static, bool>>,
 }
 
 /// Streaming invocations that may still be cancelled, by invocation id.
@@ -96,6 +100,8 @@ struct Timers {
     /// An invocation waits for a slot, so the client's messages go unread: the client
     /// timeout pauses meanwhile, as in ASP.NET Core.
     timeout_paused: bool,
+    /// Set when the connection closes as its credentials expire.
+    expiring: Option<Arc<ConnectionUser>>,
 }
 
 impl Timers {
@@ -103,10 +109,26 @@ impl Timers {
     fn next_due(&self, last_message: Instant) -> Option<Instant> {
         let timeout = (self.timeout_armed && !self.timeout_paused)
             .then(|| last_message + self.client_timeout);
-        [self.next_ping, self.next_ack, timeout]
+        [self.next_ping, self.next_ack, timeout, self.expiry()]
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// When the connection's credentials expire, if it closes then.
+    fn expiry(&self) -> Option<Instant> {
+        let expires_at = self.expiring.as_ref()?.expires_at()?;
+        let left = expires_at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        Some(Instant::now() + left)
+    }
+
+    fn expired(&self) -> bool {
+        self.expiring
+            .as_ref()
+            .and_then(|user| user.expires_at())
+            .is_some_and(|at| at <= std::time::SystemTime::now())
     }
 
     fn timed_out(&self, last_message: Instant, now: Instant) -> bool {
@@ -131,6 +153,7 @@ impl<H: Hub> HubDispatcher<H> {
         options: HubOptions,
         lifetime: Arc<dyn HubLifetimeManager>,
         user_id: Option<UserIdProvider>,
+        policies: Policies,
     ) -> Self {
         let methods = H::METHODS
             .iter()
@@ -143,6 +166,7 @@ impl<H: Hub> HubDispatcher<H> {
             lifetime,
             methods,
             user_id,
+            policies,
         }
     }
 
@@ -192,11 +216,15 @@ impl<H: Hub> HubDispatcher<H> {
         let ok = Bytes::from_static(crate::protocol::HANDSHAKE_OK);
         let _ = transport.outbound.send(Outgoing::Control(ok)).await;
 
-        let user = self
-            .user_id
-            .as_ref()
-            .and_then(|provider| provider(&transport.request))
-            .filter(|user| !user.is_empty());
+        // The user id user targets reach: the provider's, or the principal's name identifier.
+        let user = transport.request.user.as_ref().and_then(|user| {
+            let principal = user.principal();
+            match &self.user_id {
+                Some(provider) => provider(principal),
+                None => principal.id().map(str::to_owned),
+            }
+            .filter(|id| !id.is_empty())
+        });
         let connection = Arc::new(HubConnection::new(
             Arc::clone(&transport.connection_id),
             protocol,
@@ -331,6 +359,11 @@ impl<H: Hub> HubDispatcher<H> {
             client_timeout: self.options.client_timeout_interval,
             timeout_armed: false,
             timeout_paused: false,
+            expiring: transport
+                .request
+                .user
+                .clone()
+                .filter(|_| self.options.close_on_authentication_expiration),
         };
         let mut last_message = now;
         // One timer for all three duties: idle connections cost one timer entry each.
@@ -414,6 +447,12 @@ impl<H: Hub> HubDispatcher<H> {
                 }
                 _ = &mut timer, if timers.next_due(last_message).is_some() => {
                     let now = Instant::now();
+                    if timers.expired() {
+                        return End::Failed(HubError::internal(
+                            "AuthenticationExpired",
+                            "The connection's credentials expired.",
+                        ));
+                    }
                     if timers.timed_out(last_message, now) {
                         return End::Failed(HubError::internal(
                             "TimeoutException",
@@ -426,13 +465,12 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                     if timers.next_ack.is_some_and(|due| due <= now) {
                         timers.next_ack = Some(now + ACK_INTERVAL);
-                        if let Some(incoming) = reader.incoming.as_mut() {
-                            if incoming.received > incoming.acknowledged {
+                        if let Some(incoming) = reader.incoming.as_mut()
+                            && incoming.received > incoming.acknowledged {
                                 incoming.acknowledged = incoming.received;
                                 let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
                                 connection.deliver_control(ack);
                             }
-                        }
                     }
                     if let Some(due) = timers.next_due(last_message) {
                         timer.as_mut().reset(due);
@@ -623,6 +661,22 @@ impl<H: Hub> HubDispatcher<H> {
             return fail(texts::unknown_method(target));
         };
         let method = H::METHODS[index];
+        // Refused calls never reach binding or the method (ASP.NET Core checks right after
+        // finding the method).
+        let rules: [&[super::AuthorizeRule]; 2] = match method.allow_anonymous {
+            true => [&[], &[]],
+            false => [H::AUTHORIZE, method.authorize],
+        };
+        let user = reader.context.user_arc();
+        let authorization =
+            match self
+                .policies
+                .decide(&rules, user, Some(method.name), Some(&invocation.arguments))
+            {
+                Decision::Allowed => None,
+                Decision::Denied => return fail(texts::unauthorized(target)),
+                Decision::Pending(decision) => Some(decision),
+            };
         if method.streaming != streaming {
             return fail(if streaming {
                 texts::streaming_mismatch(target)
@@ -646,12 +700,11 @@ impl<H: Hub> HubDispatcher<H> {
                 detailed,
             ));
         }
-        if streaming {
-            if let Some(id) = id {
-                if lock(&reader.running).contains_key(id) {
-                    return fail(format!("Invocation ID '{id}' is already in use."));
-                }
-            }
+        if streaming
+            && let Some(id) = id
+            && lock(&reader.running).contains_key(id)
+        {
+            return fail(format!("Invocation ID '{id}' is already in use."));
         }
 
         let capacity = self.options.stream_buffer_capacity;
@@ -685,6 +738,7 @@ impl<H: Hub> HubDispatcher<H> {
                 Cow::Owned(target.to_owned())
             },
             streaming,
+            authorization,
         };
         // Streaming calls and calls with uploads take no slot; others run when one is free,
         // and until then the loop reads nothing more.
@@ -703,10 +757,10 @@ impl<H: Hub> HubDispatcher<H> {
         let detailed = self.options.enable_detailed_errors;
         let id = call.context.invocation_id().map(str::to_owned);
         let cancel = call.context.cancel_token().cloned();
-        if call.streaming {
-            if let (Some(id), Some(cancel)) = (&id, &cancel) {
-                lock(running).insert(id.clone(), cancel.clone());
-            }
+        if call.streaming
+            && let (Some(id), Some(cancel)) = (&id, &cancel)
+        {
+            lock(running).insert(id.clone(), cancel.clone());
         }
         let running = Arc::clone(running);
         let streaming = call.streaming;
@@ -719,7 +773,28 @@ impl<H: Hub> HubDispatcher<H> {
                 context,
                 name,
                 streaming,
+                authorization,
             } = call;
+            if let Some(decision) = authorization
+                && !decision.await
+            {
+                // The method never runs: its future is dropped unpolled.
+                let text = texts::unauthorized(&name);
+                let connection = context.connection();
+                match &id {
+                    Some(id) => {
+                        let outcome = CompletionOutcome::error(&text);
+                        connection.deliver(connection.protocol().write_completion(id, outcome));
+                    }
+                    None => {
+                        tracing::debug!(method = %name, "unauthorized fire-and-forget call")
+                    }
+                }
+                if let (Some(id), true) = (&id, streaming) {
+                    lock(&running).remove(id);
+                }
+                return;
+            }
             let future = AssertUnwindSafe(future).catch_unwind();
             let outcome = match (&cancel, streaming) {
                 // A cancelled stream stops at once: its producer is dropped.

@@ -1,5 +1,6 @@
 //! Hub dispatch layer: hub messages <-> calls of the hub's methods.
 
+mod authorize;
 mod context;
 mod dispatcher;
 #[doc(hidden)]
@@ -14,6 +15,8 @@ use futures_util::future::BoxFuture;
 use crate::protocol::{ArgumentError, Arguments};
 
 pub use crate::error::HubError;
+pub use authorize::AuthorizationContext;
+pub(crate) use authorize::{Decision, Policies};
 pub use context::Context;
 pub(crate) use dispatcher::HubDispatcher;
 pub use streams::{UploadChannel, UploadStream, forward_fallible_stream, forward_stream};

@@ -32,6 +32,11 @@ pub(crate) fn argument_count(
     binding_failure(target, &detail, detailed)
 }
 
+/// An invocation the caller is not authorized for (no final period, as ASP.NET Core).
+pub(crate) fn unauthorized(target: &str) -> String {
+    format!("Failed to invoke '{target}' because user is unauthorized")
+}
+
 pub(crate) fn argument_types(target: &str, detailed: bool) -> String {
     binding_failure(target, BINDING_DETAIL, detailed)
 }

@@ -369,10 +369,10 @@ impl HubProtocol for MessagePackProtocol {
         let Some((length, prefix)) = read_length_prefix(input)? else {
             return Ok(None);
         };
-        if let Some(limit) = max_message_size {
-            if length > limit {
-                return Err(ProtocolError::MessageTooLarge { limit });
-            }
+        if let Some(limit) = max_message_size
+            && length > limit
+        {
+            return Err(ProtocolError::MessageTooLarge { limit });
         }
         let Some(body) = input.get(prefix..prefix + length) else {
             return Ok(None);
