@@ -1,0 +1,472 @@
+// The attacks of issue 15, each as a function that runs it against a started example
+// server and returns what the attacker, the server's memory and a bystander saw. The
+// regression tests (test/attacks*.test.mjs) assert on these results; measure.mjs prints
+// them for RELIABILITY.md (before/after).
+import { connectTcp, MiB, RawSocketHub, RssSampler, frameHeader, jsonFrame, mib, startBystander } from '../lib/attack.mjs';
+import { connect, sleep, waitFor } from '../lib/server.mjs';
+
+const ms = (since) => Date.now() - since;
+
+/**
+ * Attack 1: `sockets` connections each announce a text frame of `announced` bytes
+ * (81 FF 00 00 00 00 00 F0 00 00 for 15 MiB), send the mask and wait `headerWaitMs`
+ * (a server that checks the header closes now, without any payload), then stream all
+ * but the last payload byte as fast as the server reads it, for at most `streamMs`.
+ * Sockets stay open; the server's RSS is sampled throughout.
+ */
+export async function oversizedFrames(server, { path = '/hubs/test', sockets = 20, announced = 15 * MiB, headerWaitMs = 500, streamMs = 15_000, tcpCloseWaitMs = 3000, bystanderPath = '/hubs/test' } = {}) {
+  const bystander = await startBystander(`${server.url}${bystanderPath}`);
+  const rss = new RssSampler(server.process.pid);
+  const hubs = [];
+  for (let i = 0; i < sockets; i++) hubs.push(await RawSocketHub.open(server.port, path));
+  const headerSentAt = Date.now();
+  for (const hub of hubs) {
+    hub.headerSentAt = Date.now();
+    hub.socket.write(frameHeader(0x1, announced));
+  }
+  await sleep(headerWaitMs);
+  const closedOnHeader = hubs.filter((h) => h.closed || h.closeFrame).length;
+
+  // Stream the payload (all but its last byte) on the sockets still open.
+  const chunk = Buffer.alloc(MiB, 0x61);
+  const deadline = Date.now() + streamMs;
+  await Promise.all(
+    hubs.map(async (hub) => {
+      hub.payloadSent = 0;
+      while (hub.payloadSent < announced - 1 && !hub.closed && !hub.closeFrame) {
+        const piece = Math.min(chunk.length, announced - 1 - hub.payloadSent);
+        if (!(await hub.write(chunk.subarray(0, piece), deadline))) break;
+        hub.payloadSent += piece;
+      }
+    }),
+  );
+  // A server that refused the frame closes TCP too; give it a moment, and the server a
+  // moment to settle on what it read.
+  await waitFor(() => hubs.every((h) => h.closed), tcpCloseWaitMs).catch(() => {});
+  await sleep(300);
+  const memory = rss.stop();
+  const result = {
+    attack: 'oversized WebSocket frame',
+    sockets,
+    announcedBytes: announced,
+    closedWithinHeaderWait: closedOnHeader,
+    closeCodes: count(hubs.map((h) => h.closeFrame?.code ?? (h.closed ? 'tcp-close-without-close-frame' : 'open'))),
+    closeFrameAfterHeaderMs: stats(hubs.filter((h) => h.closeFrame).map((h) => h.closeFrameAtMs - (h.headerSentAt - h.startedAt))),
+    tcpClosed: hubs.filter((h) => h.closed).length,
+    tcpCloseAfterHeaderMs: stats(hubs.filter((h) => h.closed).map((h) => h.endInfo.atMs - (h.headerSentAt - h.startedAt))),
+    payloadMiBSentPerSocket: stats(hubs.map((h) => mib(h.payloadSent))),
+    fullPayloadsSent: hubs.filter((h) => h.payloadSent >= announced - 1).length,
+    elapsedMs: ms(headerSentAt),
+    rss: memory,
+    bystander: await bystander.stop(),
+  };
+  result.hubs = hubs;
+  hubs.forEach((h) => h.destroy());
+  return result;
+}
+
+/**
+ * Attack 2: `silent` sockets connect and send nothing; `slowloris` sockets send
+ * `GET / HTTP/1.1` and then one more header line every `lineEveryMs`. Watches for
+ * `observeMs` when each socket is closed by the server (and what it answered).
+ */
+export async function idleHeaders(server, { silent = 10, slowloris = 5, lineEveryMs = 1000, observeMs = 5000, bystanderPath = '/hubs/test' } = {}) {
+  const bystander = await startBystander(`${server.url}${bystanderPath}`);
+  const started = Date.now();
+  const sockets = [];
+  for (let i = 0; i < silent + slowloris; i++) {
+    const socket = await connectTcp(server.port);
+    const entry = { kind: i < silent ? 'silent' : 'slowloris', connectedAt: Date.now(), closedAfterMs: null, answer: '', linesSent: 0, socket };
+    socket.on('data', (d) => {
+      entry.answer += d.toString('latin1');
+    });
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      entry.closedAfterMs = Date.now() - entry.connectedAt;
+    });
+    if (entry.kind === 'slowloris') {
+      socket.write('GET / HTTP/1.1\r\n');
+      entry.timer = setInterval(() => {
+        if (socket.destroyed) return;
+        entry.linesSent++;
+        socket.write(`X-Slow-${entry.linesSent}: still-coming\r\n`);
+      }, lineEveryMs);
+    }
+    sockets.push(entry);
+  }
+  await waitFor(() => sockets.every((s) => s.closedAfterMs !== null) || ms(started) > observeMs, observeMs + 1000);
+  for (const entry of sockets) {
+    clearInterval(entry.timer);
+    entry.socket.destroy();
+  }
+  const summarize = (kind) => {
+    const group = sockets.filter((s) => s.kind === kind);
+    const closed = group.filter((s) => s.closedAfterMs !== null);
+    return {
+      sockets: group.length,
+      closedByServer: closed.length,
+      closedAfterMs: stats(closed.map((s) => s.closedAfterMs)),
+      answers: count(group.map((s) => s.answer.split('\r\n')[0] || '(nothing)')),
+      headerLinesSent: stats(group.map((s) => s.linesSent)),
+    };
+  };
+  return {
+    attack: 'no request-header timeout',
+    observedMs: ms(started),
+    silent: summarize('silent'),
+    slowloris: summarize('slowloris'),
+    bystander: await bystander.stop(),
+    entries: sockets,
+  };
+}
+
+/**
+ * Attack 3: one connection invokes Delay(delayMs), which holds its invocation slot, then
+ * pipelines `count` Echo invocations of `payloadBytes` each, writing as fast as the socket
+ * accepts them, for at most `holdMs` (keep it below delayMs). Reports how much the
+ * attacker could write and how much the server grew meanwhile.
+ */
+export async function queuedInvocations(server, { path = '/hubs/test', delayMs = 5000, holdMs = 4000, count: calls = 10_000, payloadBytes = 30_000, bystanderPath = '/hubs/test' } = {}) {
+  const bystander = await startBystander(`${server.url}${bystanderPath}`);
+  const rss = new RssSampler(server.process.pid);
+  const hub = await RawSocketHub.open(server.port, path);
+  hub.parse = false; // nothing but pings comes before Delay returns; skip parsing until then
+  const started = Date.now();
+  const deadline = started + holdMs;
+  await hub.write(jsonFrame({ type: 1, invocationId: 'delay', target: 'Delay', arguments: [delayMs] }));
+  // Every Echo shares the same big tail; only the small head with the id differs.
+  const tail = Buffer.from(`${'x'.repeat(payloadBytes)}"]}\x1e`);
+  let sent = 0;
+  let bytesSent = 0;
+  let stalled = false;
+  for (; sent < calls; sent++) {
+    const head = Buffer.from(`{"type":1,"invocationId":"${sent}","target":"Echo","arguments":["`);
+    const frame = Buffer.concat([frameHeader(0x1, head.length + tail.length), head]);
+    hub.socket.write(frame);
+    if (!(await hub.write(tail, deadline))) {
+      stalled = !hub.closed;
+      break;
+    }
+    bytesSent += frame.length + tail.length;
+  }
+  const writeMs = ms(started);
+  // Hold until the deadline so the server has read whatever it is going to read.
+  await sleep(Math.max(0, deadline - Date.now()));
+  const memory = rss.stop();
+  // Once Delay returns, the slot is free and the server must read and answer again.
+  const completed = new Set();
+  hub.parse = true;
+  await waitFor(
+    () => {
+      for (const message of hub.takeRecords()) if (message.type === 3) completed.add(message.invocationId);
+      return (completed.has('delay') && completed.has('0')) || hub.closed;
+    },
+    Math.max(0, delayMs - holdMs) + 5000,
+  ).catch(() => {});
+  const result = {
+    attack: 'invocations queued behind a busy slot',
+    delayMs,
+    invocationsAttempted: calls,
+    invocationsWritten: sent,
+    MiBWritten: mib(bytesSent),
+    writesStalled: stalled,
+    writeMs,
+    attackerClosedByServer: hub.closed,
+    afterDelay: { delayCompleted: completed.has('delay'), firstEchoCompleted: completed.has('0'), atMs: ms(started) },
+    rss: memory,
+    bystander: await bystander.stop(),
+  };
+  hub.destroy();
+  return result;
+}
+
+/**
+ * Attack 4: a bystander on the chat hub (whose on_connected broadcasts UserConnected to
+ * everyone) reads promptly while `connections` raw connections are opened quickly
+ * (`parallel` at a time; they read and discard everything, or with `attackersRead: false`
+ * never read after the handshake). Reports whether the bystander
+ * survived, and whether it still round-trips afterwards.
+ */
+export async function connectionStorm(server, { path = '/hubs/chat', connections = 2000, parallel = 100, attackersRead = true, settleMs = 30_000 } = {}) {
+  const seen = { connected: 0, disconnected: 0 };
+  let closedWith;
+  const bystanderHub = await startBystander(`${server.url}${path}`, {
+    method: 'SendMessage',
+    args: (i) => ['bystander', `ping-${i}`],
+    intervalMs: 250,
+    connectOptions: {
+      setup: (c) => {
+        c.on('UserConnected', () => seen.connected++);
+        c.on('UserDisconnected', () => seen.disconnected++);
+        c.on('ReceiveMessage', () => {});
+        c.on('UserJoined', () => {});
+        c.onclose((err) => {
+          closedWith = err ? err.message : null;
+        });
+      },
+    },
+  });
+  const rss = new RssSampler(server.process.pid);
+  const started = Date.now();
+  const attackers = [];
+  let failedToOpen = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < connections) {
+        next++;
+        try {
+          const hub = await RawSocketHub.open(server.port, path, { timeoutMs: 30_000 });
+          hub.parse = false;
+          if (!attackersRead) hub.socket.pause();
+          attackers.push(hub);
+        } catch {
+          failedToOpen++;
+        }
+      }
+    }),
+  );
+  const openedMs = ms(started);
+  // Every open makes the bystander one UserConnected richer; wait for the whole storm.
+  await waitFor(() => seen.connected >= attackers.length || closedWith !== undefined, settleMs).catch(() => {});
+  const deliveredMs = ms(started);
+  const attackersClosed = attackers.filter((h) => h.closed).length;
+  // Then they all leave at once: a burst of UserDisconnected broadcasts, far faster than
+  // the connects came.
+  const leaving = Date.now();
+  for (const hub of attackers) hub.destroy();
+  await waitFor(() => seen.disconnected >= attackers.length || closedWith !== undefined, settleMs).catch(() => {});
+  const departedMs = ms(leaving);
+  await sleep(300);
+  const memory = rss.stop();
+  const bystander = await bystanderHub.stop();
+  return {
+    attack: 'connection storm',
+    connections,
+    parallel,
+    attackersRead,
+    opened: attackers.length,
+    failedToOpen,
+    openedMs,
+    bystanderSawUserConnected: seen.connected,
+    stormDeliveredMs: deliveredMs,
+    attackersClosedDuringStorm: attackersClosed,
+    bystanderSawUserDisconnected: seen.disconnected,
+    departuresDeliveredMs: departedMs,
+    bystanderClosedWith: closedWith ?? 'still open',
+    rss: memory,
+    bystander,
+    attackers,
+  };
+}
+
+/**
+ * Attack 4, second half: a raw chat connection that stops reading (socket paused) while
+ * a bystander broadcasts `messageBytes` messages through SendMessage. Runs until the
+ * bystander sees UserDisconnected for the stalled connection or `maxMs` passes; then the
+ * stalled socket is read to its end to see how it was closed.
+ */
+export async function stalledReader(server, { path = '/hubs/chat', messageBytes = 16 * 1024, burst = 9, intervalMs = 0, maxMs = 20_000, afterDropMs = 500, stalledCount = 1 } = {}) {
+  const departed = new Set();
+  const received = { count: 0 };
+  const bystanderConnected = await startBystander(`${server.url}${path}`, {
+    method: 'SendMessage',
+    args: (i) => ['bystander', `${i}:${'m'.repeat(messageBytes)}`],
+    intervalMs,
+    burst,
+    connectOptions: {
+      setup: (c) => {
+        c.on('UserConnected', () => {});
+        c.on('UserDisconnected', (id) => departed.add(id));
+        c.on('ReceiveMessage', () => received.count++);
+      },
+    },
+  });
+  const rss = new RssSampler(server.process.pid);
+  const stalled = [];
+  for (let i = 0; i < stalledCount; i++) {
+    const hub = await RawSocketHub.open(server.port, path);
+    // Its own UserConnected comes first and tells its connection id.
+    await waitFor(() => hub.text.includes('UserConnected'), 5000, 'UserConnected on the stalled socket');
+    hub.id = hub.takeRecords().find((m) => m.target === 'UserConnected').arguments[0];
+    hub.socket.pause();
+    stalled.push(hub);
+  }
+  const started = Date.now();
+  await waitFor(() => stalled.every((h) => departed.has(h.id)) || ms(started) > maxMs, maxMs + 1000);
+  const droppedAfterMs = ms(started);
+  // Broadcasts go on for a while after the drop: they must not pile up or log again.
+  await sleep(afterDropMs);
+  const broadcastsDuringStall = received.count;
+  const memory = rss.stop();
+  const bystander = await bystanderConnected.stop();
+  // Read what the stalled sockets were sent, to the end, to see their close frames.
+  for (const hub of stalled) {
+    hub.parse = true;
+    hub.text = '';
+    hub.socket.resume();
+  }
+  await Promise.all(stalled.map((h) => waitFor(h.end, 10_000).catch(() => {})));
+  return {
+    attack: 'stalled reader',
+    stalledCount,
+    messageBytes,
+    droppedByServer: stalled.filter((h) => departed.has(h.id)).length,
+    droppedAfterMs: stalled.every((h) => departed.has(h.id)) ? droppedAfterMs : null,
+    broadcastsDuringStall,
+    closeCodes: count(stalled.map((h) => h.closeFrame?.code ?? (h.closed ? 'tcp-close-without-close-frame' : 'open'))),
+    closeReasons: count(stalled.map((h) => h.closeFrame?.reason ?? null)),
+    MiBReadAfterResume: stats(stalled.map((h) => mib(h.bytesReceived))),
+    rss: memory,
+    bystander,
+    stalledIds: stalled.map((h) => h.id),
+  };
+}
+
+/** Sends one text frame whose payload is not UTF-8 and reports how the server closed. */
+export async function invalidUtf8(server, { path = '/hubs/test' } = {}) {
+  const hub = await RawSocketHub.open(server.port, path);
+  hub.socket.write(Buffer.concat([frameHeader(0x1, 4), Buffer.from([0xc3, 0x28, 0xff, 0x1e])]));
+  const end = await waitFor(hub.end, 10_000, 'the server to close the socket').catch(() => null);
+  hub.destroy();
+  return { attack: 'invalid UTF-8 in a text frame', closeFrame: hub.closeFrame, end };
+}
+
+/**
+ * POSTs a `bodyBytes` body (Content-Length) to negotiate in 64 KiB pieces as fast as the
+ * server reads them; reports the status line, how much of the body went out before the
+ * answer came (or the socket closed) — socket buffers take several MB of that without
+ * the server reading it — and the server's RSS growth meanwhile.
+ */
+export async function oversizedNegotiateBody(server, { path = '/hubs/test/negotiate?negotiateVersion=1', bodyBytes = 10_000_000, maxMs = 10_000 } = {}) {
+  const rss = new RssSampler(server.process.pid, 10);
+  const socket = await connectTcp(server.port);
+  let answer = '';
+  let error = null;
+  let closed = false;
+  socket.on('data', (d) => {
+    answer += d.toString('latin1');
+  });
+  socket.on('error', (err) => {
+    error = err.code;
+  });
+  socket.once('close', () => {
+    closed = true;
+  });
+  const started = Date.now();
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: text/plain\r\nContent-Length: ${bodyBytes}\r\n\r\n`);
+  const piece = Buffer.alloc(64 * 1024, 0x7b);
+  let sent = 0;
+  let sentWhenAnswered = null;
+  const deadline = started + maxMs;
+  while (sent < bodyBytes && !closed && Date.now() < deadline) {
+    if (answer && sentWhenAnswered === null) sentWhenAnswered = sent;
+    if (answer.includes('\r\n\r\n')) break; // answered: how much went out is the measure
+
+    const n = Math.min(piece.length, bodyBytes - sent);
+    const ok = socket.write(piece.subarray(0, n));
+    sent += n;
+    // Yield so that an early answer is read before a write error tears the socket down.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!ok) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        const done = () => {
+          clearTimeout(timer);
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.once('drain', done);
+        socket.once('close', done);
+      });
+    }
+  }
+  await waitFor(() => answer.includes('\r\n\r\n') || closed, 5000).catch(() => {});
+  if (sentWhenAnswered === null && answer) sentWhenAnswered = sent;
+  socket.destroy();
+  return {
+    attack: 'oversized negotiate body',
+    bodyBytes,
+    statusLine: answer.split('\r\n')[0] || null,
+    bytesSentBeforeAnswer: sentWhenAnswered,
+    bytesSentTotal: sent,
+    socketError: error,
+    elapsedMs: ms(started),
+    rss: rss.stop(),
+  };
+}
+
+/** Counts equal values: { value: n }. */
+export function count(values) {
+  const counts = {};
+  for (const v of values) counts[String(v)] = (counts[String(v)] ?? 0) + 1;
+  return counts;
+}
+
+/** { min, p50, max } of numbers (null when empty). */
+export function stats(values) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0], p50: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1) };
+}
+
+/**
+ * Attack 4, slow variant: a raw chat connection stops reading; the bystander broadcasts
+ * `fillBytes` quickly (more than the socket buffers take, less than the hard cap beyond
+ * them), then only a small message every `trickleEveryMs`. The stalled connection's queue
+ * then sits between the soft limit and the hard cap, so only the rule "its socket has not
+ * drained for a while" can close it. Reports when that happened, counted from the end of
+ * the fill.
+ */
+export async function trickleToStalledReader(server, { path = '/hubs/chat', fillBytes = 6.5 * MiB, messageBytes = 16 * 1024, trickleEveryMs = 100, maxMs = 20_000 } = {}) {
+  const departed = new Set();
+  const bystander = await startBystander(`${server.url}${path}`, {
+    method: 'SendMessage',
+    args: (i) => ['bystander', `tick-${i}`],
+    intervalMs: trickleEveryMs,
+    connectOptions: {
+      setup: (c) => {
+        c.on('UserConnected', () => {});
+        c.on('UserDisconnected', (id) => departed.add(id));
+        c.on('ReceiveMessage', () => {});
+      },
+    },
+  });
+  const rss = new RssSampler(server.process.pid);
+  const hub = await RawSocketHub.open(server.port, path);
+  await waitFor(() => hub.text.includes('UserConnected'), 5000, 'UserConnected on the stalled socket');
+  hub.id = hub.takeRecords().find((m) => m.target === 'UserConnected').arguments[0];
+  hub.socket.pause();
+  // The fill goes through a second official-client connection, so the bystander's own
+  // round trips stay small.
+  const filler = await connect(`${server.url}${path}`, {
+    quiet: true,
+    setup: (c) => ['UserConnected', 'UserDisconnected', 'ReceiveMessage'].forEach((m) => c.on(m, () => {})),
+  });
+  const big = 'f'.repeat(messageBytes);
+  for (let sent = 0; sent < fillBytes; sent += messageBytes) await filler.send('SendMessage', 'filler', big);
+  await filler.invoke('SendMessage', 'filler', 'fill done');
+  const filledAt = Date.now();
+  const droppedEarly = departed.has(hub.id);
+  await waitFor(() => departed.has(hub.id), maxMs).catch(() => {});
+  const droppedAfterFillMs = departed.has(hub.id) ? ms(filledAt) : null;
+  const memory = rss.stop();
+  const bystanderResult = await bystander.stop();
+  await filler.stop();
+  hub.parse = true;
+  hub.text = '';
+  hub.socket.resume();
+  await waitFor(hub.end, 10_000).catch(() => {});
+  return {
+    attack: 'trickle to a stalled reader',
+    fillMiB: mib(fillBytes),
+    droppedDuringFill: droppedEarly,
+    droppedAfterFillMs,
+    closeFrame: hub.closeFrame,
+    MiBReadAfterResume: mib(hub.bytesReceived),
+    rss: memory,
+    bystander: bystanderResult,
+    stalledId: hub.id,
+  };
+}
