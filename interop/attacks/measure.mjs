@@ -4,7 +4,7 @@
 //   node interop/attacks/measure.mjs <attack> [runs]
 //   HUBS_BIN_DIR=/tmp/before-bin node interop/attacks/measure.mjs frame
 //
-// Attacks: frame, headers, queue, storm, stalled, trickle, utf8, negotiate (or all). Loopback only;
+// Attacks: frame, fragments, headers, queue, storm, stalled, trickle, utf8, negotiate (or all). Loopback only;
 // every loop is bounded by a count or a time.
 import { watchLogLines } from '../lib/attack.mjs';
 import { binDir, startServer } from '../lib/server.mjs';
@@ -14,6 +14,7 @@ const HEADER_TIMEOUT_MS = 1000;
 
 const attacks = {
   frame: { bin: 'interop', run: (s) => scenarios.oversizedFrames(s) },
+  fragments: { bin: 'interop', run: (s) => scenarios.fragmentedMessage(s) },
   headers: {
     bin: 'interop',
     env: { HEADER_READ_TIMEOUT_MS: String(HEADER_TIMEOUT_MS) },

@@ -323,6 +323,26 @@ export async function stalledReader(server, { path = '/hubs/chat', messageBytes 
   };
 }
 
+/**
+ * Attack 1, fragmented: a text message sent as `fragmentBytes` frames (the first without
+ * FIN, then continuations), none too big on its own, for at most `maxFragments`. Reports
+ * how many went out before the server closed, and how it closed.
+ */
+export async function fragmentedMessage(server, { path = '/hubs/test', fragmentBytes = 512 * 1024, maxFragments = 40 } = {}) {
+  const hub = await RawSocketHub.open(server.port, path);
+  const piece = Buffer.alloc(fragmentBytes, 0x61);
+  let sent = 0;
+  for (; sent < maxFragments && !hub.closed && !hub.closeFrame; sent++) {
+    const header = frameHeader(sent === 0 ? 0x1 : 0x0, piece.length);
+    header[0] &= 0x7f; // FIN clear: the message goes on
+    if (!(await hub.write(Buffer.concat([header, piece]), Date.now() + 2000))) break;
+    await sleep(20); // give the server the chance to refuse before the next one
+  }
+  await waitFor(hub.end, 3000).catch(() => {});
+  hub.destroy();
+  return { attack: 'fragmented oversized message', fragmentBytes, fragmentsSent: sent, closeFrame: hub.closeFrame, end: hub.endInfo };
+}
+
 /** Sends one text frame whose payload is not UTF-8 and reports how the server closed. */
 export async function invalidUtf8(server, { path = '/hubs/test' } = {}) {
   const hub = await RawSocketHub.open(server.port, path);

@@ -10,6 +10,7 @@ import { terminateAllRaw } from '../lib/raw.mjs';
 import { cleanup, startServer } from '../lib/server.mjs';
 import {
   connectionStorm,
+  fragmentedMessage,
   idleHeaders,
   invalidUtf8,
   oversizedFrames,
@@ -59,6 +60,15 @@ test('a 15 MiB WebSocket frame is refused on its header with 1009; 20 of them le
   assert.equal(result.tcpClosed, 20, 'every refused socket is closed (TCP), not left open');
   assert.ok(result.rss.growthMiB < 8, `server RSS grew by ${result.rss.growthMiB} MiB`);
   assertBystanderUnharmed(result.bystander);
+});
+
+test('a message in 512 KiB fragments is refused with 1009 once it passes the 1 MiB limit', { timeout: 20_000 }, async () => {
+  server = await startServer('interop');
+  const result = await fragmentedMessage(server, { fragmentBytes: 512 * 1024 });
+  assert.equal(result.closeFrame?.code, 1009, JSON.stringify(result));
+  // Two fragments make exactly 1 MiB; the third passes the limit (a few more may be in flight).
+  assert.ok(result.fragmentsSent >= 3 && result.fragmentsSent <= 6, `closed after ${result.fragmentsSent} fragments`);
+  assert.ok(result.end, 'the socket was not closed');
 });
 
 test('silent and slowloris sockets are closed after the header read timeout', { timeout: 30_000 }, async () => {
