@@ -6,7 +6,8 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ItemTrait, TraitItem};
 
-use super::model::ClientModel;
+use crate::model::Output;
+use crate::model::client::ClientModel;
 
 pub(crate) fn expand(model: &ClientModel, mut item: ItemTrait) -> TokenStream {
     item.supertraits
@@ -17,17 +18,19 @@ pub(crate) fn expand(model: &ClientModel, mut item: ItemTrait) -> TokenStream {
             continue;
         };
         let Some(method) = methods.next() else { break };
-        let wire_name = &method.wire_name;
+        let wire_name = &method.wire.name;
         let ident_span = function.sig.ident.span();
-        let names: Vec<_> = method.params.iter().map(|(name, _)| name).collect();
+        let names: Vec<_> = method.params.iter().filter_map(|p| p.name()).collect();
         // A parameter that does not serialize is reported on its own type.
-        let checks = method.params.iter().map(|(name, ty)| {
-            quote_spanned! {ty.span()=> ::hubs::__private::assert_argument(&#name);}
+        let checks = method.params.iter().filter_map(|p| {
+            let name = p.name()?;
+            Some(quote_spanned! {p.ty().span()=> ::hubs::__private::assert_argument(&#name);})
         });
         function.sig.asyncness = None;
         // An async block, so the future's type names each borrowed input on its own.
         match &method.output {
-            None => {
+            // A send (a client model holds only `Unit` and `Value`).
+            Output::Unit | Output::Result(_) | Output::Stream(_) => {
                 function.sig.output = syn::parse_quote! {
                     -> impl ::core::future::Future<Output = ::core::result::Result<(), ::hubs::SendError>> + ::core::marker::Send
                 };
@@ -42,7 +45,7 @@ pub(crate) fn expand(model: &ClientModel, mut item: ItemTrait) -> TokenStream {
                     async move { #send }
                 }));
             }
-            Some(output) => {
+            Output::Value(output) => {
                 // A client result: only single-connection targets can answer, so the method
                 // exists only where `Self: ClientResultTarget`.
                 function.sig.output = syn::parse_quote! {

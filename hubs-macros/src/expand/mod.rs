@@ -1,0 +1,15 @@
+//! Code generation only, from the model, one file per output: the `Hub` impl (`hub.rs`), its
+//! lifecycle hooks (`hooks.rs`), its authorization data (`auth.rs`), and the typed client
+//! proxies (`client.rs`).
+//!
+//! Every path is absolute (`::core::..`, `::hubs::..`), so the code compiles under
+//! `#![no_implicit_prelude]`. Checks the compiler makes for us are spanned on the user's tokens
+//! (`quote_spanned!`), so a trait error lands on the offending type or method.
+
+mod auth;
+mod client;
+mod hooks;
+mod hub;
+
+pub(crate) use client::expand as client;
+pub(crate) use hub::expand as hub;
