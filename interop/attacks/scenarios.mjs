@@ -91,6 +91,7 @@ export async function idleHeaders(server, { silent = 10, slowloris = 5, lineEver
         entry.linesSent++;
         socket.write(`X-Slow-${entry.linesSent}: still-coming\r\n`);
       }, lineEveryMs);
+      entry.timer.unref();
     }
     sockets.push(entry);
   }

@@ -26,6 +26,7 @@ export class RssSampler {
     this.peak = this.baseline;
     this.last = this.baseline;
     this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref(); // a test that throws before stop() must not keep node alive
   }
 
   sample() {
