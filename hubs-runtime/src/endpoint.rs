@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::auth::{Authenticator, Principal, RequestAuth, UserIdProvider};
 use crate::clients::{Groups, HubClients};
 use crate::connection::{ConnectionDispatcher, ConnectionOptions};
-use crate::hub::{AuthorizationContext, Hub, HubDispatcher, Policies};
+use crate::hub::{
+    AuthorizationContext, FilterChain, Hub, HubDispatcher, HubFilter, HubFilters, Policies,
+};
 use crate::lifetime::{HubLifetimeManager, InMemoryLifetimeManager};
 use crate::options::HubOptions;
 
@@ -34,6 +36,8 @@ impl<H: Hub> HubEndpoint<H> {
             user_id: None,
             authenticator: None,
             policies: Policies::default(),
+            shared_filters: HubFilters::new(),
+            filters: HubFilters::new(),
         }
     }
 
@@ -62,6 +66,10 @@ pub struct HubEndpointBuilder<H: Hub> {
     user_id: Option<UserIdProvider>,
     authenticator: Option<Arc<dyn Authenticator>>,
     policies: Policies,
+    /// Filters shared with other endpoints: they run first.
+    shared_filters: HubFilters,
+    /// This endpoint's own filters.
+    filters: HubFilters,
 }
 
 impl<H: Hub> HubEndpointBuilder<H> {
@@ -164,6 +172,22 @@ impl<H: Hub> HubEndpointBuilder<H> {
         self
     }
 
+    /// Adds a [`HubFilter`] around this hub's invocations, connects and disconnects. Filters
+    /// run in the order they are added, after those given with [`filters`](Self::filters),
+    /// and after authorization. See [`HubFilter`] for an example.
+    pub fn filter(mut self, filter: impl HubFilter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Adds the filters of a list shared by several endpoints (ASP.NET Core's global filters):
+    /// they run before those added with [`filter`](Self::filter), whatever the order of the
+    /// calls. See [`HubFilters`] for an example.
+    pub fn filters(mut self, shared: HubFilters) -> Self {
+        self.shared_filters.extend(shared);
+        self
+    }
+
     /// Replaces the hub options.
     pub fn options(mut self, options: HubOptions) -> Self {
         self.options = options;
@@ -249,6 +273,7 @@ impl<H: Hub> HubEndpointBuilder<H> {
             Arc::clone(&lifetime),
             self.user_id,
             self.policies,
+            FilterChain::new(self.shared_filters, self.filters),
         );
         let mut connections =
             ConnectionDispatcher::new(Arc::new(dispatcher), self.connection_options);

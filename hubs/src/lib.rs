@@ -2,6 +2,11 @@
 
 pub use hubs_macros::{hub, hub_client};
 pub use hubs_runtime::hub::AuthorizationContext;
+/// Hub filters: code around every invocation, connect and disconnect (ASP.NET Core's
+/// `IHubFilter`).
+pub use hubs_runtime::hub::{
+    HubFilter, HubFilters, HubInvocation, HubLifetimeContext, InvocationResult, Next,
+};
 pub use hubs_runtime::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, ConnectionOptions, Context,
     Groups, Hub, HubClients, HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions,

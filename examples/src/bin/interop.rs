@@ -317,6 +317,29 @@ impl TestHub {
     }
 }
 
+/// The filter of `/hubs/test-filtered`: refuses `Record` of a negative value before the method
+/// runs (`Recorded` shows it never did) and multiplies `Add`'s result by ten.
+struct InteropFilter;
+
+impl hubs::HubFilter for InteropFilter {
+    async fn invoke(
+        &self,
+        invocation: &hubs::HubInvocation,
+        next: hubs::Next<'_, Result<hubs::InvocationResult, HubError>>,
+    ) -> Result<hubs::InvocationResult, HubError> {
+        match invocation.method() {
+            "Record" if invocation.argument::<i64>(0).is_ok_and(|value| value < 0) => {
+                Err(HubError::new("negative values are refused by a filter"))
+            }
+            "Add" => {
+                let sum: i32 = next.run().await?.decode()?;
+                invocation.result(&(sum * 10))
+            }
+            _ => next.run().await,
+        }
+    }
+}
+
 async fn broadcast(State(hub): State<HubContext<TestHub>>, body: String) -> StatusCode {
     match hub.clients().all().send("Received", (body,)).await {
         Ok(()) => StatusCode::OK,
@@ -378,6 +401,12 @@ async fn main() {
             "/hubs/test-quick-sweep",
             HubEndpoint::builder(TestHub::default())
                 .configure_connections(|o| o.disconnect_timeout = Duration::from_secs(2))
+                .build(),
+        )
+        .hub(
+            "/hubs/test-filtered",
+            HubEndpoint::builder(TestHub::default())
+                .filter(InteropFilter)
                 .build(),
         )
         .hub(

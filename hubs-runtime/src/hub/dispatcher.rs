@@ -19,6 +19,7 @@ use super::streams::{UploadChannel, UploadItem};
 use super::texts::{self, panic_error};
 use super::{Bindings, Context, Hub, HubError, MethodFuture};
 use super::{Decision, Policies};
+use super::{FilterChain, HubInvocation, HubLifetimeContext};
 use crate::auth::{ConnectionUser, UserIdProvider};
 use crate::connection::{ConnectionHandler, Outgoing, Resumable, TransportConnection};
 use crate::lifetime::{ClientResult, ClientResultError, HubConnection, HubLifetimeManager};
@@ -37,6 +38,9 @@ pub(crate) struct HubDispatcher<H> {
     methods: HashMap<String, usize>,
     user_id: Option<UserIdProvider>,
     policies: Policies,
+    filters: FilterChain,
+    /// The hub's type name, for logs and filters.
+    hub_name: &'static str,
 }
 
 /// Why a connection's read loop ended.
@@ -154,6 +158,7 @@ impl<H: Hub> HubDispatcher<H> {
         lifetime: Arc<dyn HubLifetimeManager>,
         user_id: Option<UserIdProvider>,
         policies: Policies,
+        filters: FilterChain,
     ) -> Self {
         let methods = H::METHODS
             .iter()
@@ -167,7 +172,33 @@ impl<H: Hub> HubDispatcher<H> {
             methods,
             user_id,
             policies,
+            filters,
+            hub_name: super::filter::hub_name::<H>(),
         }
+    }
+
+    /// The connected hook, inside the filters when there are any.
+    fn connected_hook(&self, context: Context) -> BoxFuture<'static, Result<(), HubError>> {
+        if self.filters.is_empty() {
+            return H::on_connected(&self.hub, context);
+        }
+        let hook = H::on_connected(&self.hub, context.clone());
+        let lifetime = HubLifetimeContext::new(self.hub.clone(), self.hub_name, context);
+        self.filters.around_connected(lifetime, hook)
+    }
+
+    /// The disconnected hook, inside the filters when there are any.
+    fn disconnected_hook(
+        &self,
+        context: Context,
+        error: Option<HubError>,
+    ) -> BoxFuture<'static, ()> {
+        if self.filters.is_empty() {
+            return H::on_disconnected(&self.hub, context, error);
+        }
+        let hook = H::on_disconnected(&self.hub, context.clone(), error.clone());
+        let lifetime = HubLifetimeContext::new(self.hub.clone(), self.hub_name, context);
+        self.filters.around_disconnected(lifetime, error, hook)
     }
 
     /// Finds a method by wire name without regard to case.
@@ -244,7 +275,7 @@ impl<H: Hub> HubDispatcher<H> {
         );
         tracing::debug!(connection_id = %connection.id(), protocol = protocol.name(), "connected");
 
-        let connected = AssertUnwindSafe(H::on_connected(&self.hub, hook_context.clone()))
+        let connected = AssertUnwindSafe(self.connected_hook(hook_context.clone()))
             .catch_unwind()
             .await;
         let context = hook_context.after_connected();
@@ -264,7 +295,7 @@ impl<H: Hub> HubDispatcher<H> {
             End::Failed(e) | End::ConnectFailed(e) => Some(e.clone()),
             _ => None,
         };
-        if AssertUnwindSafe(H::on_disconnected(&self.hub, context.clone(), error))
+        if AssertUnwindSafe(self.disconnected_hook(context.clone(), error))
             .catch_unwind()
             .await
             .is_err()
@@ -650,11 +681,12 @@ impl<H: Hub> HubDispatcher<H> {
         let detailed = self.options.enable_detailed_errors;
         let id = invocation.invocation_id.as_deref();
         let target = &*invocation.target;
-        let fail = |text: String| match id {
-            Some(id) => {
+        // Refusals are the client's doing: debug, and never the arguments' text.
+        let fail = |text: String| {
+            tracing::debug!(hub = self.hub_name, connection_id = %connection.id(), error = %text, "invocation refused");
+            if let Some(id) = id {
                 connection.deliver(protocol.write_completion(id, CompletionOutcome::error(&text)));
             }
-            None => tracing::debug!(error = %text, "fire-and-forget invocation failed"),
         };
 
         let Some(index) = self.lookup(target) else {
@@ -724,9 +756,29 @@ impl<H: Hub> HubDispatcher<H> {
         let future = match H::invoke(&self.hub, index, context.clone(), &mut bindings) {
             Ok(future) => future,
             Err(error) => {
-                tracing::debug!(target, argument = error.index, error = %error.message, "argument binding failed");
+                // The deserializer's message may quote the argument: only its index is logged.
+                tracing::debug!(
+                    hub = self.hub_name,
+                    method = method.name,
+                    argument = error.index,
+                    "argument binding failed"
+                );
                 return fail(texts::argument_types(target, detailed));
             }
+        };
+        // Filters get their own copy of the arguments; without filters nothing is copied.
+        let future = if self.filters.is_empty() {
+            future
+        } else {
+            let hub = self.hub.clone();
+            let call = HubInvocation::new(
+                hub,
+                self.hub_name,
+                context.clone(),
+                method.name,
+                &invocation.arguments,
+            );
+            self.filters.around_invocation(call, future)
         };
         reader.uploads.extend(senders);
         let call = Call {
@@ -764,6 +816,7 @@ impl<H: Hub> HubDispatcher<H> {
         }
         let running = Arc::clone(running);
         let streaming = call.streaming;
+        let hub = self.hub_name;
         let mut task = Box::pin(async move {
             // The slot is held until the completion is queued, so a call that waited for it
             // is answered after the one before it.
@@ -781,15 +834,11 @@ impl<H: Hub> HubDispatcher<H> {
                 // The method never runs: its future is dropped unpolled.
                 let text = texts::unauthorized(&name);
                 let connection = context.connection();
-                match &id {
-                    Some(id) => {
-                        let outcome = CompletionOutcome::error(&text);
-                        connection.deliver(connection.protocol().write_completion(id, outcome));
-                    }
-                    None => {
-                        tracing::debug!(method = %name, "unauthorized fire-and-forget call")
-                    }
+                if let Some(id) = &id {
+                    let outcome = CompletionOutcome::error(&text);
+                    connection.deliver(connection.protocol().write_completion(id, outcome));
                 }
+                tracing::debug!(hub, method = %name, connection_id = %context.connection_id(), "invocation refused: unauthorized");
                 if let (Some(id), true) = (&id, streaming) {
                     lock(&running).remove(id);
                 }
@@ -813,17 +862,17 @@ impl<H: Hub> HubDispatcher<H> {
             };
             let connection = context.connection();
             let protocol = connection.protocol();
+            if let Err(error) = &result {
+                // The error as the method (or a filter) made it; never the arguments.
+                tracing::error!(hub, method = %name, connection_id = %connection.id(), %error, "hub method failed");
+            }
             let Some(id) = id else {
-                if let Err(error) = result {
-                    tracing::warn!(method = %name, %error, "fire-and-forget invocation failed");
-                }
                 return;
             };
             let frame = match result {
                 Ok(_) if streaming => protocol.write_completion(&id, CompletionOutcome::Empty),
                 Ok(value) => protocol.write_completion(&id, CompletionOutcome::Result(&value)),
                 Err(error) => {
-                    tracing::debug!(method = %name, %error, "hub method failed");
                     let text = if streaming && context.stream_started() {
                         texts::streaming_failed(&error, detailed)
                     } else {

@@ -3,6 +3,7 @@
 mod authorize;
 mod context;
 mod dispatcher;
+mod filter;
 #[doc(hidden)]
 pub mod generated;
 mod streams;
@@ -19,6 +20,10 @@ pub use authorize::AuthorizationContext;
 pub(crate) use authorize::{Decision, Policies};
 pub use context::Context;
 pub(crate) use dispatcher::HubDispatcher;
+pub(crate) use filter::FilterChain;
+pub use filter::{
+    HubFilter, HubFilters, HubInvocation, HubLifetimeContext, InvocationResult, Next,
+};
 pub use streams::{UploadChannel, UploadStream, forward_fallible_stream, forward_stream};
 
 /// A hub's method table and lifecycle hooks. Implemented by `#[hub]`; not written by hand.

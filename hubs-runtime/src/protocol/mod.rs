@@ -279,6 +279,11 @@ impl<'a> Arguments<'a> {
         self.values.is_empty()
     }
 
+    /// The encoded values, one slice per argument (hub filters keep a copy).
+    pub(crate) fn values(&self) -> &[&'a [u8]] {
+        &self.values
+    }
+
     /// Deserializes argument `index` straight from the received bytes.
     pub fn decode<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgumentError> {
         let raw = self.values.get(index).ok_or(ArgumentError {
