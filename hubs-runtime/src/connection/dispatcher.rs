@@ -15,6 +15,7 @@ use futures_util::future::Either;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::body::read_body;
 use super::http::{self, HttpConnection};
 use super::{
     ConnectionHandler, ConnectionOptions, RequestInfo, Transport, new_connection_id, websocket,
@@ -196,9 +197,8 @@ impl ConnectionDispatcher {
         let query = parts.uri.query();
         // Clients send no body, or an empty one; a large one is refused without reading it
         // all (hyper then closes the connection rather than drain the rest).
-        let limit = self.options.transport_max_message_size;
-        if axum::body::to_bytes(body, limit).await.is_err() {
-            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        if let Err(error) = read_body(body, self.options.transport_max_message_size).await {
+            return error.into_response();
         }
         let info = RequestInfo::new(Default::default(), query);
         let version = match negotiate_version(&info) {
@@ -499,8 +499,9 @@ impl ConnectionDispatcher {
         if let Some(connection) = connection {
             return connection.send(body, limit).await;
         }
-        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        let bytes = match read_body(body, limit).await {
+            Ok(bytes) => bytes,
+            Err(error) => return error.into_response(),
         };
         let started = {
             let mut registry = self.registry();

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -16,6 +16,7 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::body::read_body;
 use super::{
     ConnectionHandler, Outgoing, QueueLimits, QueueReceiver, RequestInfo, SendQueue, Transport,
     TransportConnection, TryRecvError,
@@ -134,10 +135,10 @@ impl HttpConnection {
 
     /// `POST`: hands the body to the application.
     pub(super) async fn send(&self, body: Body, limit: usize) -> Response {
-        let bytes = match to_bytes(body, limit).await {
+        let bytes = match read_body(body, limit).await {
             Ok(bytes) if bytes.is_empty() => return StatusCode::OK.into_response(),
             Ok(bytes) => bytes,
-            Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+            Err(error) => return error.into_response(),
         };
         let sender = lock(&self.inbound).clone();
         match sender {

@@ -2,6 +2,7 @@
 //! of bytes per connection. Knows nothing of hubs; the layer above implements
 //! [`ConnectionHandler`].
 
+mod body;
 mod dispatcher;
 mod http;
 mod queue;
