@@ -17,7 +17,9 @@ use hubs::UploadStream;
 use hubs::prelude::*;
 
 /// Timeouts of the chaos endpoint: pings every 0.5 s, a client silent for 2 s is dropped, a
-/// dropped stateful connection waits 2 s for its client, a close waits 1 s for the answer.
+/// dropped stateful connection waits 2 s for its client, a close waits 1 s for the answer
+/// and a write that does not finish in 1 s ends the connection; a client whose socket takes
+/// nothing for 2 s while more than the send buffer waits is dropped as too slow.
 pub const KEEP_ALIVE: Duration = Duration::from_millis(500);
 /// See [`KEEP_ALIVE`].
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,6 +27,9 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// See [`KEEP_ALIVE`].
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// A connection with more than its send buffer waiting whose socket takes nothing this long
+/// is closed as too slow.
+pub const SLOW_CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Unacknowledged bytes kept for replay per stateful connection.
 pub const REPLAY_BUFFER: usize = 16 * 1024;
 
@@ -101,11 +106,15 @@ impl ChaosHub {
     }
 
     /// `Flood(count, size)`: `count` messages of `size` bytes to the caller, as fast as the
-    /// connection takes them; counted while it runs.
+    /// connection takes them, until it closes; counted while it runs.
     pub async fn flood(&self, ctx: &Context, count: u32, size: usize) -> Result<u32, HubError> {
         let _holding = Holding::new(&self.held, |h| &h.floods);
         let padding = "x".repeat(size);
         for i in 0..count {
+            // As hub code should: stop working for a connection that is gone.
+            if ctx.is_cancelled() {
+                break;
+            }
             ctx.clients()
                 .caller()
                 .send("Flooded", (i, padding.as_str()))
@@ -143,6 +152,8 @@ pub fn routes() -> Router {
     .configure_connections(|c| {
         c.disconnect_timeout = DISCONNECT_TIMEOUT;
         c.close_timeout = CLOSE_TIMEOUT;
+        c.transport_send_timeout = CLOSE_TIMEOUT;
+        c.slow_client_timeout = SLOW_CLIENT_TIMEOUT;
         c.allow_stateful_reconnects = true;
         c.stateful_reconnect_buffer_size = REPLAY_BUFFER;
     })
