@@ -760,6 +760,7 @@ impl<H: Hub> HubDispatcher<H> {
                 tracing::debug!(
                     hub = self.hub_name,
                     method = method.name,
+                    connection_id = %connection.id(),
                     argument = error.index,
                     "argument binding failed"
                 );
