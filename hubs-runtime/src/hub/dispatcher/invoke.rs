@@ -1,0 +1,277 @@
+//! One invocation's way: lookup, authorization, binding, filters, the method, its
+//! Completion.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Decision;
+use crate::hub::HubInvocation;
+use crate::hub::streams::UploadChannel;
+use crate::hub::texts::{self, panic_error};
+use crate::hub::{Bindings, Context, Hub, HubError, MethodFuture};
+use crate::protocol::{CompletionOutcome, Invocation};
+
+use super::reader::Reader;
+use super::{HubDispatcher, lock};
+
+/// A bound invocation, ready to run.
+pub(super) struct Call {
+    pub(super) future: MethodFuture,
+    pub(super) context: Context,
+    /// Error texts name the method as the client spelled it.
+    pub(super) name: Cow<'static, str>,
+    pub(super) streaming: bool,
+    /// An async policy still to decide whether the call may run.
+    pub(super) authorization: Option<BoxFuture<'static, bool>>,
+}
+
+/// Streaming invocations that may still be cancelled, by invocation id.
+pub(super) type Running = Arc<Mutex<HashMap<String, CancellationToken>>>;
+
+impl<H: Hub> HubDispatcher<H> {
+    /// Binds one invocation and starts it (or queues it for a slot), or answers why it
+    /// cannot run.
+    pub(super) fn invoke(
+        &self,
+        reader: &mut Reader<'_>,
+        invocation: Invocation<'_>,
+        streaming: bool,
+    ) {
+        let connection = reader.context.connection();
+        let protocol = connection.protocol();
+        let detailed = self.options.enable_detailed_errors;
+        let id = invocation.invocation_id.as_deref();
+        let target = &*invocation.target;
+        // Refusals are the client's doing: debug, and never the arguments' text.
+        let fail = |text: String| {
+            tracing::debug!(hub = self.hub_name, connection_id = %connection.id(), error = %text, "invocation refused");
+            if let Some(id) = id {
+                connection.deliver(protocol.write_completion(id, CompletionOutcome::error(&text)));
+            }
+        };
+
+        let Some(index) = self.lookup(target) else {
+            return fail(texts::unknown_method(target));
+        };
+        let method = H::METHODS[index];
+        // Refused calls never reach binding or the method (ASP.NET Core checks right after
+        // finding the method).
+        let rules: [&[crate::hub::AuthorizeRule]; 2] = match method.allow_anonymous {
+            true => [&[], &[]],
+            false => [H::AUTHORIZE, method.authorize],
+        };
+        let user = reader.context.user_arc();
+        let authorization =
+            match self
+                .policies
+                .decide(&rules, user, Some(method.name), Some(&invocation.arguments))
+            {
+                Decision::Allowed => None,
+                Decision::Denied => return fail(texts::unauthorized(target)),
+                Decision::Pending(decision) => Some(decision),
+            };
+        if method.streaming != streaming {
+            return fail(if streaming {
+                texts::streaming_mismatch(target)
+            } else {
+                texts::non_streaming_mismatch(target)
+            });
+        }
+        if invocation.stream_ids.len() != method.uploads {
+            let error = HubError::new(format!(
+                "Client sent {} stream(s), Hub method expects {}.",
+                invocation.stream_ids.len(),
+                method.uploads
+            ));
+            return fail(texts::invocation_failed(target, &error, detailed));
+        }
+        if invocation.arguments.len() != method.arguments {
+            return fail(texts::argument_count(
+                target,
+                invocation.arguments.len(),
+                method.arguments,
+                detailed,
+            ));
+        }
+        if streaming
+            && let Some(id) = id
+            && lock(&reader.running).contains_key(id)
+        {
+            return fail(format!("Invocation ID '{id}' is already in use."));
+        }
+
+        let capacity = self.options.stream_buffer_capacity;
+        let (senders, channels): (Vec<_>, Vec<_>) = invocation
+            .stream_ids
+            .iter()
+            .map(|stream_id| {
+                let (sender, receiver) = mpsc::channel(capacity);
+                (
+                    (stream_id.to_string(), sender),
+                    UploadChannel { receiver, protocol },
+                )
+            })
+            .unzip();
+        let context = reader.context.for_invocation(id, streaming);
+        let mut bindings = Bindings::new(&invocation.arguments, channels);
+        let future = match H::invoke(&self.hub, index, context.clone(), &mut bindings) {
+            Ok(future) => future,
+            Err(error) => {
+                // The deserializer's message may quote the argument: only its index is logged.
+                tracing::debug!(
+                    hub = self.hub_name,
+                    method = method.name,
+                    connection_id = %connection.id(),
+                    argument = error.index,
+                    "argument binding failed"
+                );
+                return fail(texts::argument_types(target, detailed));
+            }
+        };
+        // Filters get their own copy of the arguments; without filters nothing is copied.
+        let future = if self.filters.is_empty() {
+            future
+        } else {
+            let hub = self.hub.clone();
+            let call = HubInvocation::new(
+                hub,
+                self.hub_name,
+                context.clone(),
+                method.name,
+                &invocation.arguments,
+            );
+            self.filters.around_invocation(call, future)
+        };
+        reader.uploads.extend(senders);
+        let call = Call {
+            future,
+            context,
+            name: if target == method.name {
+                Cow::Borrowed(method.name)
+            } else {
+                Cow::Owned(target.to_owned())
+            },
+            streaming,
+            authorization,
+        };
+        // Streaming calls and calls with uploads take no slot; others run when one is free,
+        // and until then the loop reads nothing more.
+        if streaming || method.uploads > 0 {
+            return self.start(call, None, &reader.running);
+        }
+        match Arc::clone(&reader.slots).try_acquire_owned() {
+            Ok(permit) => self.start(call, Some(permit), &reader.running),
+            Err(_) => reader.waiting = Some(call),
+        }
+    }
+
+    /// Runs a bound call and sends its Completion: at once when it finishes without waiting
+    /// (most calls do), otherwise as its own task.
+    pub(super) fn start(
+        &self,
+        call: Call,
+        permit: Option<OwnedSemaphorePermit>,
+        running: &Running,
+    ) {
+        let detailed = self.options.enable_detailed_errors;
+        let id = call.context.invocation_id().map(str::to_owned);
+        let cancel = call.context.cancel_token().cloned();
+        if call.streaming
+            && let (Some(id), Some(cancel)) = (&id, &cancel)
+        {
+            lock(running).insert(id.clone(), cancel.clone());
+        }
+        let running = Arc::clone(running);
+        let streaming = call.streaming;
+        let hub = self.hub_name;
+        let mut task = Box::pin(async move {
+            // The slot is held until the completion is queued, so a call that waited for it
+            // is answered after the one before it.
+            let _slot = permit;
+            let Call {
+                future,
+                context,
+                name,
+                streaming,
+                authorization,
+            } = call;
+            if let Some(decision) = authorization
+                && !decision.await
+            {
+                // The method never runs: its future is dropped unpolled.
+                let text = texts::unauthorized(&name);
+                let connection = context.connection();
+                if let Some(id) = &id {
+                    let outcome = CompletionOutcome::error(&text);
+                    connection.deliver(connection.protocol().write_completion(id, outcome));
+                }
+                tracing::debug!(hub, method = %name, connection_id = %context.connection_id(), "invocation refused: unauthorized");
+                if let (Some(id), true) = (&id, streaming) {
+                    lock(&running).remove(id);
+                }
+                return;
+            }
+            let future = AssertUnwindSafe(future).catch_unwind();
+            let outcome = match (&cancel, streaming) {
+                // A cancelled stream stops at once: its producer is dropped.
+                (Some(cancel), true) => tokio::select! {
+                    outcome = future => Some(outcome),
+                    _ = cancel.cancelled() => None,
+                },
+                _ => Some(future.await),
+            };
+            if let (Some(id), true) = (&id, streaming) {
+                lock(&running).remove(id);
+            }
+            let result = match outcome {
+                None => Ok(Vec::new()),
+                Some(outcome) => outcome.unwrap_or_else(|panic| Err(panic_error(&*panic))),
+            };
+            let connection = context.connection();
+            let protocol = connection.protocol();
+            if let Err(error) = &result {
+                // The error as the method (or a filter) made it; never the arguments.
+                tracing::error!(hub, method = %name, connection_id = %connection.id(), %error, "hub method failed");
+            }
+            let Some(id) = id else {
+                return;
+            };
+            let frame = match result {
+                Ok(_) if streaming => protocol.write_completion(&id, CompletionOutcome::Empty),
+                Ok(value) => protocol.write_completion(&id, CompletionOutcome::Result(&value)),
+                Err(error) => {
+                    let text = if streaming && context.stream_started() {
+                        texts::streaming_failed(&error, detailed)
+                    } else {
+                        texts::invocation_failed(&name, &error, detailed)
+                    };
+                    protocol.write_completion(&id, CompletionOutcome::error(&text))
+                }
+            };
+            if streaming {
+                // After the items, which may still be waiting for room in the queue.
+                connection.deliver_paced(frame).await;
+            } else {
+                connection.deliver(frame);
+            }
+        });
+        if !streaming {
+            // A first poll here saves a task for calls that complete without waiting. One that
+            // does wait moves to its own task, whose first poll registers the task's waker in
+            // place of this no-op one.
+            let mut first = std::task::Context::from_waker(std::task::Waker::noop());
+            if task.as_mut().poll(&mut first).is_ready() {
+                return;
+            }
+        }
+        tokio::spawn(task);
+    }
+}

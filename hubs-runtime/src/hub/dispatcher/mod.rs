@@ -1,0 +1,269 @@
+//! One connection's life at the hub layer: handshake, the read loop with keep-alive and client
+//! timeout, invocation dispatch (plain, streaming, with uploads), client-result completions,
+//! and the closing message.
+
+mod invoke;
+mod reader;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
+
+use super::Policies;
+use super::texts::{self, panic_error};
+use super::{Context, Hub, HubError};
+use super::{FilterChain, HubLifetimeContext};
+use crate::auth::UserIdProvider;
+use crate::connection::{ConnectionHandler, Outgoing, TransportConnection};
+use crate::lifetime::{HubConnection, HubLifetimeManager};
+use crate::options::HubOptions;
+use crate::protocol::{
+    HandshakeError, Protocol, SequenceMessage, parse_handshake, write_handshake_error,
+};
+
+/// Drives the connections of one hub endpoint.
+pub(crate) struct HubDispatcher<H> {
+    hub: Arc<H>,
+    options: HubOptions,
+    lifetime: Arc<dyn HubLifetimeManager>,
+    /// Wire names in lower case -> index into `H::METHODS`.
+    methods: HashMap<String, usize>,
+    user_id: Option<UserIdProvider>,
+    policies: Policies,
+    filters: FilterChain,
+    /// The hub's type name, for logs and filters.
+    hub_name: &'static str,
+}
+
+/// Why a connection's read loop ended.
+enum End {
+    /// The client closed the transport or sent a Close message.
+    ClientClosed,
+    /// Hub code called `Context::abort`.
+    CloseRequested,
+    /// The transport failed or was aborted; nothing more can be sent.
+    TransportGone,
+    /// An error ends the connection; the client may reconnect.
+    Failed(HubError),
+    /// The connected hook failed; the client should not reconnect.
+    ConnectFailed(HubError),
+}
+
+impl<H: Hub> HubDispatcher<H> {
+    pub(crate) fn new(
+        hub: Arc<H>,
+        options: HubOptions,
+        lifetime: Arc<dyn HubLifetimeManager>,
+        user_id: Option<UserIdProvider>,
+        policies: Policies,
+        filters: FilterChain,
+    ) -> Self {
+        let methods = H::METHODS
+            .iter()
+            .enumerate()
+            .map(|(index, m)| (m.name.to_ascii_lowercase(), index))
+            .collect();
+        Self {
+            hub,
+            options,
+            lifetime,
+            methods,
+            user_id,
+            policies,
+            filters,
+            hub_name: super::filter::hub_name::<H>(),
+        }
+    }
+
+    /// The connected hook, inside the filters when there are any.
+    fn connected_hook(&self, context: Context) -> BoxFuture<'static, Result<(), HubError>> {
+        if self.filters.is_empty() {
+            return H::on_connected(&self.hub, context);
+        }
+        let hook = H::on_connected(&self.hub, context.clone());
+        let lifetime = HubLifetimeContext::new(self.hub.clone(), self.hub_name, context);
+        self.filters.around_connected(lifetime, hook)
+    }
+
+    /// The disconnected hook, inside the filters when there are any.
+    fn disconnected_hook(
+        &self,
+        context: Context,
+        error: Option<HubError>,
+    ) -> BoxFuture<'static, ()> {
+        if self.filters.is_empty() {
+            return H::on_disconnected(&self.hub, context, error);
+        }
+        let hook = H::on_disconnected(&self.hub, context.clone(), error.clone());
+        let lifetime = HubLifetimeContext::new(self.hub.clone(), self.hub_name, context);
+        self.filters.around_disconnected(lifetime, error, hook)
+    }
+
+    /// Finds a method by wire name without regard to case.
+    fn lookup(&self, target: &str) -> Option<usize> {
+        if target.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.methods.get(&target.to_ascii_lowercase()).copied()
+        } else {
+            self.methods.get(target).copied()
+        }
+    }
+
+    async fn serve(self: Arc<Self>, mut transport: TransportConnection) {
+        let mut buffer = BytesMut::new();
+        let handshake = tokio::time::timeout(
+            self.options.handshake_timeout,
+            self.handshake(&mut transport, &mut buffer),
+        )
+        .await
+        .unwrap_or(Err(HandshakeError::Canceled));
+        let protocol = match handshake {
+            Ok(Some((protocol, version))) => {
+                // Stateful reconnect needs both the negotiate and a version-2 handshake.
+                if let Some(resumable) = transport.resumable.as_ref().filter(|_| version >= 2) {
+                    resumable.activate(Box::new(move |id| {
+                        protocol.write_sequence_message(SequenceMessage::Sequence, id)
+                    }));
+                }
+                protocol
+            }
+            Ok(None) => return,
+            Err(error) => {
+                tracing::debug!(connection_id = %transport.connection_id, %error, "handshake failed");
+                let _ = transport
+                    .outbound
+                    .send(Outgoing::Control(write_handshake_error(&error)))
+                    .await;
+                let _ = transport.outbound.send(Outgoing::Close).await;
+                return;
+            }
+        };
+        // The response already goes out in the protocol's transfer format.
+        let _ = transport
+            .outbound
+            .send(Outgoing::Format(protocol.transfer_format()))
+            .await;
+        let ok = Bytes::from_static(crate::protocol::HANDSHAKE_OK);
+        let _ = transport.outbound.send(Outgoing::Control(ok)).await;
+
+        // The user id user targets reach: the provider's, or the principal's name identifier.
+        let user = transport.request.user.as_ref().and_then(|user| {
+            let principal = user.principal();
+            match &self.user_id {
+                Some(provider) => provider(principal),
+                None => principal.id().map(str::to_owned),
+            }
+            .filter(|id| !id.is_empty())
+        });
+        let connection = Arc::new(HubConnection::new(
+            Arc::clone(&transport.connection_id),
+            protocol,
+            user.map(Arc::from),
+            transport.outbound.clone(),
+            transport.abort.clone(),
+        ));
+        self.lifetime.on_connected(Arc::clone(&connection)).await;
+        // A child of the transport's token: one wait in the read loop sees either end.
+        let close_requested = transport.abort.child_token();
+        let hook_context = Context::new(
+            Arc::clone(&connection),
+            Arc::clone(&transport.request),
+            Arc::clone(&self.lifetime),
+            close_requested.clone(),
+            self.options.maximum_parallel_invocations_per_client,
+        );
+        tracing::debug!(connection_id = %connection.id(), protocol = protocol.name(), "connected");
+
+        let connected = AssertUnwindSafe(self.connected_hook(hook_context.clone()))
+            .catch_unwind()
+            .await;
+        let context = hook_context.after_connected();
+        let end = match connected {
+            Ok(Ok(())) => {
+                self.read_loop(&mut transport, &context, &close_requested, buffer)
+                    .await
+            }
+            Ok(Err(error)) => End::ConnectFailed(error),
+            Err(panic) => End::ConnectFailed(panic_error(&*panic)),
+        };
+        // Streams stop, cancellation waits end, awaited client results fail.
+        context.close();
+        connection.fail_pending_invocations();
+
+        let error = match &end {
+            End::Failed(e) | End::ConnectFailed(e) => Some(e.clone()),
+            _ => None,
+        };
+        if AssertUnwindSafe(self.disconnected_hook(context.clone(), error))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            tracing::error!(connection_id = %connection.id(), "the disconnected hook panicked");
+        }
+        self.lifetime.on_disconnected(&connection).await;
+
+        let detailed = self.options.enable_detailed_errors;
+        let close = match &end {
+            End::ClientClosed | End::TransportGone => None,
+            End::CloseRequested => Some(protocol.write_close(None, false)),
+            End::Failed(e) => {
+                Some(protocol.write_close(Some(&texts::closed_with_error(e, detailed)), true))
+            }
+            End::ConnectFailed(e) => {
+                Some(protocol.write_close(Some(&texts::closed_with_error(e, detailed)), false))
+            }
+        };
+        if let End::Failed(e) | End::ConnectFailed(e) = &end {
+            tracing::info!(connection_id = %connection.id(), error = %e, "connection closed with an error");
+        } else {
+            tracing::debug!(connection_id = %connection.id(), "disconnected");
+        }
+        if let Some(close) = close {
+            connection.deliver_control(close);
+        }
+        if transport.outbound.try_send(Outgoing::Close).is_err() {
+            transport.abort.cancel();
+        }
+    }
+
+    /// Reads the handshake request; `Ok(None)` when the client left first.
+    async fn handshake(
+        &self,
+        transport: &mut TransportConnection,
+        buffer: &mut BytesMut,
+    ) -> Result<Option<(Protocol, u32)>, HandshakeError> {
+        loop {
+            if let Some((request, used)) =
+                parse_handshake(buffer, self.options.maximum_receive_message_size)?
+            {
+                buffer.advance(used);
+                return request
+                    .select(&self.options.supported_protocols, transport.supports_binary)
+                    .map(|protocol| Some((protocol, request.version)));
+            }
+            match transport.inbound.next().await {
+                Some(chunk) => buffer.extend_from_slice(&chunk),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An encoded null: what a Completion without a result means for a client result.
+fn protocol_null(protocol: Protocol) -> Bytes {
+    Bytes::from(protocol.encode_value(&()).unwrap_or_default())
+}
+
+impl<H: Hub> ConnectionHandler for HubDispatcher<H> {
+    fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
+        Box::pin(self.serve(connection))
+    }
+}

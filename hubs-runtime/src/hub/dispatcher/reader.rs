@@ -1,0 +1,434 @@
+//! The read loop of one connection: timers (pings, acks, client timeout, credential
+//! expiry), back-pressure while an invocation waits for a slot, and message handling.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::StreamExt;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::{Duration, Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::ConnectionUser;
+use crate::connection::{Resumable, TransportConnection};
+use crate::hub::streams::UploadItem;
+use crate::hub::{Context, Hub, HubError};
+use crate::lifetime::{ClientResult, ClientResultError};
+use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError, SequenceMessage};
+
+use super::invoke::{Call, Running};
+use super::{End, HubDispatcher, lock, protocol_null};
+
+/// Per-connection state of the read loop.
+pub(super) struct Reader<'a> {
+    pub(super) context: &'a Context,
+    pub(super) slots: Arc<Semaphore>,
+    /// The invocation waiting for a slot. While there is one the loop reads nothing more, as
+    /// ASP.NET Core's does: the client's sends back up into its socket instead of this
+    /// server's memory.
+    pub(super) waiting: Option<Call>,
+    pub(super) running: Running,
+    pub(super) uploads: HashMap<String, mpsc::Sender<UploadItem>>,
+    pub(super) saw_ping: bool,
+    /// Numbering of the client's messages, with stateful reconnect.
+    incoming: Option<Incoming>,
+}
+
+/// How often stateful reconnect acknowledges the client's messages.
+const ACK_INTERVAL: Duration = Duration::from_secs(1);
+/// A deadline that never comes, for a timer with nothing to do.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365);
+
+/// The read loop's timed duties: pings, acknowledgements and the client timeout.
+struct Timers {
+    keep_alive: Duration,
+    /// `None` without keep-alive.
+    next_ping: Option<Instant>,
+    /// `None` without stateful reconnect.
+    next_ack: Option<Instant>,
+    client_timeout: Duration,
+    /// Armed by the client's first Ping.
+    timeout_armed: bool,
+    /// An invocation waits for a slot, so the client's messages go unread: the client
+    /// timeout pauses meanwhile, as in ASP.NET Core.
+    timeout_paused: bool,
+    /// Set when the connection closes as its credentials expire.
+    expiring: Option<Arc<ConnectionUser>>,
+}
+
+impl Timers {
+    /// The earliest duty, given when the client last sent something.
+    fn next_due(&self, last_message: Instant) -> Option<Instant> {
+        let timeout = (self.timeout_armed && !self.timeout_paused)
+            .then(|| last_message + self.client_timeout);
+        [self.next_ping, self.next_ack, timeout, self.expiry()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// When the connection's credentials expire, if it closes then.
+    fn expiry(&self) -> Option<Instant> {
+        let expires_at = self.expiring.as_ref()?.expires_at()?;
+        let left = expires_at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        Some(Instant::now() + left)
+    }
+
+    fn expired(&self) -> bool {
+        self.expiring
+            .as_ref()
+            .and_then(|user| user.expires_at())
+            .is_some_and(|at| at <= std::time::SystemTime::now())
+    }
+
+    fn timed_out(&self, last_message: Instant, now: Instant) -> bool {
+        self.timeout_armed && !self.timeout_paused && last_message + self.client_timeout <= now
+    }
+}
+
+/// The client's side of stateful reconnect: which of its messages arrived.
+struct Incoming {
+    resumable: Arc<Resumable>,
+    /// The highest sequence id processed.
+    received: u64,
+    /// The id the next counted message carries.
+    next: u64,
+    /// The highest id acknowledged to the client.
+    acknowledged: u64,
+}
+
+impl<H: Hub> HubDispatcher<H> {
+    pub(super) async fn read_loop(
+        &self,
+        transport: &mut TransportConnection,
+        context: &Context,
+        close_requested: &CancellationToken,
+        mut buffer: BytesMut,
+    ) -> End {
+        let connection = Arc::clone(context.connection());
+        let protocol = connection.protocol();
+        let mut reader = Reader {
+            context,
+            slots: Arc::new(Semaphore::new(
+                self.options.maximum_parallel_invocations_per_client,
+            )),
+            waiting: None,
+            running: Running::default(),
+            uploads: HashMap::new(),
+            saw_ping: false,
+            incoming: transport
+                .resumable
+                .as_ref()
+                .filter(|r| r.is_active())
+                .map(|resumable| Incoming {
+                    resumable: Arc::clone(resumable),
+                    received: 0,
+                    next: 1,
+                    acknowledged: 0,
+                }),
+        };
+        let now = Instant::now();
+        // Long Polling has no keep-alive: neither pings nor a client timeout.
+        let pings = transport.keep_alive;
+        let mut timers = Timers {
+            keep_alive: self.options.keep_alive_interval,
+            next_ping: pings.then(|| now + self.options.keep_alive_interval),
+            // With stateful reconnect, acknowledge what arrived about once a second.
+            next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
+            client_timeout: self.options.client_timeout_interval,
+            timeout_armed: false,
+            timeout_paused: false,
+            expiring: transport
+                .request
+                .user
+                .clone()
+                .filter(|_| self.options.close_on_authentication_expiration),
+        };
+        let mut last_message = now;
+        // One timer for all three duties: idle connections cost one timer entry each.
+        let timer = sleep_until(timers.next_due(last_message).unwrap_or(now + FAR_FUTURE));
+        tokio::pin!(timer);
+
+        // Messages that came in the same chunk as the handshake.
+        if !buffer.is_empty() {
+            match self.process(&mut reader, &buffer).await {
+                Ok(used) => buffer.advance(used),
+                Err(end) => return end,
+            }
+        }
+        // Waiting once, outside the loop, keeps each message from registering and removing a
+        // waiter. `close_requested` is a child of the transport's token: this sees both.
+        let closing = close_requested.clone().cancelled_owned();
+        tokio::pin!(closing);
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut closing => {
+                    return if transport.abort.is_cancelled() {
+                        End::TransportGone
+                    } else {
+                        End::CloseRequested
+                    };
+                }
+                // Boxed: rarely waited for, and its state would enlarge every read loop.
+                permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
+                    if reader.waiting.is_some() => {
+                    let permit = permit.expect("the invocation semaphore is never closed");
+                    if let Some(call) = reader.waiting.take() {
+                        self.start(call, Some(permit), &reader.running);
+                    }
+                    timers.timeout_paused = false;
+                    last_message = Instant::now();
+                    // Carry on with what was read before the loop stopped.
+                    if !buffer.is_empty() {
+                        match self.process(&mut reader, &buffer).await {
+                            Ok(used) => buffer.advance(used),
+                            Err(end) => return end,
+                        }
+                    }
+                    timers.timeout_paused = reader.waiting.is_some();
+                }
+                chunk = transport.inbound.next(), if reader.waiting.is_none() => {
+                    let Some(chunk) = chunk else { return End::ClientClosed };
+                    if chunk.is_empty() {
+                        // A new socket resumed the connection: a half message is gone for good.
+                        buffer.clear();
+                        continue;
+                    }
+                    let processed = if buffer.is_empty() {
+                        // The common case, a chunk of whole messages: read it where it lies.
+                        self.process(&mut reader, &chunk)
+                            .await
+                            .inspect(|&used| buffer.extend_from_slice(&chunk[used..]))
+                    } else {
+                        buffer.extend_from_slice(&chunk);
+                        self.process(&mut reader, &buffer)
+                            .await
+                            .inspect(|&used| buffer.advance(used))
+                    };
+                    match processed {
+                        Ok(0) => {}
+                        Ok(_) => last_message = Instant::now(),
+                        Err(end) => return end,
+                    }
+                    timers.timeout_paused = reader.waiting.is_some();
+                    if buffer.is_empty() && buffer.capacity() > 16 * 1024 {
+                        // Give back the memory of one large message.
+                        buffer = BytesMut::new();
+                    }
+                    if reader.saw_ping && !timers.timeout_armed && pings {
+                        // Clients that never ping are never timed out.
+                        timers.timeout_armed = true;
+                        if let Some(due) = timers.next_due(last_message) {
+                            timer.as_mut().reset(due);
+                        }
+                    }
+                }
+                _ = &mut timer, if timers.next_due(last_message).is_some() => {
+                    let now = Instant::now();
+                    if timers.expired() {
+                        return End::Failed(HubError::internal(
+                            "AuthenticationExpired",
+                            "The connection's credentials expired.",
+                        ));
+                    }
+                    if timers.timed_out(last_message, now) {
+                        return End::Failed(HubError::internal(
+                            "TimeoutException",
+                            "The client sent nothing within the client timeout interval.",
+                        ));
+                    }
+                    if timers.next_ping.is_some_and(|due| due <= now) {
+                        connection.deliver_control(protocol.write_ping());
+                        timers.next_ping = Some(now + timers.keep_alive);
+                    }
+                    if timers.next_ack.is_some_and(|due| due <= now) {
+                        timers.next_ack = Some(now + ACK_INTERVAL);
+                        if let Some(incoming) = reader.incoming.as_mut()
+                            && incoming.received > incoming.acknowledged {
+                                incoming.acknowledged = incoming.received;
+                                let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
+                                connection.deliver_control(ack);
+                            }
+                    }
+                    if let Some(due) = timers.next_due(last_message) {
+                        timer.as_mut().reset(due);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles every whole message at the start of `data`; returns the bytes used.
+    async fn process(&self, reader: &mut Reader<'_>, data: &[u8]) -> Result<usize, End> {
+        let mut offset = 0;
+        loop {
+            let (used, blocked) = self.process_some(reader, &data[offset..])?;
+            offset += used;
+            let Some(blocked) = blocked else {
+                return Ok(offset);
+            };
+            // A full upload buffer holds the read loop back, as in ASP.NET Core. The wait is
+            // boxed: it is rare, and its state would otherwise enlarge every read loop.
+            let delivered = Box::pin(blocked.upload.send(blocked.item)).await.is_ok();
+            if let (false, Some(stream)) = (delivered, blocked.stream) {
+                reader.uploads.remove(&stream);
+            }
+        }
+    }
+
+    /// Handles whole messages at the start of `data` until they run out or one must wait for
+    /// an upload's buffer; returns the bytes used and what waits.
+    fn process_some(
+        &self,
+        reader: &mut Reader<'_>,
+        data: &[u8],
+    ) -> Result<(usize, Option<BlockedUpload>), End> {
+        let connection = Arc::clone(reader.context.connection());
+        let protocol = connection.protocol();
+        let limit = self.options.maximum_receive_message_size;
+        let mut offset = 0;
+        loop {
+            let parsed = protocol.parse(&data[offset..], limit).map_err(|error| {
+                let kind = match error {
+                    ProtocolError::MessageTooLarge { .. } | ProtocolError::Malformed(_) => {
+                        "InvalidDataException"
+                    }
+                };
+                End::Failed(HubError::internal(kind, error.to_string()))
+            })?;
+            let Some((message, used)) = parsed else {
+                return Ok((offset, None));
+            };
+            offset += used;
+            if let Some(incoming) = reader.incoming.as_mut() {
+                let counted = matches!(
+                    message,
+                    HubMessage::Invocation(_)
+                        | HubMessage::StreamInvocation(_)
+                        | HubMessage::StreamItem { .. }
+                        | HubMessage::Completion { .. }
+                        | HubMessage::CancelInvocation { .. }
+                );
+                if counted {
+                    let id = incoming.next;
+                    incoming.next += 1;
+                    if id <= incoming.received {
+                        // Resent after a reconnect, and already handled.
+                        continue;
+                    }
+                    incoming.received = id;
+                }
+            }
+            match message {
+                HubMessage::Invocation(invocation) => {
+                    self.invoke(reader, invocation, false);
+                    if reader.waiting.is_some() {
+                        // No slot: what follows is read once the call has one.
+                        return Ok((offset, None));
+                    }
+                }
+                HubMessage::StreamInvocation(invocation) => self.invoke(reader, invocation, true),
+                HubMessage::StreamItem {
+                    invocation_id,
+                    item,
+                } => {
+                    if let Some(upload) = reader.uploads.get(&*invocation_id) {
+                        let item = UploadItem::Item(Bytes::copy_from_slice(item));
+                        match upload.try_send(item) {
+                            Ok(()) => {}
+                            Err(mpsc::error::TrySendError::Closed(_)) => {
+                                reader.uploads.remove(&*invocation_id);
+                            }
+                            Err(mpsc::error::TrySendError::Full(item)) => {
+                                let blocked = BlockedUpload {
+                                    upload: upload.clone(),
+                                    item,
+                                    stream: Some(invocation_id.into_owned()),
+                                };
+                                return Ok((offset, Some(blocked)));
+                            }
+                        }
+                    }
+                }
+                HubMessage::Completion {
+                    invocation_id,
+                    outcome,
+                } => {
+                    // Upload streams first, then client results, as ASP.NET Core matches them.
+                    if let Some(upload) = reader.uploads.remove(&*invocation_id) {
+                        if let CompletionOutcome::Error(error) = outcome {
+                            let item = UploadItem::Error(error.into_owned());
+                            if let Err(mpsc::error::TrySendError::Full(item)) =
+                                upload.try_send(item)
+                            {
+                                let blocked = BlockedUpload {
+                                    upload,
+                                    item,
+                                    stream: None,
+                                };
+                                return Ok((offset, Some(blocked)));
+                            }
+                        }
+                    } else {
+                        let result = match outcome {
+                            CompletionOutcome::Result(raw) => {
+                                Ok(ClientResult::new(protocol, Bytes::copy_from_slice(raw)))
+                            }
+                            CompletionOutcome::Error(error) => {
+                                Err(ClientResultError::Client(error.into_owned()))
+                            }
+                            CompletionOutcome::Empty => {
+                                Ok(ClientResult::new(protocol, protocol_null(protocol)))
+                            }
+                        };
+                        if !connection.complete_invocation(&invocation_id, result) {
+                            tracing::debug!(%invocation_id, "completion for nothing awaited");
+                        }
+                    }
+                }
+                HubMessage::CancelInvocation { invocation_id } => {
+                    let token = lock(&reader.running).remove(&*invocation_id);
+                    if let Some(token) = token {
+                        token.cancel();
+                    }
+                }
+                HubMessage::Ping => reader.saw_ping = true,
+                HubMessage::Ack { sequence_id } => {
+                    if let Some(incoming) = &reader.incoming {
+                        incoming.resumable.acknowledge(sequence_id);
+                    }
+                }
+                HubMessage::Sequence { sequence_id } => {
+                    if let Some(incoming) = reader.incoming.as_mut() {
+                        if sequence_id > incoming.received + 1 {
+                            return Err(End::Failed(HubError::internal(
+                                "InvalidOperationException",
+                                "Sequence ID greater than amount of messages we've received.",
+                            )));
+                        }
+                        incoming.next = sequence_id;
+                    }
+                }
+                HubMessage::Close { error } => {
+                    if let Some(error) = error {
+                        tracing::debug!(%error, "the client closed with an error");
+                    }
+                    return Err(End::ClientClosed);
+                }
+                HubMessage::Ignored => {}
+            }
+        }
+    }
+}
+
+/// An upload item that waits for room in its stream's buffer.
+struct BlockedUpload {
+    upload: mpsc::Sender<UploadItem>,
+    item: UploadItem,
+    /// The stream's invocation id, to forget it if the method stopped reading.
+    stream: Option<String>,
+}
