@@ -196,14 +196,12 @@ impl HttpConnection {
             polls.idle_since = None;
             number
         };
+        let ended = PollEnded {
+            connection: self,
+            number,
+        };
         let (response, finished) = self.answer_poll(&me, timeout).await;
-        let mut polls = lock(&self.polls);
-        // Only the newest poll marks the connection idle again.
-        if polls.current.as_ref().is_some_and(|(n, _)| *n == number) {
-            polls.current = None;
-            polls.idle_since = Some(Instant::now());
-        }
-        drop(polls);
+        drop(ended);
         let mut response = response;
         poll_headers(&mut response);
         (response, finished)
@@ -258,6 +256,25 @@ impl HttpConnection {
             .headers_mut()
             .insert("Long-Running", HeaderValue::from_static("true"));
         (response, false)
+    }
+}
+
+/// Marks a Long Polling connection idle when its poll ends, however it ends: answered, or
+/// dropped by the server because its client went away mid-poll (else the connection would
+/// count as polling for ever and never be swept).
+struct PollEnded<'a> {
+    connection: &'a HttpConnection,
+    number: u64,
+}
+
+impl Drop for PollEnded<'_> {
+    fn drop(&mut self) {
+        let mut polls = lock(&self.connection.polls);
+        // Only the newest poll marks the connection idle again.
+        if polls.current.as_ref().is_some_and(|(n, _)| *n == self.number) {
+            polls.current = None;
+            polls.idle_since = Some(Instant::now());
+        }
     }
 }
 
@@ -353,6 +370,21 @@ mod tests {
             || {},
         );
         connection
+    }
+
+    #[tokio::test]
+    async fn a_poll_dropped_mid_wait_leaves_the_connection_idle() {
+        let polling = started(Transport::LongPolling);
+        let waiting = polling.poll(Duration::from_secs(3600));
+        let mut waiting = Box::pin(waiting);
+        // Polled once, then dropped: what the server does when the client vanishes.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending());
+        let now = Instant::now();
+        assert!(!polling.idle_longer_than(Duration::ZERO, now));
+        drop(waiting);
+        assert!(polling.idle_longer_than(Duration::ZERO, Instant::now()));
+        polling.abort.cancel();
     }
 
     #[tokio::test]
