@@ -1,11 +1,15 @@
 //! The runtime of `hubs`: everything between a socket and a hub method, in layers that each do
 //! one job, lower never importing upper:
 //!
+//! - [`auth`]: who a request comes from (request parts in, a principal out); it knows no
+//!   connections, so the connection layer asks it about every request;
 //! - [`connection`]: negotiate and the transports, a duplex byte stream per connection;
 //! - [`protocol`]: the handshake and the hub protocols, bytes <-> hub messages;
 //! - [`lifetime`]: connections, groups and users, and delivery of serialized messages;
 //! - [`clients`]: the send targets hub code uses;
-//! - [`hub`]: dispatching messages to hub methods and hooks;
+//! - [`hub`]: dispatching messages to hub methods and hooks. An invocation goes: lookup by
+//!   wire name, authorization (`#[authorize]` rules and policies), argument binding, filters
+//!   in registration order, the method, its Completion;
 //! - [`axum`](HubRouterExt): mounting on a router, and [`serve`] to run it.
 //!
 //! Applications use it through the `hubs` crate.
