@@ -89,7 +89,8 @@ pub(crate) fn helper_outside_hub(name: &str, args: TokenStream, input: TokenStre
 fn outside_hub(name: &str, item: Option<&syn::Item>) -> syn::Error {
     let fix = match (name, item) {
         (AUTHORIZE, Some(syn::Item::Impl(_))) => {
-            "put #[hub] above it: only a hub's connections and calls are authorized".to_string()
+            "add #[hub] to this impl block: only a hub's connections and calls are authorized"
+                .to_string()
         }
         (_, Some(syn::Item::Fn(f))) if f.sig.receiver().is_some() => format!(
             "put #[hub] on the impl block that holds `{}`{}",

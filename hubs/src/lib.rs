@@ -1,6 +1,6 @@
 #![doc = include_str!("../README.md")]
 
-pub use hubs_macros::{hub, hub_client};
+pub use hubs_macros::{allow_anonymous, authorize, hub, hub_client};
 pub use hubs_runtime::hub::AuthorizationContext;
 /// Hub filters: code around every invocation, connect and disconnect (ASP.NET Core's
 /// `IHubFilter`).
@@ -31,8 +31,8 @@ pub mod runtime {
 /// Everything a hub author usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        ClientTarget, Context, HubContext, HubEndpoint, HubError, HubOptions, HubRouterExt, hub,
-        hub_client,
+        ClientTarget, Context, HubContext, HubEndpoint, HubError, HubOptions, HubRouterExt,
+        allow_anonymous, authorize, hub, hub_client,
     };
 }
 

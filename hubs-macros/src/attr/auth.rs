@@ -14,6 +14,8 @@ use crate::ctxt::Ctxt;
 
 /// One `#[authorize(...)]` as written.
 pub(crate) struct AuthorizeAttr {
+    /// The attribute's path as written (`authorize`, `hubs::authorize`).
+    pub(crate) path: syn::Path,
     /// The whole attribute, for errors about it.
     pub(crate) tokens: TokenStream,
     /// `roles = "Admin,Manager"`.
@@ -24,6 +26,8 @@ pub(crate) struct AuthorizeAttr {
 
 /// One `#[allow_anonymous]`.
 pub(crate) struct AllowAnonymousAttr {
+    /// The attribute's path as written.
+    pub(crate) path: syn::Path,
     /// The whole attribute, for errors about it.
     pub(crate) tokens: TokenStream,
 }
@@ -54,6 +58,7 @@ pub(crate) fn take_auth_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> AuthAttr
                 );
             }
             found.allow_anonymous.push(AllowAnonymousAttr {
+                path: attr.path().clone(),
                 tokens: attr.to_token_stream(),
             });
             false
@@ -67,6 +72,7 @@ pub(crate) fn take_auth_attrs(cx: &Ctxt, attrs: &mut Vec<Attribute>) -> AuthAttr
 /// Reads one `#[authorize(...)]`; `None` when it is malformed (the error is recorded).
 fn authorize(cx: &Ctxt, attr: &Attribute) -> Option<AuthorizeAttr> {
     let mut out = AuthorizeAttr {
+        path: attr.path().clone(),
         tokens: attr.to_token_stream(),
         roles: None,
         policy: None,

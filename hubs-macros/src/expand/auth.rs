@@ -6,6 +6,21 @@ use quote::quote;
 
 use crate::model::Auth;
 
+/// `use authorize as _;` for each attribute path the hub's impl and methods were written with,
+/// so their imports count as used (`#[hub]` took the attributes off before the compiler saw
+/// them).
+pub(super) fn uses<'a>(auths: impl Iterator<Item = &'a Auth>) -> TokenStream {
+    let mut seen = Vec::new();
+    for path in auths.flat_map(|auth| &auth.paths) {
+        let written = quote!(#path).to_string();
+        if !seen.iter().any(|(w, _)| *w == written) {
+            seen.push((written, path));
+        }
+    }
+    let paths = seen.into_iter().map(|(_, path)| path);
+    quote!(#(#[allow(unused_imports)] use #paths as _;)*)
+}
+
 /// `&[AuthorizeRule { roles: &["Admin", "Manager"], policy: Some("Name") }, ...]`.
 pub(super) fn rules(auth: &Auth) -> TokenStream {
     let rules = auth.rules.iter().map(|rule| {

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::auth::rules;
+use super::auth::{rules, uses};
 use super::hooks::{connected_hook, disconnected_hook};
 use crate::model::hub::HubModel;
 use crate::model::{Function, Hook, Output, Param, ParamKind};
@@ -31,6 +31,7 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
         })
     });
     let hub_rules = rules(&model.auth);
+    let uses = uses(std::iter::once(&model.auth).chain(model.functions.iter().map(|f| &f.auth)));
     let client_check = model.client.as_ref().map(|client| {
         // Fails to compile, on the path the user wrote, unless it names a #[hub_client] trait.
         quote_spanned! {client.span()=>
@@ -50,6 +51,7 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
     let on_disconnected = model.hook(Hook::Disconnected).map(disconnected_hook);
     quote! {
         const _: () = {
+            #uses
             #client_check
 
             impl ::hubs::__private::Hub for #self_ty {

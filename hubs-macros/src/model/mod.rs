@@ -179,6 +179,9 @@ pub(crate) struct Auth {
     pub(crate) rules: Vec<AuthorizeRule>,
     /// Where each `#[allow_anonymous]` is (the rules allow at most one).
     pub(crate) allow_anonymous: Vec<TokenStream>,
+    /// The attributes' paths as written: the generated code names them, so the user's
+    /// `use hubs::authorize;` counts as used although `#[hub]` took the attributes off.
+    pub(crate) paths: Vec<syn::Path>,
 }
 
 /// One `#[authorize(...)]`.
@@ -203,7 +206,13 @@ impl Auth {
             authorize,
             allow_anonymous,
         } = attr::take_auth_attrs(cx, attrs);
+        let paths = authorize
+            .iter()
+            .map(|a| a.path.clone())
+            .chain(allow_anonymous.iter().map(|a| a.path.clone()))
+            .collect();
         Auth {
+            paths,
             rules: authorize
                 .into_iter()
                 .map(|a| AuthorizeRule {
