@@ -31,7 +31,14 @@ pub(crate) fn hub(args: TokenStream, input: TokenStream) -> TokenStream {
     check::hub(&cx, &model);
     let generated = match cx.check() {
         Ok(()) => expand::hub(&model),
-        Err(errors) => errors.to_compile_error(),
+        Err(errors) => {
+            // Without the `Hub` impl, but still naming the attributes `#[hub]` took off, so
+            // their imports do not add "unused" warnings to the errors.
+            let uses = expand::attribute_uses(&model);
+            let mut out = errors.to_compile_error();
+            out.extend(quote!(const _: () = { #uses };));
+            out
+        }
     };
     let mut out = item.into_token_stream();
     out.extend(generated);

@@ -2,7 +2,8 @@
 //! `Hub::AUTHORIZE` and each `MethodDescriptor`. The runtime enforces them.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::model::Auth;
 
@@ -17,8 +18,12 @@ pub(super) fn uses<'a>(auths: impl Iterator<Item = &'a Auth>) -> TokenStream {
             seen.push((written, path));
         }
     }
-    let paths = seen.into_iter().map(|(_, path)| path);
-    quote!(#(#[allow(unused_imports)] use #paths as _;)*)
+    // Spanned on the path, so an attribute that was never imported is reported where it is
+    // written.
+    let uses = seen
+        .into_iter()
+        .map(|(_, path)| quote_spanned!(path.span()=> #[allow(unused_imports)] use #path as _;));
+    quote!(#(#uses)*)
 }
 
 /// `&[AuthorizeRule { roles: &["Admin", "Manager"], policy: Some("Name") }, ...]`.

@@ -31,7 +31,7 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
         })
     });
     let hub_rules = rules(&model.auth);
-    let uses = uses(std::iter::once(&model.auth).chain(model.functions.iter().map(|f| &f.auth)));
+    let uses = attribute_uses(model);
     let client_check = model.client.as_ref().map(|client| {
         // Fails to compile, on the path the user wrote, unless it names a #[hub_client] trait.
         quote_spanned! {client.span()=>
@@ -76,6 +76,11 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
             }
         };
     }
+}
+
+/// Names the authorization attributes' paths, so imports of them count as used.
+pub(crate) fn attribute_uses(model: &HubModel) -> TokenStream {
+    uses(std::iter::once(&model.auth).chain(model.functions.iter().map(|f| &f.auth)))
 }
 
 /// The call's arguments: `&__ctx` for context parameters, bound values otherwise.

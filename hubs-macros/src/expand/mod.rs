@@ -12,4 +12,4 @@ mod hooks;
 mod hub;
 
 pub(crate) use client::expand as client;
-pub(crate) use hub::expand as hub;
+pub(crate) use hub::{attribute_uses, expand as hub};
