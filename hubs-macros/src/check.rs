@@ -68,7 +68,9 @@ pub(crate) fn hub(cx: &Ctxt, model: &HubModel) {
                     hook_does_not_stream(cx, function, hook);
                 }
             }
-            Role::Helper | Role::ClientMethod => wire_name_is_not_empty(cx, function),
+            // Helpers keep no wire name, but a `#[method]` on one was read and is checked.
+            Role::Helper => wire_name_is_not_empty(cx, function),
+            Role::ClientMethod => {}
         }
         authorization(cx, function, &model.auth);
     }
