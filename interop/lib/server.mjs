@@ -273,7 +273,8 @@ const trackedConnections = new Set();
  * skipNegotiation, headers, quiet (no client logging at all), logLevel (default
  * Warning), logger (an ILogger, instead of the console one), protocol ('json' —
  * the default —, 'messagepack', or a hub protocol object), reconnect (true or
- * an array of delays / a retry policy for withAutomaticReconnect).
+ * an array of delays / a retry policy for withAutomaticReconnect),
+ * accessTokenFactory (a function returning the bearer token, as in browsers).
  */
 export function buildConnection(url, opts = {}) {
   const {
@@ -285,8 +286,10 @@ export function buildConnection(url, opts = {}) {
     logger,
     protocol,
     reconnect,
+    accessTokenFactory,
   } = opts;
   const httpOptions = { skipNegotiation };
+  if (accessTokenFactory) httpOptions.accessTokenFactory = accessTokenFactory;
   const type = transportType(transport);
   if (type !== null) httpOptions.transport = type;
   if (headers) httpOptions.headers = headers;

@@ -129,3 +129,65 @@ test('a message sent by a Node client appears on the page', T, async () => {
     await page.close();
   }
 });
+
+/** Signs the page in to the secure chat as `user` (password "demo"). */
+async function signIn(page, user) {
+  await page.fill('#login-user', user);
+  await page.fill('#login-password', 'demo');
+  await page.click('#signin-button');
+  await page.waitForSelector('#send-admin:not([disabled])', { timeout: 10_000 });
+  assert.equal(await page.textContent('#secure-status'), `signed in as ${user}`);
+}
+
+test('secure chat: sign-in, an admin message for all, a refused one, and a private message', T, async () => {
+  const alice = await openChatPage();
+  const bob = await openChatPage();
+  try {
+    await signIn(alice.page, 'alice');
+    await signIn(bob.page, 'bob');
+
+    // Bob has no Admin role: ASP.NET's refusal shows up on his page, and nobody gets it.
+    await bob.page.fill('#admin-message', 'bob pretends');
+    await bob.page.click('#send-admin');
+    await waitForListItem(bob.page, "error: Failed to invoke 'SendAdminMessage' because user is unauthorized");
+
+    await alice.page.fill('#admin-message', 'maintenance at noon');
+    await alice.page.click('#send-admin');
+    await waitForListItem(alice.page, '[admin] maintenance at noon');
+    await waitForListItem(bob.page, '[admin] maintenance at noon');
+
+    await alice.page.fill('#private-to', 'bob');
+    await alice.page.fill('#private-message', 'psst');
+    await alice.page.click('#send-private');
+    await waitForListItem(bob.page, '[private from alice] psst');
+    await sleep(QUIET_MS);
+    const aliceItems = await listItems(alice.page);
+    assert.ok(!aliceItems.some((item) => item.includes('psst')), 'the sender does not get the private message');
+    assert.ok(!aliceItems.some((item) => item.includes('bob pretends')));
+    assert.deepEqual([...alice.problems, ...bob.problems], []);
+  } finally {
+    await alice.page.close();
+    await bob.page.close();
+  }
+});
+
+test('secure chat: a wrong password is refused, and the hub refuses connections without a token', T, async () => {
+  const { page, problems } = await openChatPage();
+  try {
+    await page.fill('#login-user', 'alice');
+    await page.fill('#login-password', 'wrong');
+    await page.click('#signin-button');
+    await page.waitForFunction(() => document.querySelector('#secure-status').textContent.includes('sign-in failed'));
+    assert.deepEqual(problems.filter((p) => !p.includes('401')), []);
+  } finally {
+    await page.close();
+  }
+  const login = await fetch(`${server.url}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ userName: 'bob', password: 'nope' }),
+  });
+  assert.equal(login.status, 401);
+  const negotiate = await fetch(`${server.url}/hubs/secure-chat/negotiate?negotiateVersion=1`, { method: 'POST' });
+  assert.equal(negotiate.status, 401);
+});

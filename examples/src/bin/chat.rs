@@ -1,11 +1,15 @@
 //! The chat example: `cargo run --release -p examples --bin chat`, then open
-//! http://127.0.0.1:5000. The hub is at `/hubs/chat`; everything lives in memory.
+//! http://127.0.0.1:5000. The hub is at `/hubs/chat`, the signed-in users' hub at
+//! `/hubs/secure-chat` (tokens from `POST /api/login`); everything lives in memory.
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use hubs::prelude::*;
 use tower_http::cors::CorsLayer;
+
+#[path = "../secure_chat.rs"]
+mod secure_chat;
 
 /// A chat room with groups.
 struct ChatHub;
@@ -95,6 +99,8 @@ async fn main() {
         )
         .merge(examples::signalr_client())
         .hub("/hubs/chat", ChatHub)
+        // `/hubs/secure-chat` and `POST /api/login`: signed-in users, bearer tokens.
+        .merge(secure_chat::routes(secure_chat::SigningKey::from_env()))
         // Browser clients on other origins send credentials by default.
         .layer(CorsLayer::very_permissive());
     examples::serve(app).await;

@@ -15,6 +15,8 @@ use hubs::runtime::connection::Transport::{self, LongPolling, ServerSentEvents, 
 use hubs::{ConnectionOptions, Timestamp};
 use serde::{Deserialize, Serialize};
 
+#[path = "../auth_hub.rs"]
+mod auth_hub;
 #[path = "../chaos_hub.rs"]
 mod chaos_hub;
 
@@ -416,7 +418,7 @@ async fn main() {
                 .build(),
         );
     // The chaos tests' endpoint: short timeouts and counters of what the server holds.
-    let app = app.merge(chaos_hub::routes());
+    let app = app.merge(chaos_hub::routes()).merge(auth_hub::routes());
     examples::serve(app).await;
 }
 

@@ -271,7 +271,11 @@ impl Drop for PollEnded<'_> {
     fn drop(&mut self) {
         let mut polls = lock(&self.connection.polls);
         // Only the newest poll marks the connection idle again.
-        if polls.current.as_ref().is_some_and(|(n, _)| *n == self.number) {
+        if polls
+            .current
+            .as_ref()
+            .is_some_and(|(n, _)| *n == self.number)
+        {
             polls.current = None;
             polls.idle_since = Some(Instant::now());
         }
