@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Path, Request, State};
+use axum::middleware::Next;
 use axum::http::StatusCode;
 use axum::routing::get;
 use futures_util::Stream;
-use hubs::auth::{Algorithm, Authenticator, DecodingKey, JwtBearer};
+use hubs::auth::{Algorithm, Authenticator, DecodingKey, FromExtensions, JwtBearer, Principal};
 use hubs::prelude::*;
 use serde::Serialize;
 
@@ -135,11 +136,51 @@ async fn token_check(request: Request) -> Result<String, StatusCode> {
     }
 }
 
-/// `/hubs/auth`, `/hubs/auth-expiring` (closes connections whose token expires) and
-/// `/api/token-check`.
+/// `GET /api/auth-users/{connectionId}`: the name the connection signed in with, looked up
+/// through the hub's `HubContext`, or 404.
+async fn user_of(
+    State(hub): State<HubContext<AuthHub>>,
+    Path(connection_id): Path<String>,
+) -> Result<String, StatusCode> {
+    hub.user(&connection_id)
+        .map(|user| user.name().to_owned())
+        .ok_or(StatusCode::NOT_FOUND)
+}
+
+/// An app's own authentication layer: the `X-Demo-User` header names the user (demo only).
+async fn demo_user_layer(mut request: Request, next: Next) -> axum::response::Response {
+    let user = request
+        .headers()
+        .get("x-demo-user")
+        .and_then(|v| v.to_str().ok())
+        .map(|name| Principal::new(name).with_id(format!("{name}-id")));
+    if let Some(user) = user {
+        request.extensions_mut().insert(user);
+    }
+    next.run(request).await
+}
+
+/// `/hubs/auth`, `/hubs/auth-expiring` (closes connections whose token expires),
+/// `/hubs/auth-layered` (users from the app's own layer), `/api/token-check` and
+/// `/api/auth-users/{connectionId}`.
 pub fn routes() -> Router {
+    let auth = endpoint(false);
+    let context = auth.context();
+    let layered = HubEndpoint::builder(AuthHub::default())
+        .authenticate(FromExtensions)
+        .policy("NotMuted", |_| true)
+        .policy("EvenOnly", |_| true)
+        .policy("SlowlyA", |_| true)
+        .build();
     Router::new()
         .route("/api/token-check", get(token_check))
-        .hub("/hubs/auth", endpoint(false))
+        .route("/api/auth-users/{connection_id}", get(user_of))
+        .with_state(context)
+        .hub("/hubs/auth", auth)
         .hub("/hubs/auth-expiring", endpoint(true))
+        .merge(
+            Router::new()
+                .hub("/hubs/auth-layered", layered)
+                .layer(axum::middleware::from_fn(demo_user_layer)),
+        )
 }

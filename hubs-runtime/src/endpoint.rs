@@ -323,4 +323,11 @@ impl<H> HubContext<H> {
     pub fn groups(&self) -> Groups<'_> {
         Groups::new(&*self.lifetime)
     }
+
+    /// Who connection `connection_id` authenticated as, if it is connected to this node and
+    /// signed in.
+    pub fn user(&self, connection_id: &str) -> Option<Arc<Principal>> {
+        let connection = self.lifetime.local_connection(connection_id)?;
+        connection.principal().cloned()
+    }
 }

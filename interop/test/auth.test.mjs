@@ -182,6 +182,25 @@ describe('where tokens are read, and whose they are', () => {
   });
 });
 
+describe('beyond bearer tokens', () => {
+  test('HubContext looks up the principal of a connection from an axum handler', T, async () => {
+    const connection = await tokenConnection(token({ claims: { sub: 'dora-id', name: 'dora' } }));
+    const found = await fetch(`${server.url}/api/auth-users/${connection.connectionId}`);
+    assert.deepEqual({ status: found.status, body: await found.text() }, { status: 200, body: 'dora' });
+    const missing = await fetch(`${server.url}/api/auth-users/no-such-connection`);
+    assert.equal(missing.status, 404);
+  });
+
+  for (const transport of ['WebSockets', 'ServerSentEvents', 'LongPolling']) {
+    test(`the app's own authentication layer (FromExtensions) over ${transport}`, T, async () => {
+      const url = `${server.url}/hubs/auth-layered`;
+      const carol = await connect(url, { transport, quiet: true, headers: { 'X-Demo-User': 'carol' } });
+      assert.equal((await carol.invoke('WhoAmI')).name, 'carol');
+      await assert.rejects(connect(url, { transport, quiet: true }), /401|Unauthorized/);
+    });
+  }
+});
+
 describe('expiry', () => {
   test('with close_on_authentication_expiration, the connection closes when its token expires', T, async () => {
     const connection = await tokenConnection(token({ claims: { exp: now() + 2 } }), { path: '/hubs/auth-expiring' });

@@ -173,6 +173,10 @@ impl HubLifetimeManager for InMemoryLifetimeManager {
         Box::pin(ready(()))
     }
 
+    fn local_connection(&self, connection_id: &str) -> Option<Arc<HubConnection>> {
+        read(&self.connections).get(connection_id).cloned()
+    }
+
     fn protocols(&self) -> ProtocolSet {
         Protocol::ALL
             .iter()

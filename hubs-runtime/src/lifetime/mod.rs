@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Principal;
 use crate::connection::{Outgoing, SendQueue, TrySendError};
 use crate::protocol::{EncodeError, Protocol};
 
@@ -164,6 +165,13 @@ pub trait HubLifetimeManager: Send + Sync + 'static {
         connection_id: &'a str,
         group: &'a str,
     ) -> BoxFuture<'a, Result<(), SendError>>;
+
+    /// A connection of this node, by id; `None` when it is not here (or the manager keeps no
+    /// index of its connections).
+    fn local_connection(&self, connection_id: &str) -> Option<Arc<HubConnection>> {
+        let _ = connection_id;
+        None
+    }
 }
 
 /// What a client answered to a server-to-client invocation.
@@ -218,6 +226,8 @@ pub struct HubConnection {
     id: Arc<str>,
     protocol: Protocol,
     user: Option<Arc<str>>,
+    /// Who the connection authenticated as, if anyone.
+    principal: Option<Arc<Principal>>,
     outbound: SendQueue,
     abort: CancellationToken,
     membership: Mutex<Membership>,
@@ -268,6 +278,7 @@ impl HubConnection {
             id,
             protocol,
             user,
+            principal: None,
             stream_budget: Arc::new(Semaphore::new(stream_budget(&outbound))),
             outbound,
             abort,
@@ -275,6 +286,17 @@ impl HubConnection {
             pending_results: Mutex::new(Some(HashMap::new())),
             next_invocation: AtomicU64::new(1),
         }
+    }
+
+    /// With the principal the connection authenticated as.
+    pub fn with_principal(mut self, principal: Option<Arc<Principal>>) -> Self {
+        self.principal = principal;
+        self
+    }
+
+    /// Who the connection authenticated as, if anyone.
+    pub fn principal(&self) -> Option<&Arc<Principal>> {
+        self.principal.as_ref()
     }
 
     /// The public connection id.

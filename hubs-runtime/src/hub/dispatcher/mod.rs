@@ -158,13 +158,22 @@ impl<H: Hub> HubDispatcher<H> {
             }
             .filter(|id| !id.is_empty())
         });
-        let connection = Arc::new(HubConnection::new(
-            Arc::clone(&transport.connection_id),
-            protocol,
-            user.map(Arc::from),
-            transport.outbound.clone(),
-            transport.abort.clone(),
-        ));
+        let connection = Arc::new(
+            HubConnection::new(
+                Arc::clone(&transport.connection_id),
+                protocol,
+                user.map(Arc::from),
+                transport.outbound.clone(),
+                transport.abort.clone(),
+            )
+            .with_principal(
+                transport
+                    .request
+                    .user
+                    .as_ref()
+                    .map(|u| Arc::clone(u.principal())),
+            ),
+        );
         self.lifetime.on_connected(Arc::clone(&connection)).await;
         // A child of the transport's token: one wait in the read loop sees either end.
         let close_requested = transport.abort.child_token();
