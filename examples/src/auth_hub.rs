@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Request, State};
-use axum::middleware::Next;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::routing::get;
 use futures_util::Stream;
 use hubs::auth::{Algorithm, Authenticator, DecodingKey, FromExtensions, JwtBearer, Principal};
