@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::routing::get;
 use futures_util::Stream;
+use hubs::UploadStream;
 use hubs::auth::{Algorithm, Authenticator, DecodingKey, FromExtensions, JwtBearer, Principal};
 use hubs::prelude::*;
 use serde::Serialize;
@@ -80,6 +81,18 @@ impl AuthHub {
     pub async fn admin_counter(&self, count: u32) -> impl Stream<Item = u32> + use<> {
         self.admin_runs.fetch_add(1, Ordering::Relaxed);
         futures_util::stream::iter(0..count)
+    }
+
+    /// An upload for admins: refused before an item is read. Counts its runs.
+    #[authorize(roles = "Admin")]
+    pub async fn admin_upload(&self, items: UploadStream<i64>) -> Result<i64, HubError> {
+        self.admin_runs.fetch_add(1, Ordering::Relaxed);
+        let mut items = std::pin::pin!(items);
+        let mut total = 0;
+        while let Some(item) = futures_util::StreamExt::next(&mut items).await {
+            total += item?;
+        }
+        Ok(total)
     }
 
     /// Open even to users the hub's policy turns away from its other methods.

@@ -7,7 +7,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { HubConnectionState } from '@microsoft/signalr';
+import { HubConnectionState, Subject } from '@microsoft/signalr';
 import { cleanup, COMBINATIONS, connect, sleep, startServer, waitFor } from '../lib/server.mjs';
 import { expectUpgradeRejected, terminateAllRaw } from '../lib/raw.mjs';
 
@@ -120,14 +120,26 @@ for (const { name, transport, protocol } of COMBINATIONS) {
         }),
         { message: UNAUTHORIZED('AdminCounter') },
       );
+      // So is an upload, before the method reads an item.
+      const items = new Subject();
+      const upload = connection.invoke('AdminUpload', items);
+      items.next(1);
+      items.complete();
+      await assert.rejects(upload, { message: UNAUTHORIZED('AdminUpload') });
       assert.equal(await connection.invoke('AdminRuns'), before);
       assert.equal(await connection.invoke('Echo', 'after'), 'after');
       assert.equal(connection.state, HubConnectionState.Connected);
     });
 
-    test('any one of the roles will do', T, async () => {
+    test('any one of the roles will do; an admin may upload', T, async () => {
       const connection = await open({ role: 'Manager' });
       assert.ok((await connection.invoke('AdminOnly')) >= 1);
+      const admin = await open({ role: 'Admin' });
+      const items = new Subject();
+      const upload = admin.invoke('AdminUpload', items);
+      [1, 2, 3].forEach((n) => items.next(n));
+      items.complete();
+      assert.equal(await upload, 6);
     });
 
     test('policies: arguments, async decisions, and #[allow_anonymous]', T, async () => {

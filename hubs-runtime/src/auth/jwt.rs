@@ -279,3 +279,176 @@ impl Authenticator for JwtBearer {
         Box::pin(std::future::ready(result))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::json;
+
+    use super::*;
+
+    /// Test keys made with `openssl genpkey`, for these tests only.
+    const RSA: &str = include_str!("test_keys/rsa.pem");
+    const RSA_PUB: &str = include_str!("test_keys/rsa.pub.pem");
+    const EC: &str = include_str!("test_keys/ec.pem");
+    const EC_PUB: &str = include_str!("test_keys/ec.pub.pem");
+    const ED: &str = include_str!("test_keys/ed.pem");
+    const ED_PUB: &str = include_str!("test_keys/ed.pub.pem");
+
+    fn in_ten_minutes() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600
+    }
+
+    fn sign(algorithm: Algorithm, key: &EncodingKey, kid: Option<&str>, claims: &Value) -> String {
+        let mut header = Header::new(algorithm);
+        header.kid = kid.map(str::to_owned);
+        encode(&header, claims, key).unwrap()
+    }
+
+    fn claims() -> Value {
+        json!({ "sub": "42", "name": "ann", "role": "Admin", "exp": in_ten_minutes() })
+    }
+
+    #[test]
+    fn rsa_ecdsa_and_eddsa_signatures_are_checked() {
+        let cases = [
+            (
+                Algorithm::RS256,
+                EncodingKey::from_rsa_pem(RSA.as_bytes()).unwrap(),
+                DecodingKey::from_rsa_pem(RSA_PUB.as_bytes()).unwrap(),
+            ),
+            (
+                Algorithm::ES256,
+                EncodingKey::from_ec_pem(EC.as_bytes()).unwrap(),
+                DecodingKey::from_ec_pem(EC_PUB.as_bytes()).unwrap(),
+            ),
+            (
+                Algorithm::EdDSA,
+                EncodingKey::from_ed_pem(ED.as_bytes()).unwrap(),
+                DecodingKey::from_ed_pem(ED_PUB.as_bytes()).unwrap(),
+            ),
+        ];
+        for (algorithm, signing, checking) in cases {
+            let bearer = JwtBearer::new().key(algorithm, checking);
+            let principal = bearer.validate(&sign(algorithm, &signing, None, &claims()));
+            let principal = principal.unwrap_or_else(|e| panic!("{algorithm:?}: {e}"));
+            assert_eq!((principal.name(), principal.id()), ("ann", Some("42")));
+            assert!(principal.is_in_role("Admin"));
+            // A token signed with another key of the same kind is refused.
+            let forged = sign(
+                Algorithm::HS256,
+                &EncodingKey::from_secret(b"x").unwrap(),
+                None,
+                &claims(),
+            );
+            assert!(bearer.validate(&forged).is_err(), "{algorithm:?}");
+        }
+    }
+
+    #[test]
+    fn keys_are_chosen_by_kid() {
+        let old = EncodingKey::from_secret(b"old secret").unwrap();
+        let new = EncodingKey::from_secret(b"new secret").unwrap();
+        let bearer = JwtBearer::new()
+            .key_with_id(
+                "old",
+                Algorithm::HS256,
+                DecodingKey::from_secret(b"old secret").unwrap(),
+            )
+            .key_with_id(
+                "new",
+                Algorithm::HS256,
+                DecodingKey::from_secret(b"new secret").unwrap(),
+            );
+        assert!(
+            bearer
+                .validate(&sign(Algorithm::HS256, &old, Some("old"), &claims()))
+                .is_ok()
+        );
+        assert!(
+            bearer
+                .validate(&sign(Algorithm::HS256, &new, Some("new"), &claims()))
+                .is_ok()
+        );
+        // The right key under the wrong id, and an unknown id, are refused.
+        assert!(
+            bearer
+                .validate(&sign(Algorithm::HS256, &old, Some("new"), &claims()))
+                .is_err()
+        );
+        let unknown = bearer.validate(&sign(Algorithm::HS256, &new, Some("gone"), &claims()));
+        assert_eq!(
+            unknown.unwrap_err().reason(),
+            "no key for the token's key id"
+        );
+    }
+
+    #[test]
+    fn tokens_minted_by_aspnet_apps_read_the_same() {
+        let key = EncodingKey::from_secret(b"shared").unwrap();
+        let claims = json!({
+            NAME_IDENTIFIER_URI: "7",
+            NAME_URI: "bob",
+            ROLE_URI: ["Admin", "Support"],
+            "exp": in_ten_minutes(),
+            "tenant": { "id": 3 },
+        });
+        let bearer = JwtBearer::hmac(b"shared");
+        let principal = bearer
+            .validate(&sign(Algorithm::HS256, &key, None, &claims))
+            .unwrap();
+        assert_eq!((principal.name(), principal.id()), ("bob", Some("7")));
+        assert_eq!(principal.roles(), ["Admin", "Support"]);
+        assert_eq!(principal.claim("tenant"), Some(&json!({ "id": 3 })));
+        assert!(principal.expires_at().is_some());
+    }
+
+    #[test]
+    fn expiry_is_required_and_checked_with_the_clock_skew() {
+        let key = EncodingKey::from_secret(b"k").unwrap();
+        let now = in_ten_minutes() - 600;
+        let token = |claims: Value| sign(Algorithm::HS256, &key, None, &claims);
+        let strict = JwtBearer::hmac(b"k").clock_skew(Duration::ZERO);
+        let lenient = JwtBearer::hmac(b"k");
+        let expired = token(json!({ "sub": "1", "exp": now - 60 }));
+        assert_eq!(
+            strict.validate(&expired).unwrap_err().reason(),
+            "the token expired"
+        );
+        assert!(
+            lenient.validate(&expired).is_ok(),
+            "within the 5 minute skew"
+        );
+        let without_exp = token(json!({ "sub": "1" }));
+        assert!(lenient.validate(&without_exp).is_err());
+        let early = token(json!({ "sub": "1", "exp": now + 600, "nbf": now + 60 }));
+        assert_eq!(
+            strict.validate(&early).unwrap_err().reason(),
+            "the token is not valid yet"
+        );
+    }
+
+    #[test]
+    fn failures_never_quote_the_token() {
+        let bearer = JwtBearer::hmac(b"k").issuer("me");
+        let key = EncodingKey::from_secret(b"k").unwrap();
+        let token = sign(
+            Algorithm::HS256,
+            &key,
+            None,
+            &json!({ "iss": "you", "exp": in_ten_minutes() }),
+        );
+        let failure = bearer.validate(&token).unwrap_err();
+        assert_eq!(failure.reason(), "wrong issuer");
+        for part in token.split('.') {
+            assert!(!failure.to_string().contains(part));
+            assert!(!format!("{bearer:?}").contains(part));
+        }
+    }
+}
