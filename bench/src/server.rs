@@ -22,6 +22,12 @@ pub const WS_WRITE_BUFFER: usize = 4 * 1024;
 /// See [`WS_READ_BUFFER`].
 pub const WS_MAX_MESSAGE: usize = 1024 * 1024;
 
+/// The HMAC key of the `hubs` contestant's authorized hub (`/hub-auth`), and the issuer and
+/// audience its tokens carry: the suite signs a token with them.
+pub const AUTH_KEY: &[u8] = b"the benchmark's signing key, 32+ bytes";
+/// See [`AUTH_KEY`].
+pub const AUTH_ISSUER: &str = "hubs-bench";
+
 /// Flags every server takes.
 #[derive(Debug, Clone)]
 pub struct ServerArgs {

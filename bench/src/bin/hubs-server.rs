@@ -1,11 +1,13 @@
 //! Contestant `hubs`: the benchmark hub at `/hub`, default options except the keep-alive
-//! interval (`--keepalive`).
+//! interval (`--keepalive`); its echo behind authorization at `/hub-auth` (a bearer token in
+//! `access_token`).
 //!
 //! Methods: `Echo(s) -> s`; `Broadcast(s)`: everyone gets `Recv(s)`; `JoinGroup(g)`;
 //! `JoinGroups(prefix, n)`: joins `prefix0` .. `prefix{n-1}`; `SendToGroup(g, s)`: group `g`
 //! gets `Recv(s)`.
 
 use bench::server::{self, ServerArgs};
+use hubs::auth::JwtBearer;
 use hubs::prelude::*;
 
 /// The benchmark hub.
@@ -47,6 +49,20 @@ impl BenchHub {
     }
 }
 
+/// The benchmark hub's echo behind authorization: a hub-level `#[authorize]` and a method
+/// policy, for the cost of authorizing every call.
+pub struct AuthorizedBenchHub;
+
+#[hub]
+#[authorize]
+impl AuthorizedBenchHub {
+    /// Answers its argument, for callers the `Bench` policy admits.
+    #[authorize(policy = "Bench")]
+    pub async fn echo(&self, s: String) -> String {
+        s
+    }
+}
+
 fn main() {
     let args = ServerArgs::from_env();
     server::run(async move {
@@ -58,7 +74,18 @@ fn main() {
             })
             .configure_connections(|c| c.websocket_write_buffer_size = args.write_buffer)
             .build();
-        let app = axum::Router::new().hub("/hub", endpoint);
+        let authorized = HubEndpoint::builder(AuthorizedBenchHub)
+            .authenticate(
+                JwtBearer::hmac(server::AUTH_KEY)
+                    .issuer(server::AUTH_ISSUER)
+                    .audience(server::AUTH_ISSUER),
+            )
+            .policy("Bench", |call| call.user().name() == "bench")
+            .configure_connections(|c| c.websocket_write_buffer_size = args.write_buffer)
+            .build();
+        let app = axum::Router::new()
+            .hub("/hub", endpoint)
+            .hub("/hub-auth", authorized);
         let listener = server::listen(args.port).await;
         server::serve_axum(listener, app).await;
     });

@@ -8,7 +8,7 @@
 //! cargo run -p bench --bin suite -- --smoke           # checks the tools work (CI; no timings)
 //! ```
 //!
-//! Flags: `--rounds N`, `--only echo,latency,broadcast,groups,idle,ramp,slow,disconnect`,
+//! Flags: `--rounds N`, `--only echo,latency,auth,broadcast,groups,idle,ramp,slow,disconnect`,
 //! `--python PATH` (a Python with aiosignalr; default `target/bench-venv/bin/python`),
 //! `--no-pin`, `--quiet-wait SECONDS` (how long to wait for other load to go away before each
 //! run), `--hubs-bin PATH` and `--hubs-args "..."` (another build of, or extra flags for, the
@@ -204,6 +204,44 @@ fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
                     timeout: Duration::from_secs(120),
                 });
             }
+        }
+    }
+
+    // (i) the cost of authorization: the same echo behind a hub-level #[authorize] and a
+    // method policy, with a bearer token.
+    let with_token: &'static str =
+        Box::leak(format!("/hub-auth?access_token={}", auth_token()).into_boxed_str());
+    let auth_conns: &[usize] = match (cfg.smoke, cfg.quick) {
+        (true, _) => &[4],
+        (false, true) => &[100],
+        (false, false) => &[1, 100],
+    };
+    for &json in &[true, false] {
+        let flavor = if json {
+            "signalr-json"
+        } else {
+            "signalr-msgpack"
+        };
+        for &c in auth_conns {
+            out.push(Case {
+                section: "auth",
+                name: format!(
+                    "{c} conns, 32 B, {}",
+                    if json { "JSON" } else { "MessagePack" }
+                ),
+                workload: "echo",
+                args: timing(words(&["--conns", &c.to_string(), "--size", "32"])),
+                entries: vec![
+                    entry(Server::Hubs, flavor, "/hub"),
+                    Entry {
+                        column: "hubs+auth".into(),
+                        ..entry(Server::Hubs, flavor, with_token)
+                    },
+                ],
+                keepalive: None,
+                rounds,
+                timeout: Duration::from_secs(120),
+            });
         }
     }
 
@@ -621,6 +659,22 @@ fn run_cases(cfg: &Config, cases: &[Case], runs: &mut Vec<Run>) {
     }
 }
 
+/// A bearer token for the authorized hub of the `hubs` contestant, valid for a day.
+fn auth_token() -> String {
+    let expires = SystemTime::now() + Duration::from_secs(86_400);
+    let claims = json!({
+        "sub": "bench",
+        "name": "bench",
+        "iss": bench::server::AUTH_ISSUER,
+        "aud": bench::server::AUTH_ISSUER,
+        "exp": expires.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+    });
+    let key = jsonwebtoken::EncodingKey::from_secret(bench::server::AUTH_KEY)
+        .expect("the benchmark key is not empty");
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)
+        .expect("the benchmark token signs")
+}
+
 // ---- metrics ------------------------------------------------------------------------------
 
 fn f(v: &Value, path: &[&str]) -> Option<f64> {
@@ -635,6 +689,7 @@ fn f(v: &Value, path: &[&str]) -> Option<f64> {
 fn primary(section: &str, v: &Value) -> Option<f64> {
     match section {
         "echo" => f(v, &["msg_per_s"]),
+        "auth" => f(v, &["server_cpu_us_per_msg"]),
         "latency" => f(v, &["latency", "p99_us"]),
         "broadcast" | "groups" => f(v, &["deliveries_per_s"]),
         "idle" => f(v, &["slope_bytes_per_conn"]),
@@ -660,7 +715,7 @@ fn brief(section: &str, v: &Value) -> String {
         .map(|o| format!(", other {o:.2} cores"))
         .unwrap_or_default();
     let main = match section {
-        "echo" => format!(
+        "echo" | "auth" => format!(
             "{:.0} msg/s, {:.1} µs CPU/msg, p99 {:.0} µs",
             f(v, &["msg_per_s"]).unwrap_or(0.0),
             f(v, &["server_cpu_us_per_msg"]).unwrap_or(0.0),
@@ -972,6 +1027,28 @@ fn table(runs: &[Run], rounds: usize) -> String {
                     (_, r) => cell(r),
                 },
                 flags(case, &["hubs", "raw"]),
+            ));
+        }
+        push(String::new());
+    }
+
+    // (i) authorization
+    let cases = by_case(runs, "auth");
+    if !cases.is_empty() {
+        push(table_head(
+            "(i) Echo behind a hub-level #[authorize] and a method policy: server CPU µs/msg",
+            &["hubs".to_string(), "hubs+auth".to_string()],
+            &["auth / plain", "target", "flags"],
+        ));
+        for (name, case) in &cases {
+            let overhead = ratios(case, "auth", "hubs+auth", &["hubs"]);
+            push(format!(
+                "| {name} | {} | {} | {} | ≤ 1.05 {} | {} |",
+                cell(column_median(case, "hubs", "auth")),
+                cell(column_median(case, "hubs+auth", "auth")),
+                ratio_cell(&overhead),
+                verdict(&overhead, 1.05, false),
+                flags(case, &["hubs", "hubs+auth"]),
             ));
         }
         push(String::new());
