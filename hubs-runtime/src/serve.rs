@@ -29,7 +29,8 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Serves `router` on `listener`: the recommended way to run hubs in production.
 ///
 /// Like `axum::serve`, but a client that takes longer than the header read timeout (30 s) to
-/// send a request's headers, or stays idle that long between requests, is disconnected.
+/// send a request's headers, or stays idle that long between requests, is disconnected, and
+/// hub paths match without regard to case (as in ASP.NET Core).
 /// Handlers can read the peer's address with `ConnectInfo<SocketAddr>`.
 ///
 /// ```no_run
@@ -115,6 +116,9 @@ async fn serve_connection(
     let _ = stream.set_nodelay(true);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(uri) = crate::axum::hub_path_as_mounted(request.uri()) {
+            *request.uri_mut() = uri;
+        }
         let request = request.map(Body::new);
         let router = router.clone();
         async move { Ok::<_, Infallible>(router.oneshot(request).await.unwrap_or_else(|e| match e {})) }
