@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub use hubs_macros::{allow_anonymous, authorize, hub, hub_client};
+pub use hubs_runtime::connection::Transport;
 pub use hubs_runtime::hub::AuthorizationContext;
 /// Hub filters: code around every invocation, connect and disconnect (ASP.NET Core's
 /// `IHubFilter`).

@@ -592,6 +592,15 @@ describe('server-sent events by hand', () => {
   });
 });
 
+describe('hub code sees the transport (GetActiveTransportName)', () => {
+  for (const transport of ['WebSockets', 'ServerSentEvents', 'LongPolling']) {
+    test(transport, T, async () => {
+      const connection = await connect(`${server.url}/hubs/test`, { transport });
+      assert.equal(await connection.invoke('GetActiveTransportName'), transport);
+    });
+  }
+});
+
 describe('idle long polls are swept, SSE streams are not', () => {
   // /hubs/test-quick-sweep closes long-polling connections that stop polling for 2 s.
   const SWEEP_MS = 2_000;

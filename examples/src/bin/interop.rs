@@ -313,6 +313,11 @@ impl TestHub {
             .unwrap_or_default()
     }
 
+    /// `GetActiveTransportName()`: the transport the caller uses, as ASP.NET Core names it.
+    pub async fn get_active_transport_name(&self, ctx: &Context) -> Option<&'static str> {
+        ctx.transport().map(Transport::name)
+    }
+
     pub async fn delay(&self, ms: u64) -> u64 {
         tokio::time::sleep(Duration::from_millis(ms)).await;
         ms

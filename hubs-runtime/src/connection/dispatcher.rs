@@ -288,6 +288,7 @@ impl ConnectionDispatcher {
             _ => return self.delete(parts.uri.query(), principal),
         };
         let mut info = RequestInfo::new(parts.headers.clone(), parts.uri.query());
+        info.transport = Some(wanted);
         // An empty id counts as none, as in ASP.NET Core.
         let token = info
             .query_value("id")
@@ -372,6 +373,7 @@ impl ConnectionDispatcher {
             Attach::WebSocket(socket, user) => {
                 let mut info = info_of(&parts);
                 info.user = user;
+                info.transport = Some(Transport::WebSockets);
                 self.upgrade(&mut parts, Some(token), socket, info).await
             }
             Attach::Started(connection, Some(events)) => {

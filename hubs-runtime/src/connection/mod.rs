@@ -89,6 +89,8 @@ pub struct RequestInfo {
     /// The authenticated user the connection belongs to, if the endpoint authenticates and
     /// the client signed in.
     pub user: Option<Arc<ConnectionUser>>,
+    /// The transport this request opened.
+    pub transport: Option<Transport>,
 }
 
 impl RequestInfo {
@@ -98,6 +100,7 @@ impl RequestInfo {
             headers: detach(headers),
             query: parse_query(query),
             user: None,
+            transport: None,
         }
     }
 

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Principal;
 use crate::clients::{CallerClients, ClientResults, Groups};
-use crate::connection::RequestInfo;
+use crate::connection::{RequestInfo, Transport};
 use crate::lifetime::{HubConnection, HubLifetimeManager};
 use crate::protocol::Protocol;
 
@@ -180,6 +180,11 @@ impl Context {
     /// A query parameter of the request that opened the connection's transport.
     pub fn query(&self, key: &str) -> Option<&str> {
         self.inner.request.query_value(key)
+    }
+
+    /// The transport the connection uses (ASP.NET Core's `IHttpTransportFeature`).
+    pub fn transport(&self) -> Option<Transport> {
+        self.inner.request.transport
     }
 
     /// The hub protocol the connection negotiated.
