@@ -69,7 +69,11 @@ pub(crate) fn hub(cx: &Ctxt, model: &HubModel) {
                 }
             }
             // Helpers keep no wire name, but a `#[method]` on one was read and is checked.
-            Role::Helper => wire_name_is_not_empty(cx, function),
+            Role::Helper => {
+                wire_name_is_not_empty(cx, function);
+                async_helper_is_marked(cx, function);
+            }
+            Role::Skipped => wire_name_is_not_empty(cx, function),
             Role::ClientMethod => {}
         }
         authorization(cx, function, &model.auth);
@@ -214,6 +218,25 @@ fn is_not_generic(cx: &Ctxt, function: &Function, kind: Kind) {
     );
 }
 
+/// Rule: an `async fn` that is not `pub` is no hub method, which is easy to miss; it says so,
+/// and `#[hub(skip)]` keeps it as a private helper on purpose.
+///
+/// ```text
+/// async fn send(&self, text: String)        // error: make it `pub`, or mark it #[hub(skip)]
+/// ```
+fn async_helper_is_marked(cx: &Ctxt, function: &Function) {
+    if function.sig.asyncness.is_none() {
+        return;
+    }
+    let ident = &function.ident;
+    cx.error_spanned_by(
+        &function.sig.ident,
+        format!(
+            "`async fn {ident}` is not `pub`, so it is no hub method and clients cannot call it: write `pub async fn {ident}` to make it one, or put `#[hub(skip)]` on it to keep a private helper"
+        ),
+    );
+}
+
 /// Rule: a client method is a declaration; the macro writes the body that sends the call.
 fn client_method_has_no_body(cx: &Ctxt, method: &Function) {
     if let Some(body) = &method.client_body {
@@ -247,7 +270,8 @@ fn hub_param(cx: &Ctxt, param: &Param) -> bool {
         ParamKind::Context => true,
         ParamKind::Upload { item } => upload_has_an_item_type(cx, ty, item),
         ParamKind::Argument => {
-            upload_is_a_parameter_of_its_own(cx, ty)
+            context_is_borrowed(cx, ty)
+                && upload_is_a_parameter_of_its_own(cx, ty)
                 && argument_is_owned(cx, ty)
                 && argument_is_concrete(cx, param, Kind::Method)
         }
@@ -281,6 +305,25 @@ fn upload_is_a_parameter_of_its_own(cx: &Ctxt, ty: &Type) -> bool {
     };
     cx.error_spanned_by(ty, message);
     false
+}
+
+/// Rule: the calling connection is borrowed (`ctx: &Context`); by value it would be taken for
+/// an argument the client sends.
+fn context_is_borrowed(cx: &Ctxt, ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return true };
+    let names_context = path.qself.is_none()
+        && path
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Context" && s.arguments.is_none());
+    if names_context {
+        cx.error_spanned_by(
+            ty,
+            "the calling connection is borrowed: write `ctx: &Context` (a `Context` by value would be an argument the client sends)",
+        );
+    }
+    !names_context
 }
 
 /// Rule: hub method arguments are deserialized into owned values; only `&Context` is borrowed.

@@ -60,3 +60,27 @@ pub(crate) fn hub_args(cx: &Ctxt, tokens: TokenStream) -> HubAttr {
     }
     attr
 }
+
+/// Takes `#[hub(skip)]` off a function of a hub impl: a private helper, not a hub method.
+/// Reports any other argument.
+pub(crate) fn take_skip(cx: &Ctxt, attrs: &mut Vec<syn::Attribute>) -> bool {
+    let mut skip = false;
+    attrs.retain(|attr| {
+        if !attr.path().is_ident("hub") {
+            return true;
+        }
+        match attr.parse_args::<syn::Ident>() {
+            Ok(ident) if ident == "skip" => skip = true,
+            _ => {
+                cx.error_spanned_by(
+                    attr,
+                    "on a function of a hub impl, #[hub] only takes `skip`: `#[hub(skip)]` keeps an `async fn` a private helper rather than a hub method",
+                );
+                // Meant as some kind of marker: no second error about the function itself.
+                skip = true;
+            }
+        }
+        false
+    });
+    skip
+}

@@ -7,7 +7,7 @@ mod hub;
 mod method;
 
 pub(crate) use auth::{AuthAttrs, take_auth_attrs};
-pub(crate) use hub::{HubAttr, hub_args};
+pub(crate) use hub::{HubAttr, hub_args, take_skip};
 pub(crate) use method::take_method_attr;
 
 use syn::Attribute;

@@ -14,7 +14,7 @@ pub(super) fn authorization(cx: &Ctxt, function: &Function, hub: &Auth) {
             "lifecycle hook `{}` runs for every connection the hub accepts, so it takes no authorization attribute: put #[authorize] on the #[hub] impl to require a signed-in user to connect",
             hook.name()
         )),
-        Role::Helper => Some(format!(
+        Role::Helper | Role::Skipped => Some(format!(
             "`{ident}` is not a hub method (those are `pub` and take `&self`), so an authorization attribute on it guards nothing: make it `pub async fn {ident}(&self, ...)` or remove the attribute"
         )),
         Role::ClientMethod => Some(format!(

@@ -51,12 +51,14 @@ impl HubModel {
 }
 
 fn read_function(cx: &Ctxt, function: &mut ImplItemFn) -> Function {
+    let skipped = attr::take_skip(cx, &mut function.attrs);
     let rename = attr::take_method_attr(cx, &mut function.attrs).name;
     let auth = Auth::take(cx, &mut function.attrs);
     let docs = attr::doc_lines(&function.attrs);
     let params = read_params(&mut function.sig, true);
     let ident = function.sig.ident.clone();
     let role = match ident.to_string().as_str() {
+        _ if skipped => Role::Skipped,
         "on_connected" => Role::Hook(Hook::Connected),
         "on_disconnected" => Role::Hook(Hook::Disconnected),
         _ if is_hub_method(function) => Role::Method,

@@ -44,6 +44,8 @@ pub(crate) enum Role {
     Hook(Hook),
     /// Any other function of a hub impl (constructors, private helpers): plain Rust.
     Helper,
+    /// A function marked `#[hub(skip)]`: plain Rust, even when `async`.
+    Skipped,
     /// A method of a `#[hub_client]` trait: the server calls it on clients.
     ClientMethod,
 }

@@ -53,12 +53,53 @@ fn mentions_upload_token(token: &proc_macro2::TokenTree) -> bool {
     }
 }
 
-/// `impl Stream<Item = T>` (any bound path ending in `Stream`): the item type.
+/// A stream the method returns: `impl Stream<Item = T>`, `Pin<Box<dyn Stream<Item = T> + ..>>`
+/// or futures' `BoxStream<'_, T>` (any paths ending so): the item type.
 pub(crate) fn stream_item(ty: &Type) -> Option<&Type> {
-    let Type::ImplTrait(bounds) = ty else {
+    match ty {
+        Type::ImplTrait(bounds) => stream_bound_item(&bounds.bounds),
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            match last.ident.to_string().as_str() {
+                "BoxStream" | "LocalBoxStream" => only_type_argument(&last.arguments),
+                "Pin" => match only_type_argument(&last.arguments)? {
+                    Type::Path(boxed) => {
+                        let boxed = boxed.path.segments.last()?;
+                        if boxed.ident != "Box" {
+                            return None;
+                        }
+                        match only_type_argument(&boxed.arguments)? {
+                            Type::TraitObject(object) => stream_bound_item(&object.bounds),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The one type among a path segment's generic arguments (lifetimes aside).
+fn only_type_argument(arguments: &syn::PathArguments) -> Option<&Type> {
+    let syn::PathArguments::AngleBracketed(args) = arguments else {
         return None;
     };
-    bounds.bounds.iter().find_map(|bound| {
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    let first = types.next()?;
+    types.next().is_none().then_some(first)
+}
+
+/// `Stream<Item = T>` among trait bounds: `T`.
+fn stream_bound_item(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> Option<&Type> {
+    bounds.iter().find_map(|bound| {
         let syn::TypeParamBound::Trait(bound) = bound else {
             return None;
         };

@@ -1,4 +1,4 @@
-// Only `pub` functions that take `self` or are `async` are hub methods; constructors, constants and private helpers stay plain Rust.
+// Only `pub` functions that take `self` or are `async` are hub methods; constructors, constants and private helpers stay plain Rust. An `async` helper says so with `#[hub(skip)]`.
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hubs::prelude::*;
@@ -24,12 +24,14 @@ impl Counter {
         *self.count.get_mut() = 0;
     }
 
-    /// Left alone: a private async helper.
+    /// Left alone: a private async helper, marked so.
+    #[hub(skip)]
     async fn bump(&self) -> u64 {
         self.count.fetch_add(Self::STEP, Ordering::Relaxed) + Self::STEP
     }
 
     /// Left alone: only `pub` functions can be hub methods, `pub(crate)` ones are not.
+    #[hub(skip)]
     pub(crate) async fn current(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
     }
