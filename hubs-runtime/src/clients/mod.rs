@@ -411,13 +411,33 @@ impl<'a> Groups<'a> {
         Self { lifetime }
     }
 
-    /// Adds a connection to a group. Unknown connections are ignored.
-    pub async fn add(&self, connection_id: &str, group: &str) -> Result<(), SendError> {
+    /// Adds a connection to a group. Unknown connections are ignored. Ids and names may be
+    /// borrowed or owned (`&str`, `String`, `&String`), as with `clients().group(..)`.
+    ///
+    /// ```
+    /// # use hubs::prelude::*;
+    /// # async fn join(ctx: &Context, room: String) -> Result<(), hubs::SendError> {
+    /// ctx.groups().add(ctx.connection_id(), &room).await?;
+    /// ctx.groups().add(ctx.connection_id(), format!("{room}-admins")).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn add(
+        &self,
+        connection_id: impl AsRef<str>,
+        group: impl AsRef<str>,
+    ) -> Result<(), SendError> {
+        let (connection_id, group) = (connection_id.as_ref(), group.as_ref());
         self.lifetime.add_to_group(connection_id, group).await
     }
 
     /// Removes a connection from a group. Unknown connections or groups are ignored.
-    pub async fn remove(&self, connection_id: &str, group: &str) -> Result<(), SendError> {
+    pub async fn remove(
+        &self,
+        connection_id: impl AsRef<str>,
+        group: impl AsRef<str>,
+    ) -> Result<(), SendError> {
+        let (connection_id, group) = (connection_id.as_ref(), group.as_ref());
         self.lifetime.remove_from_group(connection_id, group).await
     }
 }
