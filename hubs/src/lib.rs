@@ -2,7 +2,7 @@
 
 pub use hubs_macros::{allow_anonymous, authorize, hub, hub_client};
 pub use hubs_runtime::connection::Transport;
-pub use hubs_runtime::hub::AuthorizationContext;
+pub use hubs_runtime::hub::{AuthorizationContext, Items};
 /// Hub filters: code around every invocation, connect and disconnect (ASP.NET Core's
 /// `IHubFilter`).
 pub use hubs_runtime::hub::{

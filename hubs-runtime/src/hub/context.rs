@@ -45,6 +45,67 @@ struct Inner {
     /// Cancelled when the connection ends.
     closed: CancellationToken,
     parallel_invocations: usize,
+    /// What hub code keeps for the connection ([`Context::items`]); allocated on first use.
+    items: Items,
+}
+
+/// Values hub code keeps for one connection, one per type (ASP.NET Core's `Context.Items`),
+/// shared by its methods and hooks and dropped when it ends.
+///
+/// ```
+/// use hubs::prelude::*;
+///
+/// #[derive(Clone)]
+/// struct Nickname(String);
+///
+/// struct Chat;
+///
+/// #[hub]
+/// impl Chat {
+///     pub async fn set_nickname(&self, ctx: &Context, name: String) {
+///         ctx.items().insert(Nickname(name));
+///     }
+///
+///     pub async fn say(&self, ctx: &Context, text: String) -> Result<(), HubError> {
+///         let name = ctx.items().get::<Nickname>().map_or("anonymous".into(), |n| n.0);
+///         ctx.clients().all().send("Said", (name, text)).await?;
+///         Ok(())
+///     }
+/// }
+/// ```
+#[derive(Default)]
+pub struct Items(std::sync::Mutex<Option<Box<axum::http::Extensions>>>);
+
+impl Items {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<axum::http::Extensions>>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps `value`, returning the one of its type kept before.
+    pub fn insert<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        self.lock().get_or_insert_with(Default::default).insert(value)
+    }
+
+    /// A copy of the value of type `T`, if one is kept.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.lock().as_ref()?.get::<T>().cloned()
+    }
+
+    /// Runs `change` on the value of type `T` (inserting `T::default()` first if there is
+    /// none) and returns what it returns: a counter, a list, a state machine.
+    pub fn update<T, R>(&self, change: impl FnOnce(&mut T) -> R) -> R
+    where
+        T: Clone + Default + Send + Sync + 'static,
+    {
+        let mut items = self.lock();
+        let items = items.get_or_insert_with(Default::default);
+        change(items.get_or_insert_default::<T>())
+    }
+
+    /// Takes the value of type `T` out.
+    pub fn remove<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.lock().as_mut()?.remove::<T>()
+    }
 }
 
 struct InvocationScope {
@@ -72,6 +133,7 @@ impl Context {
                 close_requested,
                 closed: CancellationToken::new(),
                 parallel_invocations,
+                items: Items::default(),
             }),
             invocation: None,
             results: ClientResults::InConnectedHook,
@@ -190,6 +252,11 @@ impl Context {
     /// The hub protocol the connection negotiated.
     pub fn protocol(&self) -> Protocol {
         self.inner.connection.protocol()
+    }
+
+    /// Values kept for this connection, one per type (ASP.NET Core's `Context.Items`).
+    pub fn items(&self) -> &Items {
+        &self.inner.items
     }
 
     /// Who to send to: the caller, others, all, groups, users, ...

@@ -18,8 +18,8 @@ use crate::protocol::{ArgumentError, Arguments};
 pub use crate::error::HubError;
 pub use authorize::AuthorizationContext;
 pub(crate) use authorize::{Decision, Policies};
-pub use context::Context;
-pub(crate) use dispatcher::HubDispatcher;
+pub use context::{Context, Items};
+pub(crate) use dispatcher::{CloseAll, HubDispatcher};
 pub(crate) use filter::FilterChain;
 pub use filter::{
     HubFilter, HubFilters, HubInvocation, HubLifetimeContext, InvocationResult, Next,
