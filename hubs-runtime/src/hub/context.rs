@@ -78,12 +78,16 @@ pub struct Items(std::sync::Mutex<Option<Box<axum::http::Extensions>>>);
 
 impl Items {
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<axum::http::Extensions>>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Keeps `value`, returning the one of its type kept before.
     pub fn insert<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
-        self.lock().get_or_insert_with(Default::default).insert(value)
+        self.lock()
+            .get_or_insert_with(Default::default)
+            .insert(value)
     }
 
     /// A copy of the value of type `T`, if one is kept.
@@ -285,5 +289,36 @@ impl std::fmt::Debug for Context {
             .field("connection_id", &self.connection_id())
             .field("protocol", &self.protocol())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Items;
+
+    #[derive(Clone, Default, Debug, PartialEq)]
+    struct Visits(u32);
+
+    #[test]
+    fn items_keep_one_value_per_type() {
+        let items = Items::default();
+        assert_eq!(items.get::<Visits>(), None);
+        assert_eq!(items.insert(Visits(1)), None);
+        assert_eq!(items.insert(Visits(2)), Some(Visits(1)));
+        assert_eq!(
+            items.update(|v: &mut Visits| {
+                v.0 += 1;
+                v.0
+            }),
+            3
+        );
+        items.insert(String::from("other type"));
+        assert_eq!(items.remove::<Visits>(), Some(Visits(3)));
+        assert_eq!(
+            items.update(|v: &mut Visits| v.0),
+            0,
+            "a default after removal"
+        );
+        assert_eq!(items.get::<String>().as_deref(), Some("other type"));
     }
 }
