@@ -89,3 +89,24 @@ for (const { name, transport, protocol } of COMBINATIONS) {
     });
   });
 }
+
+test('CORS for one frontend origin with credentials: exact origin, credentials, the client\'s headers', async () => {
+  const preflight = (origin) =>
+    fetch(`${server.url}/hubs/notifications/negotiate?negotiateVersion=1`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'x-requested-with,x-signalr-user-agent,authorization',
+      },
+    });
+  const allowed = await preflight('http://localhost:5173');
+  assert.equal(allowed.status, 200);
+  assert.equal(allowed.headers.get('access-control-allow-origin'), 'http://localhost:5173');
+  assert.equal(allowed.headers.get('access-control-allow-credentials'), 'true');
+  assert.equal(allowed.headers.get('access-control-allow-headers'), 'x-requested-with,x-signalr-user-agent,authorization');
+  assert.match(allowed.headers.get('access-control-allow-methods') ?? '', /POST/);
+  // Another origin is not granted: the one origin named is not its own, so browsers refuse.
+  const other = await preflight('http://evil.example');
+  assert.notEqual(other.headers.get('access-control-allow-origin'), 'http://evil.example');
+});

@@ -13,13 +13,14 @@
 //! `user:{id}` when it connects.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use hubs::Timestamp;
 use hubs::prelude::*;
 use serde::{Deserialize, Serialize};
-use tower_http::cors::CorsLayer;
+use tower_http::cors::{AllowHeaders, AllowMethods, CorsLayer};
 
 /// What clients receive.
 #[derive(Clone, Serialize, Deserialize)]
@@ -186,6 +187,22 @@ async fn main() {
         .route("/api/orders/{id}/status", post(order_status))
         .with_state(services)
         .hub("/hubs/notifications", endpoint)
-        .layer(CorsLayer::very_permissive());
+        .layer(cors_for_one_origin());
     examples::serve(app).await;
+}
+
+/// CORS for the one frontend that uses this backend (a single-page app on its own origin,
+/// `FRONTEND_ORIGIN`, by default a Vite dev server) and sends credentials (cookies, or the
+/// `Authorization` header of `accessTokenFactory`). With credentials browsers accept no
+/// wildcards: the exact origin, credentials allowed, and the methods and headers the official
+/// client asks for (`X-SignalR-User-Agent`, `X-Requested-With`, ...) echoed back.
+fn cors_for_one_origin() -> CorsLayer {
+    let origin =
+        std::env::var("FRONTEND_ORIGIN").unwrap_or_else(|_| "http://localhost:5173".into());
+    let origin = HeaderValue::from_str(&origin).expect("FRONTEND_ORIGIN is a valid origin");
+    CorsLayer::new()
+        .allow_origin(origin)
+        .allow_credentials(true)
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
 }
