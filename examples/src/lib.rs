@@ -30,9 +30,11 @@ pub fn address() -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
-/// Serves `app` on [`address`] until the process ends, with [`hubs::serve`]: clients that
-/// take too long to send their request headers are disconnected (30 s, or
-/// `HEADER_READ_TIMEOUT_MS`, which tests set short).
+/// Serves `app` on [`address`] with [`hubs::serve`] until Ctrl-C or SIGTERM, then shuts down
+/// gracefully: every hub connection gets a Close message allowing reconnects (unless
+/// `SHUTDOWN_ALLOW_RECONNECT=0`) and `on_disconnected` runs for each. Clients that take too
+/// long to send their request headers are disconnected (30 s, or `HEADER_READ_TIMEOUT_MS`,
+/// which tests set short).
 pub async fn serve(app: Router) {
     let address = address();
     let listener = tokio::net::TcpListener::bind(address)
@@ -44,10 +46,37 @@ pub async fn serve(app: Router) {
         .filter(|&ms| ms > 0)
         .map_or(hubs::DEFAULT_HEADER_READ_TIMEOUT, Duration::from_millis);
     tracing::info!("listening on http://{address}");
+    let allow_reconnect = std::env::var("SHUTDOWN_ALLOW_RECONNECT").map_or(true, |v| v != "0");
     hubs::serve(listener, app)
         .header_read_timeout(header_read_timeout)
+        .allow_reconnect_on_shutdown(allow_reconnect)
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .expect("server error");
+    tracing::info!("shut down");
+}
+
+/// Ctrl-C, or SIGTERM (what `kill`, systemd and Kubernetes send) on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown signal received");
 }
 
 /// Demo authentication: the `user` query parameter names the connection's user (its id and

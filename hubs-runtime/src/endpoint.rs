@@ -7,7 +7,8 @@ use crate::auth::{Authenticator, Principal, RequestAuth, UserIdProvider};
 use crate::clients::{Groups, HubClients};
 use crate::connection::{ConnectionDispatcher, ConnectionOptions};
 use crate::hub::{
-    AuthorizationContext, FilterChain, Hub, HubDispatcher, HubFilter, HubFilters, Policies,
+    AuthorizationContext, CloseAll, FilterChain, Hub, HubDispatcher, HubFilter, HubFilters,
+    Policies,
 };
 use crate::lifetime::{HubLifetimeManager, InMemoryLifetimeManager};
 use crate::options::HubOptions;
@@ -17,6 +18,7 @@ use crate::options::HubOptions;
 pub struct HubEndpoint<H: Hub> {
     pub(crate) connections: Arc<ConnectionDispatcher>,
     lifetime: Arc<dyn HubLifetimeManager>,
+    close_all: Arc<CloseAll>,
     _hub: PhantomData<fn() -> H>,
 }
 
@@ -46,8 +48,14 @@ impl<H: Hub> HubEndpoint<H> {
     pub fn context(&self) -> HubContext<H> {
         HubContext {
             lifetime: Arc::clone(&self.lifetime),
+            close_all: Arc::clone(&self.close_all),
             _hub: PhantomData,
         }
+    }
+
+    /// Closes every connection of this hub on this node; see [`HubContext::close_all`].
+    pub fn close_all(&self, allow_reconnect: bool) {
+        self.close_all.close(allow_reconnect, false);
     }
 }
 
@@ -267,6 +275,7 @@ impl<H: Hub> HubEndpointBuilder<H> {
                 }),
             }
         });
+        let close_all = Arc::new(CloseAll::default());
         let dispatcher = HubDispatcher::new(
             Arc::new(self.hub),
             self.options,
@@ -274,6 +283,7 @@ impl<H: Hub> HubEndpointBuilder<H> {
             self.user_id,
             self.policies,
             FilterChain::new(self.shared_filters, self.filters),
+            Arc::clone(&close_all),
         );
         let mut connections =
             ConnectionDispatcher::new(Arc::new(dispatcher), self.connection_options);
@@ -283,6 +293,7 @@ impl<H: Hub> HubEndpointBuilder<H> {
         Ok(HubEndpoint {
             connections: Arc::new(connections),
             lifetime,
+            close_all,
             _hub: PhantomData,
         })
     }
@@ -301,6 +312,7 @@ impl<H: Hub> HubEndpointBuilder<H> {
 /// `IHubContext<THub>`.
 pub struct HubContext<H> {
     lifetime: Arc<dyn HubLifetimeManager>,
+    close_all: Arc<CloseAll>,
     _hub: PhantomData<fn() -> H>,
 }
 
@@ -308,6 +320,7 @@ impl<H> Clone for HubContext<H> {
     fn clone(&self) -> Self {
         Self {
             lifetime: Arc::clone(&self.lifetime),
+            close_all: Arc::clone(&self.close_all),
             _hub: PhantomData,
         }
     }
@@ -329,5 +342,31 @@ impl<H> HubContext<H> {
     pub fn user(&self, connection_id: &str) -> Option<Arc<Principal>> {
         let connection = self.lifetime.local_connection(connection_id)?;
         connection.principal().cloned()
+    }
+
+    /// Closes every connection of this hub on this node with a Close message, as if each had
+    /// called `Context::abort`, but telling clients whether they may reconnect:
+    /// `allow_reconnect` lets the official clients' automatic reconnect (`withAutomaticReconnect`)
+    /// start over, to this server or another; without it they stop. WebSockets then close
+    /// normally (1000), SSE responses end, and Long Polling clients receive the Close message
+    /// in their poll. `on_disconnected` runs for each connection, with no error.
+    ///
+    /// Returns at once; the connections end shortly after. Clients may connect again at once:
+    /// to stop serving altogether, use [`Serve::with_graceful_shutdown`](crate::Serve::with_graceful_shutdown),
+    /// which does this for every hub it serves. Connections of this hub on other nodes (with a
+    /// backplane) are not affected.
+    ///
+    /// ```
+    /// # use hubs::prelude::*;
+    /// # struct Chat;
+    /// # #[hub] impl Chat {}
+    /// let endpoint = HubEndpoint::new(Chat);
+    /// let context = endpoint.context();
+    /// // From an admin route or a task: everyone out, and come back later.
+    /// context.close_all(true);
+    /// # let _ = endpoint;
+    /// ```
+    pub fn close_all(&self, allow_reconnect: bool) {
+        self.close_all.close(allow_reconnect, false);
     }
 }

@@ -41,5 +41,5 @@ pub use hub::{Context, Hub, HubError};
 pub use lifetime::SendError;
 pub use options::HubOptions;
 pub use protocol::Protocol;
-pub use serve::{DEFAULT_HEADER_READ_TIMEOUT, Serve, serve};
+pub use serve::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Serve, serve};
 pub use timestamp::{Timestamp, TimestampParseError};

@@ -3,7 +3,8 @@
 //! `axum::serve` never times out a request's headers: a socket that sends nothing, or adds a
 //! header line every few seconds, is held for ever. [`serve`] bounds the time a client may take
 //! to send its headers (Kestrel's `RequestHeadersTimeout`), which also closes keep-alive
-//! connections that stay idle that long between requests.
+//! connections that stay idle that long between requests. With
+//! [`Serve::with_graceful_shutdown`] it also ends every hub connection cleanly when asked to.
 
 use std::convert::Infallible;
 use std::future::{Future, IntoFuture};
@@ -20,11 +21,19 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tower::ServiceExt;
+
+use crate::connection::Served;
 
 /// How long a client may take to send a request's headers by default (30 s, as Kestrel's
 /// `RequestHeadersTimeout`).
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest a graceful shutdown waits for connections to end by default (10 s).
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Serves `router` on `listener`: the recommended way to run hubs in production.
 ///
@@ -49,15 +58,22 @@ pub fn serve(listener: TcpListener, router: Router) -> Serve {
         listener,
         router,
         header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        shutdown: None,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        allow_reconnect: true,
     }
 }
 
-/// A server being configured; `.await` it to run until the listener fails.
+/// A server being configured; `.await` it to run until the listener fails or, with
+/// [`with_graceful_shutdown`](Self::with_graceful_shutdown), until it has shut down.
 #[must_use = "a server does nothing until awaited"]
 pub struct Serve {
     listener: TcpListener,
     router: Router,
     header_read_timeout: Duration,
+    shutdown: Option<Signal>,
+    shutdown_timeout: Duration,
+    allow_reconnect: bool,
 }
 
 impl Serve {
@@ -75,24 +91,141 @@ impl Serve {
         self
     }
 
+    /// Shuts the server down gracefully once `signal` completes (like axum's
+    /// `with_graceful_shutdown`), and makes the server's future resolve when that is done.
+    ///
+    /// A shutdown closes every connection of every hub this server served with a Close
+    /// message (see [`HubContext::close_all`](crate::HubContext::close_all)):
+    /// `on_disconnected` runs for each, WebSockets close normally (1000), SSE responses end
+    /// and Long Polling clients get the Close message with their next poll (later polls get
+    /// 204). New hub connections are refused meanwhile (503), other requests still served.
+    /// Once those transports are done (or three quarters of the
+    /// [shutdown timeout](Self::shutdown_timeout) have passed) the listener closes, every
+    /// HTTP connection is closed after its request in progress, and the future resolves: at
+    /// the latest when the shutdown timeout has passed, dropping what is still open.
+    ///
+    /// Hubs are found through the requests they served, so every hub of the router is
+    /// covered. With `axum::serve` instead, call `HubContext::close_all` from its shutdown
+    /// signal (upgraded WebSockets are not waited for there).
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let app = axum::Router::new();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+    /// // Usually `tokio::signal::ctrl_c()` and SIGTERM (tokio's `signal` feature).
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// # drop(stop);
+    /// hubs_runtime::serve(listener, app)
+    ///     .with_graceful_shutdown(async {
+    ///         stopped.await.ok();
+    ///     })
+    ///     .await
+    /// # }
+    /// ```
+    pub fn with_graceful_shutdown(
+        mut self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
+        self.shutdown = Some(Box::pin(signal));
+        self
+    }
+
+    /// The longest a graceful shutdown waits for connections to end (10 s); those still open
+    /// then are dropped.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Whether the Close message of a shutdown lets clients reconnect (true): the official
+    /// clients with automatic reconnect then start over, for example with another instance
+    /// behind the same address; without automatic reconnect they close either way.
+    pub fn allow_reconnect_on_shutdown(mut self, allow: bool) -> Self {
+        self.allow_reconnect = allow;
+        self
+    }
+
     async fn run(self) -> io::Result<()> {
         let Serve {
             listener,
             router,
             header_read_timeout,
+            shutdown,
+            shutdown_timeout,
+            allow_reconnect,
         } = self;
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(header_read_timeout);
-        loop {
-            let (stream, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    wait_after_accept_error(error).await;
-                    continue;
-                }
+        let Some(signal) = shutdown else {
+            let accept = |stream, peer| {
+                tokio::spawn(serve_connection(
+                    http.clone(),
+                    stream,
+                    peer,
+                    router.clone(),
+                    None,
+                ));
             };
-            tokio::spawn(serve_connection(http.clone(), stream, peer, router.clone()));
+            accept_until(&listener, std::future::pending::<()>(), accept).await;
+            return Ok(());
+        };
+        let served = Served::new();
+        // Every HTTP connection holds a receiver: `changed` asks it to finish, and `closed`
+        // on the sender says when all have.
+        let (finish, finishing) = watch::channel(());
+        let accept = |stream, peer| {
+            let shutdown = Some((served.clone(), finishing.clone()));
+            let connection = serve_connection(http.clone(), stream, peer, router.clone(), shutdown);
+            tokio::spawn(connection);
+        };
+        accept_until(&listener, signal, accept).await;
+
+        let deadline = tokio::time::Instant::now() + shutdown_timeout;
+        let endpoints = served.endpoints();
+        tracing::info!(
+            endpoints = endpoints.len(),
+            "shutting down: closing every hub connection"
+        );
+        for endpoint in &endpoints {
+            endpoint.shutdown(allow_reconnect);
+        }
+        // Requests are still served meanwhile (new hub connections are refused): a Long
+        // Polling client fetches its Close message with its next poll, on a new TCP
+        // connection if need be. A quarter of the time is left for requests in progress.
+        let drained = futures_util::future::join_all(endpoints.iter().map(|e| e.drained()));
+        let drain_deadline = deadline - shutdown_timeout / 4;
+        let drained = tokio::time::timeout_at(drain_deadline, drained);
+        if accept_until(&listener, drained, accept).await.is_err() {
+            tracing::warn!("some hub connections had not ended when the shutdown went on");
+        }
+        drop(listener);
+        drop(finishing);
+        finish.send_replace(());
+        if tokio::time::timeout_at(deadline, finish.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("HTTP connections were still open when the shutdown timeout passed");
+        }
+        Ok(())
+    }
+}
+
+/// Accepts connections, handing each to `accept`, until `until` resolves.
+async fn accept_until<T>(
+    listener: &TcpListener,
+    until: impl Future<Output = T>,
+    accept: impl Fn(TcpStream, SocketAddr),
+) -> T {
+    tokio::pin!(until);
+    loop {
+        tokio::select! {
+            done = &mut until => return done,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => accept(stream, peer),
+                Err(error) => wait_after_accept_error(error).await,
+            },
         }
     }
 }
@@ -111,11 +244,16 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
+    shutdown: Option<(Served, watch::Receiver<()>)>,
 ) {
     // Small messages are the norm for hubs; Nagle's delay would only add latency.
     let _ = stream.set_nodelay(true);
+    let (served, finishing) = shutdown.unzip();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        if let Some(served) = &served {
+            request.extensions_mut().insert(served.clone());
+        }
         if let Some(uri) = crate::axum::hub_path_as_mounted(request.uri()) {
             *request.uri_mut() = uri;
         }
@@ -126,7 +264,21 @@ async fn serve_connection(
     let connection = http
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    if let Err(error) = connection.await {
+    let ended = match finishing {
+        None => connection.await,
+        Some(mut finishing) => {
+            tokio::pin!(connection);
+            tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = finishing.changed() => {
+                    // Closes an idle connection at once, a busy one after its response.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            }
+        }
+    };
+    if let Err(error) = ended {
         tracing::debug!(%peer, %error, "HTTP connection ended with an error");
     }
 }

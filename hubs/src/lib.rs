@@ -14,7 +14,7 @@ pub use hubs_runtime::{
     HubRouterExt, IntoArguments, Protocol, RequestInfo, SendError, SingleClientProxy, Timestamp,
     UploadStream, UserIdProvider, serve,
 };
-pub use hubs_runtime::{DEFAULT_HEADER_READ_TIMEOUT, Serve};
+pub use hubs_runtime::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Serve};
 
 /// Authentication: who a connection belongs to ([`auth::JwtBearer`] for bearer tokens,
 /// [`auth::FromExtensions`] for apps with their own axum/tower layer, [`auth::from_fn`]).

@@ -1,6 +1,7 @@
 //! Negotiate and the routing of transport requests, with ASP.NET Core's status codes and texts.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::body::read_body;
 use super::http::{self, HttpConnection};
+use super::shutdown::{LiveCount, LiveGuard, Served};
 use super::{
     ConnectionHandler, ConnectionOptions, RequestInfo, Transport, new_connection_id, websocket,
 };
@@ -32,6 +34,13 @@ pub struct ConnectionDispatcher {
     registry: Mutex<Registry>,
     /// Set once the idle Long Polling watcher runs.
     idle_watch: std::sync::OnceLock<()>,
+    /// Set when the server shuts down: no new connection is accepted.
+    stopping: AtomicBool,
+    /// Transports still running, for a shutdown to wait on.
+    live: Arc<LiveCount>,
+    /// The server this endpoint last registered with (0: none), so a request costs a lock
+    /// only the first time.
+    server: AtomicU64,
 }
 
 /// Negotiated connections by token, from negotiate until their transport ends.
@@ -108,6 +117,14 @@ impl IntoResponse for UnknownConnection {
     }
 }
 
+/// New connections while the server shuts down.
+fn shutting_down() -> Response {
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server is shutting down",
+    )
+}
+
 fn text(status: StatusCode, body: &'static str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
@@ -162,6 +179,43 @@ impl ConnectionDispatcher {
                 next_sweep: Instant::now(),
             }),
             idle_watch: std::sync::OnceLock::new(),
+            stopping: AtomicBool::new(false),
+            live: Arc::default(),
+            server: AtomicU64::new(0),
+        }
+    }
+
+    /// The server is shutting down: refuses new connections, forgets those whose transport
+    /// has not come, and has the handler end every running one.
+    pub(crate) fn shutdown(&self, allow_reconnect: bool) {
+        self.stopping.store(true, Ordering::Release);
+        self.registry().by_token.retain(|_, r| match &r.state {
+            State::Waiting { .. } => false,
+            State::Http(connection) => {
+                connection.stopping();
+                true
+            }
+            State::WebSocket(_) => true,
+        });
+        self.handler.shutdown(allow_reconnect);
+    }
+
+    /// Resolves once every transport of this endpoint has ended: WebSockets closed, SSE
+    /// responses ended, and Long Polling clients handed their last messages.
+    pub(crate) async fn drained(&self) {
+        self.live.none().await;
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Lets the server `parts` came through reach this endpoint when it shuts down.
+    fn register_with_server(self: &Arc<Self>, parts: &Parts) {
+        if let Some(served) = parts.extensions.get::<Served>()
+            && self.server.swap(served.id(), Ordering::AcqRel) != served.id()
+        {
+            served.add(self);
         }
     }
 
@@ -189,6 +243,9 @@ impl ConnectionDispatcher {
         let (mut parts, body) = request.into_parts();
         if parts.method != Method::POST {
             return StatusCode::METHOD_NOT_ALLOWED.into_response();
+        }
+        if self.stopping() {
+            return shutting_down();
         }
         let user = match self.admit(&mut parts).await {
             Ok(principal) => principal.map(ConnectionUser::new),
@@ -267,6 +324,7 @@ impl ConnectionDispatcher {
         if !matches!(parts.method, Method::GET | Method::POST | Method::DELETE) {
             return StatusCode::METHOD_NOT_ALLOWED.into_response();
         }
+        self.register_with_server(&parts);
         let principal = match self.admit(&mut parts).await {
             Ok(principal) => principal,
             Err(refusal) => return refusal,
@@ -299,6 +357,9 @@ impl ConnectionDispatcher {
             if !self.options.transports.contains(&wanted) {
                 return not_supported(wanted);
             }
+            if self.stopping() {
+                return shutting_down();
+            }
             let id = Arc::from(new_connection_id());
             info.user = principal.map(ConnectionUser::new);
             return self
@@ -325,6 +386,8 @@ impl ConnectionDispatcher {
             info.user = registered.user.clone();
             let user = registered.user.clone();
             match &mut registered.state {
+                // Shutdown forgot every waiting connection; this one came meanwhile.
+                State::Waiting { .. } if self.stopping() => return shutting_down(),
                 State::Waiting { early_input, .. } => {
                     let early_input = std::mem::take(early_input);
                     let id = Arc::clone(&registered.connection_id);
@@ -348,6 +411,9 @@ impl ConnectionDispatcher {
                             early_input,
                             self.on_http_end(&token, wanted),
                         );
+                        if wanted == Transport::LongPolling {
+                            connection.keep_live(LiveGuard::new(&self.live));
+                        }
                         registered.state = State::Http(Arc::clone(&connection));
                         Attach::Started(connection, events)
                     }
@@ -425,6 +491,8 @@ impl ConnectionDispatcher {
         let failed = (Arc::clone(self), token.clone());
         let upgrade = upgrade.on_failed_upgrade(move |_| failed.0.forget(failed.1.as_deref()));
         upgrade.on_upgrade(move |socket| {
+            // Counted without a guard: the future below already holds the dispatcher.
+            dispatcher.live.add();
             let handler = Arc::clone(&dispatcher.handler);
             let request = Arc::new(info);
             // Set up here rather than inside the future, which lives as long as the connection
@@ -457,6 +525,7 @@ impl ConnectionDispatcher {
             async move {
                 connection.await;
                 dispatcher.forget(token.as_deref());
+                dispatcher.live.remove();
             }
         })
     }
@@ -555,12 +624,15 @@ impl ConnectionDispatcher {
     ) -> impl FnOnce() + Send + 'static {
         let dispatcher = Arc::downgrade(self);
         let token = token.to_string();
+        // SSE is done when its application is: the response ends with the queue.
+        let live = (transport == Transport::ServerSentEvents).then(|| LiveGuard::new(&self.live));
         move || {
             if transport == Transport::ServerSentEvents
                 && let Some(dispatcher) = dispatcher.upgrade()
             {
                 dispatcher.forget(Some(&token));
             }
+            drop(live);
         }
     }
 

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::body::read_body;
+use super::shutdown::LiveGuard;
 use super::{
     ConnectionHandler, Outgoing, QueueLimits, QueueReceiver, RequestInfo, SendQueue, Transport,
     TransportConnection, TryRecvError,
@@ -31,6 +32,9 @@ pub(super) struct HttpConnection {
     outbound: tokio::sync::Mutex<Option<QueueReceiver>>,
     pub(super) abort: CancellationToken,
     polls: Mutex<Polls>,
+    /// Long Polling: counts the transport as running until its last messages are taken (or
+    /// the client left), so a shutdown waits for them.
+    live: Mutex<Option<LiveGuard>>,
 }
 
 /// Long Polling's bookkeeping.
@@ -43,7 +47,12 @@ struct Polls {
     idle_since: Option<Instant>,
     /// The application closed the connection; the next poll answers 204.
     closed: bool,
+    /// The server is shutting down.
+    stopping: bool,
 }
+
+/// How long a poll waits, during a shutdown, for the end that follows a Close message.
+const CLOSE_FOLLOWS: Duration = Duration::from_millis(100);
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -106,6 +115,7 @@ impl HttpConnection {
         };
         let connection = Arc::new(HttpConnection {
             transport,
+            live: Mutex::new(None),
             inbound: Mutex::new(Some(posted)),
             outbound: tokio::sync::Mutex::new(stored),
             abort: abort.clone(),
@@ -150,10 +160,21 @@ impl HttpConnection {
     /// `DELETE` (Long Polling): the client is leaving; the application sees its input end.
     pub(super) fn close_by_client(&self) -> Response {
         lock(&self.inbound).take();
+        lock(&self.live).take();
         if let Some((_, poll)) = lock(&self.polls).current.take() {
             poll.cancel();
         }
         (StatusCode::ACCEPTED, "").into_response()
+    }
+
+    /// Long Polling: counts the transport as running until a poll has taken its end.
+    pub(super) fn keep_live(&self, live: LiveGuard) {
+        *lock(&self.live) = Some(live);
+    }
+
+    /// The server is shutting down: polls wait for the application's end (see `answer_poll`).
+    pub(super) fn stopping(&self) {
+        lock(&self.polls).stopping = true;
     }
 
     /// Whether this is a Long Polling connection whose client stopped polling longer than
@@ -208,7 +229,10 @@ impl HttpConnection {
     }
 
     async fn answer_poll(&self, me: &CancellationToken, timeout: Duration) -> (Response, bool) {
-        let terminated = || (StatusCode::NO_CONTENT.into_response(), true);
+        let terminated = || {
+            lock(&self.live).take();
+            (StatusCode::NO_CONTENT.into_response(), true)
+        };
         if lock(&self.polls).closed {
             return terminated();
         }
@@ -234,16 +258,30 @@ impl HttpConnection {
         // Everything else already queued goes in the same response: whole messages only.
         let mut body = BytesMut::from(&first[..]);
         loop {
-            match queue.try_recv() {
-                Ok(
-                    Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _),
-                ) => body.put_slice(&bytes),
-                Ok(Outgoing::Format(_)) => {}
-                Ok(Outgoing::Close) | Err(TryRecvError::Disconnected) => {
-                    lock(&self.polls).closed = true;
-                    break;
+            let next = match queue.try_recv() {
+                Ok(next) => Some(next),
+                Err(TryRecvError::Disconnected) => None,
+                // While the server shuts down, the application's end follows its Close
+                // message at once: wait a moment for it, so that this poll ends the
+                // connection instead of leaving the client one more poll to make.
+                Err(TryRecvError::Empty) if lock(&self.polls).stopping => {
+                    match tokio::time::timeout(CLOSE_FOLLOWS, queue.recv()).await {
+                        Ok(next) => next,
+                        Err(_) => break,
+                    }
                 }
                 Err(TryRecvError::Empty) => break,
+            };
+            match next {
+                Some(
+                    Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _),
+                ) => body.put_slice(&bytes),
+                Some(Outgoing::Format(_)) => {}
+                Some(Outgoing::Close) | None => {
+                    lock(&self.polls).closed = true;
+                    lock(&self.live).take();
+                    break;
+                }
             }
         }
         let mut response = (

@@ -7,6 +7,7 @@ mod dispatcher;
 mod http;
 mod queue;
 mod resumable;
+mod shutdown;
 mod websocket;
 
 use std::pin::Pin;
@@ -27,6 +28,7 @@ use crate::protocol::TransferFormat;
 pub use dispatcher::ConnectionDispatcher;
 pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
 pub use resumable::{Resumable, SequenceWriter};
+pub(crate) use shutdown::Served;
 
 /// What a connection's writer is asked to do, in order.
 #[derive(Debug)]
@@ -75,6 +77,14 @@ pub struct TransportConnection {
 pub trait ConnectionHandler: Send + Sync + 'static {
     /// Drives `connection`; the transport closes when the returned future ends.
     fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()>;
+
+    /// The server is shutting down: end every connection, now and as they start, so that
+    /// each future [`run`](Self::run) returned finishes soon (a hub sends its clients a Close
+    /// message, telling them whether they may reconnect). The default does nothing: such
+    /// connections are dropped when the server's shutdown timeout passes.
+    fn shutdown(&self, allow_reconnect: bool) {
+        let _ = allow_reconnect;
+    }
 }
 
 /// The parts of the HTTP request that opened a connection, for hub code to inspect.

@@ -2,8 +2,11 @@
 //! timeout, invocation dispatch (plain, streaming, with uploads), client-result completions,
 //! and the closing message.
 
+mod close_all;
 mod invoke;
 mod reader;
+
+pub(crate) use close_all::CloseAll;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -37,6 +40,8 @@ pub(crate) struct HubDispatcher<H> {
     filters: FilterChain,
     /// The hub's type name, for logs and filters.
     hub_name: &'static str,
+    /// Ends every connection at once (`HubContext::close_all`, shutdown).
+    close_all: Arc<CloseAll>,
 }
 
 /// Why a connection's read loop ended.
@@ -45,6 +50,9 @@ enum End {
     ClientClosed,
     /// Hub code called `Context::abort`.
     CloseRequested,
+    /// The application closed every connection (or the server is shutting down); the flag
+    /// says whether clients may reconnect.
+    ClosedByServer(bool),
     /// The transport failed or was aborted; nothing more can be sent.
     TransportGone,
     /// An error ends the connection; the client may reconnect.
@@ -61,6 +69,7 @@ impl<H: Hub> HubDispatcher<H> {
         user_id: Option<UserIdProvider>,
         policies: Policies,
         filters: FilterChain,
+        close_all: Arc<CloseAll>,
     ) -> Self {
         let methods = H::METHODS
             .iter()
@@ -76,6 +85,7 @@ impl<H: Hub> HubDispatcher<H> {
             policies,
             filters,
             hub_name: super::filter::hub_name::<H>(),
+            close_all,
         }
     }
 
@@ -113,6 +123,8 @@ impl<H: Hub> HubDispatcher<H> {
     }
 
     async fn serve(self: Arc<Self>, mut transport: TransportConnection) {
+        // Taken first: a close-all from here on reaches this connection.
+        let round = self.close_all.round();
         let mut buffer = BytesMut::new();
         let handshake = tokio::time::timeout(
             self.options.handshake_timeout,
@@ -192,7 +204,7 @@ impl<H: Hub> HubDispatcher<H> {
         let context = hook_context.after_connected();
         let end = match connected {
             Ok(Ok(())) => {
-                self.read_loop(&mut transport, &context, &close_requested, buffer)
+                self.read_loop(&mut transport, &context, &close_requested, &round, buffer)
                     .await
             }
             Ok(Err(error)) => End::ConnectFailed(error),
@@ -219,6 +231,9 @@ impl<H: Hub> HubDispatcher<H> {
         let close = match &end {
             End::ClientClosed | End::TransportGone => None,
             End::CloseRequested => Some(protocol.write_close(None, false)),
+            End::ClosedByServer(allow_reconnect) => {
+                Some(protocol.write_close(None, *allow_reconnect))
+            }
             End::Failed(e) => {
                 Some(protocol.write_close(Some(&texts::closed_with_error(e, detailed)), true))
             }
@@ -274,5 +289,9 @@ fn protocol_null(protocol: Protocol) -> Bytes {
 impl<H: Hub> ConnectionHandler for HubDispatcher<H> {
     fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
         Box::pin(self.serve(connection))
+    }
+
+    fn shutdown(&self, allow_reconnect: bool) {
+        self.close_all.close(allow_reconnect, true);
     }
 }

@@ -17,6 +17,7 @@ use crate::hub::{Context, Hub, HubError};
 use crate::lifetime::{ClientResult, ClientResultError};
 use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError, SequenceMessage};
 
+use super::close_all::Round;
 use super::invoke::{Call, Running};
 use super::{End, HubDispatcher, lock, protocol_null};
 
@@ -106,6 +107,7 @@ impl<H: Hub> HubDispatcher<H> {
         transport: &mut TransportConnection,
         context: &Context,
         close_requested: &CancellationToken,
+        round: &Round,
         mut buffer: BytesMut,
     ) -> End {
         let connection = Arc::clone(context.connection());
@@ -163,6 +165,9 @@ impl<H: Hub> HubDispatcher<H> {
         // waiter. `close_requested` is a child of the transport's token: this sees both.
         let closing = close_requested.clone().cancelled_owned();
         tokio::pin!(closing);
+        // Shared by every connection of the endpoint: a close-all costs no task per connection.
+        let closing_all = round.token.cancelled();
+        tokio::pin!(closing_all);
         loop {
             tokio::select! {
                 biased;
@@ -173,6 +178,7 @@ impl<H: Hub> HubDispatcher<H> {
                         End::CloseRequested
                     };
                 }
+                _ = &mut closing_all => return End::ClosedByServer(round.allow_reconnect()),
                 // Boxed: rarely waited for, and its state would enlarge every read loop.
                 permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
                     if reader.waiting.is_some() => {
