@@ -1,4 +1,11 @@
 #![doc = include_str!("../README.md")]
+#![doc = include_str!("../docs/clients.md")]
+#![doc = include_str!("../docs/context.md")]
+#![doc = include_str!("../docs/streams.md")]
+#![doc = include_str!("../docs/options.md")]
+#![doc = include_str!("../docs/auth.md")]
+#![doc = include_str!("../docs/filters.md")]
+#![doc = include_str!("../docs/testing.md")]
 
 pub use hubs_macros::{allow_anonymous, authorize, hub, hub_client};
 pub use hubs_runtime::connection::Transport;
