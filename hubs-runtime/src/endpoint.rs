@@ -15,6 +15,29 @@ use crate::options::HubOptions;
 
 /// A hub with its options and lifetime manager, ready to mount on a router with
 /// [`HubRouterExt::hub`](crate::HubRouterExt::hub).
+///
+/// `.hub(path, hub)` with a bare hub value builds one with the defaults; build it yourself to
+/// configure the hub ([`builder`](Self::builder)) or to keep a [`HubContext`] for code outside
+/// the hub ([`context`](Self::context)).
+///
+/// ```
+/// use hubs::prelude::*;
+///
+/// struct Chat;
+///
+/// #[hub]
+/// impl Chat {
+///     pub async fn send(&self, ctx: &Context, text: String) -> Result<(), HubError> {
+///         ctx.clients().all().send("Message", (text,)).await?;
+///         Ok(())
+///     }
+/// }
+///
+/// let endpoint = HubEndpoint::builder(Chat).detailed_errors(true).build();
+/// let context = endpoint.context(); // for HTTP handlers and tasks
+/// let app: axum::Router = axum::Router::new().hub("/hubs/chat", endpoint);
+/// # let _ = (app, context);
+/// ```
 pub struct HubEndpoint<H: Hub> {
     pub(crate) connections: Arc<ConnectionDispatcher>,
     lifetime: Arc<dyn HubLifetimeManager>,
@@ -65,7 +88,35 @@ impl<H: Hub> From<H> for HubEndpoint<H> {
     }
 }
 
-/// Configures a [`HubEndpoint`].
+/// Configures a [`HubEndpoint`]: options, authentication and policies, filters, the lifetime
+/// manager. Made by [`HubEndpoint::builder`]; [`build`](Self::build) checks the whole
+/// configuration.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use hubs::auth::JwtBearer;
+/// use hubs::prelude::*;
+///
+/// struct Orders;
+///
+/// #[hub]
+/// #[authorize]
+/// impl Orders {
+///     #[authorize(policy = "Staff")]
+///     pub async fn cancel(&self, id: u64) -> u64 {
+///         id
+///     }
+/// }
+///
+/// let endpoint = HubEndpoint::builder(Orders)
+///     .authenticate(JwtBearer::hmac(b"a secret of at least thirty-two bytes!"))
+///     .policy("Staff", |call| call.user().is_in_role("Staff"))
+///     .configure(|o| o.keep_alive_interval = Duration::from_secs(10))
+///     .configure_connections(|c| c.allow_stateful_reconnects = true)
+///     .build();
+/// # let _ = endpoint;
+/// ```
 pub struct HubEndpointBuilder<H: Hub> {
     hub: H,
     options: HubOptions,
@@ -309,7 +360,36 @@ impl<H: Hub> HubEndpointBuilder<H> {
 }
 
 /// Reaches the clients of hub `H` from outside its methods, like ASP.NET Core's
-/// `IHubContext<THub>`.
+/// `IHubContext<THub>`: from axum handlers, background tasks, queue consumers. Made by
+/// [`HubEndpoint::context`]; cheap to clone. Typed client methods (`#[hub_client]`) work on
+/// its targets too.
+///
+/// ```
+/// use axum::extract::State;
+/// use axum::routing::post;
+/// use hubs::prelude::*;
+///
+/// struct Alerts;
+///
+/// #[hub]
+/// impl Alerts {}
+///
+/// /// `POST /alerts/{group}` sends the body to that group's clients.
+/// async fn alert(
+///     State(hub): State<HubContext<Alerts>>,
+///     axum::extract::Path(group): axum::extract::Path<String>,
+///     text: String,
+/// ) -> Result<(), String> {
+///     hub.clients().group(group).send("Alert", (text,)).await.map_err(|e| e.to_string())
+/// }
+///
+/// let endpoint = HubEndpoint::new(Alerts);
+/// let app: axum::Router = axum::Router::new()
+///     .route("/alerts/{group}", post(alert))
+///     .with_state(endpoint.context())
+///     .hub("/hubs/alerts", endpoint);
+/// # let _ = app;
+/// ```
 pub struct HubContext<H> {
     lifetime: Arc<dyn HubLifetimeManager>,
     close_all: Arc<CloseAll>,

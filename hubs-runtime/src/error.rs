@@ -9,7 +9,7 @@ use std::borrow::Cow;
 /// `std::error::Error`), its details reach the client only when detailed errors are enabled.
 ///
 /// ```
-/// use hubs_runtime::HubError;
+/// use hubs::HubError;
 ///
 /// let shown = HubError::new("Room is full");
 /// assert_eq!(shown.to_string(), "HubException: Room is full");

@@ -7,7 +7,7 @@ use crate::protocol::Protocol;
 /// Settings of one hub, with ASP.NET Core's defaults.
 ///
 /// ```
-/// use hubs_runtime::HubOptions;
+/// use hubs::HubOptions;
 ///
 /// let options = HubOptions { enable_detailed_errors: true, ..HubOptions::default() };
 /// assert_eq!(options.maximum_receive_message_size, Some(32 * 1024));

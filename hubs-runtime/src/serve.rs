@@ -48,7 +48,7 @@ type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 ///
 /// let app = axum::Router::new();
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
-/// hubs_runtime::serve(listener, app)
+/// hubs::serve(listener, app)
 ///     .header_read_timeout(Duration::from_secs(10))
 ///     .await
 /// # }
@@ -115,7 +115,7 @@ impl Serve {
     /// // Usually `tokio::signal::ctrl_c()` and SIGTERM (tokio's `signal` feature).
     /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     /// # drop(stop);
-    /// hubs_runtime::serve(listener, app)
+    /// hubs::serve(listener, app)
     ///     .with_graceful_shutdown(async {
     ///         stopped.await.ok();
     ///     })

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// A UTC instant with nanosecond precision.
 ///
 /// ```
-/// use hubs_runtime::Timestamp;
+/// use hubs::Timestamp;
 ///
 /// let t = Timestamp::from_unix_millis(1_700_000_000_123);
 /// assert_eq!(t.to_string(), "2023-11-14T22:13:20.123Z");

@@ -34,7 +34,7 @@ pub(crate) struct HubRequest;
 /// long .NET claim URIs.
 ///
 /// ```
-/// use hubs_runtime::auth::JwtBearer;
+/// use hubs::auth::JwtBearer;
 ///
 /// let bearer = JwtBearer::hmac(b"a secret of at least thirty-two bytes!")
 ///     .issuer("hubs-chat")

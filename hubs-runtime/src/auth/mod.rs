@@ -66,7 +66,7 @@ pub trait Authenticator: Send + Sync + 'static {
 /// An [`Authenticator`] from an async function of the request parts.
 ///
 /// ```
-/// use hubs_runtime::auth::{self, Principal};
+/// use hubs::auth::{self, Principal};
 ///
 /// // Demo only: the `user` query parameter names the user.
 /// let by_query = auth::from_fn(|request| {
@@ -103,7 +103,7 @@ where
 /// without one is anonymous.
 ///
 /// ```
-/// use hubs_runtime::auth::{FromExtensions, Principal};
+/// use hubs::auth::{FromExtensions, Principal};
 ///
 /// // The app's own middleware does `request.extensions_mut().insert(principal)`.
 /// let authenticator = FromExtensions;

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 /// expire. `Context::user()` gives hub code the caller's.
 ///
 /// ```
-/// use hubs_runtime::auth::Principal;
+/// use hubs::auth::Principal;
 ///
 /// let admin = Principal::new("alice").with_id("42").with_role("Admin");
 /// assert!(admin.is_in_role("Admin"));

@@ -67,7 +67,36 @@ tuple_arguments! {
 /// Something typed client methods are sent through: every proxy a target method returns.
 ///
 /// `#[hub_client]` traits are implemented for every `ClientTarget`, so
-/// `ctx.clients().group("ops").alert(msg)` works once the client trait is in scope.
+/// `ctx.clients().group("ops").alert(msg)` works once the client trait is in scope. Code
+/// generic over targets takes `impl ClientTarget`:
+///
+/// ```
+/// use hubs::prelude::*;
+///
+/// #[hub_client]
+/// trait Board {
+///     async fn show(&self, text: &str);
+/// }
+///
+/// /// Works for any target: all, a group, the caller, a user, ...
+/// async fn announce(to: &impl ClientTarget, text: &str) -> Result<(), hubs::SendError> {
+///     to.show(text).await?;
+///     to.send_arguments("Announced", ()).await
+/// }
+///
+/// struct Office;
+///
+/// #[hub(client = Board)]
+/// impl Office {}
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), hubs::SendError> {
+/// let hub = HubEndpoint::new(Office).context();
+/// announce(&hub.clients().all(), "lunch").await?;
+/// announce(&hub.clients().group("ops"), "deploying").await?;
+/// # Ok(())
+/// # }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a client target",
     note = "typed client methods are called on proxies such as `ctx.clients().all()` or `hub_context.clients().group(\"name\")`"
@@ -273,7 +302,32 @@ fn ids<I: IntoIterator<Item = S>, S: Into<String>>(ids: I) -> Vec<String> {
     ids.into_iter().map(Into::into).collect()
 }
 
-/// Every target that does not depend on a calling connection.
+/// Every target that does not depend on a calling connection: what
+/// [`HubContext::clients`](crate::HubContext::clients) gives, and (through
+/// [`CallerClients`]) what hub methods get too. Each target returns a proxy with `send` and
+/// the methods of every `#[hub_client]` trait in scope. Ids, names and lists may be borrowed
+/// or owned.
+///
+/// ```
+/// use hubs::prelude::*;
+///
+/// struct Shop;
+///
+/// #[hub]
+/// impl Shop {}
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), hubs::SendError> {
+/// let hub = HubEndpoint::new(Shop).context();
+/// let clients = hub.clients();
+/// clients.all().send("Sale", ("everything", 10)).await?;
+/// clients.group("vip").send("Sale", ("more", 30)).await?;
+/// clients.groups(["eu", "us"]).send("Shipping", ("free",)).await?;
+/// clients.user("ann").send("OrderShipped", (42,)).await?;
+/// clients.users(vec!["ann".to_string(), "bob".to_string()]).send("Survey", ()).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy)]
 pub struct HubClients<'a> {
     lifetime: &'a dyn HubLifetimeManager,
@@ -348,7 +402,23 @@ impl<'a> HubClients<'a> {
     }
 }
 
-/// The targets available inside a hub method: those of [`HubClients`] plus the caller's own.
+/// The targets available inside a hub method: those of [`HubClients`] plus the caller's own
+/// (`caller()`, `others()`, `others_in_group(..)`). Made by `ctx.clients()`.
+///
+/// ```
+/// use hubs::prelude::*;
+///
+/// struct Chat;
+///
+/// #[hub]
+/// impl Chat {
+///     pub async fn say(&self, ctx: &Context, room: String, text: String) -> Result<(), HubError> {
+///         ctx.clients().caller().send("Sent", (&text,)).await?;
+///         ctx.clients().others_in_group(&room).send("Said", (ctx.connection_id(), &text)).await?;
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy)]
 pub struct CallerClients<'a> {
     clients: HubClients<'a>,
@@ -399,7 +469,25 @@ impl<'a> std::ops::Deref for CallerClients<'a> {
     }
 }
 
-/// Adds connections to groups and removes them.
+/// Adds connections to groups and removes them: `ctx.groups()` in hub code,
+/// [`HubContext::groups`](crate::HubContext::groups) elsewhere. A group exists while it has
+/// members; connections leave their groups when they disconnect.
+///
+/// ```
+/// use hubs::prelude::*;
+///
+/// struct Rooms;
+///
+/// #[hub]
+/// impl Rooms {
+///     pub async fn switch(&self, ctx: &Context, from: String, to: String) -> Result<(), HubError> {
+///         ctx.groups().remove(ctx.connection_id(), &from).await?;
+///         ctx.groups().add(ctx.connection_id(), &to).await?;
+///         ctx.clients().group(to).send("Arrived", (ctx.connection_id(),)).await?;
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Clone, Copy)]
 pub struct Groups<'a> {
     lifetime: &'a dyn HubLifetimeManager,

@@ -198,7 +198,25 @@ impl Transport {
     }
 }
 
-/// Settings of the connections layer.
+/// Settings of the connections layer (the transports), with ASP.NET Core's names and
+/// defaults; set per hub with `HubEndpointBuilder::connection_options` or
+/// `configure_connections`. The send buffer fields decide when a client is too slow: see
+/// [`send_buffer_size`](Self::send_buffer_size).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use hubs::{ConnectionOptions, Transport};
+///
+/// let options = ConnectionOptions {
+///     transports: vec![Transport::WebSockets, Transport::LongPolling],
+///     slow_client_timeout: Duration::from_secs(10),
+///     allow_stateful_reconnects: true,
+///     ..ConnectionOptions::default()
+/// };
+/// assert_eq!(options.send_buffer_size, 64 * 1024);
+/// assert!(options.validate().is_ok());
+/// ```
 #[derive(Debug, Clone)]
 pub struct ConnectionOptions {
     /// Enabled transports (all by default); negotiate lists them in the order of
