@@ -5,6 +5,7 @@
 #![doc = include_str!("../docs/options.md")]
 #![doc = include_str!("../docs/auth.md")]
 #![doc = include_str!("../docs/filters.md")]
+#![doc = include_str!("../docs/deploy.md")]
 #![doc = include_str!("../docs/testing.md")]
 
 pub use hubs_macros::{allow_anonymous, authorize, hub, hub_client};
