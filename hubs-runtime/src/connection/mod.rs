@@ -236,17 +236,23 @@ pub struct ConnectionOptions {
     /// How long a connection with more than `send_buffer_size` bytes waiting may go without
     /// its socket taking any (5 s) before it is closed as too slow.
     pub slow_client_timeout: Duration,
-    /// Initial WebSocket read buffer per connection; it grows for larger messages.
+    /// Initial WebSocket read buffer per connection (4 KiB); it grows for larger messages.
     pub websocket_read_buffer_size: usize,
-    /// Bytes a WebSocket gathers before writing to the socket. The writer flushes whenever
-    /// its queue runs empty, so this adds no delay: it lets several queued messages (a burst
-    /// of broadcasts) leave in one write instead of one write each.
+    /// Bytes a WebSocket gathers before writing to the socket (4 KiB). The writer flushes
+    /// whenever its queue runs empty, so this adds no delay: it lets several queued messages
+    /// (a burst of broadcasts) leave in one write instead of one write each.
     pub websocket_write_buffer_size: usize,
-    /// Largest WebSocket message or POST body accepted; hub-level limits are usually smaller.
+    /// Largest WebSocket message or POST body accepted (1 MiB), checked before it is
+    /// buffered; the hub-level limit ([`HubOptions::maximum_receive_message_size`], 32 KiB)
+    /// is usually smaller.
+    ///
+    /// [`HubOptions::maximum_receive_message_size`]: crate::HubOptions::maximum_receive_message_size
     pub transport_max_message_size: usize,
     /// How long a Long Polling request waits for messages before answering empty (90 s).
     pub long_poll_timeout: Duration,
-    /// How long a negotiated connection may wait for its transport.
+    /// How long a negotiated connection may wait for its transport, a Long Polling
+    /// connection may go without a poll, and a stateful-reconnect connection waits for its
+    /// client to come back (15 s).
     pub disconnect_timeout: Duration,
     /// How long to wait for a WebSocket to close cleanly before dropping it (5 s).
     pub close_timeout: Duration,
