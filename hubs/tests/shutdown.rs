@@ -307,3 +307,19 @@ async fn close_all_closes_the_connections_of_now_and_lets_new_ones_in() {
     assert_eq!(server.disconnected(), 3);
     server.shut_down().await;
 }
+
+#[tokio::test]
+async fn a_socket_still_to_send_its_handshake_does_not_hold_the_shutdown() {
+    let mut server = Server::start(Duration::from_secs(10)).await;
+    let (mut silent, _) = connect_async(format!("ws://{}/hub", server.address))
+        .await
+        .unwrap();
+    let took = server.shut_down().await;
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    match tokio::time::timeout(Duration::from_secs(5), silent.next()).await {
+        Ok(Some(Ok(Message::Close(Some(frame))))) => assert_eq!(frame.code, CloseCode::Normal),
+        other => panic!("expected a normal close frame, got {other:?}"),
+    }
+    // It never connected, so it never disconnects either.
+    assert_eq!(server.disconnected(), 0);
+}

@@ -129,9 +129,12 @@ impl<H: Hub> HubDispatcher<H> {
         let handshake = tokio::time::timeout(
             self.options.handshake_timeout,
             self.handshake(&mut transport, &mut buffer),
-        )
-        .await
-        .unwrap_or(Err(HandshakeError::Canceled));
+        );
+        // A close-all does not wait for a client still to send its handshake.
+        let handshake = tokio::select! {
+            handshake = handshake => handshake.unwrap_or(Err(HandshakeError::Canceled)),
+            () = round.token.cancelled() => Ok(None),
+        };
         let protocol = match handshake {
             Ok(Some((protocol, version))) => {
                 // Stateful reconnect needs both the negotiate and a version-2 handshake.
