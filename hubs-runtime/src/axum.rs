@@ -45,7 +45,26 @@ pub(crate) fn hub_path_as_mounted(uri: &Uri) -> Option<Uri> {
     format!("{wanted}{query}").parse().ok()
 }
 
-/// Adds hubs to an axum [`Router`].
+/// Adds hubs to an axum [`Router`] (axum 0.8; with another version of axum the method is
+/// not found).
+///
+/// ```
+/// use hubs::prelude::*;
+///
+/// struct Chat;
+/// #[hub]
+/// impl Chat {}
+///
+/// struct Admin;
+/// #[hub]
+/// impl Admin {}
+///
+/// let app: axum::Router = axum::Router::new()
+///     .hub("/hubs/chat", Chat)
+///     .hub("/hubs/admin", HubEndpoint::builder(Admin).detailed_errors(true).build())
+///     .route("/health", axum::routing::get(|| async { "ok" }));
+/// # let _ = app;
+/// ```
 pub trait HubRouterExt {
     /// Serves `endpoint` at `path`: `POST {path}/negotiate` and the transports on `{path}`.
     /// Accepts a hub value (default options) or a configured [`HubEndpoint`]. Served with
