@@ -323,3 +323,13 @@ async fn a_socket_still_to_send_its_handshake_does_not_hold_the_shutdown() {
     // It never connected, so it never disconnects either.
     assert_eq!(server.disconnected(), 0);
 }
+
+#[tokio::test]
+async fn a_long_polling_client_gone_for_a_while_is_not_waited_for() {
+    let mut server = Server::start(Duration::from_secs(10)).await;
+    let _gone = long_polling(server.address).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let took = server.shut_down().await;
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert_eq!(server.disconnected(), 1);
+}

@@ -51,6 +51,10 @@ struct Polls {
     stopping: bool,
 }
 
+/// How long a Long Polling client may have gone without polling, when the server shuts down,
+/// to be waited for.
+const GONE_AT_SHUTDOWN: Duration = Duration::from_secs(1);
+
 /// How long a poll waits, during a shutdown, for the end that follows a Close message.
 const CLOSE_FOLLOWS: Duration = Duration::from_millis(100);
 
@@ -173,8 +177,13 @@ impl HttpConnection {
     }
 
     /// The server is shutting down: polls wait for the application's end (see `answer_poll`).
+    /// A Long Polling client that has not polled for a while is not waited for: a live one
+    /// polls again as soon as it has an answer.
     pub(super) fn stopping(&self) {
         lock(&self.polls).stopping = true;
+        if self.idle_longer_than(GONE_AT_SHUTDOWN, Instant::now()) {
+            lock(&self.live).take();
+        }
     }
 
     /// Whether this is a Long Polling connection whose client stopped polling longer than
