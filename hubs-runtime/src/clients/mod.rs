@@ -14,7 +14,18 @@ use crate::lifetime::{
 use crate::protocol::Protocol;
 
 /// The arguments of a client method call: a tuple of serializable values, `()` for none and
-/// `(value,)` for one. Always written as a sequence.
+/// `(value,)` for one (up to twelve). Always written as a sequence.
+///
+/// ```
+/// # use hubs::prelude::*;
+/// # async fn examples(ctx: &Context) -> Result<(), hubs::SendError> {
+/// let all = ctx.clients().all();
+/// all.send("Refresh", ()).await?;                    // Refresh()
+/// all.send("Notice", ("hello",)).await?;             // Notice("hello")
+/// all.send("Moved", ("ann", 3, [1.5, 2.0])).await?;  // Moved("ann", 3, [1.5, 2])
+/// # Ok(())
+/// # }
+/// ```
 pub trait IntoArguments: Send + Sync + private::Sealed {
     /// Writes the values as one sequence.
     #[doc(hidden)]
@@ -163,6 +174,27 @@ pub trait ClientResultTarget: ClientTarget {
 }
 
 /// One connection: sends, and client results (the server calls the client and awaits a value).
+/// Made by `caller()` and `client(id)`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use hubs::prelude::*;
+///
+/// struct Quiz;
+///
+/// #[hub]
+/// impl Quiz {
+///     /// Asks the caller (`connection.on("Ask", question => answer)`) and checks the answer.
+///     /// Needs `maximum_parallel_invocations_per_client` > 1.
+///     pub async fn play(&self, ctx: &Context) -> Result<bool, HubError> {
+///         let caller = ctx.clients().caller().with_timeout(Duration::from_secs(20));
+///         let answer: i64 = caller.invoke("Ask", ("6 * 7?",)).await?;
+///         caller.send("Result", (answer == 42,)).await?;
+///         Ok(answer == 42)
+///     }
+/// }
+/// ```
 pub struct SingleClientProxy<'a> {
     lifetime: &'a dyn HubLifetimeManager,
     connection_id: String,
@@ -260,7 +292,9 @@ impl ClientResultTarget for SingleClientProxy<'_> {
     }
 }
 
-/// The connections one send reaches.
+/// The connections one send reaches: what every target but `caller()` and `client(id)`
+/// returns. It has `send` and the methods of every `#[hub_client]` trait in scope that
+/// return nothing.
 pub struct ClientProxy<'a> {
     lifetime: &'a dyn HubLifetimeManager,
     target: Target,

@@ -12,7 +12,22 @@ use crate::auth::Principal;
 use crate::protocol::{ArgumentError, Arguments};
 
 /// What a policy decides on: who is calling and, for an invocation, which method with which
-/// arguments (on connect there is neither).
+/// arguments (on connect there is neither). Policies are registered with
+/// `HubEndpointBuilder::policy` and `async_policy`.
+///
+/// ```
+/// # use hubs::prelude::*;
+/// # struct Docs;
+/// # #[hub] impl Docs {}
+/// let endpoint = HubEndpoint::builder(Docs)
+///     .authenticate(hubs::auth::FromExtensions)
+///     // Editors may do anything; others may only call `Read`, and connect.
+///     .policy("EditorOrReader", |call| {
+///         call.user().is_in_role("Editor") || matches!(call.method(), None | Some("Read"))
+///     })
+///     .build();
+/// # let _ = endpoint;
+/// ```
 pub struct AuthorizationContext<'a> {
     user: &'a Arc<Principal>,
     method: Option<&'a str>,
