@@ -82,7 +82,32 @@ pub trait HubProtocol {
     fn write_close(error: Option<&str>, allow_reconnect: bool) -> Bytes;
 }
 
-/// A hub protocol a connection negotiated in its handshake.
+/// A hub protocol a connection negotiated in its handshake ([`Context::protocol`]); which
+/// ones clients may choose is `HubOptions::supported_protocols`.
+///
+/// ```
+/// use hubs::prelude::*;
+/// use hubs::{Protocol, Transport};
+///
+/// struct Diagnostics;
+///
+/// #[hub]
+/// impl Diagnostics {
+///     /// How this connection talks to the server, e.g. "WebSockets, Json".
+///     pub async fn how(&self, ctx: &Context) -> String {
+///         let transport = ctx.transport().map_or("unknown", Transport::name);
+///         format!("{transport}, {:?}", ctx.protocol())
+///     }
+/// }
+///
+/// // JSON only (no MessagePack clients).
+/// let endpoint = HubEndpoint::builder(Diagnostics)
+///     .configure(|o| o.supported_protocols = vec![Protocol::Json])
+///     .build();
+/// # let _ = endpoint;
+/// ```
+///
+/// [`Context::protocol`]: crate::Context::protocol
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Protocol {
