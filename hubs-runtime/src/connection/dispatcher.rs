@@ -605,7 +605,11 @@ impl ConnectionDispatcher {
         match self.registered_state(&token, principal.as_deref()) {
             Err(unusable) => unusable.into_response(),
             Ok(StateView::Http(connection)) if connection.transport == Transport::LongPolling => {
-                connection.close_by_client()
+                // The client is gone for good: its token is forgotten at once, as in ASP.NET
+                // Core (a poll still waiting answers 204; later ones get 404).
+                let response = connection.close_by_client();
+                self.forget(Some(&token));
+                response
             }
             Ok(_) => text(
                 StatusCode::BAD_REQUEST,
