@@ -4,7 +4,8 @@
 //   node interop/attacks/measure.mjs <attack> [runs]
 //   HUBS_BIN_DIR=/tmp/before-bin node interop/attacks/measure.mjs frame
 //
-// Attacks: frame, fragments, headers, queue, storm, stalled, trickle, utf8, negotiate (or all). Loopback only;
+// Attacks: frame, fragments, headers, queue, storm, stalled, trickle, utf8, negotiate,
+// slow-body (or all). Loopback only;
 // every loop is bounded by a count or a time.
 import { watchLogLines } from '../lib/attack.mjs';
 import { binDir, startServer } from '../lib/server.mjs';
@@ -53,6 +54,11 @@ const attacks = {
   },
   utf8: { bin: 'interop', run: (s) => scenarios.invalidUtf8(s) },
   negotiate: { bin: 'interop', run: (s) => scenarios.oversizedNegotiateBody(s) },
+  'slow-body': {
+    bin: 'interop',
+    env: { HEADER_READ_TIMEOUT_MS: String(HEADER_TIMEOUT_MS) },
+    run: (s) => scenarios.slowBody(s, { observeMs: Number(process.env.OBSERVE_MS ?? 10_000) }),
+  },
 };
 
 // Big or circular fields that the scenarios return for the tests' use.

@@ -357,9 +357,11 @@ export async function invalidUtf8(server, { path = '/hubs/test' } = {}) {
  * POSTs a `bodyBytes` body (Content-Length) to negotiate in 64 KiB pieces as fast as the
  * server reads them; reports the status line, how much of the body went out before the
  * answer came (or the socket closed) — socket buffers take several MB of that without
- * the server reading it — and the server's RSS growth meanwhile.
+ * the server reading it — and the server's RSS growth meanwhile. With `sendBytes` below
+ * `bodyBytes` it sends only that much and waits: no write is then in flight when the server
+ * answers and resets the connection, so the answer cannot be lost to a write error.
  */
-export async function oversizedNegotiateBody(server, { path = '/hubs/test/negotiate?negotiateVersion=1', bodyBytes = 10_000_000, maxMs = 10_000 } = {}) {
+export async function oversizedNegotiateBody(server, { path = '/hubs/test/negotiate?negotiateVersion=1', bodyBytes = 10_000_000, sendBytes = bodyBytes, maxMs = 10_000 } = {}) {
   const rss = new RssSampler(server.process.pid, 10);
   const socket = await connectTcp(server.port);
   let answer = '';
@@ -380,11 +382,11 @@ export async function oversizedNegotiateBody(server, { path = '/hubs/test/negoti
   let sent = 0;
   let sentWhenAnswered = null;
   const deadline = started + maxMs;
-  while (sent < bodyBytes && !closed && Date.now() < deadline) {
+  while (sent < sendBytes && !closed && Date.now() < deadline) {
     if (answer && sentWhenAnswered === null) sentWhenAnswered = sent;
     if (answer.includes('\r\n\r\n')) break; // answered: how much went out is the measure
 
-    const n = Math.min(piece.length, bodyBytes - sent);
+    const n = Math.min(piece.length, sendBytes - sent);
     const ok = socket.write(piece.subarray(0, n));
     sent += n;
     // Yield so that an early answer is read before a write error tears the socket down.
@@ -415,6 +417,42 @@ export async function oversizedNegotiateBody(server, { path = '/hubs/test/negoti
     socketError: error,
     elapsedMs: ms(started),
     rss: rss.stop(),
+  };
+}
+
+/**
+ * Slow body: a POST to negotiate whose headers announce `contentLength` bytes, sent one
+ * byte every `byteEveryMs`. Reports when and how the server ended it.
+ */
+export async function slowBody(server, { path = '/hubs/test/negotiate?negotiateVersion=1', contentLength = 100_000, byteEveryMs = 1000, observeMs = 10_000 } = {}) {
+  const socket = await connectTcp(server.port);
+  const started = Date.now();
+  const state = { answer: '', closedAfterMs: null, bytesSent: 0 };
+  socket.on('data', (d) => {
+    state.answer += d.toString('latin1');
+  });
+  socket.on('error', () => {});
+  socket.once('close', () => {
+    state.closedAfterMs = ms(started);
+  });
+  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Length: ${contentLength}\r\n\r\n`);
+  const timer = setInterval(() => {
+    if (socket.destroyed || state.answer) return;
+    socket.write('{');
+    state.bytesSent++;
+  }, byteEveryMs);
+  timer.unref();
+  await waitFor(() => state.closedAfterMs !== null || state.answer.includes('\r\n\r\n'), observeMs).catch(() => {});
+  const answeredAfterMs = state.answer ? ms(started) : null;
+  clearInterval(timer);
+  socket.destroy();
+  return {
+    attack: 'slow request body',
+    statusLine: state.answer.split('\r\n')[0] || null,
+    answeredAfterMs,
+    closedAfterMs: state.closedAfterMs,
+    bodyBytesSent: state.bytesSent,
+    observedMs: observeMs,
   };
 }
 
