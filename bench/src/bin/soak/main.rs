@@ -3,7 +3,8 @@
 //!
 //! `soak [--connections 19000] [--minutes 10] [--workers N] [--long-polling 0.05]
 //! [--groups 100] [--broadcasts-per-sec 1] [--group-sends-per-sec 20] [--echo-every 30]
-//! [--churn 0.05] [--ramp-secs S] [--out FILE] [--drop-every N] [--repeat-every N]` starts
+//! [--churn 0.05] [--ramp-secs S] [--out FILE] [--skip echo,stream,upload,move]
+//! [--drop-every N] [--repeat-every N]` starts
 //! `soak-server` (next to this binary; the last two make it skip or double every Nth
 //! broadcast or group send, to see the checks catch it),
 //! runs the workers (this binary with `--worker`), samples the server's memory and file
@@ -77,6 +78,13 @@ fn orchestrate(args: &Args) -> i32 {
         group_sends_per_sec: args.get("group-sends-per-sec", 20.0),
         echo_every_secs: args.get("echo-every", 30.0),
         churn_per_minute: args.get("churn", 0.05),
+        skip: args
+            .str("skip")
+            .unwrap_or("")
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect(),
         start_ns,
         steady_ns,
         stop_ns,

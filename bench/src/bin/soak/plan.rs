@@ -48,6 +48,10 @@ pub(crate) struct Plan {
     pub(crate) echo_every_secs: f64,
     /// Share of the churnable connections replaced per minute.
     pub(crate) churn_per_minute: f64,
+    /// Actions left out (`echo`, `stream`, `upload`, `move`), to tell which one a finding
+    /// depends on.
+    #[serde(default)]
+    pub(crate) skip: Vec<String>,
     /// Connecting starts (shared clock, ns).
     pub(crate) start_ns: u64,
     /// Every connection is open; churn begins.

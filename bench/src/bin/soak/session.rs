@@ -262,7 +262,17 @@ impl Session {
     /// The next of echo, stream, echo, upload, echo, group move.
     async fn act(&mut self) -> std::io::Result<()> {
         self.actions += 1;
-        match self.actions % 6 {
+        let turn = self.actions % 6;
+        let name = match turn {
+            1 => "stream",
+            3 => "upload",
+            5 => "move",
+            _ => "echo",
+        };
+        if self.shared.plan.skip.iter().any(|s| s == name) {
+            return Ok(());
+        }
+        match turn {
             1 => {
                 self.next_id += 1;
                 let id = self.next_id;
