@@ -26,6 +26,7 @@ mod endpoint;
 mod error;
 mod options;
 mod serve;
+mod telemetry;
 mod timestamp;
 
 pub use crate::axum::HubRouterExt;

@@ -231,3 +231,19 @@ describe('WebSockets only', () => {
     await normal.disconnected.waitForItem((id) => id === skipId);
   });
 });
+
+test('the chat example serves the hub metrics for Prometheus at /metrics', async () => {
+  const connection = await connect(`${server.url}/hubs/chat`, {
+    setup(conn) {
+      conn.on('UserConnected', () => {});
+      conn.on('ReceiveMessage', () => {});
+    },
+  });
+  await connection.invoke('SendMessage', 'metrics', 'hello');
+  const response = await fetch(`${server.url}/metrics`);
+  assert.equal(response.status, 200);
+  const text = await response.text();
+  assert.match(text, /^signalr_server_active_connections\{signalr_transport="web_sockets"\} [1-9]/m);
+  assert.match(text, /^signalr_server_messages_received [1-9]/m);
+  assert.match(text, /^signalr_server_messages_sent [1-9]/m);
+});

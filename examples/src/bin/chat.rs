@@ -92,12 +92,18 @@ impl ChatHub {
 #[tokio::main]
 async fn main() {
     examples::init_tracing();
+    // Installed before anything is served, so every metric of hubs reaches it.
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("the only metrics recorder of the process");
     let app = Router::new()
         .route(
             "/",
             get(|| async { Html(include_str!("../../static/chat.html")) }),
         )
         .merge(examples::signalr_client())
+        // The hub metrics (signalr.server.*) in Prometheus' text format.
+        .route("/metrics", get(move || std::future::ready(metrics.render())))
         .hub("/hubs/chat", ChatHub)
         // `/hubs/secure-chat` and `POST /api/login`: signed-in users, bearer tokens.
         .merge(secure_chat::routes(secure_chat::SigningKey::from_env()))

@@ -97,7 +97,7 @@ pub enum TryRecvError {
 
 impl Outgoing {
     /// The bytes this item puts on the wire.
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => {
                 bytes.len()

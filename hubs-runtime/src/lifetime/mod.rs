@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::Principal;
 use crate::connection::{Outgoing, SendQueue, TrySendError};
 use crate::protocol::{EncodeError, Protocol};
+use crate::telemetry;
 
 pub use memory::InMemoryLifetimeManager;
 
@@ -331,10 +332,15 @@ impl HubConnection {
     }
 
     fn queue(&self, item: Outgoing) -> bool {
+        let bytes = item.len();
         match self.outbound.try_send(item) {
-            Ok(()) => true,
+            Ok(()) => {
+                telemetry::sent(1, bytes);
+                true
+            }
             // Reported once per connection: later items are refused as closed.
             Err(TrySendError::Full(_)) => {
+                telemetry::slow_client_disconnected();
                 tracing::warn!(connection_id = %self.id, "the client does not keep up with what is sent to it; closing it");
                 self.abort.cancel();
                 false
@@ -362,10 +368,16 @@ impl HubConnection {
         else {
             return false;
         };
-        self.outbound
+        let bytes = frame.len();
+        let sent = self
+            .outbound
             .send(Outgoing::Paced(frame, permit))
             .await
-            .is_ok()
+            .is_ok();
+        if sent {
+            telemetry::sent(1, bytes);
+        }
+        sent
     }
 
     pub(crate) fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {

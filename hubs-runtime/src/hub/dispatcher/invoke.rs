@@ -11,6 +11,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::hub::Decision;
 use crate::hub::HubInvocation;
@@ -192,7 +193,18 @@ impl<H: Hub> HubDispatcher<H> {
         let running = Arc::clone(running);
         let streaming = call.streaming;
         let hub = self.hub_name;
-        let mut task = Box::pin(async move {
+        // A span per invocation for debugging (disabled, and free, below debug level).
+        let span = tracing::debug_span!(
+            "invocation",
+            hub,
+            method = %call.name,
+            invocation_id = id.as_deref().unwrap_or_default(),
+            outcome = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+        );
+        let started = (!span.is_disabled()).then(std::time::Instant::now);
+        let traced = span.clone();
+        let task = async move {
             // The slot is held until the completion is queued, so a call that waited for it
             // is answered after the one before it.
             let _slot = permit;
@@ -214,6 +226,7 @@ impl<H: Hub> HubDispatcher<H> {
                     connection.deliver(connection.protocol().write_completion(id, outcome));
                 }
                 tracing::debug!(hub, method = %name, connection_id = %context.connection_id(), "invocation refused: unauthorized");
+                span.record("outcome", "unauthorized");
                 if let (Some(id), true) = (&id, streaming) {
                     lock(&running).remove(id);
                 }
@@ -230,6 +243,15 @@ impl<H: Hub> HubDispatcher<H> {
             };
             if let (Some(id), true) = (&id, streaming) {
                 lock(&running).remove(id);
+            }
+            if let Some(started) = started {
+                let ended = match &outcome {
+                    None => "cancelled",
+                    Some(Ok(Ok(_))) => "completed",
+                    Some(_) => "failed",
+                };
+                span.record("outcome", ended);
+                span.record("duration_us", started.elapsed().as_micros() as u64);
             }
             let result = match outcome {
                 None => Ok(Vec::new()),
@@ -262,7 +284,8 @@ impl<H: Hub> HubDispatcher<H> {
             } else {
                 connection.deliver(frame);
             }
-        });
+        };
+        let mut task = Box::pin(task.instrument(traced));
         if !streaming {
             // A first poll here saves a task for calls that complete without waiting. One that
             // does wait moves to its own task, whose first poll registers the task's waker in

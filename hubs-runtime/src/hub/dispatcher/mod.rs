@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
+use tracing::Instrument;
 
 use super::Policies;
 use super::texts::{self, panic_error};
@@ -27,6 +28,7 @@ use crate::options::HubOptions;
 use crate::protocol::{
     HandshakeError, Protocol, SequenceMessage, parse_handshake, write_handshake_error,
 };
+use crate::telemetry::{Closure, ConnectionMetrics};
 
 /// Drives the connections of one hub endpoint.
 pub(crate) struct HubDispatcher<H> {
@@ -190,6 +192,12 @@ impl<H: Hub> HubDispatcher<H> {
             ),
         );
         self.lifetime.on_connected(Arc::clone(&connection)).await;
+        let mut metrics = ConnectionMetrics::start(transport.request.transport);
+        let span = tracing::Span::current();
+        span.record("protocol", protocol.name());
+        if let Some(user) = connection.user() {
+            span.record("user", &**user);
+        }
         // A child of the transport's token: one wait in the read loop sees either end.
         let close_requested = transport.abort.child_token();
         let hook_context = Context::new(
@@ -230,6 +238,13 @@ impl<H: Hub> HubDispatcher<H> {
         }
         self.lifetime.on_disconnected(&connection).await;
 
+        metrics.ended(match &end {
+            End::ClosedByServer(_) => Closure::AppShutdown,
+            End::Failed(e) if e.kind() == "TimeoutException" => Closure::Timeout,
+            End::Failed(_) | End::ConnectFailed(_) => Closure::Error,
+            End::ClientClosed | End::CloseRequested | End::TransportGone => Closure::Normal,
+        });
+        drop(metrics);
         let detailed = self.options.enable_detailed_errors;
         let close = match &end {
             End::ClientClosed | End::TransportGone => None,
@@ -291,7 +306,15 @@ fn protocol_null(protocol: Protocol) -> Bytes {
 
 impl<H: Hub> ConnectionHandler for HubDispatcher<H> {
     fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
-        Box::pin(self.serve(connection))
+        // A span per connection for debugging (disabled, and free, below debug level).
+        let span = tracing::debug_span!(
+            "connection",
+            connection_id = %connection.connection_id,
+            transport = connection.request.transport.map(|t| t.name()),
+            protocol = tracing::field::Empty,
+            user = tracing::field::Empty,
+        );
+        Box::pin(self.serve(connection).instrument(span))
     }
 
     fn shutdown(&self, allow_reconnect: bool) {

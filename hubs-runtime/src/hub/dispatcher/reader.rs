@@ -16,6 +16,7 @@ use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub, HubError};
 use crate::lifetime::{ClientResult, ClientResultError};
 use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError, SequenceMessage};
+use crate::telemetry;
 
 use super::close_all::Round;
 use super::invoke::{Call, Running};
@@ -32,6 +33,8 @@ pub(super) struct Reader<'a> {
     pub(super) running: Running,
     pub(super) uploads: HashMap<String, mpsc::Sender<UploadItem>>,
     pub(super) saw_ping: bool,
+    /// Messages parsed since they were last counted in the metrics.
+    parsed: u64,
     /// Numbering of the client's messages, with stateful reconnect.
     incoming: Option<Incoming>,
 }
@@ -121,6 +124,7 @@ impl<H: Hub> HubDispatcher<H> {
             running: Running::default(),
             uploads: HashMap::new(),
             saw_ping: false,
+            parsed: 0,
             incoming: transport
                 .resumable
                 .as_ref()
@@ -204,6 +208,7 @@ impl<H: Hub> HubDispatcher<H> {
                         buffer.clear();
                         continue;
                     }
+                    let chunk_len = chunk.len();
                     let processed = if buffer.is_empty() {
                         // The common case, a chunk of whole messages: read it where it lies.
                         self.process(&mut reader, &chunk)
@@ -215,6 +220,7 @@ impl<H: Hub> HubDispatcher<H> {
                             .await
                             .inspect(|&used| buffer.advance(used))
                     };
+                    telemetry::received(std::mem::take(&mut reader.parsed), chunk_len);
                     match processed {
                         Ok(0) => {}
                         Ok(_) => last_message = Instant::now(),
@@ -310,6 +316,7 @@ impl<H: Hub> HubDispatcher<H> {
                 return Ok((offset, None));
             };
             offset += used;
+            reader.parsed += 1;
             if let Some(incoming) = reader.incoming.as_mut() {
                 let counted = matches!(
                     message,
