@@ -139,10 +139,9 @@ for (const transport of ['WebSockets', 'LongPolling']) {
   });
 }
 
-// Known bug (RELIABILITY.md, Chaos): DELETE cancels the pending poll before that poll can mark
-// the connection idle, so the idle sweep never removes it; its registry entry (and send
-// queue) stays until some request with the same token comes. ASP.NET Core forgets it at once.
-test('a long-polling client that leaves with DELETE is forgotten within the disconnect timeout', { ...T, todo: 'the entry stays registered after DELETE' }, async (t) => {
+// DELETE used to cancel the waiting poll before it could mark the connection idle, leaving the
+// token registered (fixed in cdf6fbe); ASP.NET Core forgets such a connection at once.
+test('a long-polling client that leaves with DELETE is forgotten within the disconnect timeout', T, async (t) => {
   const base = await baseline();
   const negotiated = await (await fetch(`${server.url}/hubs/chaos/negotiate?negotiateVersion=1`, { method: 'POST' })).json();
   const url = `${server.url}/hubs/chaos?id=${negotiated.connectionToken}`;
