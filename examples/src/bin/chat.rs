@@ -103,7 +103,10 @@ async fn main() {
         )
         .merge(examples::signalr_client())
         // The hub metrics (signalr.server.*) in Prometheus' text format.
-        .route("/metrics", get(move || std::future::ready(metrics.render())))
+        .route(
+            "/metrics",
+            get(move || std::future::ready(metrics.render())),
+        )
         .hub("/hubs/chat", ChatHub)
         // `/hubs/secure-chat` and `POST /api/login`: signed-in users, bearer tokens.
         .merge(secure_chat::routes(secure_chat::SigningKey::from_env()))
