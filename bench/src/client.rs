@@ -388,7 +388,7 @@ fn json_string_field(text: &str, key: &str) -> Option<String> {
 }
 
 /// Reads a chunked body whose first bytes are `read`; returns the decoded body.
-async fn read_chunked(stream: &mut TcpStream, mut read: Vec<u8>) -> io::Result<Vec<u8>> {
+pub async fn read_chunked(stream: &mut TcpStream, mut read: Vec<u8>) -> io::Result<Vec<u8>> {
     let mut body = Vec::new();
     let mut at = 0;
     loop {
@@ -415,7 +415,7 @@ async fn read_chunked(stream: &mut TcpStream, mut read: Vec<u8>) -> io::Result<V
 }
 
 /// Reads an HTTP response head; returns it and the bytes that came after it.
-async fn read_head(stream: &mut TcpStream) -> io::Result<(Vec<u8>, Vec<u8>)> {
+pub async fn read_head(stream: &mut TcpStream) -> io::Result<(Vec<u8>, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     loop {
         if let Some(end) = memchr::memmem::find(&buf, b"\r\n\r\n") {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bench::client::{self, Conn, Endpoint, Flavor};
+use bench::client::{self, Conn, Endpoint, Flavor, read_chunked, read_head};
 use bench::wire::{self, HubProtocol, opcode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -295,44 +295,5 @@ impl Http {
         };
         let keep = !header("connection:").is_some_and(|v| v.contains("close"));
         Ok((status, body, keep))
-    }
-}
-
-/// Reads a response head; returns it and what followed it.
-async fn read_head(stream: &mut TcpStream) -> io::Result<(Vec<u8>, Vec<u8>)> {
-    let mut buf = Vec::with_capacity(512);
-    loop {
-        if let Some(end) = memchr::memmem::find(&buf, b"\r\n\r\n") {
-            let rest = buf.split_off(end + 4);
-            return Ok((buf, rest));
-        }
-        if buf.len() > 64 * 1024 || stream.read_buf(&mut buf).await? == 0 {
-            return Err(err("no response head"));
-        }
-    }
-}
-
-/// Decodes a chunked body whose first bytes are `read`.
-async fn read_chunked(stream: &mut TcpStream, mut read: Vec<u8>) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    let mut at = 0;
-    loop {
-        if let Some(eol) = memchr::memmem::find(&read[at..], b"\r\n") {
-            let line = std::str::from_utf8(&read[at..at + eol]).map_err(|_| err("bad chunk"))?;
-            let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
-                .map_err(|_| err("bad chunk size"))?;
-            let start = at + eol + 2;
-            if size == 0 && read.len() >= start + 2 {
-                return Ok(body);
-            }
-            if size > 0 && read.len() >= start + size + 2 {
-                body.extend_from_slice(&read[start..start + size]);
-                at = start + size + 2;
-                continue;
-            }
-        }
-        if stream.read_buf(&mut read).await? == 0 {
-            return Err(err("the server closed mid-body"));
-        }
     }
 }
