@@ -377,6 +377,9 @@ pub(super) fn event_stream(queue: QueueReceiver, abort: CancellationToken) -> Re
         };
         Some((Ok::<_, Infallible>(sse_event(&frame)), (queue, guard)))
     });
+    // Fused: a body polled again after its end (hyper never does) ends again rather than
+    // panicking inside `unfold`.
+    let events = futures_util::StreamExt::fuse(events);
     let body = Body::from_stream(futures_util::StreamExt::chain(opening, events));
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
