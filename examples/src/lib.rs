@@ -5,11 +5,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-
-/// The `@microsoft/signalr` version the pages use, as pinned in `interop/package-lock.json`.
-pub const SIGNALR_VERSION: &str = "10.0.11";
 
 /// Logs through `tracing`, at `info` unless `RUST_LOG` says otherwise.
 pub fn init_tracing() {
@@ -92,9 +89,9 @@ pub fn user_from_query() -> impl hubs::auth::Authenticator {
     })
 }
 
-/// `GET /lib/signalr.min.js`: the browser build of the official client. Served from the
-/// interop tests' `node_modules` when installed, otherwise a redirect to the same pinned
-/// version on a public CDN.
+/// `GET /lib/signalr.min.js`: the browser build of the official client, from the pinned npm
+/// package in `interop/node_modules` (`scripts/chat` installs it); 503 with what to run when
+/// it is missing. Pages load nothing from outside localhost.
 pub fn signalr_client() -> Router {
     Router::new().route("/lib/signalr.min.js", get(signalr_js))
 }
@@ -111,9 +108,13 @@ async fn signalr_js() -> Response {
             bytes,
         )
             .into_response(),
-        Err(_) => Redirect::temporary(&format!(
-            "https://cdn.jsdelivr.net/npm/@microsoft/signalr@{SIGNALR_VERSION}/dist/browser/signalr.min.js"
-        ))
-        .into_response(),
+        // Nothing is fetched from outside localhost: the page says what to run instead.
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "The SignalR browser client is not installed: run `npm ci --prefix interop` \
+             (scripts/chat does it for you).",
+        )
+            .into_response(),
     }
 }

@@ -52,6 +52,13 @@ async function openChatPage() {
     }
   });
   page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  // The demo works offline: every request leaving localhost fails the test.
+  await page.route('**/*', (route) => {
+    const { hostname } = new URL(route.request().url());
+    if (hostname === '127.0.0.1' || hostname === 'localhost') return route.continue();
+    problems.push(`request outside localhost: ${route.request().url()}`);
+    return route.abort();
+  });
   const response = await page.goto(`${server.url}/`);
   assert.equal(response.status(), 200);
   await page.waitForSelector('#send:not([disabled])', { timeout: 15_000 });

@@ -1,4 +1,5 @@
-//! The chat example: `cargo run --release -p examples --bin chat`, then open
+//! The chat example: `scripts/chat` (or `cargo run --release -p examples --bin chat` once
+//! `npm ci --prefix interop` has installed the browser client), then open
 //! http://127.0.0.1:5000. The hub is at `/hubs/chat`, the signed-in users' hub at
 //! `/hubs/secure-chat` (tokens from `POST /api/login`); everything lives in memory.
 
