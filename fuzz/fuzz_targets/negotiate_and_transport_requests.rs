@@ -59,13 +59,7 @@ struct Session {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a runtime");
-    // Dropping the runtime ends every connection task the input started.
-    runtime.block_on(run(Script::new(data)));
+    hubs_fuzz::run_paused(run(Script::new(data)));
 });
 
 async fn run(mut script: Script<'_>) {

@@ -52,12 +52,7 @@ struct Client {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a runtime");
-    runtime.block_on(run(Script::new(data)));
+    hubs_fuzz::run_paused(run(Script::new(data)));
 });
 
 async fn run(mut script: Script<'_>) {

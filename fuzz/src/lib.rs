@@ -5,6 +5,17 @@ pub mod documents;
 pub mod hub;
 pub mod script;
 
+/// Runs one input's future on a fresh current-thread runtime with a paused clock (virtual
+/// time, so timeouts cost nothing); dropping the runtime ends every task the input started.
+pub fn run_paused<F: std::future::Future>(input: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a runtime")
+        .block_on(input)
+}
+
 use std::borrow::Cow;
 
 use hubs::Timestamp;
