@@ -54,18 +54,16 @@ struct Timers {
     client_timeout: Duration,
     /// Armed by the client's first Ping.
     timeout_armed: bool,
-    /// An invocation waits for a slot, so the client's messages go unread: the client
-    /// timeout pauses meanwhile, as in ASP.NET Core.
-    timeout_paused: bool,
     /// Set when the connection closes as its credentials expire.
     expiring: Option<Arc<ConnectionUser>>,
 }
 
 impl Timers {
     /// The earliest duty, given when the client last sent something.
-    fn next_due(&self, last_message: Instant) -> Option<Instant> {
-        let timeout = (self.timeout_armed && !self.timeout_paused)
-            .then(|| last_message + self.client_timeout);
+    /// The client timeout pauses while an invocation waits for a slot (`paused`): the
+    /// client's messages go unread meanwhile, as in ASP.NET Core.
+    fn next_due(&self, last_message: Instant, paused: bool) -> Option<Instant> {
+        let timeout = (self.timeout_armed && !paused).then(|| last_message + self.client_timeout);
         [self.next_ping, self.next_ack, timeout, self.expiry()]
             .into_iter()
             .flatten()
@@ -88,8 +86,8 @@ impl Timers {
             .is_some_and(|at| at <= std::time::SystemTime::now())
     }
 
-    fn timed_out(&self, last_message: Instant, now: Instant) -> bool {
-        self.timeout_armed && !self.timeout_paused && last_message + self.client_timeout <= now
+    fn timed_out(&self, last_message: Instant, now: Instant, paused: bool) -> bool {
+        self.timeout_armed && !paused && last_message + self.client_timeout <= now
     }
 }
 
@@ -146,7 +144,6 @@ impl<H: Hub> HubDispatcher<H> {
             next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
             client_timeout: self.options.client_timeout_interval,
             timeout_armed: false,
-            timeout_paused: false,
             expiring: transport
                 .request
                 .user
@@ -155,7 +152,11 @@ impl<H: Hub> HubDispatcher<H> {
         };
         let mut last_message = now;
         // One timer for all three duties: idle connections cost one timer entry each.
-        let timer = sleep_until(timers.next_due(last_message).unwrap_or(now + FAR_FUTURE));
+        let timer = sleep_until(
+            timers
+                .next_due(last_message, reader.waiting.is_some())
+                .unwrap_or(now + FAR_FUTURE),
+        );
         tokio::pin!(timer);
 
         // Messages that came in the same chunk as the handshake.
@@ -190,7 +191,6 @@ impl<H: Hub> HubDispatcher<H> {
                     if let Some(call) = reader.waiting.take() {
                         self.start(call, Some(permit), &reader.running);
                     }
-                    timers.timeout_paused = false;
                     last_message = Instant::now();
                     // Carry on with what was read before the loop stopped.
                     if !buffer.is_empty() {
@@ -199,7 +199,6 @@ impl<H: Hub> HubDispatcher<H> {
                             Err(end) => return end,
                         }
                     }
-                    timers.timeout_paused = reader.waiting.is_some();
                 }
                 chunk = transport.inbound.next(), if reader.waiting.is_none() => {
                     let Some(chunk) = chunk else { return End::ClientClosed };
@@ -226,7 +225,6 @@ impl<H: Hub> HubDispatcher<H> {
                         Ok(_) => last_message = Instant::now(),
                         Err(end) => return end,
                     }
-                    timers.timeout_paused = reader.waiting.is_some();
                     if buffer.is_empty() && buffer.capacity() > 16 * 1024 {
                         // Give back the memory of one large message.
                         buffer = BytesMut::new();
@@ -234,12 +232,12 @@ impl<H: Hub> HubDispatcher<H> {
                     if reader.saw_ping && !timers.timeout_armed && pings {
                         // Clients that never ping are never timed out.
                         timers.timeout_armed = true;
-                        if let Some(due) = timers.next_due(last_message) {
+                        if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
                             timer.as_mut().reset(due);
                         }
                     }
                 }
-                _ = &mut timer, if timers.next_due(last_message).is_some() => {
+                _ = &mut timer, if timers.next_due(last_message, reader.waiting.is_some()).is_some() => {
                     let now = Instant::now();
                     if timers.expired() {
                         return End::Failed(HubError::internal(
@@ -247,7 +245,7 @@ impl<H: Hub> HubDispatcher<H> {
                             "The connection's credentials expired.",
                         ));
                     }
-                    if timers.timed_out(last_message, now) {
+                    if timers.timed_out(last_message, now, reader.waiting.is_some()) {
                         return End::Failed(HubError::internal(
                             "TimeoutException",
                             "The client sent nothing within the client timeout interval.",
@@ -266,7 +264,7 @@ impl<H: Hub> HubDispatcher<H> {
                                 connection.deliver_control(ack);
                             }
                     }
-                    if let Some(due) = timers.next_due(last_message) {
+                    if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
                         timer.as_mut().reset(due);
                     }
                 }
