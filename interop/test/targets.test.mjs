@@ -360,3 +360,22 @@ describe('mixed transports and protocols', () => {
     );
   });
 });
+
+describe('per-connection items and boxed streams', () => {
+  for (const { name, transport, protocol } of COMBINATIONS) {
+    test(`Context::items() keeps values per connection; a BoxStream streams (${name})`, async () => {
+      const url = `${server.url}/hubs/test`;
+      const first = await connect(url, { transport, protocol });
+      const second = await connect(url, { transport, protocol });
+      assert.equal(await first.invoke('Remembered'), null);
+      await first.invoke('Remember', 'kept for the first');
+      assert.equal(await first.invoke('Remembered'), 'kept for the first');
+      assert.equal(await second.invoke('Remembered'), null, 'items belong to one connection');
+      const items = [];
+      await new Promise((resolve, reject) => {
+        first.stream('BoxedCounter', 3).subscribe({ next: (n) => items.push(n), error: reject, complete: resolve });
+      });
+      assert.deepEqual(items, [0, 1, 2]);
+    });
+  }
+});

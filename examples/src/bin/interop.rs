@@ -61,6 +61,10 @@ struct Item {
     tags: Vec<String>,
 }
 
+/// What `Remember` keeps per connection.
+#[derive(Clone)]
+struct Remembered(String);
+
 /// An application error: its details reach clients only with detailed errors on.
 #[derive(Debug)]
 struct InternalError(String);
@@ -311,6 +315,21 @@ impl TestHub {
             .get(ctx.connection_id())
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// `Remember(text)`: keeps `text` for the caller's connection (`Context::items`).
+    pub async fn remember(&self, ctx: &Context, text: String) {
+        ctx.items().insert(Remembered(text));
+    }
+
+    /// `Remembered()`: what the caller's connection kept, if anything.
+    pub async fn remembered(&self, ctx: &Context) -> Option<String> {
+        ctx.items().get::<Remembered>().map(|kept| kept.0)
+    }
+
+    /// `BoxedCounter(count)`: 0 .. count, from a boxed stream.
+    pub async fn boxed_counter(&self, count: u32) -> futures_util::stream::BoxStream<'static, u32> {
+        futures_util::StreamExt::boxed(futures_util::stream::iter(0..count))
     }
 
     /// `GetActiveTransportName()`: the transport the caller uses, as ASP.NET Core names it.
