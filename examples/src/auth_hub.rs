@@ -26,7 +26,7 @@ pub struct AuthHub {
 }
 
 /// The caller, as `WhoAmI` answers.
-#[derive(Serialize)]
+#[derive(ts_rs::TS, Serialize)]
 pub struct WhoAmI {
     name: String,
     id: Option<String>,

@@ -17,11 +17,14 @@
 pub mod auth;
 pub mod clients;
 pub mod connection;
+#[cfg(feature = "typescript")]
+pub mod describe;
 pub mod hub;
 pub mod lifetime;
 pub mod protocol;
 
 mod axum;
+mod binary;
 mod endpoint;
 mod error;
 mod options;
@@ -31,6 +34,7 @@ mod timestamp;
 
 pub use crate::axum::HubRouterExt;
 pub use auth::UserIdProvider;
+pub use binary::Binary;
 pub use clients::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, Groups, HubClients,
     IntoArguments, SingleClientProxy,

@@ -22,7 +22,18 @@ pub use hubs_runtime::{
     HubRouterExt, IntoArguments, Protocol, RequestInfo, SendError, SingleClientProxy, Timestamp,
     UploadStream, UserIdProvider, serve,
 };
-pub use hubs_runtime::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Serve};
+
+pub use hubs_runtime::{Binary, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Serve};
+
+/// Hubs as clients see them: what `#[hub]` and `#[hub_client]` describe for `typescript-gen`
+/// (the `typescript` feature, on by default).
+#[cfg(feature = "typescript")]
+pub mod describe {
+    pub use hubs_runtime::describe::{
+        ClientDescription, Declaration, DescribeHub, HubDescription, MethodDescription, MethodKind,
+        ParamDescription, TypeForm, TypeScript, TypeScriptFlavor, TypeScriptTypes, describe,
+    };
+}
 
 /// Authentication: who a connection belongs to ([`auth::JwtBearer`] for bearer tokens,
 /// [`auth::FromExtensions`] for apps with their own axum/tower layer, [`auth::from_fn`]).
@@ -59,6 +70,31 @@ pub mod __private {
     };
     pub use hubs_runtime::protocol::{ArgumentError, Arguments};
     pub use std::sync::Arc;
+
+    #[cfg(feature = "typescript")]
+    pub use hubs_runtime::describe::{
+        ClientDescription, DescribeHub, HubDescription, MethodDescription, MethodKind,
+        ParamDescription, type_form,
+    };
+
+    pub use crate::__hubs_describe as describe;
+}
+
+/// Keeps the descriptions `#[hub]` and `#[hub_client]` generate when the `typescript` feature is
+/// on. Expanded in the user's crate, so the feature of `hubs` decides, not the user's.
+#[cfg(feature = "typescript")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __hubs_describe {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Without the `typescript` feature, hubs are not described.
+#[cfg(not(feature = "typescript"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __hubs_describe {
+    ($($item:tt)*) => {};
 }
 
 /// The repository README's quick start compiles.

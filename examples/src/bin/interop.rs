@@ -33,7 +33,7 @@ trait TestClient {
 }
 
 /// A nested payload: maps inside maps, lists, optional and binary fields.
-#[derive(Serialize, Deserialize)]
+#[derive(ts_rs::TS, Serialize, Deserialize)]
 struct Order {
     id: u64,
     customer: Customer,
@@ -41,20 +41,20 @@ struct Order {
     note: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(ts_rs::TS, Serialize, Deserialize)]
 struct Customer {
     name: String,
     vip: bool,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(ts_rs::TS, Serialize, Deserialize)]
 struct Line {
     sku: String,
     quantity: u32,
     price: f64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(ts_rs::TS, Serialize, Deserialize)]
 struct Item {
     name: String,
     count: f64,
@@ -260,11 +260,11 @@ impl TestHub {
         ctx.user_identifier().map(str::to_string)
     }
 
-    pub async fn echo_bytes(&self, data: hubs::serde_bytes::ByteBuf) -> hubs::serde_bytes::ByteBuf {
+    pub async fn echo_bytes(&self, data: hubs::Binary) -> hubs::Binary {
         data
     }
 
-    pub async fn byte_sum(&self, data: hubs::serde_bytes::ByteBuf) -> u64 {
+    pub async fn byte_sum(&self, data: hubs::Binary) -> u64 {
         data.iter().map(|&b| u64::from(b)).sum()
     }
 

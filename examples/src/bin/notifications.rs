@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use tower_http::cors::{AllowHeaders, AllowMethods, CorsLayer};
 
 /// What clients receive.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(ts_rs::TS, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct NotificationDto {
     id: u64,

@@ -59,7 +59,7 @@ struct StreamingHub {
     stats: Arc<Stats>,
 }
 
-#[derive(Serialize)]
+#[derive(ts_rs::TS, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StockPrice {
     symbol: String,
@@ -67,7 +67,7 @@ struct StockPrice {
     tick: u64,
 }
 
-#[derive(Serialize)]
+#[derive(ts_rs::TS, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JobProgress {
     job_id: String,
@@ -75,7 +75,7 @@ struct JobProgress {
     message: String,
 }
 
-#[derive(Serialize)]
+#[derive(ts_rs::TS, Serialize)]
 struct StatsView {
     started: u64,
     stopped: u64,

@@ -76,6 +76,7 @@ pub(crate) fn expand(model: &ClientModel, mut item: ItemTrait) -> TokenStream {
         }
         function.semi_token = None;
     }
+    item.items.push(super::describe::client(model));
     let ident = &item.ident;
     quote! {
         #item

@@ -49,6 +49,7 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
         .map(|(index, m)| invoke_arm(index, m));
     let on_connected = model.hook(Hook::Connected).map(connected_hook);
     let on_disconnected = model.hook(Hook::Disconnected).map(disconnected_hook);
+    let description = super::describe::hub(model);
     quote! {
         const _: () = {
             #uses
@@ -74,6 +75,8 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
                 #on_connected
                 #on_disconnected
             }
+
+            #description
         };
     }
 }

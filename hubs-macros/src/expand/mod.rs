@@ -1,6 +1,6 @@
 //! Code generation only, from the model, one file per output: the `Hub` impl (`hub.rs`), its
 //! lifecycle hooks (`hooks.rs`), its authorization data (`auth.rs`), and the typed client
-//! proxies (`client.rs`).
+//! proxies (`client.rs`), the descriptions `typescript-gen` reads (`describe.rs`).
 //!
 //! Every path is absolute (`::core::..`, `::hubs::..`), so the code compiles under
 //! `#![no_implicit_prelude]`. Checks the compiler makes for us are spanned on the user's tokens
@@ -8,6 +8,7 @@
 
 mod auth;
 mod client;
+mod describe;
 mod hooks;
 mod hub;
 

@@ -9,6 +9,9 @@ use crate::attr;
 use crate::ctxt::Ctxt;
 
 pub(crate) struct ClientModel {
+    pub(crate) ident: syn::Ident,
+    /// The trait's doc comment lines.
+    pub(crate) docs: Vec<String>,
     pub(crate) generics: syn::Generics,
     pub(crate) supertraits: syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
     /// Items other than functions (not allowed; kept for placing errors).
@@ -29,6 +32,8 @@ impl ClientModel {
             }
         }
         ClientModel {
+            ident: item.ident.clone(),
+            docs: attr::doc_lines(&item.attrs),
             generics: item.generics.clone(),
             supertraits: item.supertraits.clone(),
             other_items,

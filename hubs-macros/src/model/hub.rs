@@ -18,6 +18,8 @@ pub(crate) struct HubModel {
     pub(crate) auth: Auth,
     /// Every function of the impl, in source order.
     pub(crate) functions: Vec<Function>,
+    /// The impl block's doc comment lines.
+    pub(crate) docs: Vec<String>,
 }
 
 impl HubModel {
@@ -37,6 +39,7 @@ impl HubModel {
             client: hub_attr.client,
             auth,
             functions,
+            docs: attr::doc_lines(&item.attrs),
         }
     }
 

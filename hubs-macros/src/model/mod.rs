@@ -21,8 +21,7 @@ use crate::ctxt::Ctxt;
 pub(crate) struct Function {
     pub(crate) ident: syn::Ident,
     pub(crate) role: Role,
-    /// The function's doc comment lines, as written (for generated TypeScript, issue 11).
-    #[allow(dead_code, reason = "read by the TypeScript generator")]
+    /// The function's doc comment lines, as written (for generated TypeScript).
     pub(crate) docs: Vec<String>,
     /// The signature as written (without parameter doc comments), for placing errors.
     pub(crate) sig: syn::Signature,
@@ -97,7 +96,6 @@ pub(crate) struct Param {
     pub(crate) arg: syn::PatType,
     pub(crate) kind: ParamKind,
     /// The parameter's doc comment lines (taken off the item: the compiler rejects them there).
-    #[allow(dead_code, reason = "read by the TypeScript generator")]
     pub(crate) docs: Vec<String>,
 }
 
@@ -143,7 +141,6 @@ pub(crate) enum Output {
 pub(crate) struct ResultType {
     /// The whole type as written.
     pub(crate) ty: Type,
-    #[allow(dead_code, reason = "read by the TypeScript generator")]
     pub(crate) ok: Type,
     /// `E`; `None` when an alias implies it (`io::Result<T>`).
     pub(crate) error: Option<Type>,
