@@ -1,3 +1,4 @@
+#![allow(unreachable_pub)] // hub methods are `pub` by definition, even in a test crate
 //! What `#[hub]` and `#[hub_client]` describe for `typescript-gen`: wire names, parameters,
 //! kinds, TypeScript forms, docs and authorization.
 
