@@ -234,8 +234,12 @@ impl<H: Hub> HubDispatcher<H> {
             }
             let future = AssertUnwindSafe(future).catch_unwind();
             let outcome = match (&cancel, streaming) {
-                // A cancelled stream stops at once: its producer is dropped.
+                // A cancelled stream stops at once: its producer is dropped. The method is
+                // polled first, so it starts even when the client cancelled right after
+                // invoking, and sees its cancellation (ASP.NET Core runs the method before it
+                // reads the CancelInvocation).
                 (Some(cancel), true) => tokio::select! {
+                    biased;
                     outcome = future => Some(outcome),
                     _ = cancel.cancelled() => None,
                 },
