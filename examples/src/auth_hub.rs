@@ -35,6 +35,7 @@ pub struct WhoAmI {
     user_identifier: Option<String>,
 }
 
+/// Bearer tokens, roles, policies (on the hub and per method) and an anonymous method.
 #[hub]
 #[authorize(policy = "NotMuted")]
 impl AuthHub {

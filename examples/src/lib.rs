@@ -1,4 +1,6 @@
-//! What the example servers share: logging, the listening address and the browser client.
+//! What the example servers share: logging, the listening address and the browser client, and
+//! the example hubs with their client traits and DTOs (the binaries mount them;
+//! `src/bin/typescript.rs` writes their TypeScript modules).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -7,6 +9,12 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
+pub mod auth_hub;
+pub mod interop;
+pub mod notifications;
+pub mod secure_chat;
+pub mod streaming;
 
 /// Logs through `tracing`, at `info` unless `RUST_LOG` says otherwise.
 pub fn init_tracing() {

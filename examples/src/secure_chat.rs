@@ -1,5 +1,6 @@
 //! The chat example's second hub, `/hubs/secure-chat`: signed-in users only, an admin-only
-//! broadcast and private messages, with bearer tokens from `POST /api/login`.
+//! broadcast and private messages, with bearer tokens from `POST /api/login`. Mounted by the
+//! `chat` binary with [`routes`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,16 +21,26 @@ const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// The demo users: name, password, roles.
 const USERS: &[(&str, &str, &[&str])] = &[("alice", "demo", &["Admin"]), ("bob", "demo", &[])];
 
+/// What the secure chat sends its clients.
+#[hub_client]
+pub trait SecureChatClient {
+    /// An admin's message to everyone.
+    async fn admin_message(&self, message: &str);
+    /// A message from user `sender_user_id` to this user.
+    async fn private_message(&self, sender_user_id: &str, message: &str);
+}
+
 /// Only signed-in users may connect.
 pub struct SecureChatHub;
 
-#[hub]
+/// Signed-in users only: an admin-only broadcast and private messages between users.
+#[hub(client = SecureChatClient)]
 #[authorize]
 impl SecureChatHub {
     /// `SendAdminMessage(message)`, for admins: everyone gets `AdminMessage(message)`.
     #[authorize(roles = "Admin")]
     pub async fn send_admin_message(&self, ctx: &Context, message: String) -> Result<(), HubError> {
-        ctx.clients().all().send("AdminMessage", (message,)).await?;
+        ctx.clients().all().admin_message(&message).await?;
         Ok(())
     }
 
@@ -44,7 +55,7 @@ impl SecureChatHub {
         let sender = ctx.user_identifier().unwrap_or_default();
         ctx.clients()
             .group(format!("user:{target_user_id}"))
-            .send("PrivateMessage", (sender, message))
+            .private_message(sender, &message)
             .await?;
         Ok(())
     }

@@ -17,74 +17,13 @@ use axum::http::HeaderValue;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use examples::notifications::{
+    NotificationClient, NotificationDto, NotificationHub, order_group, user_group,
+};
 use hubs::Timestamp;
 use hubs::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tower_http::cors::{AllowHeaders, AllowMethods, CorsLayer};
-
-/// What clients receive.
-#[derive(ts_rs::TS, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NotificationDto {
-    id: u64,
-    title: String,
-    message: String,
-    created_at: Timestamp,
-}
-
-/// The client methods of the notifications hub.
-#[hub_client]
-trait NotificationClient {
-    async fn receive_notification(&self, notification: &NotificationDto);
-    async fn order_status_changed(&self, order_id: &str, status: &str);
-}
-
-struct NotificationHub;
-
-fn user_group(user: &str) -> String {
-    format!("user:{user}")
-}
-
-fn order_group(order_id: &str) -> String {
-    format!("order:{order_id}")
-}
-
-#[hub]
-impl NotificationHub {
-    /// `SubscribeToOrder(orderId)`: the caller follows an order's status changes.
-    pub async fn subscribe_to_order(
-        &self,
-        ctx: &Context,
-        order_id: String,
-    ) -> Result<(), HubError> {
-        Ok(ctx
-            .groups()
-            .add(ctx.connection_id(), &order_group(&order_id))
-            .await?)
-    }
-
-    /// `UnsubscribeFromOrder(orderId)`.
-    pub async fn unsubscribe_from_order(
-        &self,
-        ctx: &Context,
-        order_id: String,
-    ) -> Result<(), HubError> {
-        Ok(ctx
-            .groups()
-            .remove(ctx.connection_id(), &order_group(&order_id))
-            .await?)
-    }
-
-    async fn on_connected(&self, ctx: &Context) -> Result<(), HubError> {
-        if let Some(user) = ctx.user_identifier() {
-            ctx.groups()
-                .add(ctx.connection_id(), &user_group(user))
-                .await?;
-            tracing::info!(user, connection_id = ctx.connection_id(), "user connected");
-        }
-        Ok(())
-    }
-}
 
 #[derive(Deserialize)]
 struct NewNotification {

@@ -1,0 +1,23 @@
+//! Writes the TypeScript modules of the example hubs (typescript-gen), one `<Hub>.ts` each:
+//!
+//! ```sh
+//! cargo run -p examples --bin typescript -- examples/typescript
+//! cargo run -p examples --bin typescript -- --messagepack examples/typescript/messagepack
+//! ```
+//!
+//! `--check <dir>` writes nothing and fails when the modules there are stale (the test
+//! command runs it for both folders).
+
+use examples::{auth_hub, interop, notifications, secure_chat, streaming};
+
+fn main() -> std::process::ExitCode {
+    typescript_gen::Generator::new()
+        .command("cargo run -p examples --bin typescript --")
+        // The chat example's hub (`examples::chat::ChatHub`) goes here.
+        .hub::<interop::TestHub>()
+        .hub::<auth_hub::AuthHub>()
+        .hub::<notifications::NotificationHub>()
+        .hub::<streaming::StreamingHub>()
+        .hub::<secure_chat::SecureChatHub>()
+        .main()
+}
