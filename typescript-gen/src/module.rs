@@ -7,7 +7,7 @@ use hubs::describe::{
     HubDescription, MethodDescription, MethodKind, TypeScriptFlavor, TypeScriptTypes,
 };
 
-use crate::names::{camel_case, parameter, string_literal, tsdoc};
+use crate::names::{camel_case, comment_text, parameter, string_literal, tsdoc};
 use crate::{Error, pretty};
 
 /// The first words of every generated module: how `write` and `check` tell generated files
@@ -213,10 +213,7 @@ pub(crate) fn render(
     );
     for declaration in types.declarations() {
         out.push('\n');
-        if !declaration.docs.is_empty() {
-            out.push_str(&declaration.docs);
-            out.push('\n');
-        }
+        out.push_str(&tsdoc("", &comment_text(&declaration.docs), &[]));
         let _ = writeln!(
             out,
             "export {}",

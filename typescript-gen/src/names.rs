@@ -132,6 +132,23 @@ fn doc_lines(docs: &str) -> Vec<&str> {
     lines
 }
 
+/// The text of a `/** ... */` comment, as doc comment lines (`ts-rs` writes one line a row,
+/// each after ` * `).
+pub(crate) fn comment_text(comment: &str) -> String {
+    let inner = comment.trim();
+    let inner = inner.strip_prefix("/**").unwrap_or(inner);
+    let inner = inner.strip_suffix("*/").unwrap_or(inner);
+    let lines: Vec<&str> = inner
+        .lines()
+        .map(|line| {
+            let line = line.trim_start();
+            let line = line.strip_prefix('*').unwrap_or(line);
+            line.strip_prefix(' ').unwrap_or(line)
+        })
+        .collect();
+    lines.join("\n")
+}
+
 /// A TSDoc comment indented by `indent`, from a doc comment and `@param` lines for the
 /// parameters' doc comments; empty when there is nothing to say. Ends with a newline.
 pub(crate) fn tsdoc(indent: &str, docs: &str, params: &[(String, &str)]) -> String {
@@ -201,6 +218,20 @@ mod tests {
         assert_eq!(
             string_literal("a\"b\\c\nd\u{1}"),
             "\"a\\\"b\\\\c\\nd\\u{1}\""
+        );
+    }
+
+    #[test]
+    fn comments_become_doc_text_again() {
+        let comment = "/**\n * A room.\n *\n *   indented\n */";
+        assert_eq!(comment_text(comment), "\nA room.\n\n  indented\n");
+        assert_eq!(
+            tsdoc("", &comment_text(comment), &[]),
+            "/**\n * A room.\n *\n *   indented\n */\n"
+        );
+        assert_eq!(
+            tsdoc("", &comment_text("/** One. */"), &[]),
+            "/** One. */\n"
         );
     }
 

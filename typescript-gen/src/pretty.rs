@@ -1,6 +1,8 @@
 //! Object types one field a line: `ts-rs` writes a declaration on one line, with field docs
 //! between the fields.
 
+use crate::names::{comment_text, tsdoc};
+
 /// `type X = { a: string, /** docs */ b: number, };` as
 ///
 /// ```text
@@ -23,11 +25,7 @@ pub(crate) fn declaration(declaration: &str) -> String {
     }
     let mut out = format!("{head}{{\n");
     for (docs, field) in fields {
-        for line in docs {
-            out.push_str("  ");
-            out.push_str(&line);
-            out.push('\n');
-        }
+        out.push_str(&docs);
         out.push_str("  ");
         out.push_str(&field);
         out.push_str(",\n");
@@ -117,10 +115,10 @@ fn tokens<'a>(text: &'a str) -> Vec<Token<'a>> {
     tokens
 }
 
-/// The fields of an object body at its top level: each with its doc comment's lines.
-fn split_fields(body: &str) -> Vec<(Vec<String>, String)> {
+/// The fields of an object body at its top level, each with its TSDoc (indented, or empty).
+fn split_fields(body: &str) -> Vec<(String, String)> {
     let mut fields = Vec::new();
-    let mut docs: Vec<String> = Vec::new();
+    let mut docs = String::new();
     let mut field = String::new();
     let mut depth = 0usize;
     for token in tokens(body) {
@@ -138,14 +136,7 @@ fn split_fields(body: &str) -> Vec<(Vec<String>, String)> {
             }
             Token::Comma => field.push(','),
             Token::Comment(comment) if depth == 0 && field.trim().is_empty() => {
-                docs.extend(comment.lines().map(|line| {
-                    let line = line.trim();
-                    if line.starts_with('*') {
-                        format!(" {line}")
-                    } else {
-                        line.to_string()
-                    }
-                }));
+                docs.push_str(&tsdoc("  ", &comment_text(comment), &[]));
             }
             Token::Comment(comment) => field.push_str(comment),
             Token::Text(text) => field.push_str(text),
@@ -155,7 +146,7 @@ fn split_fields(body: &str) -> Vec<(Vec<String>, String)> {
     fields
 }
 
-fn push_field(fields: &mut Vec<(Vec<String>, String)>, docs: &mut Vec<String>, field: &mut String) {
+fn push_field(fields: &mut Vec<(String, String)>, docs: &mut String, field: &mut String) {
     let text = field.split_whitespace().collect::<Vec<_>>().join(" ");
     if !text.is_empty() {
         fields.push((std::mem::take(docs), text));
@@ -173,7 +164,7 @@ mod tests {
                         sentAt: Timestamp, tags: Record<string, Array<string>>, kind: { \"a, b\": number, }, };";
         assert_eq!(
             declaration(one_line),
-            "type RoomMessage = {\n  /**\n   * Who wrote it.\n   */\n  userName: string,\n  \
+            "type RoomMessage = {\n  /** Who wrote it. */\n  userName: string,\n  \
              sentAt: Timestamp,\n  tags: Record<string, Array<string>>,\n  \
              kind: { \"a, b\": number, },\n};"
         );

@@ -212,8 +212,8 @@ fn dtos_are_exported_sorted_with_their_docs_in_each_protocols_form() {
     let binary = json.find("export type Binary = Array<number>;").unwrap();
     let message = json
         .find(
-            "/**\n * A message in a room.\n */\nexport type RoomMessage = {\n  /**\n   * Who wrote it.\n   \
-             */\n  userName: string,\n  sentAt: Timestamp,\n  attachment: Binary | null,\n};",
+            "/** A message in a room. */\nexport type RoomMessage = {\n  /** Who wrote it. */\n  \
+             userName: string,\n  sentAt: Timestamp,\n  attachment: Binary | null,\n};",
         )
         .unwrap_or_else(|| panic!("{json}"));
     let timestamp = json.find("export type Timestamp = string;").unwrap();
