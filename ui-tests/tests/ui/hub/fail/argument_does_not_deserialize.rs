@@ -1,6 +1,8 @@
 // Every hub method argument implements serde's `Deserialize`.
 use hubs::hub;
 
+// A TypeScript form, so the only mistake is the serde one.
+#[derive(ts_rs::TS)]
 struct Point {
     x: f64,
     y: f64,

@@ -1,6 +1,8 @@
 // A hub method's result implements serde's `Serialize`.
 use hubs::hub;
 
+// A TypeScript form, so the only mistake is the serde one.
+#[derive(ts_rs::TS)]
 struct Point {
     x: f64,
     y: f64,

@@ -2,6 +2,8 @@
 use futures_util::{Stream, stream};
 use hubs::hub;
 
+// A TypeScript form, so the only mistake is the serde one.
+#[derive(ts_rs::TS)]
 struct Tick {
     count: u32,
 }

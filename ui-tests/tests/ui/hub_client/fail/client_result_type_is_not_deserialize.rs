@@ -1,6 +1,8 @@
 // A #[hub_client] method's return type (a client result) implements serde's `Deserialize`.
 use hubs::hub_client;
 
+// A TypeScript form, so the only mistake is the serde one.
+#[derive(ts_rs::TS)]
 struct Answer {
     accepted: bool,
 }

@@ -1,6 +1,8 @@
 // Every #[hub_client] parameter implements serde's `Serialize` (and is `Send + Sync`).
 use hubs::hub_client;
 
+// A TypeScript form, so the only mistake is the serde one.
+#[derive(ts_rs::TS)]
 struct Message {
     text: String,
 }

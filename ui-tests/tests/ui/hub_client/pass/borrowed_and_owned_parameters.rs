@@ -2,7 +2,7 @@
 use hubs::prelude::*;
 use serde::Serialize;
 
-#[derive(Serialize)]
+#[derive(ts_rs::TS, Serialize)]
 struct Message {
     user: String,
     text: String,

@@ -8,7 +8,7 @@ trait ChatClient {
     async fn receive<'a>(&self, message: &'a str);
 }
 
-#[derive(Deserialize)]
+#[derive(ts_rs::TS, Deserialize)]
 struct UploadStreamOptions {
     chunk: u32,
 }
