@@ -10,7 +10,8 @@
 //! - [`hub`]: dispatching messages to hub methods and hooks. An invocation goes: lookup by
 //!   wire name, authorization (`#[authorize]` rules and policies), argument binding, filters
 //!   in registration order, the method, its Completion;
-//! - [`axum`](HubRouterExt): mounting on a router, and [`serve`] to run it.
+//! - [`axum`](HubRouterExt): mounting hubs and connection handlers on a router, and [`serve`]
+//!   to run it.
 //!
 //! Applications use it through the `hubs` crate.
 
@@ -32,14 +33,14 @@ mod serve;
 mod telemetry;
 mod timestamp;
 
-pub use crate::axum::HubRouterExt;
+pub use crate::axum::{HubRouterExt, match_path_case};
 pub use auth::UserIdProvider;
 pub use binary::Binary;
 pub use clients::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, Groups, HubClients,
     IntoArguments, SingleClientProxy,
 };
-pub use connection::{ConnectionOptions, RequestInfo};
+pub use connection::{ConnectionEndpoint, ConnectionHandler, ConnectionOptions, RequestInfo};
 pub use endpoint::{HubContext, HubEndpoint, HubEndpointBuilder};
 pub use hub::UploadStream;
 pub use hub::{Context, Hub, HubError};

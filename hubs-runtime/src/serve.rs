@@ -39,7 +39,8 @@ type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 ///
 /// Like `axum::serve`, but a client that takes longer than the header read timeout (30 s) to
 /// send a request's headers, or stays idle that long between requests, is disconnected, and
-/// hub paths match without regard to case (as in ASP.NET Core).
+/// hub and connection-handler paths match without regard to case (as in ASP.NET Core; see
+/// [`match_path_case`](crate::match_path_case)).
 /// Handlers can read the peer's address with `ConnectInfo<SocketAddr>`.
 ///
 /// ```no_run
@@ -254,10 +255,7 @@ async fn serve_connection(
         if let Some(served) = &served {
             request.extensions_mut().insert(served.clone());
         }
-        if let Some(uri) = crate::axum::hub_path_as_mounted(request.uri()) {
-            *request.uri_mut() = uri;
-        }
-        let request = request.map(Body::new);
+        let request = crate::axum::match_path_case(request).map(Body::new);
         let router = router.clone();
         async move { Ok::<_, Infallible>(router.oneshot(request).await.unwrap_or_else(|e| match e {})) }
     });

@@ -25,6 +25,10 @@ pub use hubs_runtime::{
 
 pub use hubs_runtime::{Binary, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Serve};
 
+/// Raw connection endpoints, without the hub protocol (ASP.NET Core's `MapConnectionHandler`):
+/// mount one with [`HubRouterExt::connection_handler`].
+pub use hubs_runtime::{ConnectionEndpoint, ConnectionHandler, match_path_case};
+
 /// Hubs as clients see them: what `#[hub]` and `#[hub_client]` describe for `typescript-gen`
 /// (the `typescript` feature, on by default).
 #[cfg(feature = "typescript")]

@@ -1,9 +1,11 @@
 //! Connections layer: negotiate and the transports, turning HTTP requests into a duplex stream
-//! of bytes per connection. Knows nothing of hubs; the layer above implements
-//! [`ConnectionHandler`].
+//! of bytes per connection. Knows nothing of hubs: the hub layer is one [`ConnectionHandler`],
+//! and applications mount their own with a [`ConnectionEndpoint`] (ASP.NET Core's
+//! `MapConnectionHandler`).
 
 mod body;
 mod dispatcher;
+mod endpoint;
 mod http;
 mod queue;
 mod resumable;
@@ -26,6 +28,7 @@ use crate::auth::ConnectionUser;
 use crate::protocol::TransferFormat;
 
 pub use dispatcher::ConnectionDispatcher;
+pub use endpoint::ConnectionEndpoint;
 pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
 pub use resumable::{Resumable, SequenceWriter};
 pub(crate) use shutdown::Served;
@@ -52,7 +55,7 @@ pub enum Outgoing {
 /// one (stateful reconnect): a partial message from before is to be dropped.
 pub type Inbound = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
 
-/// One client connection as the transport layer hands it to the layer above.
+/// One client connection as the transport layer hands it to a [`ConnectionHandler`].
 pub struct TransportConnection {
     /// The public connection id (never the secret token).
     pub connection_id: Arc<str>,
@@ -60,8 +63,9 @@ pub struct TransportConnection {
     pub request: Arc<RequestInfo>,
     /// Whether binary protocols can be carried.
     pub supports_binary: bool,
-    /// Whether the hub layer keeps the connection alive with pings and times out silent
-    /// clients (not on Long Polling, where neither side pings).
+    /// Whether the transport wants the application to keep the connection alive with its
+    /// own pings and to time out silent clients, as the hub layer does (not on Long Polling,
+    /// where neither side pings). The transport itself sends no pings.
     pub keep_alive: bool,
     /// What the client sends.
     pub inbound: Inbound,
@@ -69,19 +73,69 @@ pub struct TransportConnection {
     pub outbound: SendQueue,
     /// Cancelled when the transport is gone or must be dropped at once.
     pub abort: CancellationToken,
-    /// Present when the client negotiated stateful reconnect.
+    /// Present when the client negotiated stateful reconnect (only where
+    /// [`ConnectionOptions::allow_stateful_reconnects`] is on): the handler then numbers and
+    /// acknowledges messages itself, as the hub protocol's Ack and Sequence do.
     pub resumable: Option<Arc<Resumable>>,
 }
 
-/// Runs one connection from its first byte to its end. Implemented by the hub layer.
+/// Runs one connection from its first byte to its end: the application of a raw connection
+/// endpoint, without the hub protocol (ASP.NET Core's `ConnectionHandler`). The hub layer is
+/// one; mount your own with
+/// [`HubRouterExt::connection_handler`](crate::HubRouterExt::connection_handler). Clients reach
+/// it as they reach a hub (negotiate, then WebSockets, Server-Sent Events or Long Polling, or a
+/// WebSocket without negotiate) and exchange bytes with it: the official JavaScript client's
+/// `HttpConnection`, or a plain WebSocket.
+///
+/// [`run`](Self::run) gets the connection once its transport has started. It reads what the
+/// client sends from [`inbound`](TransportConnection::inbound) (ended when the client leaves)
+/// and queues what to send on [`outbound`](TransportConnection::outbound); when its future ends
+/// the transport closes (WebSocket close code 1000, the SSE response ends, the next poll gets
+/// 204). An echo server:
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// use futures_util::StreamExt;
+/// use futures_util::future::BoxFuture;
+/// use hubs::prelude::*;
+/// use hubs::runtime::connection::{ConnectionHandler, Outgoing, TransportConnection};
+///
+/// struct Echo;
+///
+/// impl ConnectionHandler for Echo {
+///     fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
+///         Box::pin(async move {
+///             let TransportConnection { mut inbound, outbound, .. } = connection;
+///             while let Some(bytes) = inbound.next().await {
+///                 // Sent as it came; WebSocket frames are text unless told otherwise.
+///                 if outbound.send(Outgoing::Frame(bytes)).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         })
+///     }
+/// }
+///
+/// let app: axum::Router = axum::Router::new().connection_handler("/echo", Echo);
+/// # let _ = app;
+/// ```
+///
+/// Chunks arrive as the transport delivered them (a WebSocket message, a POST body), so a
+/// message-based protocol frames its own messages. Outgoing frames are WebSocket text frames
+/// (UTF-8; other bytes are dropped) until an [`Outgoing::Format`] says `Binary` (Server-Sent
+/// Events carry text only: see
+/// [`supports_binary`](TransportConnection::supports_binary)). The connection options of the
+/// [`ConnectionEndpoint`] bound the send queue; [`SendQueue::send`] waits for room.
 pub trait ConnectionHandler: Send + Sync + 'static {
     /// Drives `connection`; the transport closes when the returned future ends.
     fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()>;
 
-    /// The server is shutting down: end every connection, now and as they start, so that
-    /// each future [`run`](Self::run) returned finishes soon (a hub sends its clients a Close
-    /// message, telling them whether they may reconnect). The default does nothing: such
-    /// connections are dropped when the server's shutdown timeout passes.
+    /// The server is shutting down ([`Serve::with_graceful_shutdown`](crate::Serve::with_graceful_shutdown)):
+    /// end every connection, now and as they start, so that each future [`run`](Self::run)
+    /// returned finishes soon (a hub sends its clients a Close message, telling them whether
+    /// they may reconnect). The default does nothing: such connections are dropped when the
+    /// server's shutdown timeout passes.
     fn shutdown(&self, allow_reconnect: bool) {
         let _ = allow_reconnect;
     }

@@ -1,0 +1,134 @@
+//! A raw connection endpoint (`HubRouterExt::connection_handler`, ASP.NET Core's
+//! `MapConnectionHandler`): negotiate and the transports without the hub protocol, bytes in and
+//! out as the handler decides.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::{SinkExt, StreamExt};
+use hubs::prelude::*;
+use hubs::runtime::connection::{ConnectionHandler, Outgoing, TransportConnection};
+use hubs::runtime::protocol::TransferFormat;
+use hubs::{ConnectionEndpoint, Transport};
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// Echoes every chunk; `binary` switches its frames to binary first.
+struct Echo {
+    binary: bool,
+}
+
+impl ConnectionHandler for Echo {
+    fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let TransportConnection {
+                mut inbound,
+                outbound,
+                ..
+            } = connection;
+            if self.binary {
+                let _ = outbound
+                    .send(Outgoing::Format(TransferFormat::Binary))
+                    .await;
+            }
+            while let Some(bytes) = inbound.next().await {
+                if outbound.send(Outgoing::Frame(bytes)).await.is_err() {
+                    break;
+                }
+            }
+        })
+    }
+}
+
+async fn start() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .connection_handler("/echo", Echo { binary: false })
+        .connection_handler(
+            "/binary-echo",
+            ConnectionEndpoint::new(Echo { binary: true })
+                .configure(|o| o.transports = vec![Transport::WebSockets]),
+        );
+    tokio::spawn(async move { hubs::serve(listener, app).await.unwrap() });
+    address
+}
+
+async fn post(address: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response)
+        .await
+        .unwrap();
+    response
+}
+
+async fn next(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Message {
+    tokio::time::timeout(Duration::from_secs(5), socket.next())
+        .await
+        .expect("a frame within 5 s")
+        .expect("the socket is open")
+        .expect("a frame")
+}
+
+#[tokio::test]
+async fn a_websocket_without_negotiate_gets_its_text_back_as_text_and_a_clean_close() {
+    let address = start().await;
+    let (mut socket, _) = connect_async(format!("ws://{address}/echo")).await.unwrap();
+    socket.send(Message::text("message")).await.unwrap();
+    assert_eq!(next(&mut socket).await, Message::text("message"));
+    // No hub protocol: bytes that are no handshake are echoed too.
+    socket.send(Message::binary(&b"\x1e{}"[..])).await.unwrap();
+    assert_eq!(next(&mut socket).await, Message::text("\u{1e}{}"));
+    let normal = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    socket.close(Some(normal)).await.unwrap();
+    match next(&mut socket).await {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Normal),
+        other => panic!("expected a normal close, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn negotiate_offers_the_endpoints_transports_and_its_path_ignores_case() {
+    let address = start().await;
+    let response = post(address, "/ECHO/negotiate?negotiateVersion=1").await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    for transport in ["WebSockets", "ServerSentEvents", "LongPolling"] {
+        assert!(response.contains(transport), "{transport}: {response}");
+    }
+    let response = post(address, "/binary-echo/negotiate?negotiateVersion=1").await;
+    assert!(response.contains("WebSockets"), "{response}");
+    assert!(!response.contains("LongPolling"), "{response}");
+
+    let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
+    let negotiated: serde_json::Value = serde_json::from_str(body).unwrap();
+    let token = negotiated["connectionToken"].as_str().unwrap();
+    let url = format!("ws://{address}/Binary-Echo?id={token}");
+    let (mut socket, _) = connect_async(url).await.unwrap();
+    socket.send(Message::text("hi")).await.unwrap();
+    assert_eq!(next(&mut socket).await, Message::binary(&b"hi"[..]));
+}
+
+#[test]
+#[should_panic(expected = "invalid connection endpoint \"/none\"")]
+fn an_endpoint_without_transports_is_refused_when_mounted() {
+    let endpoint =
+        ConnectionEndpoint::new(Echo { binary: false }).configure(|o| o.transports.clear());
+    let _ = axum::Router::<()>::new().connection_handler("/none", endpoint);
+}
