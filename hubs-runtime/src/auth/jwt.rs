@@ -86,7 +86,8 @@ impl JwtBearer {
             issuers: Vec::new(),
             audiences: Vec::new(),
             clock_skew: Duration::from_secs(300),
-            id_claims: names(&["sub", NAME_IDENTIFIER_URI]),
+            // `nameid`: what .NET's JwtSecurityTokenHandler writes for a NameIdentifier claim.
+            id_claims: names(&["sub", "nameid", NAME_IDENTIFIER_URI]),
             name_claims: names(&["name", NAME_URI, "unique_name"]),
             role_claims: names(&["role", "roles", ROLE_URI]),
         }
@@ -407,6 +408,20 @@ mod tests {
         assert_eq!(principal.roles(), ["Admin", "Support"]);
         assert_eq!(principal.claim("tenant"), Some(&json!({ "id": 3 })));
         assert!(principal.expires_at().is_some());
+    }
+
+    #[test]
+    fn the_short_name_identifier_of_dotnet_tokens_is_the_id() {
+        // JwtSecurityTokenHandler writes ClaimTypes.NameIdentifier as `nameid`.
+        let key = EncodingKey::from_secret(b"shared").unwrap();
+        let claims = json!({ "nameid": "testuser", "exp": in_ten_minutes() });
+        let principal = JwtBearer::hmac(b"shared")
+            .validate(&sign(Algorithm::HS256, &key, None, &claims))
+            .unwrap();
+        assert_eq!(
+            (principal.name(), principal.id()),
+            ("testuser", Some("testuser"))
+        );
     }
 
     #[test]
