@@ -11,10 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 pub mod auth_hub;
+pub mod chat;
 pub mod interop;
 pub mod notifications;
 pub mod secure_chat;
 pub mod streaming;
+pub mod tutorial;
 
 /// Logs through `tracing`, at `info` unless `RUST_LOG` says otherwise.
 pub fn init_tracing() {

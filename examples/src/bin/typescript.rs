@@ -8,16 +8,19 @@
 //! `--check <dir>` writes nothing and fails when the modules there are stale (the test
 //! command runs it for both folders).
 
-use examples::{auth_hub, interop, notifications, secure_chat, streaming};
+use examples::{auth_hub, chat, interop, notifications, secure_chat, streaming, tutorial};
 
 fn main() -> std::process::ExitCode {
     typescript_gen::Generator::new()
         .command("cargo run -p examples --bin typescript --")
-        // The chat example's hub (`examples::chat::ChatHub`) goes here.
+        .hub::<chat::ChatHub>()
         .hub::<interop::TestHub>()
         .hub::<auth_hub::AuthHub>()
         .hub::<notifications::NotificationHub>()
         .hub::<streaming::StreamingHub>()
         .hub::<secure_chat::SecureChatHub>()
+        .hub::<tutorial::NewsHub>()
+        .hub::<tutorial::RoomsHub>()
+        .hub::<tutorial::StreamsHub>()
         .main()
 }
