@@ -321,21 +321,17 @@ fn client_interface(out: &mut String, name: &str, docs: &str, members: &[Member<
             member.name,
             member.arguments()
         );
-        let _ = writeln!(
-            out,
-            "  connection.on({}, __{});",
-            string_literal(member.method.wire_name),
-            member.name
-        );
+        let _ = writeln!(out, "  {}", handler(member, "on"));
     }
     out.push_str("  return {\n    dispose(): void {\n");
     for member in members {
-        let _ = writeln!(
-            out,
-            "      connection.off({}, __{});",
-            string_literal(member.method.wire_name),
-            member.name
-        );
+        let _ = writeln!(out, "      {}", handler(member, "off"));
     }
     out.push_str("    },\n  };\n}\n");
+}
+
+/// `connection.on("Wire", __member);` (or `off`): the named handler of `member`.
+fn handler(member: &Member<'_>, verb: &str) -> String {
+    let wire = string_literal(member.method.wire_name);
+    format!("connection.{verb}({wire}, __{});", member.name)
 }
