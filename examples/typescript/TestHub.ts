@@ -2,8 +2,8 @@
 // Types are the values the JSON hub protocol delivers.
 import type { HubConnection, IStreamResult } from "@microsoft/signalr";
 
-/** Binary data: an array of byte values in the JSON protocol. */
-export type Binary = Array<number>;
+/** Binary data: a base64 string in the JSON protocol. */
+export type Binary = string;
 
 export type Customer = {
   name: string,

@@ -5,16 +5,17 @@ use std::fmt;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// Binary data, as the official clients send and receive it: MessagePack `bin` (a
-/// `Uint8Array` in JavaScript, `byte[]` in .NET) and, in JSON, an array of byte values. From
-/// JSON it also reads the base64 string a .NET client sends for `byte[]`.
+/// Binary data, as ASP.NET Core sends `byte[]`: MessagePack `bin` (a `Uint8Array` in
+/// JavaScript) and, in JSON, a base64 string. It reads either, and a JSON array of byte
+/// values too (what `Array.from(bytes)` gives).
 ///
 /// ```
 /// use hubs::Binary;
 ///
 /// let data = Binary::from(vec![1, 2, 255]);
-/// assert_eq!(serde_json::to_string(&data).unwrap(), "[1,2,255]");
+/// assert_eq!(serde_json::to_string(&data).unwrap(), "\"AQL/\"");
 /// assert_eq!(serde_json::from_str::<Binary>("\"AQL/\"").unwrap(), data);
+/// assert_eq!(serde_json::from_str::<Binary>("[1,2,255]").unwrap(), data);
 /// assert_eq!(&data[..], &[1, 2, 255]);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,7 +43,13 @@ impl std::ops::Deref for Binary {
 
 impl Serialize for Binary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.0)
+        // JSON is the human-readable protocol; MessagePack has a binary type.
+        if serializer.is_human_readable() {
+            use base64::Engine as _;
+            serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+        } else {
+            serializer.serialize_bytes(&self.0)
+        }
     }
 }
 

@@ -59,7 +59,7 @@ impl Generator {
     }
 
     /// The values of which hub protocol the types describe: [`TypeScriptFlavor::Json`] (the
-    /// default: timestamps are strings, binary is `Array<number>`) or
+    /// default: timestamps are strings, binary is a base64 `string`) or
     /// [`TypeScriptFlavor::MessagePack`] (`Date`, `Uint8Array`). [`main`](Self::main) sets it
     /// from `--messagepack`.
     pub fn flavor(mut self, flavor: TypeScriptFlavor) -> Self {

@@ -54,7 +54,7 @@ impl fmt::Debug for TypeForm {
 /// Which hub protocol's values the TypeScript types describe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TypeScriptFlavor {
-    /// What the JSON protocol delivers: timestamps are ISO-8601 strings, binary is `number[]`.
+    /// What the JSON protocol delivers: timestamps are ISO-8601 strings, binary is base64.
     Json,
     /// What the MessagePack protocol delivers: timestamps are `Date`s, binary is `Uint8Array`.
     MessagePack,
@@ -127,7 +127,7 @@ impl TypeScriptTypes {
             Some(if messagepack {
                 ("Uint8Array", BINARY_MSGPACK)
             } else {
-                ("Array<number>", BINARY_JSON)
+                ("string", BINARY_JSON)
             })
         } else {
             None
@@ -137,7 +137,7 @@ impl TypeScriptTypes {
 
 const TIMESTAMP_JSON: &str = "A point in time: an ISO-8601 string in the JSON protocol.";
 const TIMESTAMP_MSGPACK: &str = "A point in time: a `Date` in the MessagePack protocol.";
-const BINARY_JSON: &str = "Binary data: an array of byte values in the JSON protocol.";
+const BINARY_JSON: &str = "Binary data: a base64 string in the JSON protocol.";
 const BINARY_MSGPACK: &str = "Binary data: a `Uint8Array` in the MessagePack protocol.";
 
 impl TypeVisitor for TypeScriptTypes {
