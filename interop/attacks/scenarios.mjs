@@ -193,7 +193,7 @@ export async function connectionStorm(server, { path = '/hubs/chat', connections
   let closedWith;
   const bystanderHub = await startBystander(`${server.url}${path}`, {
     method: 'SendMessage',
-    args: (i) => ['bystander', `ping-${i}`],
+    args: (i) => [`ping-${i}`],
     intervalMs: 250,
     connectOptions: {
       setup: (c) => {
@@ -272,13 +272,13 @@ export async function stalledReader(server, { path = '/hubs/chat', messageBytes 
   const received = { count: 0 };
   const bystanderConnected = await startBystander(`${server.url}${path}`, {
     method: 'SendMessage',
-    args: (i) => ['bystander', `${i}:${'m'.repeat(messageBytes)}`],
+    args: (i) => [`${i}:${'m'.repeat(messageBytes)}`],
     intervalMs,
     burst,
     connectOptions: {
       setup: (c) => {
         c.on('UserConnected', () => {});
-        c.on('UserDisconnected', (id) => departed.add(id));
+        c.on('UserDisconnected', (user) => departed.add(user.connectionId));
         c.on('ReceiveMessage', () => received.count++);
       },
     },
@@ -289,7 +289,7 @@ export async function stalledReader(server, { path = '/hubs/chat', messageBytes 
     const hub = await RawSocketHub.open(server.port, path);
     // Its own UserConnected comes first and tells its connection id.
     await waitFor(() => hub.text.includes('UserConnected'), 5000, 'UserConnected on the stalled socket');
-    hub.id = hub.takeRecords().find((m) => m.target === 'UserConnected').arguments[0];
+    hub.id = hub.takeRecords().find((m) => m.target === 'UserConnected').arguments[0].connectionId;
     hub.socket.pause();
     stalled.push(hub);
   }
@@ -482,12 +482,12 @@ export async function trickleToStalledReader(server, { path = '/hubs/chat', fill
   const departed = new Set();
   const bystander = await startBystander(`${server.url}${path}`, {
     method: 'SendMessage',
-    args: (i) => ['bystander', `tick-${i}`],
+    args: (i) => [`tick-${i}`],
     intervalMs: trickleEveryMs,
     connectOptions: {
       setup: (c) => {
         c.on('UserConnected', () => {});
-        c.on('UserDisconnected', (id) => departed.add(id));
+        c.on('UserDisconnected', (user) => departed.add(user.connectionId));
         c.on('ReceiveMessage', () => {});
       },
     },
@@ -495,7 +495,7 @@ export async function trickleToStalledReader(server, { path = '/hubs/chat', fill
   const rss = new RssSampler(server.process.pid);
   const hub = await RawSocketHub.open(server.port, path);
   await waitFor(() => hub.text.includes('UserConnected'), 5000, 'UserConnected on the stalled socket');
-  hub.id = hub.takeRecords().find((m) => m.target === 'UserConnected').arguments[0];
+  hub.id = hub.takeRecords().find((m) => m.target === 'UserConnected').arguments[0].connectionId;
   hub.socket.pause();
   // The fill goes through a second official-client connection, so the bystander's own
   // round trips stay small.
@@ -504,8 +504,8 @@ export async function trickleToStalledReader(server, { path = '/hubs/chat', fill
     setup: (c) => ['UserConnected', 'UserDisconnected', 'ReceiveMessage'].forEach((m) => c.on(m, () => {})),
   });
   const big = 'f'.repeat(messageBytes);
-  for (let sent = 0; sent < fillBytes; sent += messageBytes) await filler.send('SendMessage', 'filler', big);
-  await filler.invoke('SendMessage', 'filler', 'fill done');
+  for (let sent = 0; sent < fillBytes; sent += messageBytes) await filler.send('SendMessage', big);
+  await filler.invoke('SendMessage', 'fill done');
   const filledAt = Date.now();
   const droppedEarly = departed.has(hub.id);
   await waitFor(() => departed.has(hub.id), maxMs).catch(() => {});

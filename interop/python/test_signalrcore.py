@@ -1,5 +1,11 @@
 """Interop tests: the PyPI client `signalrcore` (pinned 1.0.2) against the `chat` example.
 
+Each client names itself with `?name=<its name>` in the hub URL. The hub's messages carry
+DTOs (examples/src/chat.rs); `flatten` turns them into the flat lists compared here:
+`UserConnected`/`UserDisconnected` [connectionId, name], `UserJoined`/`UserLeft`
+[connectionId, group], `ReceiveMessage` [user, text, group] (the `sentAt` time is kept aside,
+in `Client.sent_at`).
+
 signalrcore speaks negotiate version 0 (no `negotiateVersion` in the query, the
 `connectionId` goes into `id=`), sends handshake version = negotiateVersion (so JSON
 handshakes say `"version": 0`), and is callback/thread based: handlers run on its receive
@@ -47,9 +53,9 @@ WAIT_S = 5.0  # for anything that is expected to happen
 STOP_S = 5.0  # for stop() to return
 PUMP_EVERY_S = 0.05
 PUMP_GROUP = "__python_interop_pump__"  # never joined by anyone
-MARKER_USER = "__marker__"
-TARGETS = ("UserConnected", "UserDisconnected", "ReceiveMessage", "UserJoined", "UserLeft")
+TARGETS = ("UserConnected", "UserDisconnected", "UserRenamed", "ReceiveMessage", "UserJoined", "UserLeft")
 CONNECTION_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 TRANSPORTS = {
     "websockets": (HttpTransportType.web_sockets, "WebsocketTransport"),
@@ -71,6 +77,22 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def flatten(target, args):
+    """The arguments of a hub call as the flat list the tests compare (see the module
+    docstring); a message's `sentAt` is left out."""
+    [arg] = args
+    if target in ("UserConnected", "UserDisconnected"):
+        return [arg["connectionId"], arg["name"]]
+    if target in ("UserJoined", "UserLeft"):
+        return [arg["user"]["connectionId"], arg["group"]]
+    if target == "UserRenamed":
+        return [arg["user"]["connectionId"], arg["user"]["name"], arg["previous"]]
+    if target == "ReceiveMessage":
+        assert set(arg) == {"user", "text", "group", "sentAt"}, arg
+        return [arg["user"], arg["text"], arg["group"]]
+    raise AssertionError(f"unexpected target {target}")
+
+
 class Client:
     """One signalrcore HubConnection plus a log of the hub calls it received."""
 
@@ -80,14 +102,15 @@ class Client:
         self.protocol_name = protocol
         self._thread_errors = thread_errors
         builder = HubConnectionBuilder().with_url(
-            base_url + HUB_PATH, options={"transport": TRANSPORTS[transport][0]}
+            f"{base_url}{HUB_PATH}?name={name}", options={"transport": TRANSPORTS[transport][0]}
         )
         if protocol == "messagepack":
             builder = builder.with_hub_protocol(MessagePackHubProtocol())
         self.conn = builder.build()
         self.id = None
         self._cond = threading.Condition()
-        self.events = []  # (target, args) in arrival order
+        self.events = []  # (target, flattened args) in arrival order
+        self.sent_at = []  # the `sentAt` of each ReceiveMessage
         self.completions = {}  # invocationId -> CompletionMessage (errors included)
         self.opened = threading.Event()
         self.closed = threading.Event()
@@ -100,7 +123,9 @@ class Client:
     # -- callbacks (signalrcore threads) --
     def _on_event(self, target, args):
         with self._cond:
-            self.events.append((target, list(args)))
+            self.events.append((target, flatten(target, args)))
+            if target == "ReceiveMessage":
+                self.sent_at.append(args[0]["sentAt"])
             self._cond.notify_all()
 
     def _on_error(self, message):
@@ -134,8 +159,8 @@ class Client:
         self.id = parse_qs(urlsplit(self.conn.url).query)["id"][0]
         assert CONNECTION_ID.match(self.id), self.id
         if expect_own_user_connected:
-            # OnConnected sends UserConnected(connectionId) to all, this client included.
-            self.wait_for("UserConnected", [self.id])
+            # OnConnected sends UserConnected(connectionId, name) to all, this client included.
+            self.wait_for("UserConnected", [self.id, self.name])
         return self
 
     def pump(self):
@@ -222,10 +247,10 @@ def barrier(sender, receivers):
     messages are delivered in order), so this turns "must not receive" into an exact check
     without sleeping."""
     text = unique("marker")
-    sender.invoke("SendMessage", [MARKER_USER, text])
+    sender.invoke("SendMessage", [text])
     for receiver in receivers:
-        receiver.wait_for("ReceiveMessage", [MARKER_USER, text])
-    return [MARKER_USER, text]
+        receiver.wait_for("ReceiveMessage", [sender.name, text, None])
+    return [sender.name, text, None]
 
 
 def negotiate(base_url, query=""):
@@ -275,27 +300,34 @@ def test_connect_announces_connection_ids(connect, transport, protocol):
     # signalrcore's default JSON protocol sends handshake version = negotiateVersion (0);
     # the server must accept it as .NET does (version <= 1).
     assert a.conn.protocol.version == (0 if protocol == "json" else 1)
-    a.wait_for("UserConnected", [b.id])
+    a.wait_for("UserConnected", [b.id, "B"])
     marker = barrier(a, [a, b])
     # Each client saw its own UserConnected and those of later clients only, in order.
-    assert a.received("UserConnected") == [[a.id], [b.id]]
-    assert b.received("UserConnected") == [[b.id]]
+    assert a.received("UserConnected") == [[a.id, "A"], [b.id, "B"]]
+    assert b.received("UserConnected") == [[b.id, "B"]]
     assert a.received("ReceiveMessage") == [marker]
     assert b.received("ReceiveMessage") == [marker]
 
 
 @pytest.mark.parametrize("transport, protocol", FLOWS)
 def test_send_message_reaches_everyone(connect, transport, protocol):
-    a = connect("A", transport, protocol)
+    a = connect("alice", transport, protocol)
     b = connect("B", transport, protocol)
-    message = ["alice", f"hello from {transport}/{protocol} ünïcødé ✓"]
-    completion = a.invoke("SendMessage", message)
+    text = f"hello from {transport}/{protocol} ünïcødé ✓"
+    message = ["alice", text, None]
+    completion = a.invoke("SendMessage", [text])
     assert completion.error is None and completion.result is None
     b.wait_for("ReceiveMessage", message)
     a.wait_for("ReceiveMessage", message)
     marker = barrier(b, [a, b])
     assert a.received("ReceiveMessage") == [message, marker]
     assert b.received("ReceiveMessage") == [message, marker]
+    # hubs::Timestamp: an ISO-8601 string in JSON, the timestamp extension in MessagePack.
+    for sent_at in b.sent_at:
+        if protocol == "messagepack":
+            assert isinstance(sent_at, msgpack.Timestamp), repr(sent_at)
+        else:
+            assert ISO_TIME.match(sent_at), sent_at
 
 
 @pytest.mark.parametrize("transport, protocol", FLOWS)
@@ -311,16 +343,16 @@ def test_groups(connect, transport, protocol):
     b.wait_for("UserJoined", [c.id, group])
     c.wait_for("UserJoined", [c.id, group])
 
-    first = ["alice", "to the group"]
-    outsider.invoke("SendMessageToGroup", [group, *first])
+    first = ["outsider", "to the group", group]
+    outsider.invoke("SendMessageToGroup", [group, first[1]])
     b.wait_for("ReceiveMessage", first)
     c.wait_for("ReceiveMessage", first)
     marker1 = barrier(outsider, [outsider, b, c])
 
     b.invoke("LeaveGroup", [group])
     c.wait_for("UserLeft", [b.id, group])
-    second = ["alice", "after B left"]
-    outsider.invoke("SendMessageToGroup", [group, *second])
+    second = ["outsider", "after B left", group]
+    outsider.invoke("SendMessageToGroup", [group, second[1]])
     c.wait_for("ReceiveMessage", second)
     marker2 = barrier(outsider, [outsider, b, c])
 
@@ -341,9 +373,9 @@ def test_disconnect_is_announced_to_the_others(connect, transport, protocol):
     a = connect("A", transport, protocol)
     b = connect("B", transport, protocol)
     assert a.stop(), f"stop() did not return within {STOP_S} s: {a.describe()}"
-    b.wait_for("UserDisconnected", [a.id])
+    b.wait_for("UserDisconnected", [a.id, "A"])
     marker = barrier(b, [b])
-    assert b.received("UserDisconnected") == [[a.id]]
+    assert b.received("UserDisconnected") == [[a.id, "A"]]
     assert b.received("ReceiveMessage") == [marker]
     assert a.received("UserDisconnected") == []
 
@@ -378,29 +410,35 @@ def test_messagepack_long_polling(connect, thread_exceptions):
     # The library cannot deliver this client's own UserConnected (see below).
     lp = connect("LP", "longpolling", "messagepack", expect_own_user_connected=False)
     peer = connect("peer", "websockets", "json")
-    # Keep frame lengths away from 0x1E: the text client splits at that byte and would then
-    # die decoding msgpack as UTF-8 instead of just buffering.
-    message = ["lp-msgpack-user", "sent as msgpack over long polling"]
-    invocation_id = lp.conn.send("SendMessage", message).invocation_id
-    peer.wait_for("ReceiveMessage", message)
+    # The message goes to a group of the peer only: a ReceiveMessage to the long-polling
+    # client would carry a timestamp, whose bytes may hold 0x1E, where the text client splits
+    # and then dies decoding msgpack as UTF-8 instead of just buffering.
+    group = unique("lp")
+    peer.invoke("JoinGroup", [group])
+    text = "sent as msgpack over long polling"
+    invocation_id = lp.conn.send("SendMessageToGroup", [group, text]).invocation_id
+    peer.wait_for("ReceiveMessage", ["LP", text, group])
 
     # What the server must have sent to the long-polling client, in order: the two
-    # UserConnected, the broadcast, and the void Completion (kind 3 with nil, like .NET).
+    # UserConnected and the void Completion (kind 3 with nil, like .NET).
+    def user(client):
+        return {"connectionId": client.id, "name": client.name}
+
     expected = [
-        [1, {}, None, "UserConnected", [lp.id], []],
-        [1, {}, None, "UserConnected", [peer.id], []],
-        [1, {}, None, "ReceiveMessage", message, []],
+        [1, {}, None, "UserConnected", [user(lp)], []],
+        [1, {}, None, "UserConnected", [user(peer)], []],
         [3, {}, invocation_id, 3, None],
     ]
     frames = []
     deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline and not lp.received("ReceiveMessage"):
+    while time.monotonic() < deadline and not lp.received("UserConnected"):
         frames = decode_msgpack_frames(lp.conn.transport._client._buffer)
         if expected[-1] in frames:
             break
         time.sleep(0.05)
-    if lp.received("ReceiveMessage"):  # a fixed library
-        assert lp.received("ReceiveMessage") == [message]
+    if lp.received("UserConnected"):  # a fixed library
+        lp.wait_for("UserConnected", [peer.id, "peer"])
+        assert lp.received("UserConnected") == [[lp.id, "LP"], [peer.id, "peer"]]
         return
     assert frames == expected, "msgpack frames the server sent over long polling"
     assert thread_exceptions == [], lp.describe()
