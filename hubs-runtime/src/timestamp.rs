@@ -1,7 +1,7 @@
-//! A point in time that crosses both hub protocols the way the official clients expect: an
-//! ISO-8601 string in JSON (what `JSON.stringify(new Date())` writes) and the MessagePack
-//! timestamp extension (type -1) in MessagePack (what JavaScript `Date`s and .NET `DateTime`s
-//! become).
+//! A point in time that crosses both hub protocols the way ASP.NET Core sends dates: an
+//! ISO-8601 UTC string in JSON with only the fraction digits needed (JavaScript's `new Date(s)`
+//! and .NET read it; `JSON.stringify(new Date())` writes one) and the MessagePack timestamp
+//! extension (type -1) in MessagePack (what JavaScript `Date`s and .NET `DateTime`s become).
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -153,17 +153,23 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 impl fmt::Display for Timestamp {
-    /// ISO-8601 in UTC, with milliseconds (or nanoseconds when finer).
+    /// ISO-8601 in UTC with only as many fraction digits as needed, as ASP.NET Core writes
+    /// dates (`2002-04-01T10:20:15Z`, `2002-04-01T10:20:15.5Z`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (year, month, day) = civil_from_days(self.seconds.div_euclid(86_400));
         let secs = self.seconds.rem_euclid(86_400);
         let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
         write!(f, "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}")?;
-        if self.nanos.is_multiple_of(1_000_000) {
-            write!(f, ".{:03}Z", self.nanos / 1_000_000)
-        } else {
-            write!(f, ".{:09}Z", self.nanos)
+        if self.nanos != 0 {
+            let mut digits = 9;
+            let mut fraction = self.nanos;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                digits -= 1;
+            }
+            write!(f, ".{fraction:0digits$}")?;
         }
+        f.write_str("Z")
     }
 }
 
@@ -302,10 +308,12 @@ mod tests {
     #[test]
     fn formats_and_parses_iso_8601() {
         for (text, millis) in [
-            ("1970-01-01T00:00:00.000Z", 0),
+            ("1970-01-01T00:00:00Z", 0),
             ("2000-02-29T23:59:59.999Z", 951_868_799_999),
             ("1969-12-31T23:59:59.999Z", -1),
-            ("1900-01-01T00:00:00.000Z", -2_208_988_800_000),
+            ("1900-01-01T00:00:00Z", -2_208_988_800_000),
+            ("2002-04-01T10:20:15.5Z", 1_017_656_415_500),
+            ("2002-04-01T10:20:15.05Z", 1_017_656_415_050),
         ] {
             let t = Timestamp::from_unix_millis(millis);
             assert_eq!(t.to_string(), text);
@@ -316,8 +324,10 @@ mod tests {
                 .parse::<Timestamp>()
                 .unwrap()
                 .to_string(),
-            "2024-05-01T10:00:00.000Z"
+            "2024-05-01T10:00:00Z"
         );
+        let ticks = Timestamp::from_unix(0, 1_234_500);
+        assert_eq!(ticks.to_string(), "1970-01-01T00:00:00.0012345Z");
         let fine = Timestamp::from_unix(1, 123_456_789);
         assert_eq!(fine.to_string(), "1970-01-01T00:00:01.123456789Z");
         assert_eq!(fine.to_string().parse::<Timestamp>(), Ok(fine));
