@@ -1,4 +1,4 @@
-//! What the example servers share: logging, the listening address and the browser client, and
+//! What the example servers share: logging and the listening address, and
 //! the example hubs with their client traits and DTOs (the binaries mount them;
 //! `src/bin/typescript.rs` writes their TypeScript modules).
 
@@ -6,9 +6,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 pub mod auth_hub;
 pub mod chat;
@@ -97,34 +94,4 @@ pub fn user_from_query() -> impl hubs::auth::Authenticator {
         let principal = user.map(|user| hubs::auth::Principal::new(user.clone()).with_id(user));
         std::future::ready(Ok(principal))
     })
-}
-
-/// `GET /lib/signalr.min.js`: the browser build of the official client, from the pinned npm
-/// package in `interop/node_modules` (`scripts/chat` installs it); 503 with what to run when
-/// it is missing. Pages load nothing from outside localhost.
-pub fn signalr_client() -> Router {
-    Router::new().route("/lib/signalr.min.js", get(signalr_js))
-}
-
-async fn signalr_js() -> Response {
-    let local = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../interop/node_modules/@microsoft/signalr/dist/browser/signalr.min.js"
-    );
-    match tokio::fs::read(local).await {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-            bytes,
-        )
-            .into_response(),
-        // Nothing is fetched from outside localhost: the page says what to run instead.
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "The SignalR browser client is not installed: run `npm ci --prefix interop` \
-             (scripts/chat does it for you).",
-        )
-            .into_response(),
-    }
 }
