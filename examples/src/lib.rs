@@ -13,6 +13,7 @@ pub mod interop;
 pub mod notifications;
 pub mod secure_chat;
 pub mod streaming;
+pub mod testhub;
 pub mod tutorial;
 
 /// Logs through `tracing`, at `info` unless `RUST_LOG` says otherwise.
