@@ -10,7 +10,7 @@ export async function run(urls: Urls): Promise<string[]> {
   const modules = { createTestHub, registerTestClient, createStreamingHub, registerStreamingClient };
   const checked = await exercise(modules, urls, new JsonHubProtocol());
 
-  // The protocol's own forms: timestamps are ISO-8601 strings, binary is an array of numbers.
+  // The protocol's own forms: timestamps are ISO-8601 strings, binary is a base64 string.
   const connection = await connect(urls.test, new JsonHubProtocol());
   try {
     const hub = createTestHub(connection);
@@ -19,7 +19,7 @@ export async function run(urls: Urls): Promise<string[]> {
     expectEqual("dateToMillis", await hub.dateToMillis(at), 1700000000123);
     const made: Timestamp = await hub.millisToDate(1700000000123);
     expectEqual("millisToDate", made, at);
-    const bytes: Binary = [0, 1, 255];
+    const bytes: Binary = "AAH/"; // 0, 1, 255
     expectEqual("echoBytes", await hub.echoBytes(bytes), bytes);
     expectEqual("byteSum", await hub.byteSum(bytes), 256);
     checked.push("timestamps and binary as JSON delivers them");
