@@ -2,6 +2,8 @@
 //! `MapConnectionHandler`): negotiate and the transports without the hub protocol, bytes in and
 //! out as the handler decides.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use hubs::prelude::*;
 use hubs::runtime::connection::{ConnectionHandler, Outgoing, TransportConnection};
 use hubs::runtime::protocol::TransferFormat;
 use hubs::{ConnectionEndpoint, Transport};
+use support::post;
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -55,21 +58,6 @@ async fn start() -> std::net::SocketAddr {
         );
     tokio::spawn(async move { hubs::serve(listener, app).await.unwrap() });
     address
-}
-
-async fn post(address: std::net::SocketAddr, path: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
-        .await
-        .unwrap();
-    let mut response = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response)
-        .await
-        .unwrap();
-    response
 }
 
 async fn next(

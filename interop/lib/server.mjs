@@ -333,6 +333,11 @@ export async function cleanup(t) {
   await stopAllConnections();
 }
 
+/** Resolves with the error `onclose` reports for `connection` (undefined for a clean close). */
+export function closeOf(connection) {
+  return new Promise((resolve) => connection.onclose(resolve));
+}
+
 /**
  * Waits until `what` is done. `what` is a promise, or a (possibly async)
  * predicate polled every 10 ms until it returns a truthy value, which is then

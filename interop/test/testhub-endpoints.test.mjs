@@ -17,7 +17,7 @@ import {
   TransferFormat,
 } from '@microsoft/signalr';
 import WebSocket from 'ws';
-import { buildConnection, cleanup, connect, startServer, TRANSPORTS, waitFor } from '../lib/server.mjs';
+import { buildConnection, cleanup, closeOf, connect, startServer, TRANSPORTS, waitFor } from '../lib/server.mjs';
 
 // Not exported by the package; the functional tests import them from its files too.
 const require = createRequire(import.meta.url);
@@ -37,11 +37,6 @@ after(async () => {
   await server?.stop();
 });
 afterEach(cleanup);
-
-/** Resolves with the error `onclose` reports (undefined for a clean close). */
-function closed(connection) {
-  return new Promise((resolve) => connection.onclose(resolve));
-}
 
 /** Sends MESSAGE over a raw HttpConnection, waits for it to come back, stops. */
 async function echoOnce(path, options = {}) {
@@ -154,7 +149,7 @@ for (const transport of TRANSPORTS) {
       const token = await jwt();
       for (const accessTokenFactory of [() => token, () => jwt()]) {
         const connection = await open('/authorizedhub', { accessTokenFactory });
-        const close = closed(connection);
+        const close = closeOf(connection);
         assert.equal(await connection.invoke('Echo', '你好，世界！'), '你好，世界！');
         await connection.stop();
         assert.equal(await close, undefined);
@@ -170,7 +165,7 @@ for (const transport of TRANSPORTS) {
     if (transport !== 'LongPolling') {
       test('terminates if no messages arrive within the server timeout', T, async () => {
         const connection = await open('/testhub', { quiet: true });
-        const close = closed(connection);
+        const close = closeOf(connection);
         connection.serverTimeoutInMilliseconds = 1;
         await connection.invoke('Echo', '').catch(() => {});
         assert.equal((await close)?.message, 'Server timeout elapsed without receiving a message from the server.');

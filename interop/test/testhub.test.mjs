@@ -6,7 +6,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subject } from '@microsoft/signalr';
-import { buildConnection, cleanup, COMBINATIONS, connect, startServer, waitFor } from '../lib/server.mjs';
+import { buildConnection, cleanup, closeOf, COMBINATIONS, connect, startServer, waitFor } from '../lib/server.mjs';
 
 const T = { timeout: 20_000 };
 const MESSAGE = '你好，世界！';
@@ -21,11 +21,6 @@ after(async () => {
   await server?.stop();
 });
 afterEach(cleanup);
-
-/** Resolves with the error `onclose` reports (undefined for a clean close). */
-function closed(connection) {
-  return new Promise((resolve) => connection.onclose(resolve));
-}
 
 /** The items of a stream, or its error. */
 function streamed(connection, ...args) {
@@ -88,7 +83,7 @@ for (const { name, transport, protocol } of COMBINATIONS) {
 
     test('invokes a method and receives its result, then closes cleanly', T, async () => {
       const connection = await open();
-      const close = closed(connection);
+      const close = closeOf(connection);
       assert.equal(await connection.invoke('Echo', MESSAGE), MESSAGE);
       await connection.send('Echo', MESSAGE); // fire and forget: no result, no error
       await connection.stop();
@@ -199,7 +194,7 @@ for (const { name, transport, protocol } of COMBINATIONS) {
         'Server returned an error on close: Connection closed with an error. ' +
         "InvalidOperationException: Unable to resolve service for type 'System.Object' while attempting to activate 'FunctionalTests.UncreatableHub'.";
       const connection = buildConnection(url('/uncreatable'), { transport, protocol, quiet: true });
-      const close = closed(connection);
+      const close = closeOf(connection);
       // Either start fails or onclose reports it, as the official test allows.
       const error = await connection.start().then(() => close, (e) => e);
       assert.equal(error?.message, expected);
