@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 /// Sends `POST {path}` with an empty body to `address` over a new connection and returns the
 /// whole response (status line, headers, body) as text.
-pub async fn post(address: SocketAddr, path: &str) -> String {
+pub(crate) async fn post(address: SocketAddr, path: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
