@@ -163,7 +163,7 @@ impl fmt::Display for Timestamp {
         if self.nanos != 0 {
             let mut digits = 9;
             let mut fraction = self.nanos;
-            while fraction % 10 == 0 {
+            while fraction.is_multiple_of(10) {
                 fraction /= 10;
                 digits -= 1;
             }
