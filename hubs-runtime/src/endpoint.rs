@@ -10,7 +10,7 @@ use crate::hub::{
     AuthorizationContext, CloseAll, FilterChain, Hub, HubDispatcher, HubFilter, HubFilters,
     Policies,
 };
-use crate::lifetime::{HubLifetimeManager, InMemoryLifetimeManager};
+use crate::lifetime::{HubInfo, HubLifetimeManager, InMemoryLifetimeManager, ProtocolSet};
 use crate::options::HubOptions;
 
 /// A hub with its options and lifetime manager, ready to mount on a router with
@@ -313,6 +313,10 @@ impl<H: Hub> HubEndpointBuilder<H> {
         let lifetime = self
             .lifetime
             .unwrap_or_else(|| Arc::new(InMemoryLifetimeManager::new()));
+        lifetime.attach(&HubInfo::new(
+            std::any::type_name::<H>(),
+            ProtocolSet::of(self.options.supported_protocols.iter().copied()),
+        ))?;
         let auth = self.authenticator.map(|authenticator| {
             let policies = self.policies.clone();
             RequestAuth {

@@ -319,7 +319,7 @@ impl<'a> ClientProxy<'a> {
         arguments: A,
     ) -> Result<(), SendError> {
         let message = SerializedMessage::invocation(
-            self.lifetime.protocols(),
+            self.lifetime.protocols_for(&self.target),
             method,
             &AsSequence(&arguments),
         )?;

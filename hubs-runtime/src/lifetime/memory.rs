@@ -1,29 +1,41 @@
-//! The default lifetime manager: everything in this process's memory.
+//! The default lifetime manager, everything in this process's memory; also the local part of
+//! every other manager (see [`HubLifetimeManager::local`]).
 
 use std::collections::HashMap;
-use std::future::ready;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures_util::future::BoxFuture;
 
-use bytes::Bytes;
-
 use super::{
-    ClientResult, ClientResultError, HubConnection, HubLifetimeManager, ProtocolSet, SendError,
-    SerializedMessage, Target,
+    ClientResult, ClientResultError, EncodeInvocation, HubConnection, HubLifetimeManager,
+    ProtocolSet, SerializedMessage, Target,
 };
-use crate::protocol::{EncodeError, Protocol};
+use crate::protocol::Protocol;
 
 type Members = HashMap<Arc<str>, Arc<HubConnection>>;
 
 /// Connections, groups and users of one server process.
+///
+/// As a [`HubLifetimeManager`] it is the trait's defaults and nothing more. Its inherent
+/// methods are those defaults' building blocks, for managers that keep one for their own
+/// connections: they report when a group or a user gains its first or loses its last
+/// connection here, which is when a backplane subscribes and unsubscribes.
 #[derive(Default)]
 pub struct InMemoryLifetimeManager {
     connections: RwLock<Members>,
     groups: RwLock<HashMap<Arc<str>, Members>>,
     users: RwLock<HashMap<Arc<str>, Members>>,
     per_protocol: [AtomicUsize; Protocol::COUNT],
+}
+
+/// What a connection's leaving changed: the groups and the user it was the last member of.
+#[derive(Debug, Default)]
+pub struct Departure {
+    /// Groups that have no connection here any more.
+    pub emptied_groups: Vec<Arc<str>>,
+    /// The connection's user, when it was that user's last connection here.
+    pub emptied_user: Option<Arc<str>>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -50,13 +62,16 @@ fn deliver_all<'a>(
     }
 }
 
-fn remove_member(map: &mut HashMap<Arc<str>, Members>, key: &str, connection_id: &str) {
+/// Removes `connection_id` from `map[key]`; returns whether that emptied (and removed) it.
+fn remove_member(map: &mut HashMap<Arc<str>, Members>, key: &str, connection_id: &str) -> bool {
     if let Some(members) = map.get_mut(key) {
         members.remove(connection_id);
         if members.is_empty() {
             map.remove(key);
+            return true;
         }
     }
+    false
 }
 
 impl InMemoryLifetimeManager {
@@ -75,7 +90,75 @@ impl InMemoryLifetimeManager {
         read(&self.groups).len()
     }
 
-    fn deliver(&self, target: &Target, message: &SerializedMessage) {
+    /// A connection by id.
+    pub fn connection(&self, connection_id: &str) -> Option<Arc<HubConnection>> {
+        read(&self.connections).get(connection_id).cloned()
+    }
+
+    /// Whether group `group` has a member here.
+    pub fn has_group(&self, group: &str) -> bool {
+        read(&self.groups).contains_key(group)
+    }
+
+    /// Whether user `user` has a connection here.
+    pub fn has_user(&self, user: &str) -> bool {
+        read(&self.users).contains_key(user)
+    }
+
+    /// The protocols of the connections here.
+    pub fn local_protocols(&self) -> ProtocolSet {
+        ProtocolSet::of(
+            Protocol::ALL
+                .iter()
+                .copied()
+                .filter(|p| self.per_protocol[p.index()].load(Ordering::Relaxed) > 0),
+        )
+    }
+
+    /// Registers a connection; returns whether it is its user's first connection here.
+    pub fn connect(&self, connection: Arc<HubConnection>) -> bool {
+        self.per_protocol[connection.protocol().index()].fetch_add(1, Ordering::Relaxed);
+        let mut first_of_user = false;
+        if let Some(user) = connection.user() {
+            let mut users = write(&self.users);
+            let members = users.entry(Arc::clone(user)).or_default();
+            first_of_user = members.is_empty();
+            members.insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
+        }
+        write(&self.connections).insert(Arc::clone(connection.id_arc()), connection);
+        first_of_user
+    }
+
+    /// Forgets a connection and its memberships; later group adds for it are ignored.
+    pub fn disconnect(&self, connection: &Arc<HubConnection>) -> Departure {
+        let id = connection.id();
+        if write(&self.connections).remove(id).is_some() {
+            self.per_protocol[connection.protocol().index()].fetch_sub(1, Ordering::Relaxed);
+        }
+        let groups = {
+            let mut membership = connection.membership();
+            membership.closed = true;
+            std::mem::take(&mut membership.groups)
+        };
+        let mut departure = Departure::default();
+        if !groups.is_empty() {
+            let mut all_groups = write(&self.groups);
+            for group in groups {
+                if remove_member(&mut all_groups, &group, id) {
+                    departure.emptied_groups.push(group);
+                }
+            }
+        }
+        if let Some(user) = connection.user()
+            && remove_member(&mut write(&self.users), user, id)
+        {
+            departure.emptied_user = Some(Arc::clone(user));
+        }
+        departure
+    }
+
+    /// Queues `message` for every connection here that `target` names.
+    pub fn deliver(&self, target: &Target, message: &SerializedMessage) {
         let in_map = |map: &RwLock<HashMap<Arc<str>, Members>>, key: &str, except: &[String]| {
             if let Some(members) = read(map).get(key) {
                 deliver_all(members.values(), except, message);
@@ -107,98 +190,49 @@ impl InMemoryLifetimeManager {
         }
     }
 
-    fn add(&self, connection_id: &str, group: &str) {
-        let Some(connection) = read(&self.connections).get(connection_id).cloned() else {
-            return;
+    /// Adds a connection here to a group (unknown or departed connections are ignored);
+    /// returns whether that made it the group's first member here.
+    pub fn add(&self, connection_id: &str, group: &str) -> bool {
+        let Some(connection) = self.connection(connection_id) else {
+            return false;
         };
         // Holding the membership lock orders this against the connection leaving.
         let mut membership = connection.membership();
         if membership.closed {
-            return;
+            return false;
         }
         let group: Arc<str> = match membership.groups.get(group) {
-            Some(_) => return,
+            Some(_) => return false,
             None => group.into(),
         };
-        write(&self.groups)
-            .entry(Arc::clone(&group))
-            .or_default()
-            .insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
+        let first = {
+            let mut groups = write(&self.groups);
+            let members = groups.entry(Arc::clone(&group)).or_default();
+            members.insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
+            members.len() == 1
+        };
         membership.groups.insert(group);
+        first
     }
 
-    fn remove(&self, connection_id: &str, group: &str) {
-        let Some(connection) = read(&self.connections).get(connection_id).cloned() else {
-            return;
+    /// Removes a connection here from a group (unknown ones are ignored); returns whether the
+    /// group has no member here any more because of it.
+    pub fn remove(&self, connection_id: &str, group: &str) -> bool {
+        let Some(connection) = self.connection(connection_id) else {
+            return false;
         };
         let mut membership = connection.membership();
-        if membership.groups.remove(group) {
-            remove_member(&mut write(&self.groups), group, connection_id);
-        }
-    }
-}
-
-impl HubLifetimeManager for InMemoryLifetimeManager {
-    fn on_connected(&self, connection: Arc<HubConnection>) -> BoxFuture<'_, ()> {
-        self.per_protocol[connection.protocol().index()].fetch_add(1, Ordering::Relaxed);
-        if let Some(user) = connection.user() {
-            write(&self.users)
-                .entry(Arc::clone(user))
-                .or_default()
-                .insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
-        }
-        write(&self.connections).insert(Arc::clone(connection.id_arc()), connection);
-        Box::pin(ready(()))
+        membership.groups.remove(group)
+            && remove_member(&mut write(&self.groups), group, connection_id)
     }
 
-    fn on_disconnected<'a>(&'a self, connection: &'a Arc<HubConnection>) -> BoxFuture<'a, ()> {
-        let id = connection.id();
-        if write(&self.connections).remove(id).is_some() {
-            self.per_protocol[connection.protocol().index()].fetch_sub(1, Ordering::Relaxed);
-        }
-        let groups = {
-            let mut membership = connection.membership();
-            membership.closed = true;
-            std::mem::take(&mut membership.groups)
-        };
-        if !groups.is_empty() {
-            let mut all_groups = write(&self.groups);
-            for group in &groups {
-                remove_member(&mut all_groups, group, id);
-            }
-        }
-        if let Some(user) = connection.user() {
-            remove_member(&mut write(&self.users), user, id);
-        }
-        Box::pin(ready(()))
-    }
-
-    fn local_connection(&self, connection_id: &str) -> Option<Arc<HubConnection>> {
-        read(&self.connections).get(connection_id).cloned()
-    }
-
-    fn protocols(&self) -> ProtocolSet {
-        Protocol::ALL
-            .iter()
-            .filter(|p| self.per_protocol[p.index()].load(Ordering::Relaxed) > 0)
-            .fold(ProtocolSet::default(), |set, p| set.with(*p))
-    }
-
-    fn send<'a>(
-        &'a self,
-        target: &'a Target,
-        message: &'a SerializedMessage,
-    ) -> BoxFuture<'a, Result<(), SendError>> {
-        self.deliver(target, message);
-        Box::pin(ready(Ok(())))
-    }
-
-    fn invoke_client<'a>(
-        &'a self,
+    /// Sends an invocation to a connection here and awaits its client's answer.
+    pub fn invoke<'a>(
+        &self,
         connection_id: &'a str,
-        encode: &'a (dyn Fn(&str, Protocol) -> Result<Bytes, EncodeError> + Sync),
+        encode: &'a EncodeInvocation<'a>,
     ) -> BoxFuture<'a, Result<ClientResult, ClientResultError>> {
-        let connection = read(&self.connections).get(connection_id).cloned();
+        let connection = self.connection(connection_id);
         Box::pin(async move {
             match connection {
                 Some(connection) => connection.invoke(encode).await,
@@ -206,23 +240,11 @@ impl HubLifetimeManager for InMemoryLifetimeManager {
             }
         })
     }
+}
 
-    fn add_to_group<'a>(
-        &'a self,
-        connection_id: &'a str,
-        group: &'a str,
-    ) -> BoxFuture<'a, Result<(), SendError>> {
-        self.add(connection_id, group);
-        Box::pin(ready(Ok(())))
-    }
-
-    fn remove_from_group<'a>(
-        &'a self,
-        connection_id: &'a str,
-        group: &'a str,
-    ) -> BoxFuture<'a, Result<(), SendError>> {
-        self.remove(connection_id, group);
-        Box::pin(ready(Ok(())))
+impl HubLifetimeManager for InMemoryLifetimeManager {
+    fn local(&self) -> &InMemoryLifetimeManager {
+        self
     }
 }
 
@@ -230,6 +252,7 @@ impl HubLifetimeManager for InMemoryLifetimeManager {
 mod tests {
     use super::*;
     use crate::connection::{Outgoing, QueueLimits, QueueReceiver, SendQueue};
+    use bytes::Bytes;
     use tokio_util::sync::CancellationToken;
 
     /// A connection whose queue holds at most `max_bytes` (a client that never drains).
@@ -337,10 +360,33 @@ mod tests {
         assert_eq!(m.connection_count(), 0);
         // Adding a departed connection is ignored.
         m.add_to_group("a", "g3").await.unwrap();
+        assert!(!m.has_group("g3"));
         assert_eq!(m.group_count(), 0);
         send(&m, Target::User("u".into()), "x").await;
         assert!(received(&mut ra).is_empty());
         assert_eq!(m.protocols(), ProtocolSet::default());
+    }
+
+    #[tokio::test]
+    async fn first_and_last_members_are_reported_for_subscriptions() {
+        let m = InMemoryLifetimeManager::new();
+        let (a, _ra) = connection("a", Some("u"), 64 * 1024);
+        let (b, _rb) = connection("b", Some("u"), 64 * 1024);
+        assert!(m.connect(Arc::clone(&a)), "a is u's first connection");
+        assert!(!m.connect(Arc::clone(&b)));
+        assert!(m.add("a", "g"), "a is g's first member");
+        assert!(!m.add("a", "g"), "already a member");
+        assert!(!m.add("b", "g"));
+        assert!(m.add("b", "h"));
+        assert!(!m.remove("a", "g"), "b is still in g");
+        assert!(!m.add("nobody", "g"));
+        let departure = m.disconnect(&a);
+        assert!(departure.emptied_groups.is_empty() && departure.emptied_user.is_none());
+        let mut departure = m.disconnect(&b);
+        departure.emptied_groups.sort();
+        assert_eq!(departure.emptied_groups, [Arc::from("g"), Arc::from("h")]);
+        assert_eq!(departure.emptied_user.as_deref(), Some("u"));
+        assert!(!m.has_user("u") && !m.has_group("g"));
     }
 
     #[tokio::test]

@@ -1,111 +1,36 @@
 //! Lifetime layer: who receives what. Owns the registry of connections, groups and users and
 //! delivers already-serialized messages to them.
 //!
-//! [`HubLifetimeManager`] speaks only in connection ids and bytes encoded once per protocol,
-//! so a backplane that spans several server nodes can implement it without hub code changing.
+//! Shaped like socketioxide's adapter: [`HubLifetimeManager`] speaks only in connection ids,
+//! [`Target`]s and bytes encoded once per protocol ([`SerializedMessage`], `message.rs`), and
+//! every method has a default that serves this node's own connections through
+//! [`local`](HubLifetimeManager::local), the [`InMemoryLifetimeManager`]. The in-memory manager
+//! is nothing but those defaults; a backplane that spans several nodes keeps an in-memory
+//! manager for its own connections and overrides only what crosses nodes.
 
+mod connection;
 mod memory;
+mod message;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::future::ready;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use tokio::sync::{Semaphore, oneshot};
-use tokio_util::sync::CancellationToken;
 
-use crate::auth::Principal;
-use crate::connection::{Outgoing, SendQueue, TrySendError};
 use crate::protocol::{EncodeError, Protocol};
-use crate::telemetry;
 
-pub use memory::InMemoryLifetimeManager;
-
-/// Who a message is for: every target ASP.NET Core SignalR has.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Every connection.
-    All,
-    /// Every connection but these ids.
-    AllExcept(Vec<String>),
-    /// One connection.
-    Connection(String),
-    /// Several connections.
-    Connections(Vec<String>),
-    /// The members of a group.
-    Group(String),
-    /// The members of each of several groups (a member of two of them gets the message twice,
-    /// as in ASP.NET Core).
-    Groups(Vec<String>),
-    /// The members of a group but these ids.
-    GroupExcept(String, Vec<String>),
-    /// Every connection of a user.
-    User(String),
-    /// Every connection of each of several users.
-    Users(Vec<String>),
-}
-
-/// A set of protocols, for encoding a message only in the protocols someone uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProtocolSet(u32);
-
-impl ProtocolSet {
-    /// Every protocol.
-    pub fn all() -> Self {
-        Protocol::ALL
-            .iter()
-            .fold(Self::default(), |s, p| s.with(*p))
-    }
-
-    /// This set plus `protocol`.
-    pub fn with(self, protocol: Protocol) -> Self {
-        Self(self.0 | 1 << protocol.index())
-    }
-
-    /// Whether `protocol` is in the set.
-    pub fn contains(self, protocol: Protocol) -> bool {
-        self.0 & (1 << protocol.index()) != 0
-    }
-}
-
-/// A message encoded once for each protocol in use; every recipient shares these bytes.
-#[derive(Debug, Clone, Default)]
-pub struct SerializedMessage {
-    encoded: [Option<Bytes>; Protocol::COUNT],
-}
-
-impl SerializedMessage {
-    /// An Invocation of client method `target` with `arguments`, for each of `protocols`.
-    pub fn invocation<A: Serialize + ?Sized>(
-        protocols: ProtocolSet,
-        target: &str,
-        arguments: &A,
-    ) -> Result<Self, EncodeError> {
-        let mut message = Self::default();
-        for &protocol in Protocol::ALL {
-            if protocols.contains(protocol) {
-                message.encoded[protocol.index()] =
-                    Some(protocol.write_invocation(None, target, arguments)?);
-            }
-        }
-        Ok(message)
-    }
-
-    /// The framed bytes for `protocol`, if it was encoded.
-    pub fn get(&self, protocol: Protocol) -> Option<&Bytes> {
-        self.encoded[protocol.index()].as_ref()
-    }
-}
+pub use connection::HubConnection;
+pub use memory::{Departure, InMemoryLifetimeManager};
+pub use message::{ClientResult, ClientResultError, ProtocolSet, SerializedMessage, Target};
 
 /// A send that could not be carried out.
 #[derive(Debug, Clone)]
 pub enum SendError {
     /// The arguments did not serialize.
     Encode(EncodeError),
-    /// A backplane failed to pass the message on.
+    /// A backplane failed to pass the message on (to other nodes; this node's own connections
+    /// were served).
     Backplane(String),
 }
 
@@ -126,322 +51,130 @@ impl std::fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
-/// Owns connections, groups and users, and delivers messages to them.
+/// The hub a lifetime manager serves, as [`HubLifetimeManager::attach`] is told when the
+/// endpoint is built.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HubInfo {
+    /// The hub's Rust type name (`std::any::type_name`), e.g. `my_app::hubs::Chat`.
+    pub type_name: &'static str,
+    /// The protocols clients may choose (`HubOptions::supported_protocols`).
+    pub protocols: ProtocolSet,
+}
+
+impl HubInfo {
+    /// The hub `type_name` whose clients may use `protocols`.
+    pub fn new(type_name: &'static str, protocols: ProtocolSet) -> Self {
+        Self {
+            type_name,
+            protocols,
+        }
+    }
+}
+
+/// Writes a server-to-client Invocation with the given invocation id for a protocol: how
+/// [`HubLifetimeManager::invoke_client`] is given the call to make.
+pub type EncodeInvocation<'a> = dyn Fn(&str, Protocol) -> Result<Bytes, EncodeError> + Sync + 'a;
+
+/// Owns connections, groups and users, and delivers messages to them (ASP.NET Core's
+/// `HubLifetimeManager<THub>`).
+///
+/// Only [`local`](Self::local) is required: every other method defaults to serving this
+/// node's connections through it. A manager that spans nodes overrides what must cross them
+/// (sends to targets with members elsewhere, group changes and client results for connections
+/// elsewhere, subscriptions as connections come and go) and calls the defaults' local
+/// counterparts for its own connections: a local connection is always served directly.
 pub trait HubLifetimeManager: Send + Sync + 'static {
+    /// The connections, groups and users of this node.
+    fn local(&self) -> &InMemoryLifetimeManager;
+
+    /// Called once when the endpoint is built with this manager; an error (a bad option, a
+    /// hub the manager cannot serve) fails the build. The default accepts every hub.
+    fn attach(&self, hub: &HubInfo) -> Result<(), String> {
+        let _ = hub;
+        Ok(())
+    }
+
     /// Registers a connection that finished its handshake on this node.
-    fn on_connected(&self, connection: Arc<HubConnection>) -> BoxFuture<'_, ()>;
+    fn on_connected(&self, connection: Arc<HubConnection>) -> BoxFuture<'_, ()> {
+        self.local().connect(connection);
+        Box::pin(ready(()))
+    }
 
     /// Forgets a connection and its group and user memberships.
-    fn on_disconnected<'a>(&'a self, connection: &'a Arc<HubConnection>) -> BoxFuture<'a, ()>;
+    fn on_disconnected<'a>(&'a self, connection: &'a Arc<HubConnection>) -> BoxFuture<'a, ()> {
+        self.local().disconnect(connection);
+        Box::pin(ready(()))
+    }
 
-    /// The protocols a message must be encoded in before [`send`](Self::send).
-    fn protocols(&self) -> ProtocolSet;
+    /// The protocols a message must be encoded in before [`send`](Self::send): by default
+    /// those of this node's connections.
+    fn protocols(&self) -> ProtocolSet {
+        self.local().local_protocols()
+    }
+
+    /// The protocols a message for `target` must be encoded in: by default
+    /// [`protocols`](Self::protocols). A manager that knows a target needs fewer (one local
+    /// connection needs only its own) says so here.
+    fn protocols_for(&self, target: &Target) -> ProtocolSet {
+        let _ = target;
+        self.protocols()
+    }
 
     /// Delivers `message` to every connection `target` names.
     fn send<'a>(
         &'a self,
         target: &'a Target,
         message: &'a SerializedMessage,
-    ) -> BoxFuture<'a, Result<(), SendError>>;
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.local().deliver(target, message);
+        Box::pin(ready(Ok(())))
+    }
 
     /// Sends an Invocation with an id to one connection and waits for its Completion (a
-    /// client result). `encode` writes the Invocation for the connection's protocol with the
-    /// id it is given.
+    /// client result). `encode` writes the Invocation for a protocol with the id it is given;
+    /// the id is the manager's to choose (locally `s1`, `s2`, ... per connection).
     fn invoke_client<'a>(
         &'a self,
         connection_id: &'a str,
-        encode: &'a (dyn Fn(&str, Protocol) -> Result<Bytes, EncodeError> + Sync),
-    ) -> BoxFuture<'a, Result<ClientResult, ClientResultError>>;
+        encode: &'a EncodeInvocation<'a>,
+    ) -> BoxFuture<'a, Result<ClientResult, ClientResultError>> {
+        self.local().invoke(connection_id, encode)
+    }
+
+    /// Hands a Completion that `connection` (of this node) sent to whoever awaits it: by
+    /// default a client result awaited on this node. Returns whether anyone did.
+    fn complete_client_result(
+        &self,
+        connection: &Arc<HubConnection>,
+        invocation_id: &str,
+        result: Result<ClientResult, ClientResultError>,
+    ) -> bool {
+        connection.complete_invocation(invocation_id, result)
+    }
 
     /// Adds a connection to a group; unknown connections are ignored.
     fn add_to_group<'a>(
         &'a self,
         connection_id: &'a str,
         group: &'a str,
-    ) -> BoxFuture<'a, Result<(), SendError>>;
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.local().add(connection_id, group);
+        Box::pin(ready(Ok(())))
+    }
 
     /// Removes a connection from a group; unknown connections and groups are ignored.
     fn remove_from_group<'a>(
         &'a self,
         connection_id: &'a str,
         group: &'a str,
-    ) -> BoxFuture<'a, Result<(), SendError>>;
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.local().remove(connection_id, group);
+        Box::pin(ready(Ok(())))
+    }
 
-    /// A connection of this node, by id; `None` when it is not here (or the manager keeps no
-    /// index of its connections).
+    /// A connection of this node, by id; `None` when it is not here.
     fn local_connection(&self, connection_id: &str) -> Option<Arc<HubConnection>> {
-        let _ = connection_id;
-        None
-    }
-}
-
-/// What a client answered to a server-to-client invocation.
-#[derive(Debug, Clone)]
-pub struct ClientResult {
-    protocol: Protocol,
-    raw: Bytes,
-}
-
-impl ClientResult {
-    /// A result encoded with `protocol`.
-    pub fn new(protocol: Protocol, raw: Bytes) -> Self {
-        Self { protocol, raw }
-    }
-
-    /// Deserializes the result.
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, String> {
-        self.protocol.decode_value(&self.raw)
-    }
-}
-
-/// Why a client result did not arrive.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientResultError {
-    /// No such connection.
-    NoConnection(String),
-    /// The connection closed first.
-    Disconnected(String),
-    /// The client answered with an error.
-    Client(String),
-    /// The arguments did not serialize.
-    Encode(String),
-}
-
-impl std::fmt::Display for ClientResultError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClientResultError::NoConnection(id) => write!(f, "Connection '{id}' does not exist."),
-            ClientResultError::Disconnected(id) => write!(f, "Connection '{id}' disconnected."),
-            ClientResultError::Client(error) | ClientResultError::Encode(error) => {
-                f.write_str(error)
-            }
-        }
-    }
-}
-
-type PendingResult = oneshot::Sender<Result<ClientResult, ClientResultError>>;
-
-/// A connection as the lifetime layer sees it: an id, a protocol and a bounded send queue.
-#[derive(Debug)]
-pub struct HubConnection {
-    id: Arc<str>,
-    protocol: Protocol,
-    user: Option<Arc<str>>,
-    /// Who the connection authenticated as, if anyone.
-    principal: Option<Arc<Principal>>,
-    outbound: SendQueue,
-    abort: CancellationToken,
-    membership: Mutex<Membership>,
-    /// Bounds the share of the send queue that server-to-client streams may fill.
-    stream_budget: Arc<Semaphore>,
-    /// Client results awaited, by the invocation id sent (`s1`, `s2`, ...); `None` once closed.
-    pending_results: Mutex<Option<HashMap<String, PendingResult>>>,
-    next_invocation: AtomicU64,
-}
-
-/// Removes an awaited client result's entry when its wait ends.
-struct ForgetPending<'a> {
-    connection: &'a HubConnection,
-    id: &'a str,
-}
-
-impl Drop for ForgetPending<'_> {
-    fn drop(&mut self) {
-        if let Some(pending) = self.connection.pending().as_mut() {
-            pending.remove(self.id);
-        }
-    }
-}
-
-/// The groups a connection is in, so leaving costs only its own groups.
-#[derive(Debug, Default)]
-pub(crate) struct Membership {
-    /// Set once the connection left; later group adds are ignored.
-    pub(crate) closed: bool,
-    pub(crate) groups: HashSet<Arc<str>>,
-}
-
-/// Bytes of stream frames a connection's queue holds at most: half its buffer size.
-fn stream_budget(outbound: &SendQueue) -> usize {
-    (outbound.limits().buffer / 2).clamp(1, u32::MAX as usize)
-}
-
-impl HubConnection {
-    /// A connection whose messages go to `outbound`; `abort` drops the transport at once.
-    pub fn new(
-        id: Arc<str>,
-        protocol: Protocol,
-        user: Option<Arc<str>>,
-        outbound: SendQueue,
-        abort: CancellationToken,
-    ) -> Self {
-        Self {
-            id,
-            protocol,
-            user,
-            principal: None,
-            stream_budget: Arc::new(Semaphore::new(stream_budget(&outbound))),
-            outbound,
-            abort,
-            membership: Mutex::default(),
-            pending_results: Mutex::new(Some(HashMap::new())),
-            next_invocation: AtomicU64::new(1),
-        }
-    }
-
-    /// With the principal the connection authenticated as.
-    pub fn with_principal(mut self, principal: Option<Arc<Principal>>) -> Self {
-        self.principal = principal;
-        self
-    }
-
-    /// Who the connection authenticated as, if anyone.
-    pub fn principal(&self) -> Option<&Arc<Principal>> {
-        self.principal.as_ref()
-    }
-
-    /// The public connection id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The shared id.
-    pub fn id_arc(&self) -> &Arc<str> {
-        &self.id
-    }
-
-    /// The negotiated hub protocol.
-    pub fn protocol(&self) -> Protocol {
-        self.protocol
-    }
-
-    /// The user this connection belongs to, if any.
-    pub fn user(&self) -> Option<&Arc<str>> {
-        self.user.as_ref()
-    }
-
-    /// Queues one framed message without waiting. A connection whose queue is full cannot keep
-    /// up; it is aborted rather than allowed to stall the sender. Returns whether it was queued.
-    pub fn deliver(&self, frame: Bytes) -> bool {
-        self.queue(Outgoing::Frame(frame))
-    }
-
-    /// Queues a message that stateful reconnect neither numbers nor replays (Ping, Close, Ack).
-    pub fn deliver_control(&self, frame: Bytes) -> bool {
-        self.queue(Outgoing::Control(frame))
-    }
-
-    fn queue(&self, item: Outgoing) -> bool {
-        let bytes = item.len();
-        match self.outbound.try_send(item) {
-            Ok(()) => {
-                telemetry::sent(1, bytes);
-                true
-            }
-            // Reported once per connection: later items are refused as closed.
-            Err(TrySendError::Full(_)) => {
-                telemetry::slow_client_disconnected();
-                tracing::warn!(connection_id = %self.id, "the client does not keep up with what is sent to it; closing it");
-                self.abort.cancel();
-                false
-            }
-            Err(TrySendError::Closed(_)) => false,
-        }
-    }
-
-    /// Queues the message of `message` in this connection's protocol.
-    pub fn deliver_serialized(&self, message: &SerializedMessage) -> bool {
-        match message.get(self.protocol) {
-            Some(bytes) => self.deliver(bytes.clone()),
-            None => false,
-        }
-    }
-
-    /// Queues one frame of a server-to-client stream, waiting while the stream's frames fill
-    /// half of the send buffer: a slow reader slows the stream down instead of filling memory
-    /// or being taken for too slow. Returns whether it was queued.
-    pub async fn deliver_paced(&self, frame: Bytes) -> bool {
-        let cost = frame.len().clamp(1, stream_budget(&self.outbound)) as u32;
-        let Ok(permit) = Arc::clone(&self.stream_budget)
-            .acquire_many_owned(cost)
-            .await
-        else {
-            return false;
-        };
-        let bytes = frame.len();
-        let sent = self
-            .outbound
-            .send(Outgoing::Paced(frame, permit))
-            .await
-            .is_ok();
-        if sent {
-            telemetry::sent(1, bytes);
-        }
-        sent
-    }
-
-    pub(crate) fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {
-        self.membership
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn pending(&self) -> std::sync::MutexGuard<'_, Option<HashMap<String, PendingResult>>> {
-        self.pending_results
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Sends an invocation written by `encode` with a fresh id and waits for the client's
-    /// Completion.
-    pub async fn invoke(
-        &self,
-        encode: &(dyn Fn(&str, Protocol) -> Result<Bytes, EncodeError> + Sync),
-    ) -> Result<ClientResult, ClientResultError> {
-        let id = format!("s{}", self.next_invocation.fetch_add(1, Ordering::Relaxed));
-        let frame =
-            encode(&id, self.protocol).map_err(|e| ClientResultError::Encode(e.to_string()))?;
-        let (sender, receiver) = oneshot::channel();
-        match self.pending().as_mut() {
-            Some(pending) => pending.insert(id.clone(), sender),
-            None => return Err(ClientResultError::Disconnected(self.id.to_string())),
-        };
-        // However the wait ends (answer, timeout, the caller giving up), the entry goes.
-        let _forget = ForgetPending {
-            connection: self,
-            id: &id,
-        };
-        if !self.deliver(frame) {
-            return Err(ClientResultError::Disconnected(self.id.to_string()));
-        }
-        let result = receiver.await;
-        result.unwrap_or_else(|_| Err(ClientResultError::Disconnected(self.id.to_string())))
-    }
-
-    /// Hands a client's Completion to the invocation awaiting it; false when none is.
-    pub fn complete_invocation(
-        &self,
-        invocation_id: &str,
-        result: Result<ClientResult, ClientResultError>,
-    ) -> bool {
-        let sender = self
-            .pending()
-            .as_mut()
-            .and_then(|p| p.remove(invocation_id));
-        match sender {
-            Some(sender) => {
-                let _ = sender.send(result);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Fails every awaited client result; later invocations fail at once.
-    pub fn fail_pending_invocations(&self) {
-        let pending = self.pending().take().unwrap_or_default();
-        for (_, sender) in pending {
-            let _ = sender.send(Err(ClientResultError::Disconnected(self.id.to_string())));
-        }
+        self.local().connection(connection_id)
     }
 }

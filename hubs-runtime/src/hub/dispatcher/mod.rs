@@ -299,11 +299,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// An encoded null: what a Completion without a result means for a client result.
-fn protocol_null(protocol: Protocol) -> Bytes {
-    Bytes::from(protocol.encode_value(&()).unwrap_or_default())
-}
-
 impl<H: Hub> ConnectionHandler for HubDispatcher<H> {
     fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
         // A span per connection for debugging (disabled, and free, below debug level).

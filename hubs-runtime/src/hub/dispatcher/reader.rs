@@ -14,13 +14,13 @@ use crate::auth::ConnectionUser;
 use crate::connection::{Resumable, TransportConnection};
 use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub, HubError};
-use crate::lifetime::{ClientResult, ClientResultError};
+use crate::lifetime::ClientResult;
 use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError, SequenceMessage};
 use crate::telemetry;
 
 use super::close_all::Round;
 use super::invoke::{Call, Running};
-use super::{End, HubDispatcher, lock, protocol_null};
+use super::{End, HubDispatcher, lock};
 
 /// Per-connection state of the read loop.
 pub(super) struct Reader<'a> {
@@ -385,18 +385,12 @@ impl<H: Hub> HubDispatcher<H> {
                             }
                         }
                     } else {
-                        let result = match outcome {
-                            CompletionOutcome::Result(raw) => {
-                                Ok(ClientResult::new(protocol, Bytes::copy_from_slice(raw)))
-                            }
-                            CompletionOutcome::Error(error) => {
-                                Err(ClientResultError::Client(error.into_owned()))
-                            }
-                            CompletionOutcome::Empty => {
-                                Ok(ClientResult::new(protocol, protocol_null(protocol)))
-                            }
-                        };
-                        if !connection.complete_invocation(&invocation_id, result) {
+                        let result = ClientResult::from_outcome(protocol, &outcome);
+                        if !self.lifetime.complete_client_result(
+                            &connection,
+                            &invocation_id,
+                            result,
+                        ) {
                             tracing::debug!(%invocation_id, "completion for nothing awaited");
                         }
                     }

@@ -1,0 +1,245 @@
+//! A connection as the lifetime layer sees it: its id, protocol, user, send queue, group
+//! memberships and the client results it is awaited for.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use tokio::sync::{Semaphore, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::{ClientResult, ClientResultError, SerializedMessage};
+use crate::auth::Principal;
+use crate::connection::{Outgoing, SendQueue, TrySendError};
+use crate::protocol::{EncodeError, Protocol};
+use crate::telemetry;
+
+type PendingResult = oneshot::Sender<Result<ClientResult, ClientResultError>>;
+
+/// A connection as the lifetime layer sees it: an id, a protocol and a bounded send queue.
+#[derive(Debug)]
+pub struct HubConnection {
+    id: Arc<str>,
+    protocol: Protocol,
+    user: Option<Arc<str>>,
+    /// Who the connection authenticated as, if anyone.
+    principal: Option<Arc<Principal>>,
+    outbound: SendQueue,
+    pub(super) abort: CancellationToken,
+    membership: Mutex<Membership>,
+    /// Bounds the share of the send queue that server-to-client streams may fill.
+    stream_budget: Arc<Semaphore>,
+    /// Client results awaited, by the invocation id sent (`s1`, `s2`, ...); `None` once closed.
+    pending_results: Mutex<Option<HashMap<String, PendingResult>>>,
+    next_invocation: AtomicU64,
+}
+
+/// Removes an awaited client result's entry when its wait ends.
+struct ForgetPending<'a> {
+    connection: &'a HubConnection,
+    id: &'a str,
+}
+
+impl Drop for ForgetPending<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = self.connection.pending().as_mut() {
+            pending.remove(self.id);
+        }
+    }
+}
+
+/// The groups a connection is in, so leaving costs only its own groups.
+#[derive(Debug, Default)]
+pub(crate) struct Membership {
+    /// Set once the connection left; later group adds are ignored.
+    pub(crate) closed: bool,
+    pub(crate) groups: HashSet<Arc<str>>,
+}
+
+/// Bytes of stream frames a connection's queue holds at most: half its buffer size.
+fn stream_budget(outbound: &SendQueue) -> usize {
+    (outbound.limits().buffer / 2).clamp(1, u32::MAX as usize)
+}
+
+impl HubConnection {
+    /// A connection whose messages go to `outbound`; `abort` drops the transport at once.
+    pub fn new(
+        id: Arc<str>,
+        protocol: Protocol,
+        user: Option<Arc<str>>,
+        outbound: SendQueue,
+        abort: CancellationToken,
+    ) -> Self {
+        Self {
+            id,
+            protocol,
+            user,
+            principal: None,
+            stream_budget: Arc::new(Semaphore::new(stream_budget(&outbound))),
+            outbound,
+            abort,
+            membership: Mutex::default(),
+            pending_results: Mutex::new(Some(HashMap::new())),
+            next_invocation: AtomicU64::new(1),
+        }
+    }
+
+    /// With the principal the connection authenticated as.
+    pub fn with_principal(mut self, principal: Option<Arc<Principal>>) -> Self {
+        self.principal = principal;
+        self
+    }
+
+    /// Who the connection authenticated as, if anyone.
+    pub fn principal(&self) -> Option<&Arc<Principal>> {
+        self.principal.as_ref()
+    }
+
+    /// The public connection id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The shared id.
+    pub fn id_arc(&self) -> &Arc<str> {
+        &self.id
+    }
+
+    /// The negotiated hub protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// The user this connection belongs to, if any.
+    pub fn user(&self) -> Option<&Arc<str>> {
+        self.user.as_ref()
+    }
+
+    /// Queues one framed message without waiting. A connection whose queue is full cannot keep
+    /// up; it is aborted rather than allowed to stall the sender. Returns whether it was queued.
+    pub fn deliver(&self, frame: Bytes) -> bool {
+        self.queue(Outgoing::Frame(frame))
+    }
+
+    /// Queues a message that stateful reconnect neither numbers nor replays (Ping, Close, Ack).
+    pub fn deliver_control(&self, frame: Bytes) -> bool {
+        self.queue(Outgoing::Control(frame))
+    }
+
+    fn queue(&self, item: Outgoing) -> bool {
+        let bytes = item.len();
+        match self.outbound.try_send(item) {
+            Ok(()) => {
+                telemetry::sent(1, bytes);
+                true
+            }
+            // Reported once per connection: later items are refused as closed.
+            Err(TrySendError::Full(_)) => {
+                telemetry::slow_client_disconnected();
+                tracing::warn!(connection_id = %self.id, "the client does not keep up with what is sent to it; closing it");
+                self.abort.cancel();
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues the message of `message` in this connection's protocol.
+    pub fn deliver_serialized(&self, message: &SerializedMessage) -> bool {
+        match message.get(self.protocol) {
+            Some(bytes) => self.deliver(bytes.clone()),
+            None => false,
+        }
+    }
+
+    /// Queues one frame of a server-to-client stream, waiting while the stream's frames fill
+    /// half of the send buffer: a slow reader slows the stream down instead of filling memory
+    /// or being taken for too slow. Returns whether it was queued.
+    pub async fn deliver_paced(&self, frame: Bytes) -> bool {
+        let cost = frame.len().clamp(1, stream_budget(&self.outbound)) as u32;
+        let Ok(permit) = Arc::clone(&self.stream_budget)
+            .acquire_many_owned(cost)
+            .await
+        else {
+            return false;
+        };
+        let bytes = frame.len();
+        let sent = self
+            .outbound
+            .send(Outgoing::Paced(frame, permit))
+            .await
+            .is_ok();
+        if sent {
+            telemetry::sent(1, bytes);
+        }
+        sent
+    }
+
+    pub(crate) fn membership(&self) -> std::sync::MutexGuard<'_, Membership> {
+        self.membership
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<HashMap<String, PendingResult>>> {
+        self.pending_results
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends an invocation written by `encode` with a fresh id and waits for the client's
+    /// Completion.
+    pub async fn invoke(
+        &self,
+        encode: &(dyn Fn(&str, Protocol) -> Result<Bytes, EncodeError> + Sync),
+    ) -> Result<ClientResult, ClientResultError> {
+        let id = format!("s{}", self.next_invocation.fetch_add(1, Ordering::Relaxed));
+        let frame =
+            encode(&id, self.protocol).map_err(|e| ClientResultError::Encode(e.to_string()))?;
+        let (sender, receiver) = oneshot::channel();
+        match self.pending().as_mut() {
+            Some(pending) => pending.insert(id.clone(), sender),
+            None => return Err(ClientResultError::Disconnected(self.id.to_string())),
+        };
+        // However the wait ends (answer, timeout, the caller giving up), the entry goes.
+        let _forget = ForgetPending {
+            connection: self,
+            id: &id,
+        };
+        if !self.deliver(frame) {
+            return Err(ClientResultError::Disconnected(self.id.to_string()));
+        }
+        let result = receiver.await;
+        result.unwrap_or_else(|_| Err(ClientResultError::Disconnected(self.id.to_string())))
+    }
+
+    /// Hands a client's Completion to the invocation awaiting it; false when none is.
+    pub fn complete_invocation(
+        &self,
+        invocation_id: &str,
+        result: Result<ClientResult, ClientResultError>,
+    ) -> bool {
+        let sender = self
+            .pending()
+            .as_mut()
+            .and_then(|p| p.remove(invocation_id));
+        match sender {
+            Some(sender) => {
+                let _ = sender.send(result);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Fails every awaited client result; later invocations fail at once.
+    pub fn fail_pending_invocations(&self) {
+        let pending = self.pending().take().unwrap_or_default();
+        for (_, sender) in pending {
+            let _ = sender.send(Err(ClientResultError::Disconnected(self.id.to_string())));
+        }
+    }
+}
