@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hubs::Timestamp;
 use hubs::prelude::*;
-use hubs::runtime::connection::Transport;
+use hubs::Transport;
 use serde::{Deserialize, Serialize};
 
 /// One hub value per endpoint; `recorded` keeps what `Record` received, per connection.

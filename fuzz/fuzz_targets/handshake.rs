@@ -4,7 +4,7 @@
 #![no_main]
 
 use hubs::Protocol;
-use hubs::runtime::protocol::{RECORD_SEPARATOR, parse_handshake, write_handshake_error};
+use hubs_runtime::protocol::{RECORD_SEPARATOR, parse_handshake, write_handshake_error};
 use hubs_fuzz::MESSAGE_LIMIT;
 use libfuzzer_sys::fuzz_target;
 

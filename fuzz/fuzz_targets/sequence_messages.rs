@@ -5,8 +5,8 @@
 #![no_main]
 
 use hubs::Protocol;
-use hubs::runtime::connection::Resumable;
-use hubs::runtime::protocol::{HubMessage, SequenceMessage};
+use hubs_runtime::connection::Resumable;
+use hubs_runtime::protocol::{HubMessage, SequenceMessage};
 use libfuzzer_sys::fuzz_target;
 
 fn read_back(protocol: Protocol, kind: SequenceMessage, id: u64) {

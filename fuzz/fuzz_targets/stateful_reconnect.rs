@@ -22,7 +22,7 @@ use axum::http::{Method, Request};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use hubs::Protocol;
-use hubs::runtime::protocol::{HANDSHAKE_OK, HubMessage, SequenceMessage};
+use hubs_runtime::protocol::{HANDSHAKE_OK, HubMessage, SequenceMessage};
 use hubs_fuzz::{hub, script::Script};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use futures_util::{Stream, StreamExt, stream};
 use hubs::prelude::*;
-use hubs::runtime::connection::Transport;
+use hubs_runtime::connection::Transport;
 use hubs::{Protocol, UploadStream};
 
 use crate::Order;

@@ -19,7 +19,7 @@ pub fn run_paused<F: std::future::Future>(input: F) -> F::Output {
 use std::borrow::Cow;
 
 use hubs::Timestamp;
-use hubs::runtime::protocol::{Arguments, CompletionOutcome, HubMessage, Protocol};
+use hubs_runtime::protocol::{Arguments, CompletionOutcome, HubMessage, Protocol};
 use serde::Deserialize;
 
 /// ASP.NET Core's default `MaximumReceiveMessageSize`, the limit the read loop parses with.

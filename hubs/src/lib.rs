@@ -29,6 +29,22 @@ pub use hubs_runtime::{Binary, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIM
 /// mount one with [`HubRouterExt::connection_handler`].
 pub use hubs_runtime::{ConnectionEndpoint, ConnectionHandler, match_path_case};
 
+/// What a custom [`ConnectionHandler`] works with: each connection's bytes in and out, over the
+/// same negotiate and transports as a hub.
+pub mod connection {
+    pub use hubs_runtime::connection::{
+        ConnectionEndpoint, ConnectionHandler, ConnectionOptions, Outgoing, RequestInfo,
+        TransferFormat, Transport, TransportConnection,
+    };
+}
+
+/// Who receives what: the [`HubLifetimeManager`](lifetime::HubLifetimeManager) trait behind
+/// every send, group and user, for a custom manager set with
+/// [`HubEndpointBuilder::lifetime_manager`]. The in-memory manager is the default.
+pub mod lifetime {
+    pub use hubs_runtime::lifetime::*;
+}
+
 /// Hubs as clients see them: what `#[hub]` and `#[hub_client]` describe for `typescript-gen`
 /// (the `typescript` feature, on by default).
 #[cfg(feature = "typescript")]
@@ -37,20 +53,17 @@ pub mod describe {
         ClientDescription, Declaration, DescribeHub, HubDescription, MethodDescription, MethodKind,
         ParamDescription, TypeForm, TypeScript, TypeScriptFlavor, TypeScriptTypes, describe,
     };
+    pub use hubs_runtime::hub::AuthorizeRule;
 }
 
 /// Authentication: who a connection belongs to ([`auth::JwtBearer`] for bearer tokens,
 /// [`auth::FromExtensions`] for apps with their own axum/tower layer, [`auth::from_fn`]).
 pub use hubs_runtime::auth;
 
-/// `#[serde(with = "hubs::serde_bytes")]` sends `Vec<u8>` as MessagePack binary (and JSON
-/// arrays of numbers), the shape `Uint8Array` and .NET `byte[]` use.
+/// `#[serde(with = "hubs::serde_bytes")]` sends a `Vec<u8>` field as MessagePack binary (and a
+/// JSON array of numbers). [`Binary`] is usually the better choice: base64 in JSON, as .NET
+/// sends `byte[]`, and a TypeScript form for each protocol.
 pub use serde_bytes;
-
-/// The lower layers, for custom transports, protocols and lifetime managers.
-pub mod runtime {
-    pub use hubs_runtime::{clients, connection, hub, lifetime, protocol};
-}
 
 /// Everything a hub author usually needs, in one import.
 pub mod prelude {

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use hubs::ConnectionOptions;
 use hubs::prelude::*;
-use hubs::runtime::connection::Transport::{self, LongPolling, ServerSentEvents, WebSockets};
+use hubs::Transport::{self, LongPolling, ServerSentEvents, WebSockets};
 
 use examples::auth_hub;
 use examples::interop::{TestClient, TestHub};

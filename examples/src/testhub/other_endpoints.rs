@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use hubs::ConnectionHandler;
 use hubs::auth::JwtBearer;
 use hubs::prelude::*;
-use hubs::runtime::connection::{Outgoing, TransportConnection};
+use hubs::connection::{Outgoing, TransportConnection};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 use tokio::sync::watch;

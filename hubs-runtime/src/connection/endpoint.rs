@@ -13,7 +13,7 @@ use super::{ConnectionDispatcher, ConnectionHandler, ConnectionOptions};
 ///
 /// ```
 /// use hubs::prelude::*;
-/// use hubs::runtime::connection::{ConnectionHandler, TransportConnection};
+/// use hubs::connection::{ConnectionHandler, TransportConnection};
 /// use hubs::{ConnectionEndpoint, Transport};
 ///
 /// struct Silent;

@@ -25,13 +25,21 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::ConnectionUser;
-use crate::protocol::TransferFormat;
 
 pub use dispatcher::ConnectionDispatcher;
 pub use endpoint::ConnectionEndpoint;
 pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
 pub use resumable::{Resumable, SequenceWriter};
 pub(crate) use shutdown::Served;
+
+/// How a transport carries a protocol's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransferFormat {
+    /// UTF-8 text (WebSocket text frames, SSE).
+    Text,
+    /// Arbitrary bytes (WebSocket binary frames).
+    Binary,
+}
 
 /// What a connection's writer is asked to do, in order.
 #[derive(Debug)]
@@ -99,7 +107,7 @@ pub struct TransportConnection {
 /// use futures_util::StreamExt;
 /// use futures_util::future::BoxFuture;
 /// use hubs::prelude::*;
-/// use hubs::runtime::connection::{ConnectionHandler, Outgoing, TransportConnection};
+/// use hubs::connection::{ConnectionHandler, Outgoing, TransportConnection};
 ///
 /// struct Echo;
 ///

@@ -17,9 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     ConnectionHandler, ConnectionOptions, Outgoing, QueueReceiver, RequestInfo, Resumable,
-    SendQueue, TransportConnection,
+    SendQueue, TransferFormat, TransportConnection,
 };
-use crate::protocol::TransferFormat;
 
 /// Most frames written before one flush, so a burst becomes few syscalls.
 const MAX_FRAMES_PER_FLUSH: usize = 64;

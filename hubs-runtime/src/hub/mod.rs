@@ -91,7 +91,6 @@ pub struct MethodDescriptor {
 
 /// One `#[authorize]` attribute: the caller must be authenticated, hold one of `roles` when
 /// any are named, and satisfy `policy` when one is named.
-#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthorizeRule {
     /// Roles of which the caller needs any one (`roles = "Admin,Manager"`); empty for none.

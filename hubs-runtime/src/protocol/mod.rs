@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
 
+pub use crate::connection::TransferFormat;
 pub use handshake::{
     HANDSHAKE_OK, HandshakeError, HandshakeRequest, parse_handshake, write_handshake_error,
 };
@@ -22,15 +23,6 @@ pub use messagepack::MessagePackProtocol;
 
 /// The ASCII record separator that ends every JSON message and the handshake.
 pub const RECORD_SEPARATOR: u8 = 0x1e;
-
-/// How a transport carries a protocol's bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TransferFormat {
-    /// UTF-8 text (WebSocket text frames, SSE).
-    Text,
-    /// Arbitrary bytes (WebSocket binary frames).
-    Binary,
-}
 
 /// The operations every hub protocol provides.
 ///

@@ -1,6 +1,6 @@
 // `#[authorize]` on the hub and on methods: bare (any signed-in user), `roles = "A,B"` (any one of them), `policy = "Name"`, both in one attribute (both must pass), several attributes (all must pass); `#[allow_anonymous]` opens one method of an authorized hub.
 use hubs::prelude::*;
-use hubs::runtime::hub::{AuthorizeRule, Hub};
+use hubs::describe::{AuthorizeRule, describe};
 
 struct Admin;
 
@@ -51,10 +51,10 @@ fn main() {
         roles: &[],
         policy: None,
     };
-    assert_eq!(<Admin as Hub>::AUTHORIZE, &[ANY_USER]);
-    let methods = <Admin as Hub>::METHODS;
+    assert_eq!(describe::<Admin>().authorize, &[ANY_USER]);
+    let methods = describe::<Admin>().methods;
     let rules = |name: &str| {
-        let method = methods.iter().find(|m| m.name == name).unwrap();
+        let method = methods.iter().find(|m| m.wire_name == name).unwrap();
         (method.authorize, method.allow_anonymous)
     };
     assert_eq!(rules("Whoami"), (&[][..], false));
@@ -106,7 +106,7 @@ fn main() {
     );
     assert_eq!(rules("Ping"), (&[][..], true));
     assert_eq!(
-        <Ops as Hub>::AUTHORIZE,
+        describe::<Ops>().authorize,
         &[AuthorizeRule {
             roles: &["Ops"],
             policy: None
