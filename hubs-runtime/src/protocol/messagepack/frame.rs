@@ -1,0 +1,87 @@
+//! Writing a message: the body with room kept in front for its VarInt length prefix.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::super::EncodeError;
+
+/// A message body under construction, with room kept in front for the length prefix.
+pub(super) struct Frame(pub(super) Vec<u8>);
+
+const PREFIX_ROOM: usize = 5;
+
+impl Frame {
+    pub(super) fn new() -> Self {
+        Self::with_room(0)
+    }
+
+    /// A frame with room for `payload` bytes beyond the usual headers.
+    pub(super) fn with_room(payload: usize) -> Self {
+        let mut buf = Vec::with_capacity(64 + payload);
+        buf.resize(PREFIX_ROOM, 0);
+        Frame(buf)
+    }
+
+    pub(super) fn byte(&mut self, b: u8) -> &mut Self {
+        self.0.push(b);
+        self
+    }
+
+    pub(super) fn str(&mut self, s: &str) -> &mut Self {
+        let len = s.len();
+        match len {
+            0..=31 => self.0.push(0xa0 | len as u8),
+            32..=0xff => self.0.extend_from_slice(&[0xd9, len as u8]),
+            0x100..=0xffff => {
+                self.0.push(0xda);
+                self.0.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            _ => {
+                self.0.push(0xdb);
+                self.0.extend_from_slice(&(len as u32).to_be_bytes());
+            }
+        }
+        self.0.extend_from_slice(s.as_bytes());
+        self
+    }
+
+    pub(super) fn nil_or_str(&mut self, s: Option<&str>) -> &mut Self {
+        match s {
+            Some(s) => self.str(s),
+            None => self.byte(0xc0),
+        }
+    }
+
+    /// Writes the length prefix into the room kept for it and returns the framed bytes.
+    pub(super) fn finish(self) -> Bytes {
+        let mut buf = self.0;
+        let mut length = buf.len() - PREFIX_ROOM;
+        let mut prefix = [0u8; PREFIX_ROOM];
+        let mut n = 0;
+        loop {
+            let mut b = (length & 0x7f) as u8;
+            length >>= 7;
+            if length > 0 {
+                b |= 0x80;
+            }
+            prefix[n] = b;
+            n += 1;
+            if length == 0 {
+                break;
+            }
+        }
+        let start = PREFIX_ROOM - n;
+        buf[start..PREFIX_ROOM].copy_from_slice(&prefix[..n]);
+        Bytes::from(buf).slice(start..)
+    }
+}
+
+pub(super) fn encode_into<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+) -> Result<(), EncodeError> {
+    // Structs as maps keyed by field name, as .NET's contractless resolver and JS expect.
+    value
+        .serialize(&mut rmp_serde::Serializer::new(out).with_struct_map())
+        .map_err(|e| EncodeError(e.to_string()))
+}
