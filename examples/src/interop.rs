@@ -7,8 +7,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use hubs::Timestamp;
-use hubs::prelude::*;
 use hubs::Transport;
+use hubs::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// One hub value per endpoint; `recorded` keeps what `Record` received, per connection.

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
-use hubs::prelude::*;
-use hubs::connection::{ConnectionHandler, Outgoing, TransportConnection};
 use hubs::connection::TransferFormat;
+use hubs::connection::{ConnectionHandler, Outgoing, TransportConnection};
+use hubs::prelude::*;
 use hubs::{ConnectionEndpoint, Transport};
 use support::post;
 use tokio_tungstenite::connect_async;

@@ -10,8 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use hubs::ConnectionOptions;
-use hubs::prelude::*;
 use hubs::Transport::{self, LongPolling, ServerSentEvents, WebSockets};
+use hubs::prelude::*;
 
 use examples::auth_hub;
 use examples::interop::{TestClient, TestHub};
