@@ -45,6 +45,15 @@ pub mod lifetime {
     pub use hubs_runtime::lifetime::*;
 }
 
+/// The Redis backplane (feature `redis`): nodes that share one Redis behave as one hub, and can
+/// share it with ASP.NET Core nodes. See the guide's "Scaling out".
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use hubs_runtime::lifetime::redis::{
+        RedisLifetimeManager, RedisOptions, RedisOptionsError,
+    };
+}
+
 /// Hubs as clients see them: what `#[hub]` and `#[hub_client]` describe for `typescript-gen`
 /// (the `typescript` feature, on by default).
 #[cfg(feature = "typescript")]

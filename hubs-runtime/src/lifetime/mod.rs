@@ -11,6 +11,8 @@
 mod connection;
 mod memory;
 mod message;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::future::ready;
 use std::sync::Arc;

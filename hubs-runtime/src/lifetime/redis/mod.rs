@@ -1,0 +1,429 @@
+//! The Redis backplane (cargo feature `redis`): several nodes behave as one hub, speaking
+//! ASP.NET Core's own Redis backplane format (`Microsoft.AspNetCore.SignalR.StackExchangeRedis`),
+//! so Rust and .NET nodes can share one Redis.
+//!
+//! ```no_run
+//! use hubs::prelude::*;
+//! use hubs::redis::{RedisLifetimeManager, RedisOptions};
+//!
+//! struct Chat;
+//!
+//! #[hub]
+//! impl Chat {}
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let redis = RedisLifetimeManager::new(RedisOptions::new("redis://127.0.0.1:6379"))?;
+//! let endpoint = HubEndpoint::builder(Chat).lifetime_manager(redis).build();
+//! # let _ = endpoint; Ok(()) }
+//! ```
+//!
+//! How it is built, after socketioxide-redis and ASP.NET Core's backplane:
+//! - this node's connections are always served directly, never through Redis; the
+//!   [`InMemoryLifetimeManager`] it keeps does that, and this module only adds what crosses
+//!   nodes: a send is delivered here and published once (serialized once per protocol the hub
+//!   supports), and a node ignores its own publications when they come back (it names itself
+//!   among the excluded connection ids, which ASP.NET Core nodes read as no connection of
+//!   theirs);
+//! - `channels.rs` names every channel, `envelope.rs` reads and writes every message (tested
+//!   against ASP.NET Core's byte vectors), `acks.rs` holds the group commands awaiting an ack,
+//!   `results.rs` the client results crossing nodes, `inbound.rs` handles what arrives;
+//! - the Redis client sits behind the narrow `driver.rs` trait; `client.rs` implements it on
+//!   redis-rs with one connection for commands and one for pub/sub, each reopened with
+//!   backoff, the subscriptions restored.
+//!
+//! A node subscribes to `all`, its own internal channels, a channel per local connection, and
+//! the group and user channels with members here (unsubscribing when the last one leaves).
+//! While Redis is unreachable, local delivery goes on, sends that must reach other nodes fail
+//! at once with [`SendError::Backplane`] (logged), and group changes are kept: the
+//! subscriptions are restored when Redis is back.
+
+mod acks;
+mod channels;
+mod client;
+mod driver;
+mod envelope;
+mod inbound;
+mod node;
+mod options;
+mod results;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot};
+
+use self::acks::AckTable;
+use self::channels::Channels;
+use self::driver::{Driver, Inbound};
+use self::envelope::GroupAction;
+use self::results::RemoteResults;
+use super::{
+    ClientResult, ClientResultError, EncodeInvocation, HubConnection, HubInfo, HubLifetimeManager,
+    InMemoryLifetimeManager, ProtocolSet, SendError, SerializedMessage, Target,
+};
+
+pub use options::{RedisOptions, RedisOptionsError};
+
+/// How long a subscription change may hold up a connect, disconnect or group change.
+const SUBSCRIBE_WAIT: Duration = Duration::from_secs(2);
+/// How often a node awaiting a client result from another node checks that the connection
+/// still has a node.
+const LIVENESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A [`HubLifetimeManager`] that spans every node connected to one Redis (ASP.NET Core's
+/// `RedisHubLifetimeManager`): every target reaches connections on every node, group changes
+/// and client results work for connections on other nodes. See the [module](self) docs.
+pub struct RedisLifetimeManager {
+    shared: Arc<Shared>,
+}
+
+/// What the manager's tasks share with it.
+struct Shared {
+    local: InMemoryLifetimeManager,
+    options: RedisOptions,
+    /// `<host>_<32 hex digits>`, new on every start, as ASP.NET Core names its nodes.
+    server_name: String,
+    node: OnceLock<Node>,
+}
+
+/// The running backplane, from [`HubLifetimeManager::attach`] on.
+struct Node {
+    channels: Channels,
+    /// What every publication is encoded in: the hub's protocols.
+    protocols: ProtocolSet,
+    driver: Arc<dyn Driver>,
+    acks: AckTable,
+    results: RemoteResults,
+    /// Subscription changes, applied in order by one task.
+    interests: mpsc::UnboundedSender<(Interest, oneshot::Sender<()>)>,
+    /// Set while publishing fails, so an outage is logged once.
+    failing: AtomicBool,
+    ack_timeout: Duration,
+    client_result_timeout: Option<Duration>,
+}
+
+/// Something this node may need a subscription for.
+#[derive(Debug)]
+enum Interest {
+    Connection(Arc<str>),
+    Group(Arc<str>),
+    User(Arc<str>),
+}
+
+impl RedisLifetimeManager {
+    /// A manager with `options`, or what is wrong with them. It connects when the endpoint is
+    /// built (inside a Tokio runtime), and keeps retrying while Redis is unreachable.
+    pub fn new(options: RedisOptions) -> Result<Self, RedisOptionsError> {
+        options.validate()?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                local: InMemoryLifetimeManager::new(),
+                options,
+                server_name: server_name(),
+                node: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// This node's name on the backplane: `<host>_<32 hex digits>`, new on every start.
+    pub fn server_name(&self) -> &str {
+        &self.shared.server_name
+    }
+
+    fn node(&self) -> Option<&Node> {
+        self.shared.node.get()
+    }
+}
+
+fn server_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "hubs".to_owned());
+    let mut random = [0u8; 16];
+    getrandom::fill(&mut random).expect("the OS random generator works");
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{host}_{hex}")
+}
+
+impl Shared {
+    fn node(&self) -> Option<&Node> {
+        self.node.get()
+    }
+
+    /// Starts the backplane for `hub` with the driver `connect` makes.
+    fn start(
+        self: &Arc<Self>,
+        hub: &HubInfo,
+        connect: impl FnOnce(mpsc::UnboundedSender<Inbound>) -> Result<Arc<dyn Driver>, String>,
+    ) -> Result<(), String> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err("the Redis lifetime manager starts with the endpoint: build the endpoint inside a Tokio runtime".into());
+        }
+        let hub_name = self.options.hub_name.as_deref().unwrap_or(hub.type_name);
+        let channels = Channels::new(&self.options.channel_prefix, hub_name, &self.server_name);
+        let (inbound, received) = mpsc::unbounded_channel();
+        let driver = connect(inbound)?;
+        let (interests, requested) = mpsc::unbounded_channel();
+        let mut tag = [0u8; 8];
+        getrandom::fill(&mut tag).map_err(|e| e.to_string())?;
+        let node = Node {
+            channels,
+            protocols: hub.protocols,
+            driver,
+            acks: AckTable::default(),
+            results: RemoteResults::new(tag),
+            interests,
+            failing: AtomicBool::new(false),
+            ack_timeout: self.options.ack_timeout,
+            client_result_timeout: self.options.client_result_timeout,
+        };
+        let fixed: Vec<String> = node.channels.fixed().map(str::to_owned).to_vec();
+        let driver = Arc::clone(&node.driver);
+        self.node
+            .set(node)
+            .map_err(|_| "a Redis lifetime manager serves one endpoint".to_string())?;
+        tracing::info!(server = %self.server_name, hub = hub_name, "joining the Redis backplane");
+        tokio::spawn(async move {
+            for channel in fixed {
+                let _ = driver.subscribe(&channel).await;
+            }
+        });
+        tokio::spawn(inbound::run(Arc::downgrade(self), received));
+        tokio::spawn(keep_interests(Arc::downgrade(self), requested));
+        Ok(())
+    }
+}
+
+/// Applies subscription changes in the order they were asked for, each to the state of the
+/// moment (so a group that gained and lost members meanwhile ends up right).
+async fn keep_interests(
+    shared: std::sync::Weak<Shared>,
+    mut requested: mpsc::UnboundedReceiver<(Interest, oneshot::Sender<()>)>,
+) {
+    while let Some((interest, done)) = requested.recv().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let Some(node) = shared.node() else { return };
+        let (channel, wanted) = match &interest {
+            Interest::Connection(id) => (
+                node.channels.connection(id),
+                shared.local.connection(id).is_some(),
+            ),
+            Interest::Group(group) => (node.channels.group(group), shared.local.has_group(group)),
+            Interest::User(user) => (node.channels.user(user), shared.local.has_user(user)),
+        };
+        let changed = if wanted {
+            node.driver.subscribe(&channel).await
+        } else {
+            node.driver.unsubscribe(&channel).await
+        };
+        if let Err(error) = changed {
+            tracing::debug!(%channel, %error, wanted, "Redis subscription not changed yet; it follows when Redis is back");
+        }
+        let _ = done.send(());
+    }
+}
+
+impl RedisLifetimeManager {
+    /// `except` and this node's name: what a publication this node receives too excludes.
+    fn excluded_with_self(&self, except: &[String]) -> Vec<String> {
+        let mut excluded = Vec::with_capacity(except.len() + 1);
+        excluded.extend_from_slice(except);
+        excluded.push(self.shared.server_name.clone());
+        excluded
+    }
+
+    /// The channels `target` must be published on to reach connections beyond this node,
+    /// and the connections excluded there (this node among them where it subscribes).
+    fn publications(&self, channels: &Channels, target: &Target) -> (Vec<String>, Vec<String>) {
+        let remote = |ids: &[String]| -> Vec<String> {
+            ids.iter()
+                .filter(|id| self.shared.local.connection(id).is_none())
+                .map(|id| channels.connection(id))
+                .collect()
+        };
+        let own = |except: &[String]| self.excluded_with_self(except);
+        match target {
+            Target::All => (vec![channels.all().to_owned()], own(&[])),
+            Target::AllExcept(except) => (vec![channels.all().to_owned()], own(except)),
+            Target::Connection(id) => (remote(std::slice::from_ref(id)), Vec::new()),
+            Target::Connections(ids) => (remote(ids), Vec::new()),
+            Target::Group(group) => (vec![channels.group(group)], own(&[])),
+            Target::Groups(groups) => {
+                (groups.iter().map(|g| channels.group(g)).collect(), own(&[]))
+            }
+            Target::GroupExcept(group, except) => (vec![channels.group(group)], own(except)),
+            Target::User(user) => (vec![channels.user(user)], own(&[])),
+            Target::Users(users) => (users.iter().map(|u| channels.user(u)).collect(), own(&[])),
+        }
+    }
+
+    async fn change_group(
+        &self,
+        action: GroupAction,
+        connection_id: &str,
+        group: &str,
+    ) -> Result<(), SendError> {
+        let local = &self.shared.local;
+        let Some(node) = self.node() else {
+            match action {
+                GroupAction::Add => local.add(connection_id, group),
+                GroupAction::Remove => local.remove(connection_id, group),
+            };
+            return Ok(());
+        };
+        if local.connection(connection_id).is_none() {
+            return node
+                .group_command(&self.shared.server_name, action, connection_id, group)
+                .await;
+        }
+        let changed = match action {
+            GroupAction::Add => local.add(connection_id, group),
+            GroupAction::Remove => local.remove(connection_id, group),
+        };
+        if changed {
+            node.interest(Interest::Group(Arc::from(group))).await;
+        }
+        Ok(())
+    }
+}
+
+impl HubLifetimeManager for RedisLifetimeManager {
+    fn local(&self) -> &InMemoryLifetimeManager {
+        &self.shared.local
+    }
+
+    fn attach(&self, hub: &HubInfo) -> Result<(), String> {
+        let url = self.shared.options.url.clone();
+        self.shared.start(hub, move |inbound| {
+            let driver: Arc<dyn Driver> = client::RedisDriver::start(&url, inbound)?;
+            Ok(driver)
+        })
+    }
+
+    fn on_connected(&self, connection: Arc<HubConnection>) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let first_of_user = self.shared.local.connect(Arc::clone(&connection));
+            let Some(node) = self.node() else { return };
+            node.interest(Interest::Connection(Arc::clone(connection.id_arc())))
+                .await;
+            if let (true, Some(user)) = (first_of_user, connection.user()) {
+                node.interest(Interest::User(Arc::clone(user))).await;
+            }
+        })
+    }
+
+    fn on_disconnected<'a>(&'a self, connection: &'a Arc<HubConnection>) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let departure = self.shared.local.disconnect(connection);
+            let Some(node) = self.node() else { return };
+            // Other nodes awaiting this connection's answers learn it is gone.
+            for (invocation_id, channel) in node.results.take_all_forwarded(connection.id()) {
+                let gone = Err(ClientResultError::Client("Connection disconnected.".into()));
+                let payload = node.answer_completion(connection, &invocation_id, &gone);
+                let _ = node.publish(&channel, payload).await;
+            }
+            node.interest(Interest::Connection(Arc::clone(connection.id_arc())))
+                .await;
+            for group in departure.emptied_groups {
+                node.interest(Interest::Group(group)).await;
+            }
+            if let Some(user) = departure.emptied_user {
+                node.interest(Interest::User(user)).await;
+            }
+        })
+    }
+
+    fn protocols(&self) -> ProtocolSet {
+        match self.node() {
+            Some(node) => node.protocols,
+            None => self.shared.local.local_protocols(),
+        }
+    }
+
+    fn protocols_for(&self, target: &Target) -> ProtocolSet {
+        if let Target::Connection(id) = target
+            && let Some(connection) = self.shared.local.connection(id)
+        {
+            return ProtocolSet::of([connection.protocol()]);
+        }
+        self.protocols()
+    }
+
+    fn send<'a>(
+        &'a self,
+        target: &'a Target,
+        message: &'a SerializedMessage,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        self.shared.local.deliver(target, message);
+        let node = match (self.node(), target) {
+            (None, _) => return Box::pin(std::future::ready(Ok(()))),
+            // A local connection needs nothing more.
+            (Some(_), Target::Connection(id)) if self.shared.local.connection(id).is_some() => {
+                return Box::pin(std::future::ready(Ok(())));
+            }
+            (Some(node), _) => node,
+        };
+        let (channels, excluded) = self.publications(&node.channels, target);
+        Box::pin(async move { node.publish_invocation(channels, &excluded, message).await })
+    }
+
+    fn invoke_client<'a>(
+        &'a self,
+        connection_id: &'a str,
+        encode: &'a EncodeInvocation<'a>,
+    ) -> BoxFuture<'a, Result<ClientResult, ClientResultError>> {
+        match self.node() {
+            Some(node) if self.shared.local.connection(connection_id).is_none() => {
+                Box::pin(node.invoke_remote(connection_id, encode))
+            }
+            _ => self.shared.local.invoke(connection_id, encode),
+        }
+    }
+
+    fn complete_client_result(
+        &self,
+        connection: &Arc<HubConnection>,
+        invocation_id: &str,
+        result: Result<ClientResult, ClientResultError>,
+    ) -> bool {
+        let Some(node) = self.node() else {
+            return connection.complete_invocation(invocation_id, result);
+        };
+        let Some(channel) = node.results.take_forwarded(connection.id(), invocation_id) else {
+            return connection.complete_invocation(invocation_id, result);
+        };
+        let payload = node.answer_completion(connection, invocation_id, &result);
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            if let Some(node) = shared.node() {
+                let _ = node.publish(&channel, payload).await;
+            }
+        });
+        true
+    }
+
+    fn add_to_group<'a>(
+        &'a self,
+        connection_id: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(self.change_group(GroupAction::Add, connection_id, group))
+    }
+
+    fn remove_from_group<'a>(
+        &'a self,
+        connection_id: &'a str,
+        group: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(self.change_group(GroupAction::Remove, connection_id, group))
+    }
+}
