@@ -1,0 +1,200 @@
+//! Connections themselves: idle memory, the connection ramp, the cost of disconnects.
+
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bench::args::Args;
+use bench::client::{self, Conn, HttpClient};
+use bench::procfs::{self, CpuSample};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use serde_json::{Value, json};
+use tokio::task::spawn_local;
+use tokio::time::sleep;
+
+use crate::{Common, Window, connect_many, failed, histogram, keep_open, summary};
+
+pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
+    let steps = args.list("steps", &[1000, 5000, 10000]);
+    let settle = Duration::from_secs_f64(args.get("settle", 7.0));
+    let ping_every = Duration::from_secs_f64(args.get("ping-every", 5.0));
+    let pid = common
+        .server_pid
+        .ok_or_else(|| failed("idle", "--server-pid is required"))?;
+    let closed = Rc::new(Cell::new(0u64));
+    let ping = common.endpoint.flavor.ping_frame();
+    sleep(Duration::from_millis(500)).await;
+    let base = procfs::rss_bytes(pid).unwrap_or(0);
+    let mut open = 0usize;
+    let mut points = Vec::new();
+    for &step in &steps {
+        let conns = connect_many(
+            &common.endpoint,
+            step.saturating_sub(open),
+            common.concurrency,
+        )
+        .await?;
+        open = step;
+        for conn in conns {
+            spawn_local(keep_open(
+                conn,
+                ping.clone(),
+                ping_every,
+                Rc::clone(&closed),
+            ));
+        }
+        sleep(settle).await;
+        let rss = procfs::rss_bytes(pid).unwrap_or(0);
+        points.push(json!({
+            "conns": step,
+            "rss": rss,
+            "bytes_per_conn": (rss.saturating_sub(base)) as f64 / step as f64,
+        }));
+    }
+    let first = &points[0];
+    let last = &points[points.len() - 1];
+    let slope = (last["rss"].as_f64().unwrap_or(0.0) - first["rss"].as_f64().unwrap_or(0.0))
+        / (last["conns"].as_f64().unwrap_or(1.0) - first["conns"].as_f64().unwrap_or(0.0)).max(1.0);
+    Ok(json!({
+        "rss_base": base,
+        "points": points,
+        "slope_bytes_per_conn": slope,
+        "closed": closed.get(),
+        "server_fds": procfs::open_fds(pid),
+    }))
+}
+
+pub(crate) async fn ramp(common: &Common, args: &Args) -> io::Result<Value> {
+    let conns: usize = args.get("conns", 2000);
+    let concurrency: usize = args.get("concurrency", 32);
+    let next = Cell::new(0usize);
+    let hist = RefCell::new(histogram());
+    let w = Window::start(common);
+    let started = Instant::now();
+    let worker = || async {
+        let mut http = HttpClient::new(common.endpoint.addr);
+        let mut open = Vec::new();
+        loop {
+            let i = next.get();
+            if i >= conns {
+                return Ok::<_, io::Error>(open);
+            }
+            next.set(i + 1);
+            let t = Instant::now();
+            open.push(client::connect(&common.endpoint, Some(&mut http)).await?);
+            hist.borrow_mut()
+                .saturating_record(t.elapsed().as_nanos() as u64);
+        }
+    };
+    let opened = futures_util::future::try_join_all((0..concurrency).map(|_| worker())).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut out = w.end(common);
+    out.insert(
+        "conns".into(),
+        json!(opened.iter().map(Vec::len).sum::<usize>()),
+    );
+    out.insert("conns_per_s".into(), json!(conns as f64 / elapsed));
+    out.insert("connect_time".into(), summary(&hist.borrow()));
+    if let Some(cpu) = out.get("server_cpu_ns").and_then(Value::as_u64) {
+        out.insert(
+            "server_cpu_us_per_conn".into(),
+            json!(cpu as f64 / 1000.0 / conns as f64),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
+pub(crate) async fn disconnect(common: &Common, args: &Args) -> io::Result<Value> {
+    let flavor = common.endpoint.flavor;
+    if !flavor.has_groups() {
+        return Err(failed("disconnect", "needs a server with groups"));
+    }
+    let pid = common
+        .server_pid
+        .ok_or_else(|| failed("disconnect", "--server-pid is required"))?;
+    let groups: usize = args.get("groups", 2000);
+    let holders: usize = args.get("holders", 100);
+    let conns: usize = args.get("conns", 1000);
+    let per_conn: usize = args.get("per-conn", 5);
+    let per_holder = groups.div_ceil(holders);
+    let closed = Rc::new(Cell::new(0u64));
+    // Holders keep `groups` groups in existence.
+    let held: Vec<Conn> = stream::iter(0..holders)
+        .map(|h| async move {
+            let mut conn = client::connect(&common.endpoint, None).await?;
+            conn.call(&flavor.join_many_frame(&format!("h{h}-"), per_holder as u64))
+                .await?;
+            Ok::<_, io::Error>(conn)
+        })
+        .buffer_unordered(8)
+        .try_collect()
+        .await?;
+    for conn in held {
+        spawn_local(keep_open(
+            conn,
+            flavor.ping_frame(),
+            Duration::from_secs(5),
+            Rc::clone(&closed),
+        ));
+    }
+    // Connections that each join `per_conn` of those groups, then leave.
+    let leaving: Vec<Conn> = stream::iter(0..conns)
+        .map(|i| async move {
+            let mut conn = client::connect(&common.endpoint, None).await?;
+            let prefix = format!("h{}-", i % holders);
+            conn.call(&flavor.join_many_frame(&prefix, per_conn as u64))
+                .await?;
+            Ok::<_, io::Error>(conn)
+        })
+        .buffer_unordered(common.concurrency.max(1))
+        .try_collect()
+        .await?;
+    // The server's CPU use with everyone connected and idle (keep-alive timers), to subtract.
+    let idle_window = Duration::from_secs_f64(args.get("idle-window", 1.0));
+    sleep(idle_window / 2).await;
+    let idle_start = CpuSample::take(pid);
+    sleep(idle_window).await;
+    let before = CpuSample::take(pid);
+    let idle_rate = before.cpu_since(&idle_start) as f64
+        / before.at.duration_since(idle_start.at).as_secs_f64();
+    let fds = procfs::open_fds(pid).unwrap_or(0);
+    let started = Instant::now();
+    drop(leaving);
+    // The server closes a socket once it has handled the disconnect: wait for all of them
+    // (some servers notice a closed socket only on a timer), then for the work to end.
+    let mut all_gone = false;
+    while started.elapsed() < Duration::from_secs(60) {
+        if procfs::open_fds(pid).unwrap_or(0) + conns <= fds + 2 {
+            all_gone = true;
+            break;
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    let handled_after = started.elapsed().as_secs_f64();
+    let mut last = CpuSample::take(pid);
+    while started.elapsed() < Duration::from_secs(120) {
+        sleep(Duration::from_millis(200)).await;
+        let now = CpuSample::take(pid);
+        let busy = now.cpu_since(&last) as f64;
+        let idle = idle_rate * now.at.duration_since(last.at).as_secs_f64();
+        last = now;
+        if busy <= idle * 1.5 + 1_000_000.0 {
+            break;
+        }
+    }
+    let elapsed = last.at.duration_since(before.at).as_secs_f64();
+    let cpu = (last.cpu_since(&before) as f64 - idle_rate * elapsed).max(0.0) as u64;
+    Ok(json!({
+        "groups": holders * per_holder,
+        "disconnects": conns,
+        "server_cpu_ns": cpu,
+        "cpu_us_per_disconnect": cpu as f64 / 1000.0 / conns as f64,
+        "sockets_closed_after_s": handled_after,
+        "all_sockets_closed": all_gone,
+        "settled_after_s": elapsed,
+        "idle_cpu_share": idle_rate / 1e9,
+        "holders_closed": closed.get(),
+        "server_rss": procfs::rss_bytes(pid),
+    }))
+}
