@@ -9,8 +9,10 @@ use axum::Router;
 
 pub mod auth_hub;
 pub mod chat;
+pub mod cluster;
 pub mod interop;
 pub mod notifications;
+pub mod scale_out;
 pub mod secure_chat;
 pub mod streaming;
 pub mod testhub;

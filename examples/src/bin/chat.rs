@@ -36,7 +36,11 @@ async fn main() {
             "/metrics",
             get(move || std::future::ready(metrics.render())),
         )
-        .hub("/hubs/chat", ChatHub)
+        // With REDIS_URL set, every chat node on that Redis is one hub (examples::scale_out).
+        .hub(
+            "/hubs/chat",
+            examples::scale_out::join(HubEndpoint::builder(ChatHub)).build(),
+        )
         // `/hubs/secure-chat` and `POST /api/login`: signed-in users, bearer tokens.
         .merge(secure_chat::routes(secure_chat::SigningKey::from_env()))
         // Browser clients on other origins send credentials by default.

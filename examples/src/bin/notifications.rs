@@ -112,10 +112,11 @@ async fn order_status(
 #[tokio::main]
 async fn main() {
     examples::init_tracing();
-    let endpoint = HubEndpoint::builder(NotificationHub)
+    let builder = HubEndpoint::builder(NotificationHub)
         // The `user` query parameter names a connection's user (demo authentication).
-        .authenticate(examples::user_from_query())
-        .build();
+        .authenticate(examples::user_from_query());
+    // With REDIS_URL set, pushes reach the clients of every node on that Redis.
+    let endpoint = examples::scale_out::join(builder).build();
     let services = Services {
         hub: endpoint.context(),
         next_id: Default::default(),

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! use hubs::prelude::*;
-//! use hubs::redis::{RedisLifetimeManager, RedisOptions};
+//! use hubs_runtime::lifetime::redis::{RedisLifetimeManager, RedisOptions};
 //!
 //! struct Chat;
 //!

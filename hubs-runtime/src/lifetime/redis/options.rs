@@ -8,7 +8,7 @@ use std::time::Duration;
 /// ```
 /// use std::time::Duration;
 ///
-/// use hubs::redis::RedisOptions;
+/// use hubs_runtime::lifetime::redis::RedisOptions;
 ///
 /// // Share Redis with ASP.NET Core nodes serving `MyApp.Hubs.ChatHub` under prefix `myapp`.
 /// let options = RedisOptions::new("redis://127.0.0.1:6379")
