@@ -153,6 +153,22 @@ impl ClusterHub {
         sent(ctx.groups().remove(id, group).await)
     }
 
+    /// How many connections `user` has on every node (presence).
+    pub async fn user_connections(&self, ctx: &Context, user: String) -> Result<usize, HubError> {
+        ctx.presence()
+            .connection_count(user)
+            .await
+            .map_err(|e| HubError::new(e.to_string()))
+    }
+
+    /// Whether `user` is online on some node.
+    pub async fn is_online(&self, ctx: &Context, user: String) -> Result<bool, HubError> {
+        ctx.presence()
+            .is_online(user)
+            .await
+            .map_err(|e| HubError::new(e.to_string()))
+    }
+
     /// Asks connection `id` (on any node) `Ask(question)` and returns its answer.
     pub async fn ask(
         &self,

@@ -3,7 +3,8 @@
 //!
 //! `REDIS_CHANNEL_PREFIX` and `REDIS_HUB_NAME` set the channel prefix and the hub's name on the
 //! backplane (its .NET full type name, to share Redis with ASP.NET Core nodes);
-//! `REDIS_ACK_TIMEOUT_MS` shortens the 30 s wait for group changes on other nodes.
+//! `REDIS_ACK_TIMEOUT_MS` shortens the 30 s wait for group changes on other nodes,
+//! `REDIS_PRESENCE_EXPIRY_MS` the 15 s after which a crashed node's users are offline.
 
 use std::time::Duration;
 
@@ -27,6 +28,12 @@ pub fn options_from_env() -> Option<RedisOptions> {
         .and_then(|ms| ms.parse().ok())
     {
         options = options.ack_timeout(Duration::from_millis(ms));
+    }
+    if let Some(ms) = std::env::var("REDIS_PRESENCE_EXPIRY_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
+        options = options.presence_expiry(Duration::from_millis(ms));
     }
     Some(options)
 }

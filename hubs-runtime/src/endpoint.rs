@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::auth::{Authenticator, Principal, RequestAuth, UserIdProvider};
-use crate::clients::{Groups, HubClients};
+use crate::clients::{Groups, HubClients, Presence};
 use crate::connection::{ConnectionDispatcher, ConnectionOptions};
 use crate::hub::{
     AuthorizationContext, CloseAll, FilterChain, Hub, HubDispatcher, HubFilter, HubFilters,
@@ -419,6 +419,11 @@ impl<H> HubContext<H> {
     /// Group membership of any connection.
     pub fn groups(&self) -> Groups<'_> {
         Groups::new(&*self.lifetime)
+    }
+
+    /// Who is online (on every node, with a backplane).
+    pub fn presence(&self) -> Presence<'_> {
+        Presence::new(&*self.lifetime)
     }
 
     /// Who connection `connection_id` authenticated as, if it is connected to this node and

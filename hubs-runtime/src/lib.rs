@@ -38,7 +38,7 @@ pub use auth::UserIdProvider;
 pub use binary::Binary;
 pub use clients::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, Groups, HubClients,
-    IntoArguments, SingleClientProxy,
+    IntoArguments, Presence, SingleClientProxy,
 };
 pub use connection::{ConnectionEndpoint, ConnectionHandler, ConnectionOptions, RequestInfo};
 pub use endpoint::{HubContext, HubEndpoint, HubEndpointBuilder};

@@ -19,8 +19,8 @@ pub use hubs_runtime::hub::{
 pub use hubs_runtime::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, ConnectionOptions, Context,
     Groups, Hub, HubClients, HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions,
-    HubRouterExt, IntoArguments, Protocol, RequestInfo, SendError, SingleClientProxy, Timestamp,
-    UploadStream, UserIdProvider, serve,
+    HubRouterExt, IntoArguments, Presence, Protocol, RequestInfo, SendError, SingleClientProxy,
+    Timestamp, UploadStream, UserIdProvider, serve,
 };
 
 pub use hubs_runtime::{Binary, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Serve};

@@ -2,7 +2,8 @@
 // driven by the official client: broadcasts reach every client on every node exactly once over
 // every transport and protocol; every target, group changes and client results cross nodes;
 // Redis killed and restarted mid-test (local delivery never stops, cross-node delivery
-// resumes, nothing is duplicated); a node killed.
+// resumes, nothing is duplicated); a node killed (presence from another node, offline within
+// the expiry).
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer, waitFor } from '../lib/server.mjs';
@@ -15,7 +16,13 @@ let nodes = [];
 
 async function startNode(index) {
   return startServer('cluster', {
-    env: { REDIS_URL: redis.url, REDIS_ACK_TIMEOUT_MS: '2000', NODE_NAME: `node${index}`, RUST_LOG: 'info' },
+    env: {
+      REDIS_URL: redis.url,
+      REDIS_ACK_TIMEOUT_MS: '2000',
+      REDIS_PRESENCE_EXPIRY_MS: '1500',
+      NODE_NAME: `node${index}`,
+      RUST_LOG: 'info',
+    },
   });
 }
 
@@ -65,6 +72,11 @@ describe('Redis backplane, 3 nodes', () => {
       for (const combination of COMBINATIONS) clients.push(await client(node, combination));
     }
     assert.deepEqual(new Set(clients.map((c) => c.node)), new Set(['node0', 'node1', 'node2']));
+    const publishes = async () => {
+      const stats = await redisCommand(redis.port, 'INFO', 'commandstats');
+      return Number(/cmdstat_publish:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    const publishedBefore = await publishes();
     const sent = [];
     for (const from of [0, 5, 10]) {
       const text = unique(`from-${clients[from].node}`);
@@ -74,9 +86,8 @@ describe('Redis backplane, 3 nodes', () => {
     for (const c of clients) await c.received.waitForCount(sent.length);
     await sleep(QUIET_MS);
     for (const c of clients) assert.deepEqual([...c.received.items].sort(), [...sent].sort(), c.name);
-    // One PUBLISH per broadcast (Redis's own count).
-    const stats = await redisCommand(redis.port, 'INFO', 'commandstats');
-    assert.match(stats, /cmdstat_publish:calls=\d+/);
+    // One PUBLISH per broadcast, however many nodes and clients (Redis's own count).
+    assert.equal((await publishes()) - publishedBefore, sent.length);
   });
 
   test('every target, group changes and users across nodes', T, async () => {
@@ -178,7 +189,16 @@ describe('Redis backplane, 3 nodes', () => {
     const doomed = await client(nodes[2], { user: carol });
     await survivor.connection.invoke('AddToGroup', survivor.id, g);
     await survivor.connection.invoke('AddToGroup', doomed.id, g);
+    // Presence: seen from another node; the dead node's users go offline within the expiry.
+    const dave = unique('dave');
+    await client(nodes[2], { user: dave });
+    assert.equal(await other.connection.invoke('UserConnections', carol), 2);
+    assert.equal(await other.connection.invoke('IsOnline', dave), true);
     await nodes[2].kill();
+    const killedAt = Date.now();
+    await waitFor(async () => !(await other.connection.invoke('IsOnline', dave)), 5_000, `${dave} offline`);
+    assert.ok(Date.now() - killedAt < 3_000, 'offline within the 1.5 s expiry (and a refresh)');
+    assert.equal(await other.connection.invoke('UserConnections', carol), 1);
     await survivor.connection.invoke('SendGroup', g, 'group');
     await other.connection.invoke('SendUser', carol, 'user');
     await other.connection.invoke('SendAll', 'all');

@@ -32,6 +32,10 @@ pub trait IntoArguments: Send + Sync + private::Sealed {
     fn serialize_arguments<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
 }
 
+mod presence;
+
+pub use presence::Presence;
+
 mod private {
     pub trait Sealed {}
 }

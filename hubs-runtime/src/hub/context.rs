@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Principal;
-use crate::clients::{CallerClients, ClientResults, Groups};
+use crate::clients::{CallerClients, ClientResults, Groups, Presence};
 use crate::connection::{RequestInfo, Transport};
 use crate::lifetime::{HubConnection, HubLifetimeManager};
 use crate::protocol::Protocol;
@@ -271,6 +271,11 @@ impl Context {
     /// Group membership of any connection.
     pub fn groups(&self) -> Groups<'_> {
         Groups::new(&*self.inner.lifetime)
+    }
+
+    /// Who is online (on every node, with a backplane).
+    pub fn presence(&self) -> Presence<'_> {
+        Presence::new(&*self.inner.lifetime)
     }
 
     /// Closes the calling connection after the current messages (like `Context.Abort()`).

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::{ClientResult, ClientResultError, SerializedMessage};
+use super::message::{ClientResult, ClientResultError, SerializedMessage};
 use crate::auth::Principal;
 use crate::connection::{Outgoing, SendQueue, TrySendError};
 use crate::protocol::{EncodeError, Protocol};

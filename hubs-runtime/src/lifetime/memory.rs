@@ -7,10 +7,9 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures_util::future::BoxFuture;
 
-use super::{
-    ClientResult, ClientResultError, EncodeInvocation, HubConnection, HubLifetimeManager,
-    ProtocolSet, SerializedMessage, Target,
-};
+use super::connection::HubConnection;
+use super::message::{ClientResult, ClientResultError, ProtocolSet, SerializedMessage, Target};
+use super::{EncodeInvocation, HubLifetimeManager};
 use crate::protocol::Protocol;
 
 type Members = HashMap<Arc<str>, Arc<HubConnection>>;
@@ -103,6 +102,16 @@ impl InMemoryLifetimeManager {
     /// Whether user `user` has a connection here.
     pub fn has_user(&self, user: &str) -> bool {
         read(&self.users).contains_key(user)
+    }
+
+    /// How many connections user `user` has here.
+    pub fn user_connection_count(&self, user: &str) -> usize {
+        read(&self.users).get(user).map_or(0, HashMap::len)
+    }
+
+    /// The users with a connection here.
+    pub fn users(&self) -> Vec<String> {
+        read(&self.users).keys().map(|u| u.to_string()).collect()
     }
 
     /// The protocols of the connections here.

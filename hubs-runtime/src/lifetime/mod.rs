@@ -175,6 +175,21 @@ pub trait HubLifetimeManager: Send + Sync + 'static {
         Box::pin(ready(Ok(())))
     }
 
+    /// How many connections user `user` has: on every node, for a manager that spans nodes
+    /// (presence; by default this node's count).
+    fn user_connection_count<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<usize, SendError>> {
+        Box::pin(ready(Ok(self.local().user_connection_count(user))))
+    }
+
+    /// The users with at least one connection: on every node, for a manager that spans nodes
+    /// (presence; by default this node's users).
+    fn online_users(&self) -> BoxFuture<'_, Result<Vec<String>, SendError>> {
+        Box::pin(ready(Ok(self.local().users())))
+    }
+
     /// A connection of this node, by id; `None` when it is not here.
     fn local_connection(&self, connection_id: &str) -> Option<Arc<HubConnection>> {
         self.local().connection(connection_id)

@@ -13,6 +13,10 @@
 //! | `P:internal:groups` | group add and remove for connections of other nodes |
 //! | `P:internal:ack:<server>` | acks of group commands, to the node that sent them |
 //! | `P:internal:return:<server>` | client-result answers, to the node that asked |
+//!
+//! Presence uses keys, not channels: `P:presence:<user>:<server>` holds how many connections
+//! the user has on that node (the user id with `%` and `:` percent-encoded), expiring unless the
+//! node refreshes it.
 
 /// The channel names of one hub on one node.
 #[derive(Debug, Clone)]
@@ -92,6 +96,32 @@ impl Channels {
         format!("{}:user:{user_id}", self.base)
     }
 
+    /// The presence key of `user` on node `server_name`.
+    pub(super) fn presence_key(&self, user: &str, server_name: &str) -> String {
+        format!(
+            "{}{}:{server_name}",
+            self.presence_prefix(),
+            encode_user(user)
+        )
+    }
+
+    /// The prefix of every presence key of `user` (on any node).
+    pub(super) fn user_presence_prefix(&self, user: &str) -> String {
+        format!("{}{}:", self.presence_prefix(), encode_user(user))
+    }
+
+    /// The prefix of every presence key.
+    pub(super) fn presence_prefix(&self) -> String {
+        format!("{}:presence:", self.base)
+    }
+
+    /// The user of a presence key.
+    pub(super) fn presence_user(&self, key: &str) -> Option<String> {
+        let rest = key.strip_prefix(self.presence_prefix().as_str())?;
+        let (user, _server) = rest.split_once(':')?;
+        Some(decode_user(user))
+    }
+
     /// The channels every node subscribes to for as long as it runs.
     pub(super) fn fixed(&self) -> [&str; 4] {
         [
@@ -127,6 +157,15 @@ impl Channels {
             rest.strip_prefix("connection:").map(Channel::Connection)
         }
     }
+}
+
+/// A user id without `:` (percent-encoding `%` and `:`), so it ends where the node's name starts.
+fn encode_user(user: &str) -> String {
+    user.replace('%', "%25").replace(':', "%3A")
+}
+
+fn decode_user(encoded: &str) -> String {
+    encoded.replace("%3A", ":").replace("%25", "%")
 }
 
 #[cfg(test)]
@@ -166,5 +205,11 @@ mod tests {
         );
         assert_eq!(c.parse("app1MyApp.Hubs.ChatHub:internal:ack:other"), None);
         assert_eq!(c.parse("OtherHub:all"), None);
+
+        let key = c.presence_key("a:b%c", "web_1");
+        assert_eq!(key, "app1MyApp.Hubs.ChatHub:presence:a%3Ab%25c:web_1");
+        assert!(key.starts_with(&c.user_presence_prefix("a:b%c")));
+        assert!(!key.starts_with(&c.user_presence_prefix("a")));
+        assert_eq!(c.presence_user(&key).as_deref(), Some("a:b%c"));
     }
 }

@@ -64,6 +64,18 @@ async fn within<T>(future: impl Future<Output = redis::RedisResult<T>>) -> Resul
     }
 }
 
+/// Escapes the glob characters of a SCAN pattern.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl RedisDriver {
     /// A driver for `url` (checked with [`check_url`]) whose tasks deliver to `inbound`. Must
     /// be called inside a Tokio runtime; the tasks end when the driver is dropped.
@@ -280,6 +292,68 @@ impl Driver for RedisDriver {
             Ok(count)
         })
     }
+
+    fn set_expiring<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), DriverError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(ttl.as_millis().max(1) as u64);
+            self.command::<()>(&cmd).await
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), DriverError>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("DEL");
+            cmd.arg(key);
+            self.command::<u64>(&cmd).await.map(drop)
+        })
+    }
+
+    fn entries_under<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, DriverError>> {
+        Box::pin(async move {
+            let pattern = format!("{}*", glob_escape(prefix));
+            let mut keys = Vec::new();
+            let mut cursor = 0u64;
+            loop {
+                let mut cmd = redis::cmd("SCAN");
+                cmd.arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000);
+                let (next, batch): (u64, Vec<String>) = self.command(&cmd).await?;
+                keys.extend(batch);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+            keys.sort();
+            keys.dedup();
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut cmd = redis::cmd("MGET");
+            cmd.arg(&keys);
+            let values: Vec<Option<String>> = self.command(&cmd).await?;
+            Ok(keys
+                .into_iter()
+                .zip(values)
+                .filter_map(|(key, value)| Some((key, value?)))
+                .collect())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -292,5 +366,6 @@ mod tests {
         assert!(check_url("redis://127.0.0.1:6379/2").is_ok());
         assert!(check_url("http://127.0.0.1").is_err());
         assert!(check_url("not a url").is_err());
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
     }
 }

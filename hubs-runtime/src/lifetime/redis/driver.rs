@@ -1,11 +1,13 @@
 //! The narrow interface between the Redis manager and a pub/sub client (socketioxide-redis's
-//! `Driver`): publish, subscribe, unsubscribe, count a channel's subscribers. Received messages and connection changes arrive as [`Inbound`] items
+//! `Driver`): publish, subscribe, unsubscribe, count a channel's subscribers, plus the expiring keys presence uses. Received messages and connection changes arrive as [`Inbound`] items
 //! on the channel the driver was started with.
 //!
 //! A driver keeps what it was asked to subscribe to and subscribes to all of it again after a
 //! lost connection comes back, so the manager never replays subscriptions itself. While the
 //! server is unreachable every call fails at once with [`DriverError::NotConnected`]: nothing
 //! waits for the server to come back.
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -58,4 +60,21 @@ pub(super) trait Driver: Send + Sync + 'static {
 
     /// How many clients (nodes) subscribe to `channel`.
     fn subscribers<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<u64, DriverError>>;
+
+    /// Sets `key` to `value`, expiring after `ttl` unless set again.
+    fn set_expiring<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), DriverError>>;
+
+    /// Deletes `key`.
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), DriverError>>;
+
+    /// Every key that starts with `prefix`, with its value.
+    fn entries_under<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, DriverError>>;
 }

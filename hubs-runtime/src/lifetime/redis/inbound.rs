@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::channels::Channel;
 use super::driver::Inbound;
 use super::envelope::{self, GroupAction};
-use super::{Interest, Node, Shared};
+use super::state::{Interest, Node, Shared};
 use crate::lifetime::{ClientResult, ClientResultError, Target};
 use crate::protocol::{HubMessage, Protocol};
 

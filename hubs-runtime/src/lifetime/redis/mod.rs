@@ -31,6 +31,9 @@
 //!   redis-rs with one connection for commands and one for pub/sub, each reopened with
 //!   backoff, the subscriptions restored.
 //!
+//! Presence (`ctx.presence()`) is answered cluster-wide from expiring keys each node refreshes
+//! (`presence.rs`; not part of ASP.NET Core's format).
+//!
 //! A node subscribes to `all`, its own internal channels, a channel per local connection, and
 //! the group and user channels with members here (unsubscribing when the last one leaves).
 //! While Redis is unreachable, local delivery goes on, sends that must reach other nodes fail
@@ -45,22 +48,21 @@ mod envelope;
 mod inbound;
 mod node;
 mod options;
+mod presence;
 mod results;
+mod state;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use self::acks::AckTable;
 use self::channels::Channels;
 use self::driver::{Driver, Inbound};
 use self::envelope::GroupAction;
-use self::results::RemoteResults;
+use self::state::{Interest, Node, Shared};
 use super::{
     ClientResult, ClientResultError, EncodeInvocation, HubConnection, HubInfo, HubLifetimeManager,
     InMemoryLifetimeManager, ProtocolSet, SendError, SerializedMessage, Target,
@@ -68,50 +70,11 @@ use super::{
 
 pub use options::{RedisOptions, RedisOptionsError};
 
-/// How long a subscription change may hold up a connect, disconnect or group change.
-const SUBSCRIBE_WAIT: Duration = Duration::from_secs(2);
-/// How often a node awaiting a client result from another node checks that the connection
-/// still has a node.
-const LIVENESS_INTERVAL: Duration = Duration::from_secs(1);
-
 /// A [`HubLifetimeManager`] that spans every node connected to one Redis (ASP.NET Core's
 /// `RedisHubLifetimeManager`): every target reaches connections on every node, group changes
 /// and client results work for connections on other nodes. See the [module](self) docs.
 pub struct RedisLifetimeManager {
     shared: Arc<Shared>,
-}
-
-/// What the manager's tasks share with it.
-struct Shared {
-    local: InMemoryLifetimeManager,
-    options: RedisOptions,
-    /// `<host>_<32 hex digits>`, new on every start, as ASP.NET Core names its nodes.
-    server_name: String,
-    node: OnceLock<Node>,
-}
-
-/// The running backplane, from [`HubLifetimeManager::attach`] on.
-struct Node {
-    channels: Channels,
-    /// What every publication is encoded in: the hub's protocols.
-    protocols: ProtocolSet,
-    driver: Arc<dyn Driver>,
-    acks: AckTable,
-    results: RemoteResults,
-    /// Subscription changes, applied in order by one task.
-    interests: mpsc::UnboundedSender<(Interest, oneshot::Sender<()>)>,
-    /// Set while publishing fails, so an outage is logged once.
-    failing: AtomicBool,
-    ack_timeout: Duration,
-    client_result_timeout: Option<Duration>,
-}
-
-/// Something this node may need a subscription for.
-#[derive(Debug)]
-enum Interest {
-    Connection(Arc<str>),
-    Group(Arc<str>),
-    User(Arc<str>),
 }
 
 impl RedisLifetimeManager {
@@ -123,7 +86,7 @@ impl RedisLifetimeManager {
             shared: Arc::new(Shared {
                 local: InMemoryLifetimeManager::new(),
                 options,
-                server_name: server_name(),
+                server_name: state::server_name(),
                 node: OnceLock::new(),
             }),
         })
@@ -137,98 +100,19 @@ impl RedisLifetimeManager {
     fn node(&self) -> Option<&Node> {
         self.shared.node.get()
     }
-}
 
-fn server_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "hubs".to_owned());
-    let mut random = [0u8; 16];
-    getrandom::fill(&mut random).expect("the OS random generator works");
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{host}_{hex}")
-}
-
-impl Shared {
-    fn node(&self) -> Option<&Node> {
-        self.node.get()
-    }
-
-    /// Starts the backplane for `hub` with the driver `connect` makes.
+    /// Starts the backplane for `hub` on the driver `connect` makes, with its tasks.
     fn start(
-        self: &Arc<Self>,
+        &self,
         hub: &HubInfo,
         connect: impl FnOnce(mpsc::UnboundedSender<Inbound>) -> Result<Arc<dyn Driver>, String>,
     ) -> Result<(), String> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err("the Redis lifetime manager starts with the endpoint: build the endpoint inside a Tokio runtime".into());
-        }
-        let hub_name = self.options.hub_name.as_deref().unwrap_or(hub.type_name);
-        let channels = Channels::new(&self.options.channel_prefix, hub_name, &self.server_name);
-        let (inbound, received) = mpsc::unbounded_channel();
-        let driver = connect(inbound)?;
-        let (interests, requested) = mpsc::unbounded_channel();
-        let mut tag = [0u8; 8];
-        getrandom::fill(&mut tag).map_err(|e| e.to_string())?;
-        let node = Node {
-            channels,
-            protocols: hub.protocols,
-            driver,
-            acks: AckTable::default(),
-            results: RemoteResults::new(tag),
-            interests,
-            failing: AtomicBool::new(false),
-            ack_timeout: self.options.ack_timeout,
-            client_result_timeout: self.options.client_result_timeout,
-        };
-        let fixed: Vec<String> = node.channels.fixed().map(str::to_owned).to_vec();
-        let driver = Arc::clone(&node.driver);
-        self.node
-            .set(node)
-            .map_err(|_| "a Redis lifetime manager serves one endpoint".to_string())?;
-        tracing::info!(server = %self.server_name, hub = hub_name, "joining the Redis backplane");
-        tokio::spawn(async move {
-            for channel in fixed {
-                let _ = driver.subscribe(&channel).await;
-            }
-        });
-        tokio::spawn(inbound::run(Arc::downgrade(self), received));
-        tokio::spawn(keep_interests(Arc::downgrade(self), requested));
+        let started = self.shared.start(hub, connect)?;
+        let shared = Arc::downgrade(&self.shared);
+        tokio::spawn(inbound::run(shared.clone(), started.received));
+        tokio::spawn(state::keep_interests(shared.clone(), started.requested));
+        tokio::spawn(presence::refresh(shared));
         Ok(())
-    }
-}
-
-/// Applies subscription changes in the order they were asked for, each to the state of the
-/// moment (so a group that gained and lost members meanwhile ends up right).
-async fn keep_interests(
-    shared: std::sync::Weak<Shared>,
-    mut requested: mpsc::UnboundedReceiver<(Interest, oneshot::Sender<()>)>,
-) {
-    while let Some((interest, done)) = requested.recv().await {
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let Some(node) = shared.node() else { return };
-        let (channel, wanted) = match &interest {
-            Interest::Connection(id) => (
-                node.channels.connection(id),
-                shared.local.connection(id).is_some(),
-            ),
-            Interest::Group(group) => (node.channels.group(group), shared.local.has_group(group)),
-            Interest::User(user) => (node.channels.user(user), shared.local.has_user(user)),
-        };
-        let changed = if wanted {
-            node.driver.subscribe(&channel).await
-        } else {
-            node.driver.unsubscribe(&channel).await
-        };
-        if let Err(error) = changed {
-            tracing::debug!(%channel, %error, wanted, "Redis subscription not changed yet; it follows when Redis is back");
-        }
-        let _ = done.send(());
     }
 }
 
@@ -303,7 +187,7 @@ impl HubLifetimeManager for RedisLifetimeManager {
 
     fn attach(&self, hub: &HubInfo) -> Result<(), String> {
         let url = self.shared.options.url.clone();
-        self.shared.start(hub, move |inbound| {
+        self.start(hub, move |inbound| {
             let driver: Arc<dyn Driver> = client::RedisDriver::start(&url, inbound)?;
             Ok(driver)
         })
@@ -315,8 +199,11 @@ impl HubLifetimeManager for RedisLifetimeManager {
             let Some(node) = self.node() else { return };
             node.interest(Interest::Connection(Arc::clone(connection.id_arc())))
                 .await;
-            if let (true, Some(user)) = (first_of_user, connection.user()) {
-                node.interest(Interest::User(Arc::clone(user))).await;
+            if let Some(user) = connection.user() {
+                if first_of_user {
+                    node.interest(Interest::User(Arc::clone(user))).await;
+                }
+                self.shared.update_presence(user).await;
             }
         })
     }
@@ -338,6 +225,9 @@ impl HubLifetimeManager for RedisLifetimeManager {
             }
             if let Some(user) = departure.emptied_user {
                 node.interest(Interest::User(user)).await;
+            }
+            if let Some(user) = connection.user() {
+                self.shared.update_presence(user).await;
             }
         })
     }
@@ -409,6 +299,17 @@ impl HubLifetimeManager for RedisLifetimeManager {
             }
         });
         true
+    }
+
+    fn user_connection_count<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<usize, SendError>> {
+        Box::pin(self.shared.presence_count(user))
+    }
+
+    fn online_users(&self) -> BoxFuture<'_, Result<Vec<String>, SendError>> {
+        Box::pin(self.shared.presence_users())
     }
 
     fn add_to_group<'a>(

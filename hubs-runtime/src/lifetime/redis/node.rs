@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::envelope::{self, GroupAction, GroupCommand, Reply};
-use super::{Interest, LIVENESS_INTERVAL, Node, SUBSCRIBE_WAIT};
+use super::state::{Interest, LIVENESS_INTERVAL, Node, SUBSCRIBE_WAIT};
 use crate::lifetime::{
     ClientResult, ClientResultError, EncodeInvocation, HubConnection, SendError, SerializedMessage,
 };

@@ -2,7 +2,7 @@
 //! Redis (a [`Driver`] that routes publications to subscribers and can be taken down). The
 //! real Redis is exercised by the interop suite (`interop/test/redis.test.mjs`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -23,6 +23,8 @@ struct Bus {
     drivers: Mutex<Vec<Weak<StubDriver>>>,
     down: AtomicBool,
     published: AtomicUsize,
+    /// Keys with their values and expiry.
+    keys: Mutex<HashMap<String, (String, tokio::time::Instant)>>,
 }
 
 struct StubDriver {
@@ -108,6 +110,40 @@ impl Driver for StubDriver {
             .count();
         ready(self.bus.check().map(|()| count as u64))
     }
+
+    fn set_expiring<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), DriverError>> {
+        let expires = tokio::time::Instant::now() + ttl;
+        let entry = (value.to_owned(), expires);
+        self.bus.keys.lock().unwrap().insert(key.to_owned(), entry);
+        ready(self.bus.check())
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), DriverError>> {
+        self.bus.keys.lock().unwrap().remove(key);
+        ready(self.bus.check())
+    }
+
+    fn entries_under<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, DriverError>> {
+        let now = tokio::time::Instant::now();
+        let entries = self
+            .bus
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(key, (_, expires))| key.starts_with(prefix) && *expires > now)
+            .map(|(key, (value, _))| (key.clone(), value.clone()))
+            .collect();
+        ready(self.bus.check().map(|()| entries))
+    }
 }
 
 /// A node of hub `Chat` on `bus`.
@@ -116,7 +152,6 @@ fn node(bus: &Arc<Bus>, ack_timeout: Duration) -> RedisLifetimeManager {
     let manager = RedisLifetimeManager::new(options).unwrap();
     let hub = HubInfo::new("tests::Chat", ProtocolSet::all());
     manager
-        .shared
         .start(&hub, |inbound| {
             let driver = Arc::new(StubDriver {
                 bus: Arc::clone(bus),
@@ -383,4 +418,41 @@ async fn nodes_of_other_hubs_and_own_publications_are_ignored() {
         ra.try_recv().is_err(),
         "its own publication is not delivered again"
     );
+}
+
+#[tokio::test]
+async fn presence_is_cluster_wide_and_a_crashed_node_expires() {
+    let bus = Arc::new(Bus::default());
+    let a = node(&bus, Duration::from_secs(5));
+    let b = node(&bus, Duration::from_secs(5));
+    let (x, _rx) = connection("x", Some("ann:1"), Protocol::Json);
+    let (y, _ry) = connection("y", Some("ann:1"), Protocol::Json);
+    let (z, _rz) = connection("z", Some("bob"), Protocol::Json);
+    a.on_connected(Arc::clone(&x)).await;
+    b.on_connected(Arc::clone(&y)).await;
+    b.on_connected(Arc::clone(&z)).await;
+    assert_eq!(a.user_connection_count("ann:1").await.unwrap(), 2);
+    assert_eq!(a.user_connection_count("ann").await.unwrap(), 0);
+    let mut users = b.online_users().await.unwrap();
+    users.sort();
+    assert_eq!(users, ["ann:1", "bob"]);
+    b.on_disconnected(&z).await;
+    assert_eq!(a.user_connection_count("bob").await.unwrap(), 0);
+    // A node that stops refreshing (a crash) stops counting once its keys expire.
+    let expiry = RedisOptions::new("redis://x").presence_expiry;
+    drop(b);
+    tokio::time::pause();
+    for _ in 0..4 {
+        tokio::time::advance(expiry / 3).await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert_eq!(
+        a.user_connection_count("ann:1").await.unwrap(),
+        1,
+        "only a's connection"
+    );
+    bus.set_down(true);
+    assert!(a.online_users().await.is_err(), "presence needs Redis");
 }
