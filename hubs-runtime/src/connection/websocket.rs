@@ -262,8 +262,12 @@ async fn pump(
                         return Pumped::Ended;
                     }
                 }
-                // A clean close: the client is leaving, not reconnecting.
-                Some(Ok(Message::Close(_))) => return Pumped::Ended,
+                // A clean close: the client is leaving, not reconnecting. Its Close is
+                // answered (RFC 6455 §5.5.1) before the socket goes.
+                Some(Ok(Message::Close(_))) => {
+                    writer.close(close_code::NORMAL, "").await;
+                    return Pumped::Ended;
+                }
                 Some(Ok(_)) => {}
                 Some(Err(error)) => {
                     // A client that broke the protocol is closed, not waited for.
@@ -399,8 +403,14 @@ impl Writer {
             match next {
                 Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => {
                     if let Some(message) = to_message(*format, bytes) {
-                        if self.sink.feed(message).await.is_err() {
-                            return Burst::Failed;
+                        if let Err(error) = self.sink.feed(message).await {
+                            // The client's Close was read first: the library takes no more
+                            // data, but the close handshake is still to be answered.
+                            return if peer_closed(&error) {
+                                Burst::Close
+                            } else {
+                                Burst::Failed
+                            };
                         }
                         written += 1;
                     }
@@ -426,6 +436,17 @@ impl Writer {
             Err(_) => Burst::Failed,
         }
     }
+}
+
+/// Whether a write failed only because the client's Close frame was read before it.
+fn peer_closed(error: &axum::Error) -> bool {
+    let cause = std::error::Error::source(error).and_then(|e| e.downcast_ref());
+    matches!(
+        cause,
+        Some(tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::SendAfterClosing
+        ))
+    )
 }
 
 /// How a burst of writes ended.
