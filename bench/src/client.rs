@@ -1,6 +1,8 @@
 //! One generator connection: TCP, the WebSocket upgrade, the protocol's own handshake, then
 //! raw frames. Setup may allocate and parse; the hot path ([`Conn::read`], [`Conn::frames`],
-//! [`Conn::send`]) only moves bytes.
+//! [`Conn::queue`], [`Conn::flush`]) only moves bytes, into buffers it keeps: a connection in
+//! steady state allocates nothing, and what one wake of a connection has to send (requests,
+//! pongs) leaves in one write.
 
 use std::io;
 use std::net::SocketAddr;
@@ -164,8 +166,9 @@ pub struct Conn {
     pub stream: TcpStream,
     buf: Vec<u8>,
     pos: usize,
+    /// What the next [`flush`](Self::flush) writes.
+    out: Vec<u8>,
     socketio: bool,
-    pongs_due: usize,
     /// The server closed the connection (EOF or a Close frame).
     pub closed: bool,
 }
@@ -176,8 +179,8 @@ impl Conn {
             stream,
             buf: leftover,
             pos: 0,
+            out: Vec::new(),
             socketio,
-            pongs_due: 0,
             closed: false,
         }
     }
@@ -194,8 +197,8 @@ impl Conn {
         Ok(n)
     }
 
-    /// Hands every whole data frame read so far to `each`. Engine.IO pings are counted for
-    /// [`answer_pings`](Self::answer_pings); Close frames mark the connection closed.
+    /// Hands every whole data frame read so far to `each`. Engine.IO pings get their pong
+    /// queued for the next [`flush`](Self::flush); Close frames mark the connection closed.
     pub fn frames(&mut self, mut each: impl FnMut(Frame<'_>)) -> io::Result<()> {
         self.scan(|frame| {
             each(frame);
@@ -214,7 +217,9 @@ impl Conn {
             match frame.opcode {
                 opcode::CLOSE => self.closed = true,
                 opcode::PING | opcode::PONG => {}
-                opcode::TEXT if self.socketio && frame.payload == b"2" => self.pongs_due += 1,
+                opcode::TEXT if self.socketio && frame.payload == b"2" => {
+                    self.out.extend_from_slice(wire::socketio::PONG);
+                }
                 _ => {
                     if each(frame).is_break() {
                         break;
@@ -242,23 +247,29 @@ impl Conn {
         }
     }
 
-    /// Writes whole frames.
-    pub async fn send(&mut self, frame: &[u8]) -> io::Result<()> {
-        self.stream.write_all(frame).await
+    /// Queues whole frames for the next [`flush`](Self::flush), so that what a connection
+    /// sends at one wake leaves in one write (one syscall, one TCP segment).
+    pub fn queue(&mut self, frames: &[u8]) {
+        self.out.extend_from_slice(frames);
     }
 
-    /// Answers the Engine.IO pings seen by [`frames`](Self::frames).
-    pub async fn answer_pings(&mut self) -> io::Result<()> {
-        while self.pongs_due > 0 {
-            self.pongs_due -= 1;
-            self.send(&wire::socketio::pong_frame()).await?;
+    /// Writes what is queued: frames, and pongs owed for Engine.IO pings.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let written = self.stream.write_all(&self.out).await;
+        self.out.clear();
+        if self.out.capacity() > 64 * 1024 {
+            self.out = Vec::new();
+        }
+        written
     }
 
-    /// Whether pings wait for an answer.
-    pub fn pongs_due(&self) -> bool {
-        self.pongs_due > 0
+    /// Writes whole frames now, after anything queued.
+    pub async fn send(&mut self, frames: &[u8]) -> io::Result<()> {
+        self.queue(frames);
+        self.flush().await
     }
 
     /// The next data frame, owned (setup only).
@@ -269,7 +280,7 @@ impl Conn {
                 found = Some((frame.opcode, frame.payload.to_vec()));
                 ControlFlow::Break(())
             })?;
-            self.answer_pings().await?;
+            self.flush().await?;
             if let Some(found) = found {
                 return Ok(found);
             }

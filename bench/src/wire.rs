@@ -8,6 +8,8 @@
 //! `00 00 00 00` (any key is valid), so a pre-built frame's payload is its plain bytes and a
 //! stamp is patched straight into it.
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
 
 /// The two bytes that start a stamp.
@@ -63,9 +65,10 @@ fn read_hex(digits: &[u8]) -> Option<u64> {
 
 /// Calls `found` with every stamp in `data`, in order.
 pub fn for_each_stamp(data: &[u8], mut found: impl FnMut(u64)) {
-    let finder = memmem::Finder::new(MARK);
+    // Built once: choosing a search strategy costs more than searching a small frame.
+    static FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(MARK));
     let mut at = 0;
-    while let Some(i) = finder.find(&data[at..]) {
+    while let Some(i) = FINDER.find(&data[at..]) {
         let start = at + i + MARK.len();
         match read_hex(&data[start..]) {
             Some(value) => {
@@ -362,10 +365,8 @@ pub mod socketio {
         client_frame(opcode::TEXT, &m)
     }
 
-    /// The Engine.IO pong answering the server's ping (`2`).
-    pub fn pong_frame() -> Vec<u8> {
-        client_frame(opcode::TEXT, b"3")
-    }
+    /// The Engine.IO pong answering the server's ping (`2`): a masked text frame `3`.
+    pub const PONG: &[u8] = &[0x80 | opcode::TEXT, 0x81, 0, 0, 0, 0, b'3'];
 
     /// Connecting to the default namespace.
     pub fn connect_frame() -> Vec<u8> {
@@ -434,6 +435,11 @@ mod tests {
             let (f, used) = parse_frame(&frame).unwrap().unwrap();
             assert_eq!((f.opcode, f.payload.len(), used), (1, len, frame.len()));
         }
+    }
+
+    #[test]
+    fn the_engineio_pong_is_a_client_text_frame() {
+        assert_eq!(socketio::PONG, client_frame(opcode::TEXT, b"3"));
     }
 
     #[test]

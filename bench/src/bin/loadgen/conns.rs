@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::task::spawn_local;
 use tokio::time::sleep;
 
-use crate::{Common, Window, connect_many, failed, histogram, keep_open, summary};
+use crate::{Common, Window, connect_many, failed, histogram, keep_open, per_unit, summary};
 
 pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
     let steps = args.list("steps", &[1000, 5000, 10000]);
@@ -96,12 +96,7 @@ pub(crate) async fn ramp(common: &Common, args: &Args) -> io::Result<Value> {
     );
     out.insert("conns_per_s".into(), json!(conns as f64 / elapsed));
     out.insert("connect_time".into(), summary(&hist.borrow()));
-    if let Some(cpu) = out.get("server_cpu_ns").and_then(Value::as_u64) {
-        out.insert(
-            "server_cpu_us_per_conn".into(),
-            json!(cpu as f64 / 1000.0 / conns as f64),
-        );
-    }
+    per_unit(&mut out, "conn", conns as u64);
     Ok(Value::Object(out))
 }
 

@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tokio::task::spawn_local;
 
-use crate::{Common, Phase, Window, connect_many, histogram, now_ns, summary};
+use crate::{Common, Phase, Window, connect_many, histogram, now_ns, per_unit, summary};
 
 struct EchoState {
     phase: Cell<Phase>,
@@ -50,29 +50,26 @@ impl EchoState {
     }
 }
 
+/// Keeps `depth` calls outstanding: each read's replies are answered by as many new calls, all
+/// in one write.
 async fn closed_loop(mut conn: Conn, mut template: Template, depth: usize, state: Rc<EchoState>) {
-    for _ in 0..depth {
-        if conn.send(template.stamp(now_ns())).await.is_err() {
+    let mut replies = depth as u64;
+    loop {
+        for _ in 0..replies {
+            conn.queue(template.stamp(now_ns()));
+        }
+        if conn.flush().await.is_err() {
             return state.close();
         }
-    }
-    loop {
         if !matches!(conn.read().await, Ok(n) if n > 0) {
             return state.close();
         }
-        let Ok(replies) = state.take_replies(&mut conn) else {
-            return state.close();
-        };
-        if conn.closed || conn.answer_pings().await.is_err() {
-            return state.close();
+        match state.take_replies(&mut conn) {
+            Ok(n) if !conn.closed => replies = n,
+            _ => return state.close(),
         }
         if state.phase.get() == Phase::Done {
             return;
-        }
-        for _ in 0..replies {
-            if conn.send(template.stamp(now_ns())).await.is_err() {
-                return state.close();
-            }
         }
     }
 }
@@ -91,7 +88,7 @@ async fn open_loop(
                 if !matches!(read, Ok(n) if n > 0) || state.take_replies(&mut conn).is_err() || conn.closed {
                     return state.close();
                 }
-                if conn.answer_pings().await.is_err() {
+                if conn.flush().await.is_err() {
                     return state.close();
                 }
             }
@@ -105,13 +102,14 @@ async fn open_loop(
                     state.max_lag_ns.set(lag);
                 }
                 while next <= now {
-                    if conn.send(template.stamp(now_ns())).await.is_err() {
-                        return state.close();
-                    }
+                    conn.queue(template.stamp(now_ns()));
                     if state.phase.get() == Phase::Measure {
                         state.sent.set(state.sent.get() + 1);
                     }
                     next += interval;
+                }
+                if conn.flush().await.is_err() {
+                    return state.close();
                 }
             }
         }
@@ -161,11 +159,6 @@ pub(crate) async fn echo(common: &Common, args: &Args) -> io::Result<Value> {
             json!(state.max_lag_ns.get() / 1000),
         );
     }
-    if let Some(cpu) = out.get("server_cpu_ns").and_then(Value::as_u64) {
-        out.insert(
-            "server_cpu_us_per_msg".into(),
-            json!(cpu as f64 / 1000.0 / received.max(1) as f64),
-        );
-    }
+    per_unit(&mut out, "msg", received);
     Ok(Value::Object(out))
 }

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use tokio::task::spawn_local;
 use tokio::time::sleep;
 
-use crate::{Common, Phase, Window, failed, histogram, now_ns, summary};
+use crate::{Common, Phase, Window, failed, histogram, now_ns, per_unit, summary};
 
 struct Fan {
     phase: Cell<Phase>,
@@ -97,7 +97,7 @@ async fn receive(mut conn: Conn, fan: Rc<Fan>) {
         {
             return fan.close();
         }
-        if conn.answer_pings().await.is_err() {
+        if conn.flush().await.is_err() {
             return fan.close();
         }
         if fan.phase.get() == Phase::Done {
@@ -118,9 +118,15 @@ enum Pace {
 /// How long a message may go without all its copies before it stops holding the window.
 const STALE_NS: u64 = 10_000_000_000;
 
+/// Sends what is due (all of it in one write), then waits for room, the next tick or replies;
+/// every 200 ms, drops messages that went stale.
 async fn send_fan(mut conn: Conn, mut frames: Vec<Template>, pace: Pace, fan: Rc<Fan>) {
     let mut turn = 0usize;
     let mut next = tokio::time::Instant::now();
+    let sweep_every = Duration::from_millis(200);
+    // One timer for the whole run, reset after each sweep, rather than one per message.
+    let sweep = sleep(sweep_every);
+    tokio::pin!(sweep);
     loop {
         if fan.phase.get() == Phase::Done {
             return;
@@ -143,11 +149,11 @@ async fn send_fan(mut conn: Conn, mut frames: Vec<Template>, pace: Pace, fan: Rc
                 fan.slots.borrow_mut().push((stamp, expected));
             }
             let index = turn % frames.len();
-            let template = &mut frames[index];
             turn += 1;
-            if conn.send(template.stamp(stamp)).await.is_err() {
-                return fan.close();
-            }
+            conn.queue(frames[index].stamp(stamp));
+        }
+        if conn.flush().await.is_err() {
+            return fan.close();
         }
         tokio::select! {
             _ = fan.room.notified(), if matches!(pace, Pace::Window { .. }) => {}
@@ -156,11 +162,9 @@ async fn send_fan(mut conn: Conn, mut frames: Vec<Template>, pace: Pace, fan: Rc
                 if !matches!(read, Ok(n) if n > 0) || fan.take(&mut conn).is_err() || conn.closed {
                     return fan.close();
                 }
-                if conn.answer_pings().await.is_err() {
-                    return fan.close();
-                }
             }
-            _ = sleep(Duration::from_millis(200)) => {
+            () = &mut sweep => {
+                sweep.as_mut().reset(tokio::time::Instant::now() + sweep_every);
                 let now = now_ns();
                 let mut slots = fan.slots.borrow_mut();
                 let before = slots.len();
@@ -250,12 +254,7 @@ pub(crate) async fn fanout(common: &Common, args: &Args) -> io::Result<Value> {
     out.insert("last_delivery".into(), summary(&fan.last.borrow()));
     out.insert("stale".into(), json!(fan.stale.get()));
     out.insert("closed".into(), json!(fan.closed.get()));
-    if let Some(cpu) = out.get("server_cpu_ns").and_then(Value::as_u64) {
-        out.insert(
-            "server_cpu_us_per_delivery".into(),
-            json!(cpu as f64 / 1000.0 / deliveries.max(1) as f64),
-        );
-    }
+    per_unit(&mut out, "delivery", deliveries);
     Ok(Value::Object(out))
 }
 

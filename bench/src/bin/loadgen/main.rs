@@ -119,6 +119,7 @@ impl Window {
         out.insert("duration_s".into(), json!(wall));
         let gen_util = me.utilization_since(&self.me);
         out.insert("gen_util".into(), json!(gen_util));
+        out.insert("gen_cpu_ns".into(), json!(me.cpu_since(&self.me)));
         let mut ours = gen_util;
         if let (Some(pid), Some(before)) = (common.server_pid, &self.server) {
             let after = CpuSample::take(pid);
@@ -132,6 +133,19 @@ impl Window {
         let busy = SystemSample::take().busy_cores_since(&self.system);
         out.insert("other_cores".into(), json!((busy - ours).max(0.0)));
         out
+    }
+}
+
+/// Adds the server's and the generator's CPU per unit of work (`server_cpu_us_per_<unit>`,
+/// `gen_cpu_us_per_<unit>`) to a window's figures, for `count` units. Where the generator
+/// saturates its core the rate is its ceiling, not the server's; the server's CPU per unit is
+/// then the figure to compare, and the generator's tells how close to the server's it is.
+fn per_unit(out: &mut serde_json::Map<String, Value>, unit: &str, count: u64) {
+    for who in ["server", "gen"] {
+        if let Some(ns) = out.get(&format!("{who}_cpu_ns")).and_then(Value::as_u64) {
+            let us = ns as f64 / 1000.0 / count.max(1) as f64;
+            out.insert(format!("{who}_cpu_us_per_{unit}"), json!(us));
+        }
     }
 }
 
@@ -164,7 +178,7 @@ async fn keep_open(
                     closed.set(closed.get() + 1);
                     return;
                 }
-                if conn.answer_pings().await.is_err() {
+                if conn.flush().await.is_err() {
                     return;
                 }
             }

@@ -45,9 +45,10 @@ pub(crate) fn brief(section: &str, v: &Value) -> String {
         .unwrap_or_default();
     let main = match section {
         "echo" | "auth" => format!(
-            "{:.0} msg/s, {:.1} µs CPU/msg, p99 {:.0} µs",
+            "{:.0} msg/s, {:.1} µs CPU/msg (generator {:.1}), p99 {:.0} µs",
             f(v, &["msg_per_s"]).unwrap_or(0.0),
             f(v, &["server_cpu_us_per_msg"]).unwrap_or(0.0),
+            f(v, &["gen_cpu_us_per_msg"]).unwrap_or(0.0),
             f(v, &["latency", "p99_us"]).unwrap_or(0.0)
         ),
         "latency" => format!(
@@ -58,8 +59,10 @@ pub(crate) fn brief(section: &str, v: &Value) -> String {
             f(v, &["latency", "p999_us"]).unwrap_or(0.0)
         ),
         "broadcast" | "groups" => format!(
-            "{:.0} deliveries/s, last delivery p50 {:.0} µs",
+            "{:.0} deliveries/s, {:.2} µs CPU/delivery (generator {:.2}), last delivery p50 {:.0} µs",
             f(v, &["deliveries_per_s"]).unwrap_or(0.0),
+            f(v, &["server_cpu_us_per_delivery"]).unwrap_or(0.0),
+            f(v, &["gen_cpu_us_per_delivery"]).unwrap_or(0.0),
             f(v, &["last_delivery", "p50_us"]).unwrap_or(0.0)
         ),
         "idle" => format!(
@@ -168,8 +171,51 @@ pub(crate) struct Ratio {
     worst: f64,
     /// The peer compared with in most rounds, for "best peer".
     pub(crate) against: String,
+    /// What was compared.
+    pub(crate) basis: Basis,
 }
 
+/// The servers' CPU per unit of work (µs per message, delivery or connection), in the sections
+/// whose own figure is a rate.
+pub(crate) fn server_cpu(section: &str, v: &Value) -> Option<f64> {
+    match section {
+        "echo" => f(v, &["server_cpu_us_per_msg"]),
+        "broadcast" | "groups" => f(v, &["server_cpu_us_per_delivery"]),
+        "ramp" => f(v, &["server_cpu_us_per_conn"]),
+        _ => None,
+    }
+}
+
+/// Whether a run's generator used its core nearly whole: the rate it measured is then the
+/// generator's ceiling, not the server's.
+pub(crate) fn generator_bound(v: &Value) -> bool {
+    f(v, &["gen_util"]).unwrap_or(0.0) >= GENERATOR_BOUND
+}
+
+/// What a ratio compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Basis {
+    /// The section's own figure ([`primary`]).
+    Primary,
+    /// The servers' CPU per unit of work ([`server_cpu`]), used where a rate was limited by
+    /// the generator; as units per CPU-second, so that higher is better as with rates.
+    ServerCpu,
+}
+
+/// The figure of `v` a ratio on `basis` compares.
+fn figure(section: &str, basis: Basis, v: &Value) -> Option<f64> {
+    match basis {
+        Basis::Primary => primary(section, v),
+        Basis::ServerCpu => server_cpu(section, v)
+            .filter(|us| *us > 0.0)
+            .map(|us| 1e6 / us),
+    }
+}
+
+/// Ratio of `numerator` to the best of `denominator` in each round, median and worst. Where any
+/// of their runs was generator-bound and the section has a CPU figure, the ratio compares the
+/// servers' CPU per unit of work (denominator's / numerator's), which the generator does not
+/// limit, instead of rates.
 pub(crate) fn ratios(
     case: &CaseRuns<'_>,
     section: &str,
@@ -177,18 +223,28 @@ pub(crate) fn ratios(
     denominator: &[&str],
 ) -> Option<Ratio> {
     let rounds = case.get(numerator)?;
-    let higher = higher_is_better(section);
+    let compared: Vec<&str> = std::iter::once(numerator)
+        .chain(denominator.iter().copied())
+        .collect();
+    let basis = if server_cpu_known(case, section, &compared)
+        && any_flag(case, &compared, generator_bound)
+    {
+        Basis::ServerCpu
+    } else {
+        Basis::Primary
+    };
+    let higher = basis == Basis::ServerCpu || higher_is_better(section);
     let mut values = Vec::new();
     let mut picks: BTreeMap<String, usize> = BTreeMap::new();
     for (round, run) in rounds {
-        let Some(top) = ok(run).and_then(|v| primary(section, v)) else {
+        let Some(top) = ok(run).and_then(|v| figure(section, basis, v)) else {
             continue;
         };
         // The best of the comparators in the same round.
         let best = denominator
             .iter()
             .filter_map(|d| {
-                let v = ok(case.get(*d)?.get(round)?).and_then(|v| primary(section, v))?;
+                let v = ok(case.get(*d)?.get(round)?).and_then(|v| figure(section, basis, v))?;
                 Some((*d, v))
             })
             .reduce(|a, b| if (b.1 > a.1) == higher { b } else { a });
@@ -212,6 +268,19 @@ pub(crate) fn ratios(
             .max_by_key(|p| p.1)
             .map(|p| p.0)
             .unwrap_or_default(),
+        basis,
+    })
+}
+
+/// Whether every successful run of `columns` reports the servers' CPU per unit of work.
+fn server_cpu_known(case: &CaseRuns<'_>, section: &str, columns: &[&str]) -> bool {
+    columns.iter().all(|c| {
+        case.get(*c).is_some_and(|rounds| {
+            rounds
+                .values()
+                .filter_map(|r| ok(r))
+                .all(|v| server_cpu(section, v).is_some())
+        })
     })
 }
 
@@ -229,9 +298,17 @@ pub(crate) fn cell(x: Option<f64>) -> String {
     x.map(human).unwrap_or_else(|| "—".into())
 }
 
+/// `median (worst)`, marked `†` where the ratio compares the servers' CPU ([`Basis`]).
 pub(crate) fn ratio_cell(r: &Option<Ratio>) -> String {
     match r {
-        Some(r) => format!("{:.2} ({:.2})", r.median, r.worst),
+        Some(r) => {
+            let mark = if r.basis == Basis::ServerCpu {
+                " †"
+            } else {
+                ""
+            };
+            format!("{:.2} ({:.2}){mark}", r.median, r.worst)
+        }
         None => "—".into(),
     }
 }
@@ -247,9 +324,7 @@ pub(crate) fn verdict(r: &Option<Ratio>, target: f64, higher: bool) -> &'static 
 
 pub(crate) fn flags(case: &CaseRuns<'_>, columns: &[&str]) -> String {
     let mut notes = Vec::new();
-    if any_flag(case, columns, |v| {
-        f(v, &["gen_util"]).unwrap_or(0.0) >= GENERATOR_BOUND
-    }) {
+    if any_flag(case, columns, generator_bound) {
         notes.push("generator-bound");
     }
     if any_flag(case, columns, |v| {
@@ -299,4 +374,59 @@ pub(crate) fn table_head(title: &str, contestants: &[String], extra: &[&str]) ->
         names.join(" | "),
         "---|".repeat(names.len())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::Server;
+
+    /// Echo runs of hubs and raw in one round: rate, server CPU per message, generator's share.
+    fn echo_runs(hubs: (f64, f64, f64), raw: (f64, f64, f64)) -> Vec<Run> {
+        [("hubs", Server::Hubs, hubs), ("raw", Server::Raw, raw)]
+            .into_iter()
+            .map(|(column, server, (rate, cpu, generator))| Run {
+                section: "echo",
+                case: "100 conns".into(),
+                column: column.into(),
+                server,
+                round: 0,
+                result: Ok(json!({
+                    "msg_per_s": rate, "server_cpu_us_per_msg": cpu, "gen_util": generator,
+                })),
+            })
+            .collect()
+    }
+
+    fn hubs_over_raw(runs: &[Run]) -> Ratio {
+        let cases = by_case(runs, "echo");
+        ratios(&cases[0].1, "echo", "hubs", &["raw"]).expect("a ratio")
+    }
+
+    #[test]
+    fn rates_are_compared_while_the_generator_has_room() {
+        let ratio = hubs_over_raw(&echo_runs((50_000.0, 18.0, 0.7), (80_000.0, 11.0, 0.8)));
+        assert_eq!(ratio.basis, Basis::Primary);
+        assert!((ratio.median - 0.625).abs() < 1e-9);
+        assert_eq!(ratio_cell(&Some(ratio)), "0.62 (0.62)");
+    }
+
+    #[test]
+    fn server_cpu_is_compared_where_the_generator_limited_a_run() {
+        // Raw was held to 80k msg/s by a saturated generator: its rate is no ceiling, but its
+        // CPU per message still says what each server costs (11 / 18 µs).
+        let ratio = hubs_over_raw(&echo_runs((50_000.0, 18.0, 0.7), (80_000.0, 11.0, 0.95)));
+        assert_eq!(ratio.basis, Basis::ServerCpu);
+        assert!((ratio.median - 11.0 / 18.0).abs() < 1e-9);
+        assert_eq!(ratio_cell(&Some(ratio)), "0.61 (0.61) †");
+    }
+
+    #[test]
+    fn rates_stay_when_a_run_reports_no_server_cpu() {
+        let mut runs = echo_runs((50_000.0, 18.0, 0.95), (80_000.0, 11.0, 0.95));
+        runs[1].result = Ok(json!({"msg_per_s": 80_000.0, "gen_util": 0.95}));
+        assert_eq!(hubs_over_raw(&runs).basis, Basis::Primary);
+    }
 }

@@ -14,7 +14,8 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
     };
     push(format!(
         "Ratios are hubs / other, per round, as `median (worst)` over {rounds} round(s); absolute figures are medians. \
-         Flags: generator-bound (the generator used ≥ {:.0}% of its core: not a ceiling), noisy (other processes used ≥ {NOISY} cores), connections lost.\n",
+         Flags: generator-bound (the generator used ≥ {:.0}% of its core: not a ceiling), noisy (other processes used ≥ {NOISY} cores), connections lost. \
+         A ratio marked † had a generator-bound run among those it compares, so it compares the servers' CPU per message, delivery or connection instead of rates (other / hubs: above 1 still means hubs does better).\n",
         GENERATOR_BOUND * 100.0
     ));
 
@@ -141,10 +142,11 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
         } else {
             &[]
         };
+        let cpu_head = format!("server CPU µs/delivery: {}", cols.join(", "));
         push(table_head(
             title,
             &cols,
-            &[limits, &["hubs / best peer", "target", "flags"]].concat(),
+            &[limits, &["hubs / best peer", "target", &cpu_head, "flags"]].concat(),
         ));
         for (name, case) in &cases {
             let last = |c: &str| metric_median(case, c, &["last_delivery", "p50_us"]);
@@ -161,8 +163,13 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
             } else {
                 String::new()
             };
+            let cpu = cols
+                .iter()
+                .map(|c| cell(metric_median(case, c, &["server_cpu_us_per_delivery"])))
+                .collect::<Vec<_>>()
+                .join(", ");
             push(format!(
-                "| {name} | {} |{limits} {} {} | ≥ 1.5 {} | {} |",
+                "| {name} | {} |{limits} {} {} | ≥ 1.5 {} | {cpu} | {} |",
                 cols.iter()
                     .map(|c| format!(
                         "{} ({})",
