@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -13,7 +13,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::Stream;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::body::read_body;
@@ -26,8 +25,9 @@ use super::{
 /// A connection whose transport is SSE or Long Polling.
 pub(super) struct HttpConnection {
     pub(super) transport: Transport,
-    /// What POSTs deliver; `None` once the client closed with DELETE.
-    inbound: Mutex<Option<mpsc::Sender<Bytes>>>,
+    /// What POSTs deliver; `None` once the client closed with DELETE. A queue rather than a
+    /// channel: it holds no memory while empty, as it is between a client's messages.
+    inbound: Mutex<Option<SendQueue>>,
     /// What polls take (Long Polling only; an SSE response owns its receiver).
     outbound: tokio::sync::Mutex<Option<QueueReceiver>>,
     pub(super) abort: CancellationToken,
@@ -63,13 +63,29 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The body of POSTs as a stream, for the layer above.
-struct PostedBytes(mpsc::Receiver<Bytes>);
+struct PostedBytes(QueueReceiver);
 
 impl Stream for PostedBytes {
     type Item = Bytes;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        self.0.poll_recv(cx)
+        loop {
+            return Poll::Ready(match ready!(self.0.poll_recv(cx)) {
+                Some(Outgoing::Frame(bytes)) => Some(bytes),
+                Some(_) => continue,
+                None => None,
+            });
+        }
+    }
+}
+
+/// The limits of what POSTs deliver: a POST waits while the application has the send buffer's
+/// size unread (one body always fits), and nothing is refused.
+fn posted_limits(queue_limits: QueueLimits) -> QueueLimits {
+    QueueLimits {
+        max_buffer: usize::MAX,
+        drain_timeout: Duration::MAX,
+        ..queue_limits
     }
 }
 
@@ -105,10 +121,10 @@ impl HttpConnection {
         on_end: impl FnOnce() + Send + 'static,
     ) -> (Arc<Self>, Option<QueueReceiver>) {
         let (outbound, queue) = SendQueue::new(queue_limits);
-        let (posted, received) = mpsc::channel(16 + early_input.len());
+        let (posted, received) = SendQueue::new(posted_limits(queue_limits));
         for bytes in early_input {
-            // Room was made for them above.
-            let _ = posted.try_send(bytes);
+            // Never refused: these limits refuse nothing.
+            let _ = posted.try_send(Outgoing::Frame(bytes));
         }
         let abort = CancellationToken::new();
         let long_polling = transport == Transport::LongPolling;
@@ -156,7 +172,9 @@ impl HttpConnection {
         };
         let sender = lock(&self.inbound).clone();
         match sender {
-            Some(sender) if sender.send(bytes).await.is_ok() => StatusCode::OK.into_response(),
+            Some(sender) if sender.send(Outgoing::Frame(bytes)).await.is_ok() => {
+                StatusCode::OK.into_response()
+            }
             _ => (StatusCode::NOT_FOUND, "No Connection with that ID").into_response(),
         }
     }
