@@ -22,7 +22,6 @@ async fn the_upgrade_answers_101_with_the_accept_key_derived_from_the_client_key
 }
 
 #[tokio::test]
-#[ignore = "axum's WebSocketUpgrade answers 400 without Sec-WebSocket-Version; the fix belongs in connection/dispatcher/transports.rs"]
 async fn an_unsupported_version_is_refused_with_the_version_the_server_speaks() {
     let address = server().await;
     let request = upgrade_request(TEXT_ECHO, "Sec-WebSocket-Version: 8\r\n");

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::future::Either;
@@ -179,7 +180,19 @@ impl ConnectionDispatcher {
                 if let Socket::New(..) = socket {
                     self.forget(token.as_deref());
                 }
-                return rejection.into_response();
+                let wrong_version = matches!(
+                    rejection,
+                    WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_)
+                );
+                let mut response = rejection.into_response();
+                if wrong_version {
+                    // RFC 6455 §4.4: say which version the server speaks.
+                    response.headers_mut().insert(
+                        header::SEC_WEBSOCKET_VERSION,
+                        HeaderValue::from_static("13"),
+                    );
+                }
+                return response;
             }
         };
         let (connection_id, resumed) = match socket {
