@@ -2,15 +2,14 @@
 //! `MapConnectionHandler`): negotiate and the transports without the hub protocol, bytes in and
 //! out as the handler decides.
 
+#[path = "support/echo.rs"]
+mod echo;
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
+use echo::Echo;
 use futures_util::{SinkExt, StreamExt};
-use hubs::connection::TransferFormat;
-use hubs::connection::{ConnectionHandler, Outgoing, TransportConnection};
 use hubs::prelude::*;
 use hubs::{ConnectionEndpoint, Transport};
 use support::post;
@@ -18,33 +17,6 @@ use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-/// Echoes every chunk; `binary` switches its frames to binary first.
-struct Echo {
-    binary: bool,
-}
-
-impl ConnectionHandler for Echo {
-    fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let TransportConnection {
-                mut inbound,
-                outbound,
-                ..
-            } = connection;
-            if self.binary {
-                let _ = outbound
-                    .send(Outgoing::Format(TransferFormat::Binary))
-                    .await;
-            }
-            while let Some(bytes) = inbound.next().await {
-                if outbound.send(Outgoing::Frame(bytes)).await.is_err() {
-                    break;
-                }
-            }
-        })
-    }
-}
 
 async fn start() -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -13,6 +13,8 @@
 mod client;
 mod close;
 mod control;
+#[path = "../support/echo.rs"]
+mod echo;
 mod fragmentation;
 mod framing;
 mod limits;
@@ -21,41 +23,10 @@ mod support;
 mod utf8;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
-use hubs::connection::{ConnectionHandler, Outgoing, TransferFormat, TransportConnection};
+use echo::Echo;
 use hubs::prelude::*;
 use hubs::{ConnectionEndpoint, Transport};
-
-/// Echoes every message; `binary` answers in binary frames instead of text.
-struct Echo {
-    binary: bool,
-}
-
-impl ConnectionHandler for Echo {
-    fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let TransportConnection {
-                mut inbound,
-                outbound,
-                ..
-            } = connection;
-            if self.binary {
-                let binary = Outgoing::Format(TransferFormat::Binary);
-                if outbound.send(binary).await.is_err() {
-                    return;
-                }
-            }
-            while let Some(message) = inbound.next().await {
-                if outbound.send(Outgoing::Frame(message)).await.is_err() {
-                    return;
-                }
-            }
-        })
-    }
-}
 
 /// A hub, for the limits its WebSocket path shares with raw endpoints.
 struct Quiet;
