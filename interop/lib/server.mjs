@@ -338,6 +338,16 @@ export function closeOf(connection) {
   return new Promise((resolve) => connection.onclose(resolve));
 }
 
+/** POSTs `body` as JSON to `url` and returns the response's status (REST endpoints of the examples). */
+export async function postJson(url, body) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return response.status;
+}
+
 /**
  * Waits until `what` is done. `what` is a promise, or a (possibly async)
  * predicate polled every 10 ms until it returns a truthy value, which is then

@@ -3,7 +3,7 @@
 // through the hub context to everyone, to one user's connections, and to an order's followers.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+import { cleanup, collect, COMBINATIONS, connect, postJson, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
 
 const T = { timeout: 30_000 };
 let server;
@@ -17,12 +17,7 @@ after(async () => {
 afterEach(cleanup);
 
 async function post(path, body) {
-  const response = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  assert.equal(response.status, 202, `POST ${path}`);
+  assert.equal(await postJson(`${server.url}${path}`, body), 202, `POST ${path}`);
 }
 
 for (const { name, transport, protocol } of COMBINATIONS) {

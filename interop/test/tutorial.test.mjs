@@ -4,7 +4,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subject } from '@microsoft/signalr';
-import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+import { cleanup, collect, COMBINATIONS, connect, postJson, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
 import { runStream } from '../lib/streams.mjs';
 
 const T = { timeout: 30_000 };
@@ -19,12 +19,7 @@ after(async () => {
 afterEach(cleanup);
 
 async function publish(path, body) {
-  const response = await fetch(`${server.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  assert.equal(response.status, 202, `POST ${path}`);
+  assert.equal(await postJson(`${server.url}${path}`, body), 202, `POST ${path}`);
 }
 
 for (const { name, transport, protocol } of COMBINATIONS) {
