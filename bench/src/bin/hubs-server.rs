@@ -5,6 +5,9 @@
 //! Methods: `Echo(s) -> s`; `Broadcast(s)`: everyone gets `Recv(s)`; `JoinGroup(g)`;
 //! `JoinGroups(prefix, n)`: joins `prefix0` .. `prefix{n-1}`; `SendToGroup(g, s)`: group `g`
 //! gets `Recv(s)`.
+//!
+//! `--redis redis://127.0.0.1:<port>` puts `/hub` on the Redis lifetime manager (feature
+//! `redis`, on by default), so several of these processes behave as one hub.
 
 use bench::server::{self, ServerArgs};
 use hubs::auth::JwtBearer;
@@ -63,10 +66,33 @@ impl AuthorizedBenchHub {
     }
 }
 
+/// `builder` on the Redis lifetime manager when `--redis URL` is given.
+#[cfg(feature = "redis")]
+fn scale_out(builder: hubs::HubEndpointBuilder<BenchHub>) -> hubs::HubEndpointBuilder<BenchHub> {
+    use hubs::redis::{RedisLifetimeManager, RedisOptions};
+    match bench::args::Args::from_env().str("redis") {
+        Some(url) => builder.lifetime_manager(
+            RedisLifetimeManager::new(RedisOptions::new(url))
+                .unwrap_or_else(|e| panic!("--redis {url}: {e}")),
+        ),
+        None => builder,
+    }
+}
+
+/// Without the `redis` feature, `--redis` is refused.
+#[cfg(not(feature = "redis"))]
+fn scale_out(builder: hubs::HubEndpointBuilder<BenchHub>) -> hubs::HubEndpointBuilder<BenchHub> {
+    if bench::args::Args::from_env().has("redis") {
+        eprintln!("--redis: this hubs-server was built without the `redis` feature of bench");
+        std::process::exit(2);
+    }
+    builder
+}
+
 fn main() {
     let args = ServerArgs::from_env();
     server::run(async move {
-        let endpoint = HubEndpoint::builder(BenchHub)
+        let endpoint = scale_out(HubEndpoint::builder(BenchHub))
             .configure(|o| {
                 if let Some(keepalive) = args.keepalive {
                     o.keep_alive_interval = keepalive;

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use bench::args::Args;
-use bench::client::{self, Conn};
+use bench::client::{self, Conn, Endpoint};
 use bench::procfs;
 use bench::wire::{Template, for_each_stamp, stamped_payload};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -29,6 +29,8 @@ struct Fan {
     completed: Cell<u64>,
     stale: Cell<u64>,
     closed: Cell<u64>,
+    /// Messages the sender wrote, warm-up included (the suite divides Redis's PUBLISH count by it).
+    sent: Cell<u64>,
     room: Notify,
 }
 
@@ -44,6 +46,7 @@ impl Fan {
             completed: Cell::new(0),
             stale: Cell::new(0),
             closed: Cell::new(0),
+            sent: Cell::new(0),
             room: Notify::new(),
         }
     }
@@ -152,6 +155,7 @@ async fn send_fan(mut conn: Conn, mut frames: Vec<Template>, pace: Pace, fan: Rc
             turn += 1;
             conn.queue(frames[index].stamp(stamp));
         }
+        fan.sent.set(fan.sent.get() + due as u64);
         if conn.flush().await.is_err() {
             return fan.close();
         }
@@ -178,17 +182,23 @@ async fn send_fan(mut conn: Conn, mut frames: Vec<Template>, pace: Pace, fan: Rc
     }
 }
 
-/// Connects `conns` receivers (joining their groups) and a sender; returns the sender.
+/// Connects `conns` receivers (joining their groups) and a sender; returns the sender. With a
+/// second endpoint, every other receiver connects there (the sender stays on the first).
 async fn fan_setup(
     common: &Common,
     conns: usize,
     group_size: usize,
+    second: Option<&Endpoint>,
     fan: &Rc<Fan>,
 ) -> io::Result<Conn> {
     let flavor = common.endpoint.flavor;
     let receivers: Vec<Conn> = stream::iter(0..conns)
         .map(|i| async move {
-            let mut conn = client::connect(&common.endpoint, None).await?;
+            let endpoint = match second {
+                Some(second) if i % 2 == 1 => second,
+                _ => &common.endpoint,
+            };
+            let mut conn = client::connect(endpoint, None).await?;
             if let Some(group) = i.checked_div(group_size) {
                 conn.call(&flavor.join_frame(&format!("g{group}"))).await?;
             }
@@ -229,8 +239,13 @@ pub(crate) async fn fanout(common: &Common, args: &Args) -> io::Result<Value> {
             (frames, group_size as u32)
         }
     };
+    // `--addr2`: receivers spread over two nodes of one hub (the sender on the first).
+    let second = args.str("addr2").map(|_| Endpoint {
+        addr: args.require("addr2"),
+        ..common.endpoint.clone()
+    });
     let fan = Rc::new(Fan::new(true));
-    let sender = fan_setup(common, conns, group_size, &fan).await?;
+    let sender = fan_setup(common, conns, group_size, second.as_ref(), &fan).await?;
     spawn_local(send_fan(
         sender,
         frames,
@@ -254,6 +269,8 @@ pub(crate) async fn fanout(common: &Common, args: &Args) -> io::Result<Value> {
     out.insert("last_delivery".into(), summary(&fan.last.borrow()));
     out.insert("stale".into(), json!(fan.stale.get()));
     out.insert("closed".into(), json!(fan.closed.get()));
+    out.insert("sent".into(), json!(fan.sent.get()));
+    out.insert("nodes".into(), json!(if second.is_some() { 2 } else { 1 }));
     per_unit(&mut out, "delivery", deliveries);
     Ok(Value::Object(out))
 }
@@ -269,7 +286,7 @@ pub(crate) async fn slow(common: &Common, args: &Args) -> io::Result<Value> {
         .server_pid
         .ok_or_else(|| failed("slow", "--server-pid is required"))?;
     let fan = Rc::new(Fan::new(false));
-    let sender = fan_setup(common, conns, 0, &fan).await?;
+    let sender = fan_setup(common, conns, 0, None, &fan).await?;
     let frames = vec![Template::new(
         flavor.broadcast_frame(&stamped_payload(size)),
     )];

@@ -16,6 +16,7 @@
 //! - `fanout --conns 1000 --size 32 [--group-size 0] [--window 2]`: one sender, `conns`
 //!   receivers; with a group size, groups of that many receivers and the sender targets them
 //!   in turn; `window` messages in flight, each complete when its last copy arrived;
+//!   `--addr2 HOST:PORT` connects every other receiver to a second node of the same hub;
 //! - `idle --steps 1000,5000,10000 [--settle 7] [--ping-every 5]`: server RSS at each count;
 //! - `ramp --conns 2000 [--concurrency 32]`: connections per second;
 //! - `slow --conns 1000 --rate 100 --size 1024 [--baseline 5] [--slow-for 15] [--drain 2]`:

@@ -20,8 +20,8 @@ pub(crate) fn primary(section: &str, v: &Value) -> Option<f64> {
         "echo" => f(v, &["msg_per_s"]),
         "auth" => f(v, &["server_cpu_us_per_msg"]),
         "latency" => f(v, &["latency", "p99_us"]),
-        "broadcast" | "groups" => f(v, &["deliveries_per_s"]),
-        "idle" => f(v, &["slope_bytes_per_conn"]),
+        "broadcast" | "groups" | "redis" => f(v, &["deliveries_per_s"]),
+        "idle" | "redis-idle" => f(v, &["slope_bytes_per_conn"]),
         "ramp" => f(v, &["conns_per_s"]),
         "slow" => f(v, &["with_slow", "p99_us"]),
         "disconnect" => f(v, &["cpu_us_per_disconnect"]),
@@ -30,7 +30,7 @@ pub(crate) fn primary(section: &str, v: &Value) -> Option<f64> {
 }
 
 fn higher_is_better(section: &str) -> bool {
-    matches!(section, "echo" | "broadcast" | "groups" | "ramp")
+    matches!(section, "echo" | "broadcast" | "groups" | "ramp" | "redis")
 }
 
 pub(crate) fn brief(section: &str, v: &Value) -> String {
@@ -58,14 +58,14 @@ pub(crate) fn brief(section: &str, v: &Value) -> String {
             f(v, &["latency", "p99_us"]).unwrap_or(0.0),
             f(v, &["latency", "p999_us"]).unwrap_or(0.0)
         ),
-        "broadcast" | "groups" => format!(
+        "broadcast" | "groups" | "redis" => format!(
             "{:.0} deliveries/s, {:.2} µs CPU/delivery (generator {:.2}), last delivery p50 {:.0} µs",
             f(v, &["deliveries_per_s"]).unwrap_or(0.0),
             f(v, &["server_cpu_us_per_delivery"]).unwrap_or(0.0),
             f(v, &["gen_cpu_us_per_delivery"]).unwrap_or(0.0),
             f(v, &["last_delivery", "p50_us"]).unwrap_or(0.0)
         ),
-        "idle" => format!(
+        "idle" | "redis-idle" => format!(
             "{:.0} B/conn",
             f(v, &["slope_bytes_per_conn"]).unwrap_or(0.0)
         ),

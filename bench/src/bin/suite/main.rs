@@ -8,7 +8,9 @@
 //! cargo run -p bench --bin suite -- --smoke           # checks the tools work (CI; no timings)
 //! ```
 //!
-//! Flags: `--rounds N`, `--only echo,latency,auth,broadcast,groups,idle,ramp,slow,disconnect`,
+//! Flags: `--rounds N`, `--only echo,latency,auth,broadcast,groups,idle,ramp,slow,disconnect,redis`
+//! (`redis`: broadcast over two nodes sharing a redis-server the suite starts, and idle memory on
+//! the Redis manager; skipped with a note without redis-server on the PATH),
 //! `--python PATH` (a Python with aiosignalr; default `target/bench-venv/bin/python`),
 //! `--no-pin`, `--quiet-wait SECONDS` (how long to wait for other load to go away before each
 //! run), `--hubs-bin PATH` and `--hubs-args "..."` (another build of, or extra flags for, the
@@ -18,6 +20,7 @@
 
 mod cases;
 mod figures;
+mod redis;
 mod run;
 mod tables;
 
@@ -169,7 +172,12 @@ fn smoke_check(runs: &[Run]) -> Vec<String> {
             Ok(v) => {
                 let value = primary(r.section, v).unwrap_or(0.0);
                 let works = match r.section {
-                    "idle" => v["points"].as_array().is_some_and(|p| !p.is_empty()),
+                    "idle" | redis::IDLE => v["points"].as_array().is_some_and(|p| !p.is_empty()),
+                    // The in-memory node publishes nothing; the Redis ones must.
+                    redis::BROADCAST => {
+                        value > 0.0
+                            && (r.column == "hubs" || f(v, &["publishes"]).unwrap_or(0.0) > 0.0)
+                    }
                     "slow" => f(v, &["baseline_deliveries_per_s"]).unwrap_or(0.0) > 0.0,
                     "disconnect" => f(v, &["disconnects"]).unwrap_or(0.0) > 0.0,
                     _ => value > 0.0,
@@ -279,11 +287,13 @@ fn main() {
         run_cases(&cfg, &latency, &mut runs);
     }
     run_cases(&cfg, &rest, &mut runs);
+    redis::run_redis(&cfg, &mut runs);
 
     let table = format!(
-        "{}\n{}",
+        "{}\n{}{}",
         machine(&cfg, started.elapsed()),
-        table(&runs, cfg.rounds)
+        table(&runs, cfg.rounds),
+        redis::table(&runs)
     );
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)

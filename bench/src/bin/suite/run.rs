@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::figures::brief;
 use crate::{Case, Config, Entry, GENERATOR_CORE, Run, SERVER_CORE, Server};
 
-fn pinned(cfg: &Config, core: &str, program: &Path) -> Command {
+pub(crate) fn pinned(cfg: &Config, core: &str, program: &Path) -> Command {
     if cfg.pin {
         let mut cmd = Command::new("taskset");
         cmd.arg("-c").arg(core).arg(program);
@@ -23,9 +23,9 @@ fn pinned(cfg: &Config, core: &str, program: &Path) -> Command {
 }
 
 /// A contestant server, started for one run.
-struct Running {
-    child: Child,
-    port: u16,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
 }
 
 impl Drop for Running {
@@ -36,6 +36,16 @@ impl Drop for Running {
 }
 
 fn start_server(cfg: &Config, server: Server, keepalive: Option<f64>) -> Result<Running, String> {
+    start_server_with(cfg, server, keepalive, &[])
+}
+
+/// Starts a contestant with `extra` flags (`--redis URL`).
+pub(crate) fn start_server_with(
+    cfg: &Config,
+    server: Server,
+    keepalive: Option<f64>,
+    extra: &[String],
+) -> Result<Running, String> {
     let mut cmd = match server.binary() {
         Some(_) if server == Server::Hubs && cfg.hubs_bin.is_some() => pinned(
             cfg,
@@ -57,6 +67,7 @@ fn start_server(cfg: &Config, server: Server, keepalive: Option<f64>) -> Result<
     if server == Server::Hubs {
         cmd.args(&cfg.hubs_args);
     }
+    cmd.args(extra);
     let log = std::fs::File::create(
         cfg.repo
             .join(format!("target/bench/{}.log", server.label())),
@@ -90,7 +101,7 @@ fn start_server(cfg: &Config, server: Server, keepalive: Option<f64>) -> Result<
 }
 
 /// Waits until other processes leave the machine nearly idle (or `quiet_wait` passes).
-fn quiet_gate(cfg: &Config) -> f64 {
+pub(crate) fn quiet_gate(cfg: &Config) -> f64 {
     if cfg.quiet_wait.is_zero() {
         return 0.0;
     }
@@ -109,6 +120,21 @@ fn quiet_gate(cfg: &Config) -> f64 {
 fn run_one(cfg: &Config, case: &Case, e: &Entry) -> Result<Value, String> {
     let busy_before = quiet_gate(cfg);
     let server = start_server(cfg, e.server, case.keepalive)?;
+    let mut value = drive(cfg, case, e, &server, &[])?;
+    drop(server);
+    value["busy_before"] = json!(busy_before);
+    Ok(value)
+}
+
+/// Runs the generator on `case` against `server` (with `extra` generator flags) and reads its
+/// result.
+pub(crate) fn drive(
+    cfg: &Config,
+    case: &Case,
+    e: &Entry,
+    server: &Running,
+    extra: &[String],
+) -> Result<Value, String> {
     let pid = server.child.id();
     let mut cmd = pinned(cfg, GENERATOR_CORE, &cfg.bin_dir.join("loadgen"));
     cmd.arg(case.workload)
@@ -116,6 +142,7 @@ fn run_one(cfg: &Config, case: &Case, e: &Entry) -> Result<Value, String> {
         .args(["--flavor", &e.flavor, "--path", e.path])
         .args(["--server-pid", &pid.to_string()])
         .args(&case.args)
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -140,15 +167,11 @@ fn run_one(cfg: &Config, case: &Case, e: &Entry) -> Result<Value, String> {
     if let Some(mut err) = child.stderr.take() {
         let _ = err.read_to_string(&mut stderr);
     }
-    drop(server);
     if !status.success() {
         return Err(format!("loadgen failed ({status}): {}", stderr.trim()));
     }
     let line = stdout.lines().last().unwrap_or("");
-    let mut value: Value =
-        serde_json::from_str(line).map_err(|e| format!("loadgen printed {line:?}: {e}"))?;
-    value["busy_before"] = json!(busy_before);
-    Ok(value)
+    serde_json::from_str(line).map_err(|e| format!("loadgen printed {line:?}: {e}"))
 }
 
 /// Runs `cases` round by round, rotating the order of contestants each round.
