@@ -103,10 +103,10 @@ impl RedisDriver {
             .ok_or(DriverError::NotConnected)
     }
 
-    /// Runs a command; a failed connection is dropped for the keeper to replace.
-    async fn command<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, DriverError> {
+    /// Runs a command or a pipeline; a failed connection is dropped for the keeper to replace.
+    async fn command<T: redis::FromRedisValue>(&self, cmd: &impl Query) -> Result<T, DriverError> {
         let mut connection = self.commands()?;
-        match tokio::time::timeout(TIMEOUT, cmd.query_async::<T>(&mut connection)).await {
+        match tokio::time::timeout(TIMEOUT, cmd.query::<T>(&mut connection)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) if !(error.is_io_error() || error.is_connection_dropped()) => {
                 Err(failed(error))
@@ -120,6 +120,32 @@ impl RedisDriver {
                 })
             }
         }
+    }
+}
+
+/// A command or a pipeline of them.
+trait Query {
+    fn query<T: redis::FromRedisValue>(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send;
+}
+
+impl Query for redis::Cmd {
+    fn query<T: redis::FromRedisValue>(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send {
+        self.query_async(connection)
+    }
+}
+
+impl Query for redis::Pipeline {
+    fn query<T: redis::FromRedisValue>(
+        &self,
+        connection: &mut MultiplexedConnection,
+    ) -> impl Future<Output = redis::RedisResult<T>> + Send {
+        self.query_async(connection)
     }
 }
 
@@ -264,16 +290,21 @@ impl RedisDriver {
 }
 
 impl Driver for RedisDriver {
-    fn publish<'a>(
+    fn publish_all<'a>(
         &'a self,
-        channel: &'a str,
-        payload: Bytes,
-    ) -> BoxFuture<'a, Result<u64, DriverError>> {
+        messages: &'a [(&'a str, &'a Bytes)],
+    ) -> BoxFuture<'a, Result<Vec<u64>, DriverError>> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("PUBLISH");
-            cmd.arg(channel).arg(&payload[..]);
-            self.command(&cmd).await
+            let mut pipeline = redis::pipe();
+            for (channel, payload) in messages {
+                pipeline.cmd("PUBLISH").arg(*channel).arg(&payload[..]);
+            }
+            self.command(&pipeline).await
         })
+    }
+
+    fn connected(&self) -> bool {
+        lock(&self.commands).is_some()
     }
 
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), DriverError>> {

@@ -44,12 +44,16 @@ impl std::fmt::Display for DriverError {
 
 /// A pub/sub client the Redis manager publishes and subscribes through.
 pub(super) trait Driver: Send + Sync + 'static {
-    /// Publishes `payload` on `channel`; returns how many subscribers received it.
-    fn publish<'a>(
+    /// Publishes each `(channel, payload)` of `messages` in order, in one round trip where
+    /// the client allows; returns how many subscribers received each.
+    fn publish_all<'a>(
         &'a self,
-        channel: &'a str,
-        payload: Bytes,
-    ) -> BoxFuture<'a, Result<u64, DriverError>>;
+        messages: &'a [(&'a str, &'a Bytes)],
+    ) -> BoxFuture<'a, Result<Vec<u64>, DriverError>>;
+
+    /// Whether the driver has a connection for commands right now (a publication made while
+    /// it has none fails at once).
+    fn connected(&self) -> bool;
 
     /// Subscribes to `channel` (kept across reconnects). An error means the subscription is
     /// not in place yet; it is made when the connection comes back.

@@ -124,7 +124,7 @@ impl Shared {
             }
             let ack = envelope::write_ack(command.id);
             let _ = node
-                .publish(&node.channels.ack_of(&command.server_name), ack)
+                .publish(node.channels.ack_of(&command.server_name), ack)
                 .await;
         });
         Ok(())

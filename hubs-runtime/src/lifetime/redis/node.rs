@@ -1,8 +1,6 @@
 //! The running backplane of one node: publishing, group commands that await acks, client
 //! results that cross nodes, and answers going back.
 
-use std::sync::atomic::Ordering;
-
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
@@ -22,29 +20,8 @@ impl Node {
         }
     }
 
-    /// Publishes `payload`; a failure is logged (once per outage) and returned.
-    pub(super) async fn publish(&self, channel: &str, payload: Bytes) -> Result<u64, SendError> {
-        match self.driver.publish(channel, payload).await {
-            Ok(receivers) => {
-                if self.failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!("publishing to Redis works again");
-                }
-                Ok(receivers)
-            }
-            Err(error) => {
-                if !self.failing.swap(true, Ordering::Relaxed) {
-                    tracing::error!(%channel, %error, "cannot publish to Redis: other nodes miss what this node sends until it is back");
-                } else {
-                    tracing::debug!(%channel, %error, "cannot publish to Redis");
-                }
-                Err(SendError::Backplane(format!(
-                    "could not publish to Redis ({error}); connections on other nodes did not get the message"
-                )))
-            }
-        }
-    }
-
-    /// Publishes one invocation on every channel of `channels`; the first error is returned.
+    /// Queues one invocation for every channel of `channels` (see `publisher.rs`); the first
+    /// error is returned.
     pub(super) async fn publish_invocation(
         &self,
         channels: Vec<String>,
@@ -54,7 +31,7 @@ impl Node {
         let payload = envelope::write_invocation(excluded, message, None);
         let mut outcome = Ok(());
         for channel in channels {
-            if let Err(error) = self.publish(&channel, payload.clone()).await {
+            if let Err(error) = self.publish_queued(channel, payload.clone()).await {
                 outcome = outcome.and(Err(error));
             }
         }
@@ -78,7 +55,7 @@ impl Node {
             connection_id: connection_id.to_owned(),
         };
         let payload = envelope::write_group_command(&command);
-        self.publish(self.channels.group_management(), payload)
+        self.publish(self.channels.group_management().to_owned(), payload)
             .await?;
         let timeout = self.ack_timeout;
         ack.wait(timeout).await.map_err(|_| {
@@ -110,7 +87,7 @@ impl Node {
         let mut awaited = self.results.expect(invocation_id);
         let channel = self.channels.connection(connection_id);
         let payload = envelope::write_invocation(&[], &message, Some(&reply));
-        match self.publish(&channel, payload).await {
+        match self.publish(channel.clone(), payload).await {
             Ok(0) => return Err(ClientResultError::NoConnection(connection_id.to_owned())),
             Ok(_) => {}
             Err(error) => return Err(ClientResultError::Unreachable(error.to_string())),

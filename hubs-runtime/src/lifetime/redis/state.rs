@@ -12,6 +12,7 @@ use super::acks::AckTable;
 use super::channels::Channels;
 use super::driver::{Driver, Inbound};
 use super::options::RedisOptions;
+use super::publisher::{Publication, QUEUE_CAPACITY};
 use super::results::RemoteResults;
 use crate::lifetime::{HubInfo, InMemoryLifetimeManager, ProtocolSet};
 
@@ -40,6 +41,8 @@ pub(super) struct Node {
     pub(super) results: RemoteResults,
     /// Subscription changes, applied in order by one task.
     pub(super) interests: mpsc::UnboundedSender<(Interest, oneshot::Sender<()>)>,
+    /// What this node publishes, in order (`publisher.rs`).
+    pub(super) publications: mpsc::Sender<Publication>,
     /// Set while publishing fails, so an outage is logged once.
     pub(super) failing: AtomicBool,
     pub(super) ack_timeout: Duration,
@@ -51,6 +54,7 @@ pub(super) struct Node {
 pub(super) struct Started {
     pub(super) received: mpsc::UnboundedReceiver<Inbound>,
     pub(super) requested: mpsc::UnboundedReceiver<(Interest, oneshot::Sender<()>)>,
+    pub(super) publications: mpsc::Receiver<Publication>,
 }
 
 /// Something this node may need a subscription for.
@@ -93,6 +97,7 @@ impl Shared {
         let (inbound, received) = mpsc::unbounded_channel();
         let driver = connect(inbound)?;
         let (interests, requested) = mpsc::unbounded_channel();
+        let (publications, queued) = mpsc::channel(QUEUE_CAPACITY);
         let mut tag = [0u8; 8];
         getrandom::fill(&mut tag).map_err(|e| e.to_string())?;
         let node = Node {
@@ -102,6 +107,7 @@ impl Shared {
             acks: AckTable::default(),
             results: RemoteResults::new(tag),
             interests,
+            publications,
             failing: AtomicBool::new(false),
             ack_timeout: self.options.ack_timeout,
             client_result_timeout: self.options.client_result_timeout,
@@ -120,6 +126,7 @@ impl Shared {
         Ok(Started {
             received,
             requested,
+            publications: queued,
         })
     }
 }

@@ -23,6 +23,8 @@ struct Bus {
     drivers: Mutex<Vec<Weak<StubDriver>>>,
     down: AtomicBool,
     published: AtomicUsize,
+    /// Round trips: calls of `publish_all`.
+    round_trips: AtomicUsize,
     /// Keys with their values and expiry.
     keys: Mutex<HashMap<String, (String, tokio::time::Instant)>>,
 }
@@ -55,6 +57,23 @@ impl Bus {
         }
     }
 
+    /// Hands `payload` to every subscriber of `channel`; returns how many there were.
+    fn publish(&self, channel: &str, payload: &Bytes) -> u64 {
+        self.published.fetch_add(1, Ordering::SeqCst);
+        let mut receivers = 0;
+        for driver in self.drivers() {
+            if driver.subscribed.lock().unwrap().contains(channel) {
+                receivers += 1;
+                let message = Inbound::Message {
+                    channel: channel.to_owned(),
+                    payload: payload.clone(),
+                };
+                let _ = driver.inbound.send(message);
+            }
+        }
+        receivers
+    }
+
     fn check(&self) -> Result<(), DriverError> {
         match self.down.load(Ordering::SeqCst) {
             true => Err(DriverError::NotConnected),
@@ -68,27 +87,23 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
 }
 
 impl Driver for StubDriver {
-    fn publish<'a>(
+    fn publish_all<'a>(
         &'a self,
-        channel: &'a str,
-        payload: Bytes,
-    ) -> BoxFuture<'a, Result<u64, DriverError>> {
+        messages: &'a [(&'a str, &'a Bytes)],
+    ) -> BoxFuture<'a, Result<Vec<u64>, DriverError>> {
         if let Err(e) = self.bus.check() {
             return ready(Err(e));
         }
-        self.bus.published.fetch_add(1, Ordering::SeqCst);
-        let mut receivers = 0;
-        for driver in self.bus.drivers() {
-            if driver.subscribed.lock().unwrap().contains(channel) {
-                receivers += 1;
-                let message = Inbound::Message {
-                    channel: channel.to_owned(),
-                    payload: payload.clone(),
-                };
-                let _ = driver.inbound.send(message);
-            }
-        }
-        ready(Ok(receivers))
+        self.bus.round_trips.fetch_add(1, Ordering::SeqCst);
+        let counts = messages
+            .iter()
+            .map(|(channel, payload)| self.bus.publish(channel, payload))
+            .collect();
+        ready(Ok(counts))
+    }
+
+    fn connected(&self) -> bool {
+        self.bus.check().is_ok()
     }
 
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), DriverError>> {
@@ -223,6 +238,8 @@ async fn every_target_reaches_every_node_exactly_once() {
     let from = &nodes[0];
     let published_before = bus.published.load(Ordering::SeqCst);
     send(from, Target::All, "all").await.unwrap();
+    // A send waits only for its place in the node's publication queue.
+    tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(
         bus.published.load(Ordering::SeqCst) - published_before,
         1,
@@ -281,6 +298,25 @@ async fn every_target_reaches_every_node_exactly_once() {
         .await
         .unwrap();
     assert!(texts(&mut rc).await.is_empty());
+}
+
+#[tokio::test]
+async fn sends_made_together_leave_together_in_order() {
+    let bus = Arc::new(Bus::default());
+    let nodes: Vec<_> = (0..2).map(|_| node(&bus, Duration::from_secs(5))).collect();
+    let (b, mut rb) = connection("b", None, Protocol::Json);
+    nodes[1].on_connected(Arc::clone(&b)).await;
+    let round_trips = bus.round_trips.load(Ordering::SeqCst);
+    let sent: Vec<String> = (0..20).map(|i| format!("m{i}")).collect();
+    for text in &sent {
+        send(&nodes[0], Target::All, text).await.unwrap();
+    }
+    assert_eq!(texts(&mut rb).await, sent, "in order, each once");
+    assert_eq!(
+        bus.round_trips.load(Ordering::SeqCst) - round_trips,
+        1,
+        "queued together, published in one round trip"
+    );
 }
 
 #[tokio::test]
