@@ -12,6 +12,7 @@ use crate::hub::{
 };
 use crate::lifetime::{HubInfo, HubLifetimeManager, InMemoryLifetimeManager, ProtocolSet};
 use crate::options::HubOptions;
+use crate::protocol::JsonPropertyNames;
 
 /// A hub with its options and lifetime manager, ready to mount on a router with
 /// [`HubRouterExt::hub`](crate::HubRouterExt::hub).
@@ -72,6 +73,7 @@ impl<H: Hub> HubEndpoint<H> {
         HubContext {
             lifetime: Arc::clone(&self.lifetime),
             close_all: Arc::clone(&self.close_all),
+            json_names: H::JSON_PROPERTY_NAMES,
             _hub: PhantomData,
         }
     }
@@ -397,6 +399,7 @@ impl<H: Hub> HubEndpointBuilder<H> {
 pub struct HubContext<H> {
     lifetime: Arc<dyn HubLifetimeManager>,
     close_all: Arc<CloseAll>,
+    json_names: JsonPropertyNames,
     _hub: PhantomData<fn() -> H>,
 }
 
@@ -405,6 +408,7 @@ impl<H> Clone for HubContext<H> {
         Self {
             lifetime: Arc::clone(&self.lifetime),
             close_all: Arc::clone(&self.close_all),
+            json_names: self.json_names,
             _hub: PhantomData,
         }
     }
@@ -413,7 +417,7 @@ impl<H> Clone for HubContext<H> {
 impl<H> HubContext<H> {
     /// Who to send to: all, a connection, groups, users, ...
     pub fn clients(&self) -> HubClients<'_> {
-        HubClients::new(&*self.lifetime)
+        HubClients::new(&*self.lifetime).with_json_property_names(self.json_names)
     }
 
     /// Group membership of any connection.

@@ -19,11 +19,13 @@ pub use hubs_runtime::hub::{
 pub use hubs_runtime::{
     CallerClients, ClientProxy, ClientResultTarget, ClientTarget, ConnectionOptions, Context,
     Groups, Hub, HubClients, HubContext, HubEndpoint, HubEndpointBuilder, HubError, HubOptions,
-    HubRouterExt, IntoArguments, Presence, Protocol, RequestInfo, SendError, SingleClientProxy,
-    Timestamp, UploadStream, UserIdProvider, serve,
+    HubRouterExt, IntoArguments, JsonPropertyNames, Presence, Protocol, RequestInfo, SendError,
+    SingleClientProxy, Timestamp, UploadStream, UserIdProvider, serve,
 };
 
-pub use hubs_runtime::{Binary, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Serve};
+pub use hubs_runtime::{
+    Binary, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, Guid, Serve,
+};
 
 /// Raw connection endpoints, without the hub protocol (ASP.NET Core's `MapConnectionHandler`):
 /// mount one with [`HubRouterExt::connection_handler`].
@@ -60,7 +62,8 @@ pub mod redis {
 pub mod describe {
     pub use hubs_runtime::describe::{
         ClientDescription, Declaration, DescribeHub, HubDescription, MethodDescription, MethodKind,
-        ParamDescription, TypeForm, TypeScript, TypeScriptFlavor, TypeScriptTypes, describe,
+        ParamDescription, TypeForm, TypeScript, TypeScriptFlavor, TypeScriptTypes, camel_case,
+        describe, json_property_name,
     };
     pub use hubs_runtime::hub::AuthorizeRule;
 }

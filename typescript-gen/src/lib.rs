@@ -5,6 +5,7 @@ mod files;
 mod module;
 mod names;
 mod pretty;
+mod property_keys;
 #[cfg(test)]
 mod tests;
 

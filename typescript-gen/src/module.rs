@@ -3,11 +3,13 @@
 
 use std::fmt::Write as _;
 
+use hubs::JsonPropertyNames;
 use hubs::describe::{
     HubDescription, MethodDescription, MethodKind, TypeScriptFlavor, TypeScriptTypes,
 };
 
 use crate::names::{camel_case, comment_text, parameter, string_literal, tsdoc};
+use crate::property_keys::rename_keys;
 use crate::{Error, pretty};
 
 /// The first words of every generated module: how `write` and `check` tell generated files
@@ -211,14 +213,16 @@ pub(crate) fn render(
         "import type {{ {} }} from \"@microsoft/signalr\";",
         imports.join(", ")
     );
+    // MessagePack keeps the declared names; JSON writes them as the hub says.
+    let names = match flavor {
+        TypeScriptFlavor::Json => hub.json_property_names,
+        TypeScriptFlavor::MessagePack => JsonPropertyNames::AsDeclared,
+    };
     for declaration in types.declarations() {
         out.push('\n');
         out.push_str(&tsdoc("", &comment_text(&declaration.docs), &[]));
-        let _ = writeln!(
-            out,
-            "export {}",
-            pretty::declaration(&declaration.declaration)
-        );
+        let declaration = rename_keys(&declaration.declaration, names);
+        let _ = writeln!(out, "export {}", pretty::declaration(&declaration));
     }
     out.push('\n');
     hub_interface(&mut out, hub, &hub_members);

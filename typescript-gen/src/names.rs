@@ -1,23 +1,8 @@
 //! Rust names in TypeScript, string literals and TSDoc comments.
 
-/// `send_message` -> `sendMessage`: the PascalCase wire name rule of `#[hub]` (`r#` and
-/// underscores dropped, each word capitalized) with the first letter lowered.
-pub(crate) fn camel_case(name: &str) -> String {
-    let name = name.strip_prefix("r#").unwrap_or(name);
-    let mut out = String::with_capacity(name.len());
-    for word in name.split('_').filter(|w| !w.is_empty()) {
-        let mut chars = word.chars();
-        if let Some(first) = chars.next() {
-            if out.is_empty() {
-                out.extend(first.to_lowercase());
-            } else {
-                out.extend(first.to_uppercase());
-            }
-            out.push_str(chars.as_str());
-        }
-    }
-    out
-}
+/// `send_message` -> `sendMessage`: the rule camelCase JSON property names follow too, kept
+/// in one place by the runtime.
+pub(crate) use hubs::describe::camel_case;
 
 /// Words that cannot name a parameter in a strict-mode ES module, and the two names the
 /// generated functions give their own parameters.

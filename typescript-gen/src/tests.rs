@@ -347,3 +347,57 @@ fn the_command_line_writes_checks_and_names_itself_in_the_header() {
     assert_eq!(run(generator(), &[]).0, 2);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A DTO with declared snake_case names, as most Rust DTOs are.
+#[derive(Serialize, ts_rs::TS)]
+pub struct Profile {
+    display_name: String,
+    #[serde(rename = "ByteArray")]
+    byte_array: Vec<u8>,
+}
+
+pub struct CamelHub;
+
+#[hub]
+impl CamelHub {
+    pub async fn profile(&self) -> Profile {
+        Profile {
+            display_name: String::new(),
+            byte_array: Vec::new(),
+        }
+    }
+}
+
+pub struct DeclaredHub;
+
+#[hub(json_property_names = "as_declared")]
+impl DeclaredHub {
+    pub async fn profile(&self) -> Profile {
+        Profile {
+            display_name: String::new(),
+            byte_array: Vec::new(),
+        }
+    }
+}
+
+#[test]
+fn property_names_follow_the_hubs_json_setting_and_msgpack_keeps_them() {
+    let module = |flavor| {
+        let generator = Generator::new().flavor(flavor).hub::<CamelHub>();
+        generator.hub::<DeclaredHub>().render().unwrap()
+    };
+    let json = module(TypeScriptFlavor::Json);
+    assert!(
+        json[0]
+            .contents
+            .contains("  displayName: string,\n  ByteArray: Array<number>,")
+    );
+    assert!(
+        json[1]
+            .contents
+            .contains("  display_name: string,\n  ByteArray: Array<number>,")
+    );
+    for declared in module(TypeScriptFlavor::MessagePack) {
+        assert!(declared.contents.contains("  display_name: string,"));
+    }
+}

@@ -12,6 +12,45 @@ use crate::ctxt::Ctxt;
 pub(crate) struct HubAttr {
     /// `client = ChatClient`: the hub's `#[hub_client]` trait.
     pub(crate) client: Option<syn::Path>,
+    /// `json_property_names = "as_declared"`: the `JsonPropertyNames` variant it names.
+    pub(crate) json_property_names: Option<syn::Ident>,
+}
+
+/// The values of `json_property_names`, with the `JsonPropertyNames` variant each names.
+const JSON_PROPERTY_NAMES: &[(&str, &str)] =
+    &[("camel_case", "CamelCase"), ("as_declared", "AsDeclared")];
+
+const JSON_PROPERTY_NAMES_HELP: &str = "write `json_property_names = \"camel_case\"` (the default: `user_name` is sent as `userName`, as ASP.NET Core sends it) or `json_property_names = \"as_declared\"` (field names exactly as serde declares them, ASP.NET Core's `PropertyNamingPolicy = null`)";
+
+/// Reads the value of `json_property_names = "..."`.
+fn json_property_names(cx: &Ctxt, value: &Expr) -> Option<syn::Ident> {
+    let Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(text),
+        ..
+    }) = value
+    else {
+        cx.error_spanned_by(
+            value,
+            format!("expected a string; {JSON_PROPERTY_NAMES_HELP}"),
+        );
+        return None;
+    };
+    match JSON_PROPERTY_NAMES
+        .iter()
+        .find(|(name, _)| *name == text.value())
+    {
+        Some((_, variant)) => Some(syn::Ident::new(variant, text.span())),
+        None => {
+            cx.error_spanned_by(
+                text,
+                format!(
+                    "unknown value {:?} for `json_property_names`; {JSON_PROPERTY_NAMES_HELP}",
+                    text.value()
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// Reads `#[hub(client = Path)]`, reporting unknown or repeated keys.
@@ -20,7 +59,7 @@ pub(crate) fn hub_args(cx: &Ctxt, tokens: TokenStream) -> HubAttr {
     if tokens.is_empty() {
         return attr;
     }
-    const EXPECTED: &str = "#[hub] takes `client = MyClientTrait` (the hub's #[hub_client] trait), or nothing; a method's wire name is set on the method with #[method(name = \"...\")]";
+    const EXPECTED: &str = "#[hub] takes `client = MyClientTrait` (the hub's #[hub_client] trait), `json_property_names = \"as_declared\"` (or \"camel_case\", the default), or nothing; a method's wire name is set on the method with #[method(name = \"...\")]";
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens.clone()) {
         Ok(metas) => metas,
         Err(_) => {
@@ -39,6 +78,17 @@ pub(crate) fn hub_args(cx: &Ctxt, tokens: TokenStream) -> HubAttr {
                     cx.error_spanned_by(path, "`client` is given twice in #[hub]; keep one");
                 }
                 attr.client = Some(value.path.clone());
+            }
+            Meta::NameValue(MetaNameValue { path, value, .. })
+                if path.is_ident("json_property_names") =>
+            {
+                if attr.json_property_names.is_some() {
+                    cx.error_spanned_by(
+                        path,
+                        "`json_property_names` is given twice in #[hub]; keep one",
+                    );
+                }
+                attr.json_property_names = json_property_names(cx, value);
             }
             Meta::Path(path)
             | Meta::NameValue(MetaNameValue { path, .. })

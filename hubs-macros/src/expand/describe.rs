@@ -34,6 +34,7 @@ pub(crate) fn hub(model: &HubModel) -> TokenStream {
                     methods: &[#(#methods),*],
                     client: #client,
                     authorize: #authorize,
+                    json_property_names: <#self_ty as ::hubs::__private::Hub>::JSON_PROPERTY_NAMES,
                 };
             }
         }

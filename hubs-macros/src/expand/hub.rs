@@ -50,6 +50,11 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
     let on_connected = model.hook(Hook::Connected).map(connected_hook);
     let on_disconnected = model.hook(Hook::Disconnected).map(disconnected_hook);
     let description = super::describe::hub(model);
+    let json_property_names = model.json_property_names.as_ref().map(|variant| {
+        quote! {
+            const JSON_PROPERTY_NAMES: ::hubs::JsonPropertyNames = ::hubs::JsonPropertyNames::#variant;
+        }
+    });
     quote! {
         const _: () = {
             #uses
@@ -58,6 +63,7 @@ pub(crate) fn expand(model: &HubModel) -> TokenStream {
             impl ::hubs::__private::Hub for #self_ty {
                 const METHODS: &'static [::hubs::__private::MethodDescriptor] = &[#(#descriptors),*];
                 const AUTHORIZE: &'static [::hubs::__private::AuthorizeRule] = #hub_rules;
+                #json_property_names
 
                 #[allow(unused_variables, unreachable_code)]
                 fn invoke(

@@ -14,6 +14,8 @@ pub(crate) struct HubModel {
     pub(crate) generics: syn::Generics,
     /// The `#[hub_client]` trait named by `#[hub(client = ...)]`.
     pub(crate) client: Option<syn::Path>,
+    /// `#[hub(json_property_names = "...")]`: the `JsonPropertyNames` variant, if given.
+    pub(crate) json_property_names: Option<syn::Ident>,
     /// `#[authorize]` on the impl: required to connect and to call any method.
     pub(crate) auth: Auth,
     /// Every function of the impl, in source order.
@@ -37,6 +39,7 @@ impl HubModel {
             trait_impl: item.trait_.as_ref().map(|(_, path, _)| path.clone()),
             generics: item.generics.clone(),
             client: hub_attr.client,
+            json_property_names: hub_attr.json_property_names,
             auth,
             functions,
             docs: attr::doc_lines(&item.attrs),

@@ -11,7 +11,7 @@ use crate::error::HubError;
 use crate::lifetime::{
     ClientResultError, HubLifetimeManager, SendError, SerializedMessage, Target,
 };
-use crate::protocol::Protocol;
+use crate::protocol::{JsonPropertyNames, Protocol};
 
 /// The arguments of a client method call: a tuple of serializable values, `()` for none and
 /// `(value,)` for one (up to twelve). Always written as a sequence.
@@ -201,19 +201,17 @@ pub trait ClientResultTarget: ClientTarget {
 /// ```
 pub struct SingleClientProxy<'a> {
     lifetime: &'a dyn HubLifetimeManager,
+    json_names: JsonPropertyNames,
     connection_id: String,
     timeout: Option<Duration>,
     results: ClientResults,
 }
 
 impl<'a> SingleClientProxy<'a> {
-    fn new(
-        lifetime: &'a dyn HubLifetimeManager,
-        connection_id: String,
-        results: ClientResults,
-    ) -> Self {
+    fn new(clients: &HubClients<'a>, connection_id: String, results: ClientResults) -> Self {
         Self {
-            lifetime,
+            lifetime: clients.lifetime,
+            json_names: clients.json_names,
             connection_id,
             timeout: None,
             results,
@@ -236,6 +234,7 @@ impl<'a> SingleClientProxy<'a> {
             self.lifetime,
             Target::Connection(self.connection_id.clone()),
         )
+        .with_json_property_names(self.json_names)
         .send(method, arguments)
         .await
     }
@@ -250,8 +249,10 @@ impl<'a> SingleClientProxy<'a> {
         if let Some(refusal) = self.results.refusal() {
             return Err(refusal);
         }
+        let arguments = AsSequence(&arguments);
         let encode = |id: &str, protocol: Protocol| {
-            protocol.write_invocation(Some(id), method, &AsSequence(&arguments))
+            let arguments = self.json_names.payload(protocol, &arguments);
+            protocol.write_invocation(Some(id), method, &arguments)
         };
         let call = self.lifetime.invoke_client(&self.connection_id, &encode);
         let result = match self.timeout {
@@ -302,12 +303,23 @@ impl ClientResultTarget for SingleClientProxy<'_> {
 pub struct ClientProxy<'a> {
     lifetime: &'a dyn HubLifetimeManager,
     target: Target,
+    json_names: JsonPropertyNames,
 }
 
 impl<'a> ClientProxy<'a> {
-    /// A proxy for `target`.
+    /// A proxy for `target`, writing JSON property names camelCase.
     pub fn new(lifetime: &'a dyn HubLifetimeManager, target: Target) -> Self {
-        Self { lifetime, target }
+        Self {
+            lifetime,
+            target,
+            json_names: JsonPropertyNames::CamelCase,
+        }
+    }
+
+    /// Writes struct fields in JSON as `names` says (the hub's setting).
+    pub fn with_json_property_names(mut self, names: JsonPropertyNames) -> Self {
+        self.json_names = names;
+        self
     }
 
     /// Who this proxy sends to.
@@ -322,11 +334,12 @@ impl<'a> ClientProxy<'a> {
         method: &str,
         arguments: A,
     ) -> Result<(), SendError> {
-        let message = SerializedMessage::invocation(
-            self.lifetime.protocols_for(&self.target),
-            method,
-            &AsSequence(&arguments),
-        )?;
+        let arguments = AsSequence(&arguments);
+        let message =
+            SerializedMessage::encode(self.lifetime.protocols_for(&self.target), |protocol| {
+                let arguments = self.json_names.payload(protocol, &arguments);
+                protocol.write_invocation(None, method, &arguments)
+            })?;
         self.send_serialized(&message).await
     }
 
@@ -369,16 +382,26 @@ fn ids<I: IntoIterator<Item = S>, S: Into<String>>(ids: I) -> Vec<String> {
 #[derive(Clone, Copy)]
 pub struct HubClients<'a> {
     lifetime: &'a dyn HubLifetimeManager,
+    json_names: JsonPropertyNames,
 }
 
 impl<'a> HubClients<'a> {
-    /// Targets reached through `lifetime`.
+    /// Targets reached through `lifetime`, writing JSON property names camelCase.
     pub fn new(lifetime: &'a dyn HubLifetimeManager) -> Self {
-        Self { lifetime }
+        Self {
+            lifetime,
+            json_names: JsonPropertyNames::CamelCase,
+        }
+    }
+
+    /// Writes struct fields in JSON as `names` says (the hub's setting).
+    pub fn with_json_property_names(mut self, names: JsonPropertyNames) -> Self {
+        self.json_names = names;
+        self
     }
 
     fn proxy(&self, target: Target) -> ClientProxy<'a> {
-        ClientProxy::new(self.lifetime, target)
+        ClientProxy::new(self.lifetime, target).with_json_property_names(self.json_names)
     }
 
     /// Every connection.
@@ -396,7 +419,7 @@ impl<'a> HubClients<'a> {
 
     /// One connection; it can also answer client results.
     pub fn client(&self, connection_id: impl Into<String>) -> SingleClientProxy<'a> {
-        SingleClientProxy::new(self.lifetime, connection_id.into(), ClientResults::Allowed)
+        SingleClientProxy::new(self, connection_id.into(), ClientResults::Allowed)
     }
 
     /// Several connections.
@@ -468,11 +491,12 @@ impl<'a> CallerClients<'a> {
     /// Targets relative to connection `caller`.
     pub(crate) fn new(
         lifetime: &'a dyn HubLifetimeManager,
+        json_names: JsonPropertyNames,
         caller: &'a str,
         results: ClientResults,
     ) -> Self {
         Self {
-            clients: HubClients::new(lifetime),
+            clients: HubClients::new(lifetime).with_json_property_names(json_names),
             caller,
             results,
         }
@@ -480,12 +504,12 @@ impl<'a> CallerClients<'a> {
 
     /// The calling connection; it can also answer client results.
     pub fn caller(&self) -> SingleClientProxy<'a> {
-        SingleClientProxy::new(self.clients.lifetime, self.caller.to_string(), self.results)
+        SingleClientProxy::new(&self.clients, self.caller.to_string(), self.results)
     }
 
     /// Another connection; it can also answer client results.
     pub fn client(&self, connection_id: impl Into<String>) -> SingleClientProxy<'a> {
-        SingleClientProxy::new(self.clients.lifetime, connection_id.into(), self.results)
+        SingleClientProxy::new(&self.clients, connection_id.into(), self.results)
     }
 
     /// Every connection but the caller.

@@ -9,6 +9,9 @@ mod types;
 pub use types::{Declaration, TypeForm, TypeScript, TypeScriptFlavor, TypeScriptTypes};
 
 use crate::hub::AuthorizeRule;
+use crate::protocol::JsonPropertyNames;
+
+pub use crate::protocol::{camel_case, json_property_name};
 
 /// A hub as clients see it. Implemented by `#[hub]`; read it with [`describe`].
 pub trait DescribeHub {
@@ -34,6 +37,9 @@ pub struct HubDescription {
     pub client: Option<&'static ClientDescription>,
     /// `#[authorize]` on the impl block: required to connect and to call any method.
     pub authorize: &'static [AuthorizeRule],
+    /// How the JSON protocol names struct fields for this hub: the hub's own setting
+    /// (`Hub::JSON_PROPERTY_NAMES`), so generated types say what the wire carries.
+    pub json_property_names: JsonPropertyNames,
 }
 
 /// A `#[hub_client]` trait: the methods the server calls on clients.

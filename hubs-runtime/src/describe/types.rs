@@ -7,10 +7,10 @@ use std::fmt;
 
 use ts_rs::{Config, TS, TypeVisitor};
 
-use crate::{Binary, Timestamp};
+use crate::{Binary, Guid, Timestamp};
 
 /// A type with a TypeScript form. Derive `ts_rs::TS` (ts-rs 12) on your own types; the types
-/// of the standard library, `hubs::Timestamp` and `hubs::Binary` have one.
+/// of the standard library, `hubs::Timestamp`, `hubs::Binary` and `hubs::Guid` have one.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no TypeScript form",
     label = "no TypeScript form for this type",
@@ -129,6 +129,8 @@ impl TypeScriptTypes {
             } else {
                 ("string", BINARY_JSON)
             })
+        } else if id == TypeId::of::<Guid>() {
+            Some(("string", GUID))
         } else {
             None
         }
@@ -139,6 +141,7 @@ const TIMESTAMP_JSON: &str = "A point in time: an ISO-8601 string in the JSON pr
 const TIMESTAMP_MSGPACK: &str = "A point in time: a `Date` in the MessagePack protocol.";
 const BINARY_JSON: &str = "Binary data: a base64 string in the JSON protocol.";
 const BINARY_MSGPACK: &str = "Binary data: a `Uint8Array` in the MessagePack protocol.";
+const GUID: &str = "A GUID: its 36-character string in both protocols.";
 
 impl TypeVisitor for TypeScriptTypes {
     fn visit<T: TS + 'static + ?Sized>(&mut self) {
@@ -191,3 +194,4 @@ macro_rules! protocol_dependent {
 
 protocol_dependent!(Timestamp, "Timestamp");
 protocol_dependent!(Binary, "Binary");
+protocol_dependent!(Guid, "Guid");

@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::clients::{CallerClients, ClientResults, Groups, Presence};
 use crate::connection::{RequestInfo, Transport};
 use crate::lifetime::{HubConnection, HubLifetimeManager};
-use crate::protocol::Protocol;
+use crate::protocol::{EncodeError, JsonPropertyNames, Protocol};
 
 /// The calling connection, as hub methods and hooks see it: who is calling, the request that
 /// opened the connection, and the ways to reach other clients.
@@ -45,6 +45,8 @@ struct Inner {
     /// Cancelled when the connection ends.
     closed: CancellationToken,
     parallel_invocations: usize,
+    /// How the hub names struct fields in JSON.
+    json_names: JsonPropertyNames,
     /// What hub code keeps for the connection ([`Context::items`]); allocated on first use.
     items: Items,
 }
@@ -128,6 +130,7 @@ impl Context {
         lifetime: Arc<dyn HubLifetimeManager>,
         close_requested: CancellationToken,
         parallel_invocations: usize,
+        json_names: JsonPropertyNames,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -137,6 +140,7 @@ impl Context {
                 close_requested,
                 closed: CancellationToken::new(),
                 parallel_invocations,
+                json_names,
                 items: Items::default(),
             }),
             invocation: None,
@@ -265,7 +269,12 @@ impl Context {
 
     /// Who to send to: the caller, others, all, groups, users, ...
     pub fn clients(&self) -> CallerClients<'_> {
-        CallerClients::new(&*self.inner.lifetime, self.connection_id(), self.results)
+        CallerClients::new(
+            &*self.inner.lifetime,
+            self.inner.json_names,
+            self.connection_id(),
+            self.results,
+        )
     }
 
     /// Group membership of any connection.
@@ -281,6 +290,16 @@ impl Context {
     /// Closes the calling connection after the current messages (like `Context.Abort()`).
     pub fn abort(&self) {
         self.inner.close_requested.cancel();
+    }
+
+    /// `value` encoded as the caller's protocol embeds it (a result, a stream item), with the
+    /// hub's JSON property names.
+    pub(crate) fn encode(
+        &self,
+        value: &(impl serde::Serialize + ?Sized),
+    ) -> Result<Vec<u8>, EncodeError> {
+        let protocol = self.protocol();
+        protocol.encode_value(&self.inner.json_names.payload(protocol, value))
     }
 
     pub(crate) fn connection(&self) -> &Arc<HubConnection> {

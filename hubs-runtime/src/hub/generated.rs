@@ -13,8 +13,7 @@ pub fn encode_result<T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<Vec<u8>, HubError> {
     context
-        .protocol()
-        .encode_value(value)
+        .encode(value)
         .map_err(|e| HubError::internal("SerializationException", e.0))
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use crate::protocol::{ArgumentError, Arguments};
+use crate::protocol::{ArgumentError, Arguments, JsonPropertyNames};
 
 pub use crate::error::HubError;
 pub use authorize::AuthorizationContext;
@@ -40,6 +40,11 @@ pub trait Hub: Send + Sync + Sized + 'static {
     /// any method not marked `#[allow_anonymous]`.
     #[doc(hidden)]
     const AUTHORIZE: &'static [AuthorizeRule] = &[];
+
+    /// How the JSON protocol names struct fields for this hub
+    /// (`#[hub(json_property_names = "...")]`); camelCase unless the hub says otherwise.
+    #[doc(hidden)]
+    const JSON_PROPERTY_NAMES: JsonPropertyNames = JsonPropertyNames::CamelCase;
 
     /// Binds the invocation's arguments and upload streams to method `method` and returns the
     /// running call, or the argument that did not bind.

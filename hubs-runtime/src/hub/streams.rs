@@ -112,8 +112,8 @@ where
     let protocol = connection.protocol();
     let mut stream = std::pin::pin!(stream);
     while let Some(item) = stream.next().await {
-        let raw = protocol
-            .encode_value(&item?)
+        let raw = context
+            .encode(&item?)
             .map_err(|e| HubError::internal("SerializationException", e.0))?;
         if !connection
             .deliver_paced(protocol.write_stream_item(id, &raw))

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 
+use super::property_names::CaseInsensitive;
 use super::{
     Arguments, CompletionOutcome, EncodeError, HubMessage, HubProtocol, Invocation, Protocol,
     ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
@@ -143,7 +144,12 @@ impl HubProtocol for JsonProtocol {
     }
 
     fn decode_value<T: DeserializeOwned>(raw: &[u8]) -> Result<T, String> {
-        serde_json::from_slice(raw).map_err(|e| e.to_string())
+        // Property names are matched without regard to case, as ASP.NET Core reads JSON.
+        let mut deserializer = serde_json::Deserializer::from_slice(raw);
+        let value =
+            T::deserialize(CaseInsensitive(&mut deserializer)).map_err(|e| e.to_string())?;
+        deserializer.end().map_err(|e| e.to_string())?;
+        Ok(value)
     }
 
     fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {

@@ -8,6 +8,7 @@
 mod handshake;
 mod json;
 mod messagepack;
+mod property_names;
 
 use std::borrow::Cow;
 
@@ -20,6 +21,7 @@ pub use handshake::{
 };
 pub use json::JsonProtocol;
 pub use messagepack::MessagePackProtocol;
+pub use property_names::{JsonPropertyNames, camel_case, json_property_name};
 
 /// The ASCII record separator that ends every JSON message and the handshake.
 pub const RECORD_SEPARATOR: u8 = 0x1e;

@@ -206,6 +206,7 @@ impl<H: Hub> HubDispatcher<H> {
             Arc::clone(&self.lifetime),
             close_requested.clone(),
             self.options.maximum_parallel_invocations_per_client,
+            H::JSON_PROPERTY_NAMES,
         );
         tracing::debug!(connection_id = %connection.id(), protocol = protocol.name(), "connected");
 

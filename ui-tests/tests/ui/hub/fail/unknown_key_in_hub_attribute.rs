@@ -1,4 +1,4 @@
-// #[hub] takes only `client = MyClientTrait`; a method's wire name is set on the method with #[method(name = "...")].
+// #[hub] takes only `client = MyClientTrait` and `json_property_names = "..."`; a method's wire name is set on the method with #[method(name = "...")].
 use hubs::hub;
 
 struct Chat;
