@@ -52,6 +52,20 @@ pub struct Item {
     tags: Vec<String>,
 }
 
+/// Fields of several words: they go out camelCase (`displayName`), as ASP.NET Core sends
+/// them, and come in with any letter case (`displayName`, `DisplayName`, `display_name`).
+#[derive(ts_rs::TS, Serialize, Deserialize)]
+pub struct Profile {
+    display_name: String,
+    login_count: u32,
+    home_town: Option<HomeTown>,
+}
+
+#[derive(ts_rs::TS, Serialize, Deserialize)]
+pub struct HomeTown {
+    postal_code: String,
+}
+
 /// What `Remember` keeps per connection.
 #[derive(Clone)]
 struct Remembered(String);
@@ -86,6 +100,12 @@ impl TestHub {
     }
 
     pub async fn void(&self) {}
+
+    /// Returns the profile and also sends it to the caller as `Profile`.
+    pub async fn echo_profile(&self, ctx: &Context, profile: Profile) -> Result<Profile, HubError> {
+        ctx.clients().caller().send("Profile", (&profile,)).await?;
+        Ok(profile)
+    }
 
     pub async fn hub_failure(&self, message: String) -> Result<(), HubError> {
         Err(HubError::new(message))

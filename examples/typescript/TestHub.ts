@@ -10,6 +10,10 @@ export type Customer = {
   vip: boolean,
 };
 
+export type HomeTown = {
+  postalCode: string,
+};
+
 export type Item = {
   name: string,
   count: number,
@@ -30,6 +34,16 @@ export type Order = {
   note: string | null,
 };
 
+/**
+ * Fields of several words: they go out camelCase (`displayName`), as ASP.NET Core sends
+ * them, and come in with any letter case (`displayName`, `DisplayName`, `display_name`).
+ */
+export type Profile = {
+  displayName: string,
+  loginCount: number,
+  homeTown: HomeTown | null,
+};
+
 /** A point in time: an ISO-8601 string in the JSON protocol. */
 export type Timestamp = string;
 
@@ -43,6 +57,8 @@ export interface TestHub {
   add(a: number, b: number): Promise<number>;
   echoObject(item: Item): Promise<Item>;
   void(): Promise<void>;
+  /** Returns the profile and also sends it to the caller as `Profile`. */
+  echoProfile(profile: Profile): Promise<Profile>;
   hubFailure(message: string): Promise<void>;
   internalFailure(message: string): Promise<void>;
   panic(message: string): Promise<void>;
@@ -104,6 +120,9 @@ export function createTestHub(connection: HubConnection): TestHub {
     },
     void(): Promise<void> {
       return connection.invoke<void>("Void");
+    },
+    echoProfile(profile: Profile): Promise<Profile> {
+      return connection.invoke<Profile>("EchoProfile", profile);
     },
     hubFailure(message: string): Promise<void> {
       return connection.invoke<void>("HubFailure", message);

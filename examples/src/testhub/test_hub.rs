@@ -4,7 +4,7 @@
 
 use futures_util::{Stream, StreamExt, stream};
 use hubs::prelude::*;
-use hubs::{Binary, Timestamp, UploadStream};
+use hubs::{Binary, Guid, Timestamp, UploadStream};
 use serde::{Deserialize, Serialize};
 
 /// The functional tests' `TestHub`. Its strings may be null, as .NET strings may.
@@ -34,8 +34,8 @@ pub struct ComplexObject {
     pub int_array: Option<Vec<i32>>,
     /// A .NET `byte[]`: may be null.
     pub byte_array: Option<Binary>,
-    /// A .NET `Guid`, in its string form (`00010203-0405-0607-0706-050403020100`).
-    pub guid: String,
+    /// A .NET `Guid`: its string form in both protocols.
+    pub guid: Guid,
     /// A .NET `DateTime` in UTC.
     pub date_time: Timestamp,
 }
@@ -95,7 +95,8 @@ fn header(ctx: &Context, name: &str) -> Option<String> {
     (!values.is_empty()).then(|| values.join(","))
 }
 
-#[hub]
+// The functional tests' server sets `PropertyNamingPolicy = null`: names as declared.
+#[hub(json_property_names = "as_declared")]
 impl TestHub {
     pub async fn echo(&self, message: Option<String>) -> Option<String> {
         message
@@ -192,7 +193,9 @@ impl TestHub {
             byte_array: Some(Binary(vec![1, 2, 3])),
             // 2000-01-01T00:00:00Z
             date_time: Timestamp::from_unix_millis(946_684_800_000),
-            guid: "00010203-0405-0607-0706-050403020100".into(),
+            guid: "00010203-0405-0607-0706-050403020100"
+                .parse()
+                .expect("a GUID"),
             int_array: Some(vec![1, 2, 3]),
             string: Some("hello world".into()),
         }
