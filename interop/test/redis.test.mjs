@@ -3,21 +3,22 @@
 // every transport and protocol; every target, group changes and client results cross nodes;
 // Redis killed and restarted mid-test (local delivery never stops, cross-node delivery
 // resumes, nothing is duplicated); a node killed (presence from another node, offline within
-// the expiry).
+// the expiry); a node whose Redis connections go half open finds out by its ping.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer, waitFor } from '../lib/server.mjs';
 import { redisCommand, startRedis } from '../lib/redis.mjs';
+import { startBlackholeProxy } from '../lib/blackhole-proxy.mjs';
 
 const T = { timeout: 60_000 };
 
 let redis;
 let nodes = [];
 
-async function startNode(index) {
+async function startNode(index, url = redis.url) {
   return startServer('cluster', {
     env: {
-      REDIS_URL: redis.url,
+      REDIS_URL: url,
       REDIS_ACK_TIMEOUT_MS: '2000',
       REDIS_PRESENCE_EXPIRY_MS: '1500',
       NODE_NAME: `node${index}`,
@@ -28,7 +29,7 @@ async function startNode(index) {
 
 before(async () => {
   redis = await startRedis();
-  nodes = await Promise.all([0, 1, 2].map(startNode));
+  nodes = await Promise.all([0, 1, 2].map((i) => startNode(i)));
 });
 after(async () => {
   await Promise.allSettled(nodes.map((n) => n.stop()));
@@ -205,5 +206,25 @@ describe('Redis backplane, 3 nodes', () => {
     await assertReceived({ survivor, other }, { survivor: ['group', 'user', 'all'], other: ['all'] });
     await assert.rejects(survivor.connection.invoke('Ask', doomed.id, 'q'), /does not exist|disconnected/);
     nodes[2] = await startNode(2);
+  });
+
+  test('a half-open Redis connection is found by a ping: cross-node sends then fail at once, local delivery goes on', T, async () => {
+    const proxy = await startBlackholeProxy(redis.port);
+    const cut = await startNode(3, `redis://127.0.0.1:${proxy.port}`);
+    try {
+      const local = await client(cut);
+      const remote = await client(nodes[0]);
+      await local.connection.invoke('SendAll', 'through');
+      await assertReceived({ local, remote }, { local: ['through'], remote: ['through'] });
+
+      // The network drops everything and resets nothing: only a ping can tell.
+      proxy.freeze();
+      await waitFor(() => cut.log().includes('did not answer a ping'), 15_000, 'the ping finds the dead connection');
+      await assert.rejects(local.connection.invoke('SendAll', 'cut off'), /could not publish to Redis/);
+      await assertReceived({ local, remote }, { local: ['cut off'] });
+    } finally {
+      await cut.stop();
+      await proxy.close();
+    }
   });
 });

@@ -24,6 +24,10 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Backoff between reconnect attempts.
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How often the pub/sub connection is pinged. A connection that is half open (the network
+/// dropped it without a reset) delivers nothing and fails nothing; an unanswered ping is how
+/// it is found, dropped and replaced, with its subscriptions restored.
+const PING_EVERY: Duration = Duration::from_secs(5);
 /// Channels per SUBSCRIBE when restoring subscriptions.
 const SUBSCRIBE_BATCH: usize = 512;
 
@@ -235,13 +239,22 @@ async fn keep_subscriptions(driver: Weak<RedisDriver>, inbound: mpsc::UnboundedS
         if inbound.send(Inbound::Connected).is_err() {
             return;
         }
-        while let Some(message) = stream.next().await {
+        let unanswered = Arc::new(Notify::new());
+        let pinging = tokio::spawn(ping(driver.clone(), Arc::clone(&unanswered)));
+        loop {
+            let message = tokio::select! {
+                message = stream.next() => message,
+                () = unanswered.notified() => None,
+            };
+            let Some(message) = message else { break };
             let channel = message.get_channel_name().to_owned();
             let payload = Bytes::copy_from_slice(message.get_payload_bytes());
             if inbound.send(Inbound::Message { channel, payload }).is_err() {
+                pinging.abort();
                 return;
             }
         }
+        pinging.abort();
         if let Some(this) = driver.upgrade() {
             lock(&this.sink).take();
             // The command connection went with the server: replace it now rather than fail
@@ -252,6 +265,23 @@ async fn keep_subscriptions(driver: Weak<RedisDriver>, inbound: mpsc::UnboundedS
         tracing::warn!("Redis subscription connection lost; reconnecting");
         down_logged = true;
         if inbound.send(Inbound::Disconnected).is_err() {
+            return;
+        }
+    }
+}
+
+/// Pings the current pub/sub connection every [`PING_EVERY`]; says so on `unanswered` when
+/// a ping fails or gets no answer in time.
+async fn ping(driver: Weak<RedisDriver>, unanswered: Arc<Notify>) {
+    loop {
+        tokio::time::sleep(PING_EVERY).await;
+        let Some(sink) = driver.upgrade().and_then(|this| lock(&this.sink).clone()) else {
+            return;
+        };
+        let mut sink = sink;
+        if let Err(error) = within(sink.ping::<redis::Value>()).await {
+            tracing::warn!(%error, "Redis did not answer a ping on the subscription connection");
+            unanswered.notify_one();
             return;
         }
     }
