@@ -36,8 +36,10 @@
 //!
 //! A node subscribes to `all`, its own internal channels, a channel per local connection, and
 //! the group and user channels with members here (unsubscribing when the last one leaves).
-//! While Redis is unreachable, local delivery goes on, sends that must reach other nodes fail
-//! at once with [`SendError::Backplane`] (logged), and group changes are kept: the
+//! Publications leave through one ordered queue, pipelined (`publisher.rs`): a send waits for
+//! its place there, not for Redis's answer. While Redis is unreachable (or its pub/sub
+//! connection stops answering pings), local delivery goes on, sends that must reach other
+//! nodes fail at once with [`SendError::Backplane`] (logged), and group changes are kept: the
 //! subscriptions are restored when Redis is back.
 
 mod acks;
