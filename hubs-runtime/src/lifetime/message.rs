@@ -88,7 +88,11 @@ pub struct SerializedMessage {
 }
 
 impl SerializedMessage {
-    /// An Invocation of client method `target` with `arguments`, for each of `protocols`.
+    /// An Invocation of client method `target` with `arguments`, for each of `protocols`,
+    /// struct fields named as serde declares them in both; [`ClientProxy::send`] writes them
+    /// with the hub's JSON property names instead.
+    ///
+    /// [`ClientProxy::send`]: crate::ClientProxy::send
     pub fn invocation<A: Serialize + ?Sized>(
         protocols: ProtocolSet,
         target: &str,
