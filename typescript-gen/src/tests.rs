@@ -3,7 +3,7 @@
 
 use futures_util::Stream;
 use hubs::prelude::*;
-use hubs::{Binary, Timestamp, UploadStream};
+use hubs::{Binary, Guid, Timestamp, UploadStream};
 use serde::{Deserialize, Serialize};
 
 use std::ffi::OsString;
@@ -351,6 +351,7 @@ fn the_command_line_writes_checks_and_names_itself_in_the_header() {
 /// A DTO with declared snake_case names, as most Rust DTOs are.
 #[derive(Serialize, ts_rs::TS)]
 pub struct Profile {
+    id: Guid,
     display_name: String,
     #[serde(rename = "ByteArray")]
     byte_array: Vec<u8>,
@@ -362,6 +363,7 @@ pub struct CamelHub;
 impl CamelHub {
     pub async fn profile(&self) -> Profile {
         Profile {
+            id: Guid::NIL,
             display_name: String::new(),
             byte_array: Vec::new(),
         }
@@ -374,6 +376,7 @@ pub struct DeclaredHub;
 impl DeclaredHub {
     pub async fn profile(&self) -> Profile {
         Profile {
+            id: Guid::NIL,
             display_name: String::new(),
             byte_array: Vec::new(),
         }
@@ -399,5 +402,10 @@ fn property_names_follow_the_hubs_json_setting_and_msgpack_keeps_them() {
     );
     for declared in module(TypeScriptFlavor::MessagePack) {
         assert!(declared.contents.contains("  display_name: string,"));
+    }
+    // A GUID is its string in both protocols.
+    for module in json.iter().chain(&module(TypeScriptFlavor::MessagePack)) {
+        assert!(module.contents.contains("  id: Guid,\n"));
+        assert!(module.contents.contains("export type Guid = string;"));
     }
 }

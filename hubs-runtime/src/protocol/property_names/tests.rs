@@ -198,6 +198,10 @@ fn names_with_an_underscore_change_once_per_process() {
     ] {
         assert_eq!(json_property_name(declared), wire, "{declared}");
     }
+    // The fast path: a name without `_` is the same string, not a copy.
+    let plain = "name";
+    assert!(std::ptr::eq(static_property_name(plain), plain));
+    assert!(matches!(json_property_name(plain), Cow::Borrowed(_)));
     let first = static_property_name("item_count");
     assert_eq!(first, "itemCount");
     assert!(std::ptr::eq(first, static_property_name("item_count")));
