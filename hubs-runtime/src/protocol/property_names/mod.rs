@@ -13,7 +13,9 @@ mod ser;
 mod tests;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{PoisonError, RwLock};
 
 use serde::{Serialize, Serializer};
@@ -120,6 +122,23 @@ pub(crate) fn static_property_name(name: &'static str) -> &'static str {
     if !is_renamed(name) {
         return name;
     }
+    // Each thread remembers what it has looked up by the name's address, so a hot
+    // serialization touches neither a lock nor a string hash.
+    thread_local! {
+        static SEEN: RefCell<HashMap<(usize, usize), &'static str, BuildHasherDefault<AddressHasher>>> =
+            RefCell::default();
+    }
+    let address = (name.as_ptr() as usize, name.len());
+    if let Some(converted) = SEEN.with_borrow(|seen| seen.get(&address).copied()) {
+        return converted;
+    }
+    let converted = converted_once(name);
+    SEEN.with_borrow_mut(|seen| seen.insert(address, converted));
+    converted
+}
+
+/// The process-wide conversions, so each name is converted (and leaked) once.
+fn converted_once(name: &'static str) -> &'static str {
     static CONVERTED: RwLock<Option<HashMap<&'static str, &'static str>>> = RwLock::new(None);
     let cached = CONVERTED.read().unwrap_or_else(PoisonError::into_inner);
     if let Some(&converted) = cached.as_ref().and_then(|map| map.get(name)) {
@@ -135,6 +154,30 @@ pub(crate) fn static_property_name(name: &'static str) -> &'static str {
             Cow::Borrowed(same) => same,
             Cow::Owned(converted) => Box::leak(converted.into_boxed_str()),
         })
+}
+
+/// Hashes the (address, length) of a `&'static str`: two words, mixed by multiplication.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 /// The declared field `key` stands for: itself when declared (the fast path), else the field
