@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::task::spawn_local;
 use tokio::time::sleep;
 
-use crate::{Common, Window, connect_many, failed, histogram, keep_open, per_unit, summary};
+use crate::{Common, Window, failed, histogram, keep_open, per_unit, summary};
 
 pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
     let steps = args.list("steps", &[1000, 5000, 10000]);
@@ -29,27 +29,40 @@ pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
     let mut open = 0usize;
     let mut points = Vec::new();
     for &step in &steps {
-        let conns = connect_many(
-            &common.endpoint,
-            step.saturating_sub(open),
-            common.concurrency,
-        )
-        .await?;
-        open = step;
-        for conn in conns {
-            spawn_local(keep_open(
-                conn,
-                ping.clone(),
-                ping_every,
-                Rc::clone(&closed),
-            ));
-        }
-        sleep(settle).await;
+        // Each connection is kept open (reading, answering pings, sending keep-alives) from the
+        // moment it is up: opening thousands takes longer than a server's client timeout, and a
+        // connection left silent meanwhile would be closed by the server.
+        let started = Instant::now();
+        stream::iter(open..step)
+            .map(|_| client::connect(&common.endpoint, None))
+            .buffer_unordered(common.concurrency.max(1))
+            .try_for_each(|conn| {
+                spawn_local(keep_open(
+                    conn,
+                    ping.clone(),
+                    ping_every,
+                    Rc::clone(&closed),
+                ));
+                async { Ok(()) }
+            })
+            .await?;
+        let connect_s = started.elapsed().as_secs_f64();
+        open = open.max(step);
+        // The server's CPU over the second half of the settling time: what holding this many
+        // idle connections costs it (keep-alives and timers), for the projections.
+        sleep(settle / 2).await;
+        let before = CpuSample::take(pid);
+        sleep(settle / 2).await;
+        let after = CpuSample::take(pid);
         let rss = procfs::rss_bytes(pid).unwrap_or(0);
         points.push(json!({
             "conns": step,
             "rss": rss,
             "bytes_per_conn": (rss.saturating_sub(base)) as f64 / step as f64,
+            "connect_s": connect_s,
+            "server_idle_util": after.utilization_since(&before),
+            "server_fds": procfs::open_fds(pid),
+            "closed": closed.get(),
         }));
     }
     let first = &points[0];

@@ -17,7 +17,8 @@
 //!   receivers; with a group size, groups of that many receivers and the sender targets them
 //!   in turn; `window` messages in flight, each complete when its last copy arrived;
 //!   `--addr2 HOST:PORT` connects every other receiver to a second node of the same hub;
-//! - `idle --steps 1000,5000,10000 [--settle 7] [--ping-every 5]`: server RSS at each count;
+//! - `idle --steps 1000,5000,10000 [--settle 7] [--ping-every 5]`: server RSS, idle CPU and open
+//!   descriptors at each count;
 //! - `ramp --conns 2000 [--concurrency 32]`: connections per second;
 //! - `slow --conns 1000 --rate 100 --size 1024 [--baseline 5] [--slow-for 15] [--drain 2]`:
 //!   one receiver stops reading halfway (then up to `drain` seconds to see whether the server
