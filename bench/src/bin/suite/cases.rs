@@ -18,6 +18,7 @@ fn echo_entries(json: bool, peers: &[Server]) -> Vec<Entry> {
     let mut entries = vec![
         entry(Server::Hubs, signalr, "/hub"),
         entry(Server::Raw, raw, "/echo"),
+        entry(Server::FastWs, raw, "/echo"),
     ];
     if json && peers.contains(&Server::SocketIo) {
         entries.push(entry(Server::SocketIo, "socketio", "/"));
@@ -119,6 +120,7 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
         entry(Server::Hubs, "signalr-json", "/hub"),
         entry(Server::Frame, "raw", "/broadcast"),
         entry(Server::Raw, "raw", "/broadcast"),
+        entry(Server::FastWs, "raw", "/broadcast"),
     ];
     fan.extend(peers.iter().map(|&p| match p {
         Server::SocketIo => entry(p, "socketio", "/"),
@@ -181,23 +183,26 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
         });
     }
 
-    // (e) idle memory, after keep-alives (every 5 s) have flowed.
+    // (e) idle memory, after keep-alives (every 5 s) have flowed, up to 19,000 connections
+    // per server process (the fd limit here is 20,000).
     let mut idle_entries = vec![
         entry(Server::Hubs, "signalr-json", "/hub"),
         entry(Server::Raw, "raw", "/echo"),
+        entry(Server::FastWs, "raw", "/echo"),
         entry(Server::Frame, "raw", "/broadcast"),
     ];
     idle_entries.extend(grouped.iter().filter(|e| e.server.is_peer()).cloned());
-    let (steps, settle) = match (cfg.smoke, cfg.quick) {
-        (true, _) => ("10,20", "0.1"),
-        (false, true) => ("1000,5000", "6"),
-        (false, false) => ("1000,5000,10000", "7"),
+    let (steps, settle): (&[u64], &str) = match (cfg.smoke, cfg.quick) {
+        (true, _) => (&[10, 20], "0.1"),
+        (false, true) => (&[1000, 19000], "6"),
+        (false, false) => (&[1000, 5000, 10000, 19000], "7"),
     };
+    let steps = idle_steps(steps, cfg.fd_limit);
     out.push(Case {
         section: "idle",
         name: format!("{steps} connections"),
         workload: "idle",
-        args: words(&["--steps", steps, "--settle", settle, "--ping-every", "5"]),
+        args: words(&["--steps", &steps, "--settle", settle, "--ping-every", "5"]),
         entries: idle_entries.clone(),
         keepalive: Some(5.0),
         rounds: 1,
@@ -350,6 +355,30 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
         None => out,
     }
 }
+
+/// The idle steps a server and the generator can both hold: each needs a descriptor per
+/// connection and a few of its own ([`FD_RESERVE`]); a step above `fd_limit` is left out with
+/// a note rather than failing the run.
+fn idle_steps(wanted: &[u64], fd_limit: u64) -> String {
+    let fit: Vec<String> = wanted
+        .iter()
+        .filter(|&&n| n + FD_RESERVE <= fd_limit)
+        .map(u64::to_string)
+        .collect();
+    if fit.len() < wanted.len() {
+        eprintln!(
+            "note: idle steps above {} left out: the open-file limit is {fd_limit} (raise `ulimit -n`)",
+            fd_limit.saturating_sub(FD_RESERVE)
+        );
+    }
+    if fit.is_empty() {
+        return "10".into();
+    }
+    fit.join(",")
+}
+
+/// Descriptors a process needs besides its connections (listener, epoll, pipes, logs, files).
+const FD_RESERVE: u64 = 200;
 
 /// (b): open loop at half the slowest contestant's closed-loop peak (100 connections, 32 B,
 /// JSON), the same rate for everyone.

@@ -272,6 +272,34 @@ pub(crate) fn ratios(
     })
 }
 
+/// Ratio of `numerator`'s server CPU per unit of work to `denominator`'s, per round: median and
+/// worst (the highest). Lower is better; the targets of issue 14 compare costs this way
+/// ("hubs' CPU per message ≤ 1.5× fastwebsockets'"), whether or not the generator was the limit.
+pub(crate) fn cost_ratio(
+    case: &CaseRuns<'_>,
+    section: &str,
+    numerator: &str,
+    denominator: &str,
+) -> Option<Ratio> {
+    let cost = |column: &str, round: &usize| {
+        ok(case.get(column)?.get(round)?)
+            .and_then(|v| server_cpu(section, v))
+            .filter(|us| *us > 0.0)
+    };
+    let mut values: Vec<f64> = case
+        .get(numerator)?
+        .keys()
+        .filter_map(|round| Some(cost(numerator, round)? / cost(denominator, round)?))
+        .collect();
+    let worst = values.iter().copied().fold(0.0, f64::max);
+    Some(Ratio {
+        median: median(&mut values)?,
+        worst,
+        against: denominator.to_string(),
+        basis: Basis::Primary,
+    })
+}
+
 /// Whether every successful run of `columns` reports the servers' CPU per unit of work.
 fn server_cpu_known(case: &CaseRuns<'_>, section: &str, columns: &[&str]) -> bool {
     columns.iter().all(|c| {

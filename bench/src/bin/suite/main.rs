@@ -22,6 +22,7 @@ mod cases;
 mod figures;
 mod redis;
 mod run;
+mod scale;
 mod tables;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,7 @@ const NOISY: f64 = 0.30;
 enum Server {
     Hubs,
     Raw,
+    FastWs,
     Frame,
     SocketIo,
     AioSignalR,
@@ -57,6 +59,7 @@ impl Server {
         match self {
             Server::Hubs => "hubs",
             Server::Raw => "raw",
+            Server::FastWs => "fastwebsockets",
             Server::Frame => "frame",
             Server::SocketIo => "socketioxide",
             Server::AioSignalR => "aiosignalr",
@@ -67,6 +70,7 @@ impl Server {
         match self {
             Server::Hubs => Some("hubs-server"),
             Server::Raw => Some("raw-server"),
+            Server::FastWs => Some("fastws-server"),
             Server::Frame => Some("frame-server"),
             Server::SocketIo => Some("sio-server"),
             Server::AioSignalR => None,
@@ -78,9 +82,10 @@ impl Server {
     }
 }
 
-const ALL_SERVERS: [Server; 5] = [
+const ALL_SERVERS: [Server; 6] = [
     Server::Hubs,
     Server::Raw,
+    Server::FastWs,
     Server::Frame,
     Server::SocketIo,
     Server::AioSignalR,
@@ -132,6 +137,9 @@ struct Config {
     hubs_bin: Option<PathBuf>,
     /// `--hubs-args`: extra flags for the hubs contestant (`--write-buffer 16384`).
     hubs_args: Vec<String>,
+    /// Open files every process may have (the suite raises its soft limit to the hard one;
+    /// its children inherit it): the idle steps stay below it.
+    fd_limit: u64,
 }
 
 /// What one run produced.
@@ -209,6 +217,7 @@ fn main() {
         "loadgen",
         "hubs-server",
         "raw-server",
+        "fastws-server",
         "frame-server",
         "sio-server",
     ]
@@ -270,6 +279,7 @@ fn main() {
             .str("hubs-args")
             .map(|a| a.split_whitespace().map(String::from).collect())
             .unwrap_or_default(),
+        fd_limit: bench::procfs::raise_fd_limit(),
     };
     let _ = std::fs::create_dir_all(repo.join("target/bench"));
     let started = Instant::now();
@@ -290,10 +300,11 @@ fn main() {
     redis::run_redis(&cfg, &mut runs);
 
     let table = format!(
-        "{}\n{}{}",
+        "{}\n{}{}{}",
         machine(&cfg, started.elapsed()),
         table(&runs, cfg.rounds),
-        redis::table(&runs)
+        redis::table(&runs),
+        scale::projections(&runs, &scale::Node::this(cfg.fd_limit)),
     );
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
