@@ -172,6 +172,13 @@ async fn keep_open(
     ping_every: Duration,
     closed: Rc<Cell<u64>>,
 ) {
+    // Frames the setup read past what it needed (an Engine.IO ping right behind the Socket.IO
+    // connect ack) are handled first: the server sends no further ping until it has the pong of
+    // this one, so waiting for more bytes would wait until its ping timeout closed the socket.
+    if conn.frames(|_| {}).is_err() || conn.flush().await.is_err() {
+        closed.set(closed.get() + 1);
+        return;
+    }
     let mut next = tokio::time::Instant::now() + ping_every;
     loop {
         tokio::select! {
