@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::figures::{brief, by_case, f, generator_bound, human, median, ok};
+use crate::figures::{CaseRuns, brief, by_case, f, generator_bound, human, median, ok};
 use crate::run::{Running, drive, pinned, quiet_gate, start_server_with};
 use crate::{Case, Config, Entry, Run, SERVER_CORE, Server, entry};
 
@@ -270,7 +270,7 @@ pub(crate) fn run_redis(cfg: &Config, runs: &mut Vec<Run>) {
 }
 
 /// A column's figure at `path` in each round.
-fn per_round(case: &crate::figures::CaseRuns<'_>, column: &str, path: &[&str]) -> Vec<f64> {
+fn per_round(case: &CaseRuns<'_>, column: &str, path: &[&str]) -> Vec<f64> {
     case.get(column)
         .map(|r| {
             r.values()
@@ -279,6 +279,24 @@ fn per_round(case: &crate::figures::CaseRuns<'_>, column: &str, path: &[&str]) -
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `combine(two nodes, one node)` of the figure at `path`, for each round both ran.
+fn paired(
+    case: &CaseRuns<'_>,
+    path: &[&str],
+    combine: impl Fn(f64, f64) -> Option<f64>,
+) -> Vec<f64> {
+    let Some(two) = case.get(TWO) else {
+        return Vec::new();
+    };
+    two.iter()
+        .filter_map(|(round, r)| {
+            let t = f(ok(r)?, path)?;
+            let o = f(ok(case.get(ONE)?.get(round)?)?, path)?;
+            combine(t, o)
+        })
+        .collect()
 }
 
 fn med(mut v: Vec<f64>) -> Option<f64> {
@@ -294,7 +312,7 @@ pub(crate) fn table(runs: &[Run]) -> String {
         if out.is_empty() {
             out.push_str(
                 "### (k) Scale-out through Redis: broadcast over 2 nodes, deliveries/s (time to last delivery p50, ms)\n\n\
-                 | case | hubs (1 node) | hubs+redis (1 node) | 2 nodes+redis | 2 nodes / 1 node | target | last delivery p50, 2 nodes − 1 node (ms) | target | PUBLISH per broadcast, 1 node+redis; 2 nodes | target | flags |\n\
+                 | case | hubs (1 node) | hubs+redis (1 node) | 2 nodes+redis | 2 nodes / 1 node | target | last delivery p50, 2 nodes − 1 node (ms), median (worst) of rounds | target | PUBLISH per broadcast, 1 node+redis; 2 nodes | target | flags |\n\
                  |---|---|---|---|---|---|---|---|---|---|---|\n",
             );
         }
@@ -305,28 +323,14 @@ pub(crate) fn table(runs: &[Run]) -> String {
             (Some(d), Some(l)) => format!("{} ({:.2})", human(d), l / 1000.0),
             _ => "—".into(),
         };
-        // Per round: two nodes over one, as `median (worst)`.
-        let rounds: Vec<f64> = case
-            .get(TWO)
-            .map(|two| {
-                two.iter()
-                    .filter_map(|(round, r)| {
-                        let t = f(ok(r)?, &dps)?;
-                        let o = f(ok(case.get(ONE)?.get(round)?)?, &dps)?;
-                        (o > 0.0).then_some(t / o)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Per round: two nodes over one, and two nodes' p50 minus one node's, each as
+        // `median (worst)` (the ratios of every other table are paired by round too).
+        let rounds = paired(case, &dps, |two, one| (one > 0.0).then_some(two / one));
         let worst = rounds.iter().copied().fold(f64::INFINITY, f64::min);
         let ratio = med(rounds);
-        let extra = match (
-            med(per_round(case, TWO, &last)),
-            med(per_round(case, ONE, &last)),
-        ) {
-            (Some(t), Some(o)) => Some((t - o) / 1000.0),
-            _ => None,
-        };
+        let extras = paired(case, &last, |two, one| Some((two - one) / 1000.0));
+        let worst_extra = extras.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let extra = med(extras);
         // Exactly one PUBLISH per broadcast sent, give or take those in flight at the end.
         let publish_cell = |c: &str| {
             let (p, s) = (
@@ -372,7 +376,7 @@ pub(crate) fn table(runs: &[Run]) -> String {
             column(TWO),
             ratio.map_or("—".into(), |r| format!("{r:.2} ({worst:.2})")),
             ratio.map_or("—", |r| met(r >= 0.7)),
-            extra.map_or("—".into(), |x| format!("{x:+.2}")),
+            extra.map_or("—".into(), |x| format!("{x:+.2} ({worst_extra:+.2})")),
             extra.map_or("—", |x| met(x <= 1.0)),
             met(one_ok && two_ok),
             notes.join(", "),
