@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use axum::extract::ws::WebSocket;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::http::HttpConnection;
 use super::shutdown::{LiveCount, Served};
+use super::websocket::Socket as WebSocket;
 use super::{ConnectionHandler, ConnectionOptions, RequestInfo, Transport};
 use crate::auth::{ConnectionUser, HubRequest, Principal, Refusal, RequestAuth};
 

@@ -5,10 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::FromRequestParts;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::future::Either;
@@ -18,7 +15,8 @@ use crate::auth::{ConnectionUser, Principal};
 use crate::connection::body::read_body;
 use crate::connection::http::{self, HttpConnection};
 use crate::connection::shutdown::LiveGuard;
-use crate::connection::{RequestInfo, Transport, new_connection_id, websocket};
+use crate::connection::websocket::{self, Handshake, Socket as WebSocket};
+use crate::connection::{RequestInfo, Transport, new_connection_id};
 
 use super::{
     ConnectionDispatcher, State, StateView, UnknownConnection, info_of, not_supported, same_user,
@@ -174,92 +172,70 @@ impl ConnectionDispatcher {
         socket: Socket,
         info: RequestInfo,
     ) -> Response {
-        let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
-            Ok(upgrade) => upgrade,
-            Err(rejection) => {
+        let handshake = match Handshake::from_parts(parts) {
+            Ok(handshake) => handshake,
+            Err(refusal) => {
                 if let Socket::New(..) = socket {
                     self.forget(token.as_deref());
                 }
-                let wrong_version = matches!(
-                    rejection,
-                    WebSocketUpgradeRejection::InvalidWebSocketVersionHeader(_)
-                );
-                let mut response = rejection.into_response();
-                if wrong_version {
-                    // RFC 6455 §4.4: say which version the server speaks.
-                    response.headers_mut().insert(
-                        header::SEC_WEBSOCKET_VERSION,
-                        HeaderValue::from_static("13"),
-                    );
-                }
-                return response;
+                return refusal;
             }
         };
         let (connection_id, resumed) = match socket {
             Socket::New(id, resumed) => (id, resumed),
             Socket::Resume(resume) => {
-                let upgrade = self.configure(upgrade);
-                return upgrade.on_upgrade(move |socket| async move {
-                    // If the connection ended meanwhile the socket is dropped and the client
-                    // starts over with a new negotiate.
+                // If the connection ended meanwhile the socket is dropped and the client
+                // starts over with a new negotiate.
+                let run = move |socket| async move {
                     let _ = resume.send(socket).await;
-                });
+                };
+                return handshake.accept(run, || {});
             }
         };
-        let upgrade = self.configure(upgrade);
         let dispatcher = Arc::clone(self);
         let failed = (Arc::clone(self), token.clone());
-        let upgrade = upgrade.on_failed_upgrade(move |_| failed.0.forget(failed.1.as_deref()));
-        upgrade.on_upgrade(move |socket| {
-            // Counted without a guard: the future below already holds the dispatcher.
-            dispatcher.live.add();
-            let handler = Arc::clone(&dispatcher.handler);
-            let request = Arc::new(info);
-            // Set up here rather than inside the future, which lives as long as the connection
-            // and would keep room for the socket and the request it started from.
-            let connection = match resumed {
-                None => Either::Left(websocket::run(
-                    socket,
-                    handler,
-                    &dispatcher.options,
-                    connection_id,
-                    request,
-                )),
-                // Boxed: its state is larger, and most connections do not need it.
-                Some(resumed) => {
-                    let dispatcher = Arc::clone(&dispatcher);
-                    Either::Right(Box::pin(async move {
-                        let options = &dispatcher.options;
-                        websocket::run_resumable(
-                            socket,
-                            resumed,
-                            handler,
-                            options,
-                            connection_id,
-                            request,
-                        )
-                        .await
-                    }))
+        let failed = move || failed.0.forget(failed.1.as_deref());
+        handshake.accept(
+            move |socket| {
+                // Counted without a guard: the future below already holds the dispatcher.
+                dispatcher.live.add();
+                let handler = Arc::clone(&dispatcher.handler);
+                let request = Arc::new(info);
+                // Set up here rather than inside the future, which lives as long as the
+                // connection and would keep room for the socket and the request it started from.
+                let connection = match resumed {
+                    None => Either::Left(websocket::run(
+                        socket,
+                        handler,
+                        &dispatcher.options,
+                        connection_id,
+                        request,
+                    )),
+                    // Boxed: its state is larger, and most connections do not need it.
+                    Some(resumed) => {
+                        let dispatcher = Arc::clone(&dispatcher);
+                        Either::Right(Box::pin(async move {
+                            let options = &dispatcher.options;
+                            websocket::run_resumable(
+                                socket,
+                                resumed,
+                                handler,
+                                options,
+                                connection_id,
+                                request,
+                            )
+                            .await
+                        }))
+                    }
+                };
+                async move {
+                    connection.await;
+                    dispatcher.forget(token.as_deref());
+                    dispatcher.live.remove();
                 }
-            };
-            async move {
-                connection.await;
-                dispatcher.forget(token.as_deref());
-                dispatcher.live.remove();
-            }
-        })
-    }
-
-    /// Buffer sizes sized for many idle connections, and the size limit applied to each frame
-    /// as well as to whole messages: a frame's header announces its length, so an oversized
-    /// frame is refused before any of it is buffered.
-    fn configure(&self, upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
-        let options = &self.options;
-        upgrade
-            .read_buffer_size(options.websocket_read_buffer_size)
-            .write_buffer_size(options.websocket_write_buffer_size)
-            .max_message_size(options.transport_max_message_size)
-            .max_frame_size(options.transport_max_message_size)
+            },
+            failed,
+        )
     }
 
     /// `POST {path}?id=`: a message for an SSE or Long Polling connection. Before the

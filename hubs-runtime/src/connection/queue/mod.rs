@@ -9,6 +9,12 @@
 //! A channel would do, but an empty channel still holds its first block of slots (about
 //! 2 KiB per connection here); this queue holds nothing while empty, which is most of the
 //! time for most of 10,000 idle connections.
+//!
+//! A transport that can write without waiting (a WebSocket) gives its queue a [`Wire`]: a
+//! sender finding nothing queued then writes to the socket itself, and the receiver (the
+//! transport's writer) is woken only for what the socket did not take at once.
+
+mod wire;
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -20,6 +26,8 @@ use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 
 use super::Outgoing;
+
+pub(crate) use wire::{Backlog, Wire, WireHandle, WireStatus};
 
 /// The sending side of a connection's queue. Cloning it adds a sender; the receiver sees the
 /// end of the queue when every sender is gone.
@@ -68,6 +76,14 @@ struct State {
     stalled: Option<(Instant, u64)>,
     senders: usize,
     receiver_gone: bool,
+    /// Writes items straight to the socket (see [`Wire`]).
+    wire: Option<Box<dyn Wire>>,
+    /// Bytes of the first item the wire has written already.
+    offset: usize,
+    /// The wire's socket took all it could: what is queued waits for the receiver.
+    wire_blocked: bool,
+    /// The receiver asked for the end once every item is written.
+    ended: bool,
     /// The client was found too slow; nothing more is queued.
     refused: bool,
 }
@@ -110,6 +126,18 @@ impl Outgoing {
 impl SendQueue {
     /// An empty queue with `limits`.
     pub fn new(limits: QueueLimits) -> (SendQueue, QueueReceiver) {
+        Self::with(limits, None)
+    }
+
+    /// An empty queue with `limits` whose items `wire` writes.
+    pub(crate) fn with_wire(
+        limits: QueueLimits,
+        wire: Box<dyn Wire>,
+    ) -> (SendQueue, QueueReceiver) {
+        Self::with(limits, Some(wire))
+    }
+
+    fn with(limits: QueueLimits, wire: Option<Box<dyn Wire>>) -> (SendQueue, QueueReceiver) {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 items: VecDeque::new(),
@@ -119,6 +147,10 @@ impl SendQueue {
                 senders: 1,
                 receiver_gone: false,
                 refused: false,
+                wire,
+                offset: 0,
+                wire_blocked: false,
+                ended: false,
             }),
             limits,
             receiver: AtomicWaker::new(),
@@ -194,6 +226,9 @@ impl SendQueue {
         let was_empty = state.items.is_empty();
         state.bytes += item.len();
         state.items.push_back(item);
+        if state.wire.is_some() {
+            return self.shared.write_or_wake(state);
+        }
         drop(state);
         // A receiver only waits on an empty queue: later items find it awake.
         if was_empty {
@@ -282,8 +317,10 @@ impl Drop for QueueReceiver {
         state.receiver_gone = true;
         // Dropped outside the lock: a paced frame's permit wakes its stream.
         let items = std::mem::take(&mut state.items);
+        let wire = state.wire.take();
         drop(state);
         drop(items);
+        drop(wire);
         self.shared.room.notify_waiters();
     }
 }
@@ -295,153 +332,4 @@ impl Shared {
 }
 
 #[cfg(test)]
-mod tests {
-    use bytes::Bytes;
-
-    use super::*;
-
-    fn frame(text: &'static str) -> Outgoing {
-        Outgoing::Frame(Bytes::from_static(text.as_bytes()))
-    }
-
-    fn text(item: Outgoing) -> String {
-        match item {
-            Outgoing::Frame(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
-            other => panic!("not a frame: {other:?}"),
-        }
-    }
-
-    /// A queue of `buffer` bytes, at most `max_buffer`, and a drain timeout of `drain_ms`.
-    fn queue(buffer: usize, max_buffer: usize, drain_ms: u64) -> (SendQueue, QueueReceiver) {
-        SendQueue::new(QueueLimits {
-            buffer,
-            max_buffer,
-            drain_timeout: Duration::from_millis(drain_ms),
-        })
-    }
-
-    #[tokio::test]
-    async fn items_arrive_in_order_and_the_end_after_the_last_sender() {
-        let (queue, mut receiver) = queue(64, 1024, 1000);
-        let second = queue.clone();
-        queue.try_send(frame("a")).unwrap();
-        second.try_send(frame("b")).unwrap();
-        drop(queue);
-        assert_eq!(text(receiver.recv().await.unwrap()), "a");
-        assert_eq!(receiver.try_recv().map(text), Ok("b".to_owned()));
-        assert_eq!(receiver.try_recv().unwrap_err(), TryRecvError::Empty);
-        drop(second);
-        assert!(receiver.recv().await.is_none());
-        assert_eq!(receiver.try_recv().unwrap_err(), TryRecvError::Disconnected);
-    }
-
-    #[tokio::test]
-    async fn a_draining_client_may_fall_behind_up_to_the_hard_cap() {
-        let (queue, mut receiver) = queue(4, 12, 60_000);
-        // Two in, one out: the backlog grows past the buffer size, but the socket is
-        // draining, so it is no fault of the client's.
-        for _ in 0..5 {
-            queue.try_send(frame("ab")).unwrap();
-            queue.try_send(frame("cd")).unwrap();
-            receiver.try_recv().unwrap();
-        }
-        queue.try_send(frame("ef")).unwrap();
-        // Past the hard cap (12 bytes) it is refused, once; later items are refused quietly.
-        assert!(matches!(
-            queue.try_send(frame("gh")),
-            Err(TrySendError::Full(_))
-        ));
-        assert!(matches!(
-            queue.try_send(frame("ij")),
-            Err(TrySendError::Closed(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn a_socket_that_takes_nothing_for_the_drain_timeout_is_too_slow() {
-        let (queue, mut receiver) = queue(4, 1024, 30);
-        queue.try_send(frame("abcd")).unwrap();
-        // Over the buffer size: the clock starts, and progress restarts it.
-        queue.try_send(frame("efgh")).unwrap();
-        tokio::time::sleep(Duration::from_millis(40)).await;
-        assert_eq!(text(receiver.try_recv().unwrap()), "abcd");
-        queue.try_send(frame("ijkl")).unwrap();
-        queue.try_send(frame("mnop")).unwrap();
-        // No progress for the drain timeout: refused once, then quietly.
-        tokio::time::sleep(Duration::from_millis(40)).await;
-        assert!(matches!(
-            queue.try_send(frame("q")),
-            Err(TrySendError::Full(_))
-        ));
-        assert!(matches!(
-            queue.try_send(frame("r")),
-            Err(TrySendError::Closed(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn one_item_larger_than_the_buffer_fits_an_empty_queue() {
-        let (queue, mut receiver) = queue(4, 8, 0);
-        queue.try_send(frame("larger than both limits")).unwrap();
-        assert_eq!(
-            text(receiver.recv().await.unwrap()),
-            "larger than both limits"
-        );
-        queue.try_send(frame("again, and again")).unwrap();
-    }
-
-    #[tokio::test]
-    async fn send_waits_while_the_buffer_size_is_reached() {
-        let (queue, mut receiver) = queue(4, 1024, 60_000);
-        queue.try_send(frame("ab")).unwrap();
-        queue.try_send(frame("cd")).unwrap();
-        let waiting = tokio::spawn(async move { queue.send(frame("e")).await.is_ok() });
-        tokio::task::yield_now().await;
-        assert!(!waiting.is_finished());
-        assert_eq!(text(receiver.recv().await.unwrap()), "ab");
-        assert!(waiting.await.unwrap());
-        assert_eq!(text(receiver.recv().await.unwrap()), "cd");
-        assert_eq!(text(receiver.recv().await.unwrap()), "e");
-        assert!(receiver.recv().await.is_none());
-    }
-
-    #[tokio::test]
-    async fn a_waiting_receiver_wakes_for_an_item_from_another_task() {
-        let (queue, mut receiver) = queue(64, 1024, 1000);
-        let sender = tokio::spawn(async move {
-            tokio::task::yield_now().await;
-            queue.try_send(frame("late")).unwrap();
-            queue
-        });
-        assert_eq!(text(receiver.recv().await.unwrap()), "late");
-        drop(sender.await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn senders_see_the_receiver_go() {
-        let (queue, receiver) = queue(1, 1024, 1000);
-        queue.try_send(frame("a")).unwrap();
-        let waiting = {
-            let queue = queue.clone();
-            tokio::spawn(async move { queue.send(frame("b")).await.is_err() })
-        };
-        tokio::task::yield_now().await;
-        drop(receiver);
-        assert!(waiting.await.unwrap());
-        assert!(matches!(
-            queue.try_send(frame("c")),
-            Err(TrySendError::Closed(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn a_drained_queue_gives_its_memory_back() {
-        let (queue, mut receiver) = queue(64 * 1024, 1024 * 1024, 1000);
-        for _ in 0..200 {
-            queue.try_send(frame("x")).unwrap();
-        }
-        while receiver.try_recv().is_ok() {}
-        let state = receiver.shared.lock();
-        assert_eq!((state.items.capacity(), state.bytes), (0, 0));
-    }
-}
+mod tests;

@@ -1,0 +1,184 @@
+//! Writing a queue's items straight to a socket (see [`Wire`]).
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::{Arc, MutexGuard};
+use std::task::Context;
+
+use super::{QueueReceiver, Shared, State};
+use crate::connection::Outgoing;
+
+/// Writes a queue's items to a transport's socket. It runs with the queue locked, so whoever
+/// calls it (a sender that found nothing queued, the transport's own reader, the receiver)
+/// writes in queue order, and an item leaves the queue only once it is on the wire: its bytes
+/// count against the queue's limits until then.
+pub(crate) trait Wire: Any + Send + std::fmt::Debug {
+    /// Writes what the socket takes of `backlog` now. Without `cx` (a sender) it must not
+    /// wait; with it (the receiver), `Blocked` means `cx` is woken when the socket takes more.
+    fn write(&mut self, backlog: &mut Backlog<'_>, cx: Option<&mut Context<'_>>) -> WireStatus;
+}
+
+/// Where a [`Wire::write`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WireStatus {
+    /// Everything queued is written.
+    Idle,
+    /// The socket takes no more now; the receiver finishes the job.
+    Blocked,
+    /// Nothing more will be written (the transport closed, or its socket failed): the queue
+    /// refuses what else is sent.
+    Finished,
+}
+
+/// The queued items as a [`Wire`] sees them.
+pub(crate) struct Backlog<'a> {
+    state: &'a mut State,
+    buffer: usize,
+}
+
+impl Backlog<'_> {
+    /// What waits to be written, oldest first.
+    pub(crate) fn items(&self) -> &VecDeque<Outgoing> {
+        &self.state.items
+    }
+
+    /// Bytes of the first item that are written already.
+    pub(crate) fn offset(&self) -> usize {
+        self.state.offset
+    }
+
+    /// The first `done` items are written whole, and `offset` bytes of the next.
+    pub(crate) fn advance(&mut self, done: usize, offset: usize) {
+        let state = &mut *self.state;
+        for item in state.items.drain(..done) {
+            state.bytes -= item.len();
+        }
+        // Progress is counted in items, as a writer that takes items one by one would.
+        state.taken += done as u64;
+        state.offset = offset;
+        if state.bytes <= self.buffer {
+            state.stalled = None;
+        }
+    }
+
+    /// Drops every item not begun (the transport is closing) and refuses later ones.
+    pub(crate) fn discard(&mut self) {
+        let keep = usize::from(self.state.offset > 0);
+        let state = &mut *self.state;
+        let dropped: usize = state
+            .items
+            .drain(keep.min(state.items.len())..)
+            .map(|i| i.len())
+            .sum();
+        state.bytes -= dropped;
+        state.refused = true;
+    }
+
+    /// Whether the transport is to close once the backlog is written: every sender is gone,
+    /// or the receiver asked for it.
+    pub(crate) fn ended(&self) -> bool {
+        self.state.senders == 0 || self.state.ended
+    }
+}
+
+impl Shared {
+    /// Runs the wire (taken out of `state` while it works); Finished without one.
+    fn run_wire(&self, state: &mut State, cx: Option<&mut Context<'_>>) -> WireStatus {
+        let Some(mut wire) = state.wire.take() else {
+            return WireStatus::Finished;
+        };
+        let buffer = self.limits.buffer;
+        let was_full = state.bytes >= buffer;
+        let status = wire.write(&mut Backlog { state, buffer }, cx);
+        state.wire_blocked = status == WireStatus::Blocked;
+        if status == WireStatus::Finished {
+            // The socket's writing half goes now, whoever still holds the queue.
+            state.receiver_gone = true;
+            state.items.clear();
+            state.bytes = 0;
+        } else {
+            state.wire = Some(wire);
+        }
+        if state.items.is_empty() {
+            // Most connections are idle most of the time: an empty queue holds no memory.
+            state.items = VecDeque::new();
+            state.offset = 0;
+        }
+        if was_full && state.bytes < buffer {
+            self.room.notify_waiters();
+        }
+        status
+    }
+
+    /// After a change by anyone but the receiver: writes now, unless the receiver is already
+    /// waiting for the socket, and wakes the receiver if anything is left for it.
+    pub(super) fn write_or_wake(&self, mut state: MutexGuard<'_, State>) {
+        if state.wire_blocked {
+            // The socket wakes the receiver when it takes more; it writes what came since.
+            return;
+        }
+        let status = self.run_wire(&mut state, None);
+        drop(state);
+        if status != WireStatus::Idle {
+            self.receiver.wake();
+        }
+    }
+}
+
+impl QueueReceiver {
+    /// Writes the queue through its wire: `Ready` once the wire is finished. While it is
+    /// `Pending`, the receiver is woken by the socket (blocked) or by a sender (idle).
+    /// Writes the queue through its wire. Unless it is `Finished`, the receiver is woken by the
+    /// socket (`Blocked`) or by a change (`Idle`).
+    pub(crate) fn poll_wire(&mut self, cx: &mut Context<'_>) -> WireStatus {
+        // Registered before looking, so that a change right after the look wakes us.
+        self.shared.receiver.register(cx.waker());
+        let mut state = self.shared.lock();
+        self.shared.run_wire(&mut state, Some(cx))
+    }
+
+    /// Items the socket has taken so far.
+    pub(crate) fn progress(&self) -> u64 {
+        self.shared.lock().taken
+    }
+
+    /// A handle through which the transport's own reader reaches the wire.
+    pub(crate) fn wire_handle(&self) -> WireHandle {
+        WireHandle(Arc::clone(&self.shared))
+    }
+}
+
+/// Reaches a queue's wire without counting as a sender.
+#[derive(Debug)]
+pub(crate) struct WireHandle(Arc<Shared>);
+
+impl WireHandle {
+    /// Asks the wire to close once everything queued is written, whatever senders remain.
+    pub(crate) fn end(&self) {
+        self.0.lock().ended = true;
+        self.0.receiver.wake();
+    }
+
+    /// Runs `change` on the wire if it is a `W` (a frame of the transport's own, a close),
+    /// then writes as a sender would.
+    pub(crate) fn with_wire<W: Wire>(&self, change: impl FnOnce(&mut W, &mut Backlog<'_>)) {
+        let mut state = self.0.lock();
+        let Some(mut wire) = state.wire.take() else {
+            return;
+        };
+        if let Some(ours) = (&mut *wire as &mut dyn Any).downcast_mut::<W>() {
+            let buffer = self.0.limits.buffer;
+            change(
+                ours,
+                &mut Backlog {
+                    state: &mut state,
+                    buffer,
+                },
+            );
+        }
+        state.wire = Some(wire);
+        self.0.write_or_wake(state);
+        // Senders waiting for room see whether the change refused them.
+        self.0.room.notify_waiters();
+    }
+}

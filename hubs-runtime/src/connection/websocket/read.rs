@@ -1,0 +1,339 @@
+//! The reading side of a WebSocket: frames parsed as they arrive, whatever the reads cut
+//! them into, with RFC 6455's checks (masking, reserved bits and opcodes, control frame
+//! rules, fragmentation order, UTF-8, size limits).
+//!
+//! An idle connection holds no read buffer. The reader waits for the socket to be readable,
+//! reads into a buffer of the worker thread, and keeps only what it could not hand on yet:
+//! the header of a frame cut short, the message being assembled, the rest of a read that held
+//! more than one message.
+
+use std::cell::RefCell;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+
+use super::frame::{self, Header, MAX_CLIENT_HEADER, code};
+use super::io::ReadIo;
+
+/// Bytes of the per-thread read buffer.
+const READ_BUFFER: usize = 64 * 1024;
+
+thread_local! {
+    /// Where every WebSocket served by this thread reads into; only borrowed during a read
+    /// and the parsing of what it brought.
+    static READ: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUFFER].into_boxed_slice());
+}
+
+/// What the client sent.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Event {
+    /// A whole data message, never empty; text is valid UTF-8.
+    Message(Bytes),
+    /// A Ping, to be answered with a Pong carrying the same payload.
+    Ping(Vec<u8>),
+    /// The client's Close: answer with this code (its own, or 1000 when it sent none).
+    Close(u16),
+    /// The client broke the protocol: fail the connection with this code and reason.
+    Fault(u16, &'static str),
+    /// The socket ended or failed without a Close.
+    Gone,
+}
+
+/// A frame whose payload is arriving.
+struct Frame {
+    opcode: u8,
+    fin: bool,
+    remaining: usize,
+    mask: [u8; 4],
+    phase: usize,
+}
+
+/// A data message being assembled from its frames.
+struct Message {
+    text: bool,
+    data: Vec<u8>,
+    /// Bytes of `data` known to be valid UTF-8 (text only): the rest is a code point cut
+    /// between frames.
+    checked: usize,
+}
+
+/// The reading side of one socket.
+pub(super) struct FrameReader {
+    io: ReadIo,
+    /// Read but not parsed yet: the rest of a read after the message returned from it.
+    pending: Vec<u8>,
+    /// The header of the next frame, while it has arrived only in part.
+    header: [u8; MAX_CLIENT_HEADER],
+    header_len: u8,
+    frame: Option<Frame>,
+    message: Option<Message>,
+    /// The payload of the control frame arriving.
+    control: Vec<u8>,
+    /// The largest frame or message accepted.
+    limit: usize,
+    ended: bool,
+}
+
+impl FrameReader {
+    /// A reader of `io` that first parses `early` (bytes read with the HTTP request).
+    pub(super) fn new(io: ReadIo, early: Vec<u8>, limit: usize) -> Self {
+        Self {
+            io,
+            pending: early,
+            header: [0; MAX_CLIENT_HEADER],
+            header_len: 0,
+            frame: None,
+            message: None,
+            control: Vec::new(),
+            limit,
+            ended: false,
+        }
+    }
+
+    /// The next thing the client did. After `Close`, `Fault` or `Gone`, `Gone` for ever.
+    pub(super) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        if self.ended {
+            return Poll::Ready(Event::Gone);
+        }
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            let (used, event) = self.parse(&pending);
+            if let Some(event) = event {
+                self.keep(&pending[used..]);
+                return Poll::Ready(self.end_if_final(event));
+            }
+        }
+        READ.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            loop {
+                let n = match self.io.poll_read(cx, &mut buffer) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(0) | Err(_)) => {
+                        return Poll::Ready(self.end_if_final(Event::Gone));
+                    }
+                    Poll::Ready(Ok(n)) => n,
+                };
+                let (used, event) = self.parse(&buffer[..n]);
+                if let Some(event) = event {
+                    self.keep(&buffer[used..n]);
+                    return Poll::Ready(self.end_if_final(event));
+                }
+            }
+        })
+    }
+
+    /// Keeps the unparsed rest of a read for the next call.
+    fn keep(&mut self, rest: &[u8]) {
+        if !rest.is_empty() && !self.ended {
+            self.pending = rest.to_vec();
+        }
+    }
+
+    fn end_if_final(&mut self, event: Event) -> Event {
+        if matches!(event, Event::Close(_) | Event::Fault(..) | Event::Gone) {
+            self.ended = true;
+            self.pending = Vec::new();
+            self.message = None;
+        }
+        event
+    }
+
+    /// Parses `input` up to the first event; returns the bytes used and that event.
+    fn parse(&mut self, input: &[u8]) -> (usize, Option<Event>) {
+        let mut at = 0;
+        loop {
+            if self.frame.is_none() {
+                let header = match self.take_header(&input[at..]) {
+                    (used, Some(header)) => {
+                        at += used;
+                        header
+                    }
+                    (_, None) => return (input.len(), None),
+                };
+                if let Err(fault) = self.start_frame(header, input.len() - at) {
+                    return (at, Some(fault));
+                }
+            }
+            let frame = self.frame.as_mut().expect("a frame is arriving");
+            let take = frame.remaining.min(input.len() - at);
+            let chunk = &input[at..at + take];
+            at += take;
+            frame.remaining -= take;
+            if frame::is_control(frame.opcode) {
+                frame.phase = frame::unmask_into(&mut self.control, chunk, frame.mask, frame.phase);
+            } else {
+                let message = self
+                    .message
+                    .as_mut()
+                    .expect("a data frame belongs to a message");
+                frame.phase = frame::unmask_into(&mut message.data, chunk, frame.mask, frame.phase);
+                if message.text && !check_utf8(message) {
+                    return (at, Some(Event::Fault(code::INVALID, "text is not UTF-8")));
+                }
+            }
+            if frame.remaining > 0 {
+                return (at, None);
+            }
+            if let Some(event) = self.end_frame() {
+                return (at, Some(event));
+            }
+            if at == input.len() {
+                return (at, None);
+            }
+        }
+    }
+
+    /// The header at the start of `input`, completed from what came before if it was cut.
+    fn take_header(&mut self, input: &[u8]) -> (usize, Option<Header>) {
+        if self.header_len == 0
+            && let Some((header, used)) = Header::parse(input)
+        {
+            return (used, Some(header));
+        }
+        // Cut short: gather it byte by byte (at most 14).
+        let mut used = 0;
+        let have = self.header_len as usize;
+        let want = if have >= 2 {
+            Header::length_from([self.header[0], self.header[1]])
+        } else {
+            2
+        };
+        let more = (want - have).min(input.len());
+        self.header[have..have + more].copy_from_slice(&input[..more]);
+        used += more;
+        self.header_len += more as u8;
+        if (self.header_len as usize) < want {
+            return (used, None);
+        }
+        match Header::parse(&self.header[..self.header_len as usize]) {
+            Some((header, _)) => {
+                self.header_len = 0;
+                (used, Some(header))
+            }
+            // The first two bytes are in: now the rest of the header is known.
+            None => {
+                let (more_used, header) = self.take_header(&input[used..]);
+                (used + more_used, header)
+            }
+        }
+    }
+
+    /// Checks a frame's header and gets ready for its payload (`available` bytes of which are
+    /// in hand); the fault that fails the connection otherwise.
+    fn start_frame(&mut self, header: Header, available: usize) -> Result<(), Event> {
+        let protocol = |reason| Err(Event::Fault(code::PROTOCOL, reason));
+        if header.rsv != 0 {
+            return protocol("reserved bits set");
+        }
+        if !header.masked {
+            return protocol("a client frame must be masked");
+        }
+        let control = frame::is_control(header.opcode);
+        match header.opcode {
+            frame::CLOSE | frame::PING | frame::PONG => {
+                if !header.fin {
+                    return protocol("a control frame cannot be fragmented");
+                }
+                if header.length > frame::MAX_CONTROL_PAYLOAD as u64 {
+                    return protocol("a control frame's payload is over 125 bytes");
+                }
+            }
+            frame::CONTINUATION if self.message.is_none() => {
+                return protocol("nothing to continue");
+            }
+            frame::TEXT | frame::BINARY if self.message.is_some() => {
+                return protocol("a new message inside a fragmented one");
+            }
+            frame::CONTINUATION | frame::TEXT | frame::BINARY => {}
+            _ => return protocol("a reserved opcode"),
+        }
+        let so_far = self.message.as_ref().map_or(0, |m| m.data.len());
+        if !control && header.length > (self.limit - so_far) as u64 {
+            return Err(Event::Fault(code::SIZE, "message too big"));
+        }
+        let length = header.length as usize;
+        if !control {
+            let message = self.message.get_or_insert_with(|| Message {
+                text: header.opcode == frame::TEXT,
+                data: Vec::new(),
+                checked: 0,
+            });
+            // What is in hand, not what the header promises: a client cannot make the server
+            // allocate a megabyte by announcing it. Exactly that for a message in one frame.
+            let in_hand = length.min(available);
+            if message.data.is_empty() && header.fin {
+                message.data.reserve_exact(in_hand);
+            } else {
+                message.data.reserve(in_hand);
+            }
+        }
+        self.frame = Some(Frame {
+            opcode: header.opcode,
+            fin: header.fin,
+            remaining: length,
+            mask: header.mask,
+            phase: 0,
+        });
+        Ok(())
+    }
+
+    /// A frame's payload is complete: the event it makes, if any.
+    fn end_frame(&mut self) -> Option<Event> {
+        let frame = self.frame.take().expect("a frame ended");
+        match frame.opcode {
+            frame::PING => Some(Event::Ping(std::mem::take(&mut self.control))),
+            frame::PONG => {
+                self.control.clear();
+                None
+            }
+            frame::CLOSE => Some(close_event(&std::mem::take(&mut self.control))),
+            _ if !frame.fin => None,
+            _ => {
+                let message = self
+                    .message
+                    .take()
+                    .expect("a data frame belongs to a message");
+                if message.text && message.checked != message.data.len() {
+                    return Some(Event::Fault(code::INVALID, "text is not UTF-8"));
+                }
+                // Empty messages carry nothing for the layer above.
+                (!message.data.is_empty()).then(|| Event::Message(Bytes::from(message.data)))
+            }
+        }
+    }
+}
+
+/// Checks the text of `message` received since the last check; false when it is not UTF-8.
+/// A code point cut at the end is left for the next frame to complete.
+fn check_utf8(message: &mut Message) -> bool {
+    match std::str::from_utf8(&message.data[message.checked..]) {
+        Ok(_) => {
+            message.checked = message.data.len();
+            true
+        }
+        Err(error) if error.error_len().is_none() => {
+            message.checked += error.valid_up_to();
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// What a Close frame's payload asks for: its code echoed (1000 without one), or the fault
+/// of a malformed Close.
+fn close_event(payload: &[u8]) -> Event {
+    match payload {
+        [] => Event::Close(code::NORMAL),
+        [_] => Event::Fault(code::PROTOCOL, "a close code needs two bytes"),
+        [high, low, reason @ ..] => {
+            let code = u16::from_be_bytes([*high, *low]);
+            if !frame::is_valid_close_code(code) {
+                Event::Fault(code::PROTOCOL, "an invalid close code")
+            } else if std::str::from_utf8(reason).is_err() {
+                Event::Fault(code::INVALID, "a close reason that is not UTF-8")
+            } else {
+                Event::Close(code)
+            }
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! A WebSocket connection that negotiated stateful reconnect: its input and output outlive
+//! any one socket, and a new socket resumes it within the disconnect timeout. One loop per
+//! socket moves messages between it and the connection; writes go through [`SocketWriter`].
+
+use std::future::poll_fn;
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{self, MAX_SERVER_HEADER, code};
+use super::io::{Socket, WriteIo};
+use super::read::{Event, FrameReader};
+use crate::connection::{
+    ConnectionHandler, ConnectionOptions, Outgoing, QueueReceiver, RequestInfo, Resumable,
+    SendQueue, TransferFormat, TransportConnection,
+};
+
+/// What ended one socket of a resumable connection.
+enum Pumped {
+    /// The socket failed or closed abnormally: wait for the client to come back.
+    Lost,
+    /// The client came back on a new socket before the old one was seen to fail.
+    Replaced(Box<Socket>),
+    /// The connection is over (clean close, application done, abort).
+    Ended,
+}
+
+/// Runs a connection that negotiated stateful reconnect; `reattach` brings its later sockets.
+pub(in crate::connection) async fn run_resumable(
+    first: Socket,
+    mut reattach: mpsc::Receiver<Socket>,
+    handler: Arc<dyn ConnectionHandler>,
+    options: &ConnectionOptions,
+    connection_id: Arc<str>,
+    request: Arc<RequestInfo>,
+) {
+    let resumable = Arc::new(Resumable::new(options.stateful_reconnect_buffer_size));
+    let (outbound, mut queue) = SendQueue::new(options.queue_limits());
+    let (received, inbound) = mpsc::channel::<Bytes>(16);
+    let abort = CancellationToken::new();
+    let connection = TransportConnection {
+        connection_id,
+        request,
+        supports_binary: true,
+        keep_alive: true,
+        inbound: Box::pin(ReceiverStream(inbound)),
+        outbound,
+        abort: abort.clone(),
+        resumable: Some(Arc::clone(&resumable)),
+    };
+    let mut application = tokio::spawn(handler.run(connection));
+    let mut format = TransferFormat::Text;
+    let mut next_socket = Some(first);
+    let mut resumed = false;
+    loop {
+        let socket = match next_socket.take() {
+            Some(socket) => socket,
+            // Without replay (no version-2 handshake), a lost socket ends the connection.
+            None if !resumable.is_active() => break,
+            None => tokio::select! {
+                socket = reattach.recv() => match socket {
+                    Some(socket) => socket,
+                    None => break,
+                },
+                _ = tokio::time::sleep(options.disconnect_timeout) => break,
+                _ = abort.cancelled() => break,
+                _ = &mut application => return,
+            },
+        };
+        let Socket { read, write, early } = socket;
+        let mut reader = FrameReader::new(read, early, options.transport_max_message_size);
+        let mut writer = SocketWriter {
+            io: write,
+            buffer: Vec::new(),
+            send_timeout: options.transport_send_timeout,
+        };
+        if resumed {
+            // Drop any half message of the old socket, then resend what was not acknowledged.
+            if received.send(Bytes::new()).await.is_err() {
+                break;
+            }
+            for frame in resumable.replay() {
+                writer.feed(format, &frame);
+            }
+            if !writer.flush().await {
+                continue;
+            }
+        }
+        resumed = true;
+        let mut pump = Pump {
+            writer: &mut writer,
+            reader: &mut reader,
+            queue: &mut queue,
+            received: &received,
+            resumable: &resumable,
+            format: &mut format,
+            abort: &abort,
+        };
+        match pump.run(&mut reattach).await {
+            Pumped::Lost => tracing::debug!("socket lost; waiting for the client to resume"),
+            Pumped::Replaced(socket) => next_socket = Some(*socket),
+            Pumped::Ended => break,
+        }
+    }
+    // The application sees its input end and finishes.
+    drop(received);
+    if tokio::time::timeout(options.close_timeout, &mut application)
+        .await
+        .is_err()
+    {
+        abort.cancel();
+        application.abort();
+    }
+}
+
+/// Moves messages between one socket and a resumable connection.
+struct Pump<'a> {
+    writer: &'a mut SocketWriter,
+    reader: &'a mut FrameReader,
+    queue: &'a mut QueueReceiver,
+    received: &'a mpsc::Sender<Bytes>,
+    resumable: &'a Resumable,
+    format: &'a mut TransferFormat,
+    abort: &'a CancellationToken,
+}
+
+impl Pump<'_> {
+    /// Runs until the socket ends.
+    async fn run(&mut self, reattach: &mut mpsc::Receiver<Socket>) -> Pumped {
+        loop {
+            let room = self.resumable.has_room();
+            tokio::select! {
+                biased;
+                _ = self.abort.cancelled() => {
+                    self.writer.close(code::ERROR, "connection aborted").await;
+                    return Pumped::Ended;
+                }
+                socket = reattach.recv() => {
+                    return socket.map_or(Pumped::Ended, |s| Pumped::Replaced(Box::new(s)));
+                }
+                event = poll_fn(|cx| self.reader.poll_event(cx)) => match event {
+                    Event::Message(bytes) => {
+                        if self.received.send(bytes).await.is_err() {
+                            return Pumped::Ended;
+                        }
+                    }
+                    Event::Ping(payload) => {
+                        self.writer.frame(frame::PONG, &payload);
+                        if !self.writer.flush().await {
+                            return Pumped::Lost;
+                        }
+                    }
+                    // A clean close: the client is leaving, not reconnecting. Its Close is
+                    // answered (RFC 6455 §5.5.1) before the socket goes.
+                    Event::Close(code) => {
+                        self.writer.close(code, "").await;
+                        return Pumped::Ended;
+                    }
+                    // A client that broke the protocol is closed, not waited for.
+                    Event::Fault(code, reason) => {
+                        self.writer.close(code, reason).await;
+                        return Pumped::Ended;
+                    }
+                    Event::Gone => return Pumped::Lost,
+                },
+                // While the replay log is full, leave messages queued until the client acknowledges.
+                _ = self.resumable.wait_for_room(), if !room => {}
+                item = self.queue.recv(), if room => {
+                    let frame = match item {
+                        Some(Outgoing::Frame(bytes) | Outgoing::Paced(bytes, _)) => {
+                            self.resumable.record(&bytes);
+                            bytes
+                        }
+                        Some(Outgoing::Control(bytes)) => bytes,
+                        Some(Outgoing::Format(f)) => {
+                            *self.format = f;
+                            continue;
+                        }
+                        Some(Outgoing::Close) | None => {
+                            self.writer.close(code::NORMAL, "").await;
+                            return Pumped::Ended;
+                        }
+                    };
+                    self.writer.feed(*self.format, &frame);
+                    if self.queue.is_empty() && !self.writer.flush().await {
+                        return Pumped::Lost;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The messages of a resumable connection, from whichever socket is current.
+struct ReceiverStream(mpsc::Receiver<Bytes>);
+
+impl Stream for ReceiverStream {
+    type Item = Bytes;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// Writes frames to one socket of a resumable connection: gathered, then written together.
+struct SocketWriter {
+    io: WriteIo,
+    buffer: Vec<u8>,
+    send_timeout: Duration,
+}
+
+impl SocketWriter {
+    /// Adds a message in `format`; a text message that is not UTF-8 is dropped.
+    fn feed(&mut self, format: TransferFormat, payload: &[u8]) {
+        let opcode = match format {
+            TransferFormat::Binary => frame::BINARY,
+            TransferFormat::Text if std::str::from_utf8(payload).is_ok() => frame::TEXT,
+            TransferFormat::Text => {
+                tracing::error!("dropped a text frame that is not UTF-8");
+                return;
+            }
+        };
+        self.frame(opcode, payload);
+    }
+
+    /// Adds a frame of `opcode`.
+    fn frame(&mut self, opcode: u8, payload: &[u8]) {
+        let mut header = [0; MAX_SERVER_HEADER];
+        let used = frame::server_header(opcode, payload.len(), &mut header);
+        self.buffer.extend_from_slice(&header[..used]);
+        self.buffer.extend_from_slice(payload);
+    }
+
+    /// Writes what was added, within the send timeout; false when the socket is gone or stuck.
+    async fn flush(&mut self) -> bool {
+        let written = tokio::time::timeout(self.send_timeout, self.write_all()).await;
+        if written.is_err() {
+            tracing::warn!("a WebSocket write took longer than the transport send timeout");
+        }
+        matches!(written, Ok(true))
+    }
+
+    async fn write_all(&mut self) -> bool {
+        let mut at = 0;
+        while at < self.buffer.len() {
+            let rest = [IoSlice::new(&self.buffer[at..])];
+            match poll_fn(|cx| self.io.poll_write(Some(cx), &rest)).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => at += n,
+            }
+        }
+        // Kept for the next burst unless it grew large.
+        self.buffer.clear();
+        if self.buffer.capacity() > 64 * 1024 {
+            self.buffer = Vec::new();
+        }
+        poll_fn(|cx| self.io.poll_flush(Some(cx))).await.is_ok()
+    }
+
+    /// Sends a Close after what was added, and ends the sending direction.
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        self.buffer
+            .extend_from_slice(&frame::close_frame(code, reason));
+        if self.flush().await {
+            let _ = poll_fn(|cx| self.io.poll_shutdown(Some(cx))).await;
+        }
+    }
+}

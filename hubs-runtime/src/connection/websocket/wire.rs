@@ -1,0 +1,285 @@
+//! The writing side of a WebSocket: the connection's queued items framed and written straight
+//! to the socket, by whoever finds the socket free (see [`Wire`]).
+//!
+//! A delivery to a connection with nothing queued is written by the sending task itself, in
+//! one vectored write of the frame header and the payload; only what the socket does not take
+//! at once waits in the queue, for the connection's task, woken by the socket. Queued items
+//! leave in one vectored write of up to [`MAX_FRAMES`] frames. The transport's own frames (a
+//! Pong, the Close) go out between items, never inside one.
+
+use std::io::IoSlice;
+use std::task::{Context, Poll};
+
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{self, MAX_SERVER_HEADER, code};
+use super::io::WriteIo;
+use crate::connection::queue::{Backlog, Wire, WireStatus};
+use crate::connection::{Outgoing, TransferFormat};
+
+/// Most frames one write takes.
+const MAX_FRAMES: usize = 64;
+
+/// Where the closing handshake stands, from the server's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    Open,
+    /// A Close with this code and reason goes out once the item begun is written.
+    Requested(u16, &'static str),
+    /// The Close frame is being written.
+    Sending,
+    /// The Close is out: flush and end the sending direction.
+    Sent,
+}
+
+/// A WebSocket's writing side.
+pub(super) struct WebSocketWire {
+    io: WriteIo,
+    format: TransferFormat,
+    /// A frame of the transport's own being written (a Pong, the Close), and how much of it is.
+    own: Vec<u8>,
+    own_written: usize,
+    /// The payload of the latest Ping not answered yet (§5.5.3: only the latest needs one).
+    pong: Option<Vec<u8>>,
+    closing: Closing,
+    /// Written since the last flush: only sockets under another layer (TLS) need flushing.
+    unflushed: bool,
+    /// Cancelled when the socket fails: the connection is over.
+    abort: CancellationToken,
+}
+
+impl std::fmt::Debug for WebSocketWire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketWire")
+            .field("format", &self.format)
+            .field("closing", &self.closing)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebSocketWire {
+    pub(super) fn new(io: WriteIo, abort: CancellationToken) -> Self {
+        Self {
+            io,
+            format: TransferFormat::Text,
+            own: Vec::new(),
+            own_written: 0,
+            pong: None,
+            closing: Closing::Open,
+            unflushed: false,
+            abort,
+        }
+    }
+
+    /// The socket failed: nothing more can be written, and the connection is over.
+    fn failed(&self, error: Option<std::io::Error>) -> WireStatus {
+        match error {
+            Some(error) => tracing::debug!(%error, "a WebSocket write failed"),
+            None => tracing::debug!("a WebSocket took no more bytes"),
+        }
+        self.abort.cancel();
+        WireStatus::Finished
+    }
+
+    /// Answers a Ping, unless the connection is closing.
+    pub(super) fn pong(&mut self, payload: Vec<u8>) {
+        if self.closing == Closing::Open {
+            self.pong = Some(payload);
+        }
+    }
+
+    /// Closes with `code` once the item begun is written; nothing queued after it is sent.
+    /// The first close asked for wins.
+    pub(super) fn close(&mut self, code: u16, reason: &'static str, backlog: &mut Backlog<'_>) {
+        if self.closing == Closing::Open {
+            self.closing = Closing::Requested(code, reason);
+            self.pong = None;
+            backlog.discard();
+        }
+    }
+
+    /// At a boundary between items: takes the queue's own instructions off its front and
+    /// picks the transport's next frame, if any.
+    fn between_items(&mut self, backlog: &mut Backlog<'_>) {
+        loop {
+            match backlog.items().front() {
+                Some(Outgoing::Format(format)) => {
+                    self.format = *format;
+                    backlog.advance(1, 0);
+                }
+                Some(Outgoing::Close) => {
+                    backlog.advance(1, 0);
+                    self.close(code::NORMAL, "", backlog);
+                }
+                None if backlog.ended() => {
+                    self.close(code::NORMAL, "", backlog);
+                    break;
+                }
+                _ => break,
+            }
+        }
+        if self.own_written < self.own.len() {
+            return;
+        }
+        self.own = Vec::new();
+        self.own_written = 0;
+        if self.closing == Closing::Sending {
+            self.closing = Closing::Sent;
+        } else if let Some(payload) = self.pong.take() {
+            self.own = frame::control_frame(frame::PONG, &[&payload]);
+        } else if let Closing::Requested(code, reason) = self.closing
+            && backlog.items().is_empty()
+        {
+            self.own = frame::close_frame(code, reason);
+            self.closing = Closing::Sending;
+        }
+    }
+
+    /// Flushes and, once the Close is out, ends the sending direction.
+    fn finish(&mut self, mut cx: Option<&mut Context<'_>>) -> WireStatus {
+        if self.unflushed {
+            match self.io.poll_flush(cx.as_deref_mut()) {
+                Poll::Pending => return WireStatus::Blocked,
+                Poll::Ready(Err(error)) => return self.failed(Some(error)),
+                Poll::Ready(Ok(())) => self.unflushed = false,
+            }
+        }
+        if self.closing != Closing::Sent {
+            return WireStatus::Idle;
+        }
+        match self.io.poll_shutdown(cx) {
+            Poll::Pending => WireStatus::Blocked,
+            Poll::Ready(_) => WireStatus::Finished,
+        }
+    }
+}
+
+impl Wire for WebSocketWire {
+    fn write(&mut self, backlog: &mut Backlog<'_>, mut cx: Option<&mut Context<'_>>) -> WireStatus {
+        loop {
+            let offset = backlog.offset();
+            if offset == 0 {
+                self.between_items(backlog);
+            }
+            // The headers of the frames to write, and each frame's bytes on the wire (0: a text
+            // frame that is not UTF-8, dropped).
+            let mut headers = [[0; MAX_SERVER_HEADER]; MAX_FRAMES];
+            let mut header_lens = [0; MAX_FRAMES];
+            let mut frames = 0;
+            let opcode = match self.format {
+                TransferFormat::Text => frame::TEXT,
+                TransferFormat::Binary => frame::BINARY,
+            };
+            for item in backlog.items().iter().take(MAX_FRAMES) {
+                let payload = match item {
+                    Outgoing::Frame(bytes)
+                    | Outgoing::Control(bytes)
+                    | Outgoing::Paced(bytes, _) => bytes,
+                    Outgoing::Format(_) | Outgoing::Close => break,
+                };
+                // A frame begun was checked before.
+                let begun = frames == 0 && offset > 0;
+                if !begun && opcode == frame::TEXT && std::str::from_utf8(payload).is_err() {
+                    tracing::error!("dropped a text frame that is not UTF-8");
+                    header_lens[frames] = usize::MAX;
+                } else {
+                    header_lens[frames] =
+                        frame::server_header(opcode, payload.len(), &mut headers[frames]);
+                }
+                frames += 1;
+            }
+            let own = match offset {
+                0 => &self.own[self.own_written..],
+                _ => &[][..],
+            };
+            let own_len = own.len();
+            let mut slices = Slices::default();
+            slices.push(own);
+            let mut skip = offset;
+            for (i, item) in backlog.items().iter().take(frames).enumerate() {
+                if header_lens[i] == usize::MAX {
+                    continue;
+                }
+                let payload = payload_of(item);
+                let header = &headers[i][..header_lens[i]];
+                let from_header = skip.min(header.len());
+                slices.push(&header[from_header..]);
+                slices.push(&payload[skip - from_header..]);
+                skip = 0;
+            }
+            if slices.total == 0 {
+                if frames > 0 {
+                    // Only dropped frames: they are done.
+                    backlog.advance(frames, 0);
+                    continue;
+                }
+                return self.finish(cx);
+            }
+            let written = match self.io.poll_write(cx.as_deref_mut(), slices.as_slice()) {
+                Poll::Pending => return WireStatus::Blocked,
+                Poll::Ready(Ok(0)) => return self.failed(None),
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(error)) => return self.failed(Some(error)),
+            };
+            self.unflushed = matches!(self.io, WriteIo::Other(_));
+            // Account for what went: the transport's frame first, then the items in order.
+            let mut left = written;
+            let own_part = left.min(own_len);
+            self.own_written += own_part;
+            left -= own_part;
+            let (mut done, mut at) = (0, offset);
+            for (i, item) in backlog.items().iter().take(frames).enumerate() {
+                let size = match header_lens[i] {
+                    usize::MAX => 0,
+                    header => header + payload_of(item).len(),
+                };
+                if left < size - at {
+                    at += left;
+                    break;
+                }
+                left -= size - at;
+                done = i + 1;
+                at = 0;
+            }
+            backlog.advance(done, at);
+        }
+    }
+}
+
+fn payload_of(item: &Outgoing) -> &[u8] {
+    match item {
+        Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => bytes,
+        Outgoing::Format(_) | Outgoing::Close => &[],
+    }
+}
+
+/// The pieces of one vectored write.
+struct Slices<'a> {
+    slices: [IoSlice<'a>; 2 * MAX_FRAMES + 1],
+    count: usize,
+    total: usize,
+}
+
+impl Default for Slices<'_> {
+    fn default() -> Self {
+        Self {
+            slices: [IoSlice::new(&[]); 2 * MAX_FRAMES + 1],
+            count: 0,
+            total: 0,
+        }
+    }
+}
+
+impl<'a> Slices<'a> {
+    fn push(&mut self, bytes: &'a [u8]) {
+        if !bytes.is_empty() {
+            self.slices[self.count] = IoSlice::new(bytes);
+            self.count += 1;
+            self.total += bytes.len();
+        }
+    }
+
+    fn as_slice(&self) -> &[IoSlice<'a>] {
+        &self.slices[..self.count]
+    }
+}
