@@ -298,11 +298,13 @@ pub struct ConnectionOptions {
     /// How long a connection with more than `send_buffer_size` bytes waiting may go without
     /// its socket taking any (5 s) before it is closed as too slow.
     pub slow_client_timeout: Duration,
-    /// Initial WebSocket read buffer per connection (4 KiB); it grows for larger messages.
+    /// No longer used (4 KiB; must be at least 1): WebSockets read into one buffer per worker
+    /// thread, and a connection keeps only the bytes of a message still arriving, so an idle
+    /// connection holds no read buffer at all.
     pub websocket_read_buffer_size: usize,
-    /// Bytes a WebSocket gathers before writing to the socket (4 KiB). The writer flushes
-    /// whenever its queue runs empty, so this adds no delay: it lets several queued messages
-    /// (a burst of broadcasts) leave in one write instead of one write each.
+    /// No longer used (4 KiB): a message to a connection with nothing queued is written to its
+    /// socket at once, by the task sending it, and what queues up while the socket is full
+    /// leaves in one vectored write, without being copied into a buffer first.
     pub websocket_write_buffer_size: usize,
     /// Largest WebSocket message or POST body accepted (1 MiB), checked before it is
     /// buffered; the hub-level limit ([`HubOptions::maximum_receive_message_size`], 32 KiB)

@@ -156,9 +156,15 @@ pub(crate) fn upgrade_request(path: &str, extra: &str) -> String {
 impl RawSocket {
     /// Sends `request` and returns the response head and the socket.
     pub(crate) async fn request(address: SocketAddr, request: &str) -> (String, RawSocket) {
+        Self::request_bytes(address, request.as_bytes()).await
+    }
+
+    /// Sends `request` (which may carry frames after its head) and returns the response head
+    /// and the socket.
+    pub(crate) async fn request_bytes(address: SocketAddr, request: &[u8]) -> (String, RawSocket) {
         let mut stream = TcpStream::connect(address).await.unwrap();
         stream.set_nodelay(true).unwrap();
-        stream.write_all(request.as_bytes()).await.unwrap();
+        stream.write_all(request).await.unwrap();
         let mut socket = RawSocket {
             stream,
             read: Vec::new(),
@@ -216,6 +222,12 @@ impl RawSocket {
     pub(crate) async fn send_all(&mut self, frames: impl IntoIterator<Item = Frame>) {
         let bytes: Vec<u8> = frames.into_iter().flat_map(|f| f.encode()).collect();
         self.send_bytes(&bytes).await;
+    }
+
+    /// The TCP stream, for a client that writes from one task and reads from another.
+    pub(crate) fn into_stream(self) -> TcpStream {
+        assert!(self.read.is_empty(), "nothing read is left behind");
+        self.stream
     }
 
     /// Writes raw bytes.
@@ -308,7 +320,7 @@ impl RawSocket {
 }
 
 /// The server frame at the start of `data` and its length, if it is all there.
-fn parse(data: &[u8]) -> Option<(Received, usize)> {
+pub(crate) fn parse(data: &[u8]) -> Option<(Received, usize)> {
     let (&first, &second) = (data.first()?, data.get(1)?);
     assert_eq!(first & 0x70, 0, "a server frame with reserved bits set");
     assert_eq!(second & 0x80, 0, "a masked server frame");

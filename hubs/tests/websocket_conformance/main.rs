@@ -18,6 +18,7 @@ mod echo;
 mod fragmentation;
 mod framing;
 mod limits;
+mod reads;
 #[path = "../support/mod.rs"]
 mod support;
 mod utf8;

@@ -178,7 +178,7 @@ impl ConnectionDispatcher {
                 if let Socket::New(..) = socket {
                     self.forget(token.as_deref());
                 }
-                return refusal;
+                return refusal.into_response();
             }
         };
         let (connection_id, resumed) = match socket {

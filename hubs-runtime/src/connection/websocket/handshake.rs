@@ -20,9 +20,13 @@ pub(crate) struct Handshake {
 }
 
 impl Handshake {
-    /// Checks the upgrade request in `parts`; the refusal's response otherwise.
-    pub(crate) fn from_parts(parts: &mut Parts) -> Result<Handshake, Response> {
-        let refuse = |status: StatusCode, text: &'static str| (status, text).into_response();
+    /// Checks the upgrade request in `parts`; why it cannot be upgraded otherwise.
+    pub(crate) fn from_parts(parts: &mut Parts) -> Result<Handshake, Refusal> {
+        let refuse = |status, text| Refusal {
+            status,
+            text,
+            name_version: false,
+        };
         if parts.version > Version::HTTP_11 {
             return Err(refuse(
                 StatusCode::HTTP_VERSION_NOT_SUPPORTED,
@@ -52,13 +56,10 @@ impl Handshake {
         let accept = accept_key(key.as_bytes());
         if !header_is(&parts.headers, header::SEC_WEBSOCKET_VERSION, "13") {
             let text = "`Sec-WebSocket-Version` header did not include '13'";
-            let mut response = refuse(StatusCode::BAD_REQUEST, text);
-            // §4.4: say which version the server speaks.
-            response.headers_mut().insert(
-                header::SEC_WEBSOCKET_VERSION,
-                HeaderValue::from_static("13"),
-            );
-            return Err(response);
+            return Err(Refusal {
+                name_version: true,
+                ..refuse(StatusCode::BAD_REQUEST, text)
+            });
         }
         let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
             let text = "WebSocket request couldn't be upgraded since no upgrade state was present";
@@ -94,6 +95,27 @@ impl Handshake {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, self.accept);
+        response
+    }
+}
+
+/// Why a request cannot become a WebSocket: axum's status codes and texts.
+pub(crate) struct Refusal {
+    status: StatusCode,
+    text: &'static str,
+    /// §4.4: a refused version is answered with the one the server speaks.
+    name_version: bool,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.text).into_response();
+        if self.name_version {
+            let version = HeaderValue::from_static("13");
+            response
+                .headers_mut()
+                .insert(header::SEC_WEBSOCKET_VERSION, version);
+        }
         response
     }
 }

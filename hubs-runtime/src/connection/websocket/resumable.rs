@@ -22,6 +22,9 @@ use crate::connection::{
     SendQueue, TransferFormat, TransportConnection,
 };
 
+/// Bytes gathered before a write even while more messages are queued.
+const BURST: usize = 64 * 1024;
+
 /// What ended one socket of a resumable connection.
 enum Pumped {
     /// The socket failed or closed abnormally: wait for the client to come back.
@@ -189,7 +192,10 @@ impl Pump<'_> {
                         }
                     };
                     self.writer.feed(*self.format, &frame);
-                    if self.queue.is_empty() && !self.writer.flush().await {
+                    // Written when nothing else is ready to go with it, or before waiting for
+                    // the client's acknowledgements, or when a burst grows large.
+                    let last = self.queue.is_empty() || !self.resumable.has_room();
+                    if (last || self.writer.buffer.len() >= BURST) && !self.writer.flush().await {
                         return Pumped::Lost;
                     }
                 }

@@ -157,120 +157,137 @@ impl WebSocketWire {
 impl Wire for WebSocketWire {
     fn write(&mut self, backlog: &mut Backlog<'_>, mut cx: Option<&mut Context<'_>>) -> WireStatus {
         loop {
-            let offset = backlog.offset();
-            if offset == 0 {
+            if backlog.offset() == 0 {
                 self.between_items(backlog);
             }
-            // The headers of the frames to write, and each frame's bytes on the wire (0: a text
-            // frame that is not UTF-8, dropped).
-            let mut headers = [[0; MAX_SERVER_HEADER]; MAX_FRAMES];
-            let mut header_lens = [0; MAX_FRAMES];
-            let mut frames = 0;
-            let opcode = match self.format {
-                TransferFormat::Text => frame::TEXT,
-                TransferFormat::Binary => frame::BINARY,
+            // A message to an idle socket (the usual case) needs no room for a burst.
+            let written = match backlog.items().len() {
+                0..=1 => self.write_frames::<1, 3>(backlog, cx.as_deref_mut()),
+                _ => self
+                    .write_frames::<MAX_FRAMES, { 2 * MAX_FRAMES + 1 }>(backlog, cx.as_deref_mut()),
             };
-            for item in backlog.items().iter().take(MAX_FRAMES) {
-                let payload = match item {
-                    Outgoing::Frame(bytes)
-                    | Outgoing::Control(bytes)
-                    | Outgoing::Paced(bytes, _) => bytes,
-                    Outgoing::Format(_) | Outgoing::Close => break,
-                };
-                // A frame begun was checked before.
-                let begun = frames == 0 && offset > 0;
-                if !begun && opcode == frame::TEXT && std::str::from_utf8(payload).is_err() {
-                    tracing::error!("dropped a text frame that is not UTF-8");
-                    header_lens[frames] = usize::MAX;
-                } else {
-                    header_lens[frames] =
-                        frame::server_header(opcode, payload.len(), &mut headers[frames]);
-                }
-                frames += 1;
+            if let Err(status) = written {
+                return status;
             }
-            let own = match offset {
-                0 => &self.own[self.own_written..],
-                _ => &[][..],
-            };
-            let own_len = own.len();
-            let mut slices = Slices::default();
-            slices.push(own);
-            let mut skip = offset;
-            for (i, item) in backlog.items().iter().take(frames).enumerate() {
-                if header_lens[i] == usize::MAX {
-                    continue;
-                }
-                let payload = payload_of(item);
-                let header = &headers[i][..header_lens[i]];
-                let from_header = skip.min(header.len());
-                slices.push(&header[from_header..]);
-                slices.push(&payload[skip - from_header..]);
-                skip = 0;
-            }
-            if slices.total == 0 {
-                if frames > 0 {
-                    // Only dropped frames: they are done.
-                    backlog.advance(frames, 0);
-                    continue;
-                }
-                return self.finish(cx);
-            }
-            let written = match self.io.poll_write(cx.as_deref_mut(), slices.as_slice()) {
-                Poll::Pending => return WireStatus::Blocked,
-                Poll::Ready(Ok(0)) => return self.failed(None),
-                Poll::Ready(Ok(n)) => n,
-                Poll::Ready(Err(error)) => return self.failed(Some(error)),
-            };
-            self.unflushed = matches!(self.io, WriteIo::Other(_));
-            // Account for what went: the transport's frame first, then the items in order.
-            let mut left = written;
-            let own_part = left.min(own_len);
-            self.own_written += own_part;
-            left -= own_part;
-            let (mut done, mut at) = (0, offset);
-            for (i, item) in backlog.items().iter().take(frames).enumerate() {
-                let size = match header_lens[i] {
-                    usize::MAX => 0,
-                    header => header + payload_of(item).len(),
-                };
-                if left < size - at {
-                    at += left;
-                    break;
-                }
-                left -= size - at;
-                done = i + 1;
-                at = 0;
-            }
-            backlog.advance(done, at);
         }
     }
 }
 
-fn payload_of(item: &Outgoing) -> &[u8] {
-    match item {
-        Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => bytes,
-        Outgoing::Format(_) | Outgoing::Close => &[],
+impl WebSocketWire {
+    /// Writes the transport's own frame, if any, and up to `N` frames of `backlog` (`S`, the
+    /// room for their pieces, is `2 N + 1`) in one vectored write; `Err` says where to stop.
+    fn write_frames<const N: usize, const S: usize>(
+        &mut self,
+        backlog: &mut Backlog<'_>,
+        cx: Option<&mut Context<'_>>,
+    ) -> Result<(), WireStatus> {
+        let offset = backlog.offset();
+        let opcode = match self.format {
+            TransferFormat::Text => frame::TEXT,
+            TransferFormat::Binary => frame::BINARY,
+        };
+        // The frames' headers, and their lengths (`None`: a text frame that is not UTF-8,
+        // dropped).
+        let mut headers = [[0; MAX_SERVER_HEADER]; N];
+        let mut header_lens = [None; N];
+        let mut frames = 0;
+        for item in backlog.items().iter().take(N) {
+            let Some(payload) = payload_of(item) else {
+                break;
+            };
+            // A frame begun was checked before.
+            let begun = frames == 0 && offset > 0;
+            if !begun && opcode == frame::TEXT && std::str::from_utf8(payload).is_err() {
+                tracing::error!("dropped a text frame that is not UTF-8");
+            } else {
+                let header = &mut headers[frames];
+                header_lens[frames] = Some(frame::server_header(opcode, payload.len(), header));
+            }
+            frames += 1;
+        }
+        let own = match offset {
+            0 => &self.own[self.own_written..],
+            _ => &[][..],
+        };
+        let own_len = own.len();
+        let mut slices = Slices::<S>::default();
+        slices.push(own);
+        let mut skip = offset;
+        for (i, item) in backlog.items().iter().take(frames).enumerate() {
+            let (Some(header_len), Some(payload)) = (header_lens[i], payload_of(item)) else {
+                continue;
+            };
+            let from_header = skip.min(header_len);
+            slices.push(&headers[i][from_header..header_len]);
+            slices.push(&payload[skip - from_header..]);
+            skip = 0;
+        }
+        if slices.total == 0 {
+            if frames == 0 {
+                return Err(self.finish(cx));
+            }
+            // Only dropped frames: they are done.
+            backlog.advance(frames, 0);
+            return Ok(());
+        }
+        let written = match self.io.poll_write(cx, slices.as_slice()) {
+            Poll::Pending => return Err(WireStatus::Blocked),
+            Poll::Ready(Ok(0)) => return Err(self.failed(None)),
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(error)) => return Err(self.failed(Some(error))),
+        };
+        self.unflushed = matches!(self.io, WriteIo::Other(_));
+        // Account for what went: the transport's frame first, then the items in order.
+        let own_part = written.min(own_len);
+        self.own_written += own_part;
+        let mut left = written - own_part;
+        let (mut done, mut at) = (0, offset);
+        for (i, item) in backlog.items().iter().take(frames).enumerate() {
+            let size = match (header_lens[i], payload_of(item)) {
+                (Some(header_len), Some(payload)) => header_len + payload.len(),
+                _ => 0,
+            };
+            if left < size - at {
+                at += left;
+                break;
+            }
+            left -= size - at;
+            done = i + 1;
+            at = 0;
+        }
+        backlog.advance(done, at);
+        Ok(())
     }
 }
 
-/// The pieces of one vectored write.
-struct Slices<'a> {
-    slices: [IoSlice<'a>; 2 * MAX_FRAMES + 1],
+/// The payload of an item that is a frame.
+fn payload_of(item: &Outgoing) -> Option<&[u8]> {
+    match item {
+        Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => {
+            Some(bytes)
+        }
+        Outgoing::Format(_) | Outgoing::Close => None,
+    }
+}
+
+/// The pieces of one vectored write, at most `S`.
+struct Slices<'a, const S: usize> {
+    slices: [IoSlice<'a>; S],
     count: usize,
     total: usize,
 }
 
-impl Default for Slices<'_> {
+impl<const S: usize> Default for Slices<'_, S> {
     fn default() -> Self {
         Self {
-            slices: [IoSlice::new(&[]); 2 * MAX_FRAMES + 1],
+            slices: [IoSlice::new(&[]); S],
             count: 0,
             total: 0,
         }
     }
 }
 
-impl<'a> Slices<'a> {
+impl<'a, const S: usize> Slices<'a, S> {
     fn push(&mut self, bytes: &'a [u8]) {
         if !bytes.is_empty() {
             self.slices[self.count] = IoSlice::new(bytes);
