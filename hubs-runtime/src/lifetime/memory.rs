@@ -49,16 +49,15 @@ fn excluded(connection: &HubConnection, except: &[String]) -> bool {
     except.iter().any(|id| id == connection.id())
 }
 
-fn deliver_all<'a>(
+/// The connections of `members` not in `except`, taken while a lock is held so that the
+/// deliveries happen after it is released: a delivery may write to a socket, and that must not
+/// hold up connections arriving and leaving.
+fn recipients<'a>(
     members: impl Iterator<Item = &'a Arc<HubConnection>>,
     except: &[String],
-    message: &SerializedMessage,
+    into: &mut Vec<Arc<HubConnection>>,
 ) {
-    for connection in members {
-        if !excluded(connection, except) {
-            connection.deliver_serialized(message);
-        }
-    }
+    into.extend(members.filter(|c| !excluded(c, except)).cloned());
 }
 
 /// Removes `connection_id` from `map[key]`; returns whether that emptied (and removed) it.
@@ -168,34 +167,38 @@ impl InMemoryLifetimeManager {
 
     /// Queues `message` for every connection here that `target` names.
     pub fn deliver(&self, target: &Target, message: &SerializedMessage) {
-        let in_map = |map: &RwLock<HashMap<Arc<str>, Members>>, key: &str, except: &[String]| {
+        let mut to = Vec::new();
+        let in_map = |map: &RwLock<HashMap<Arc<str>, Members>>, key: &str, except, to: &mut _| {
             if let Some(members) = read(map).get(key) {
-                deliver_all(members.values(), except, message);
+                recipients(members.values(), except, to);
             }
         };
         match target {
-            Target::All => deliver_all(read(&self.connections).values(), &[], message),
+            Target::All => recipients(read(&self.connections).values(), &[], &mut to),
             Target::AllExcept(except) => {
-                deliver_all(read(&self.connections).values(), except, message)
+                recipients(read(&self.connections).values(), except, &mut to)
             }
             Target::Connection(id) => {
-                if let Some(connection) = read(&self.connections).get(id.as_str()) {
-                    connection.deliver_serialized(message);
-                }
+                let connection = read(&self.connections).get(id.as_str()).cloned();
+                to.extend(connection);
             }
             Target::Connections(ids) => {
                 let connections = read(&self.connections);
-                deliver_all(
-                    ids.iter().filter_map(|id| connections.get(id.as_str())),
-                    &[],
-                    message,
-                );
+                let named = ids.iter().filter_map(|id| connections.get(id.as_str()));
+                recipients(named, &[], &mut to);
             }
-            Target::Group(group) => in_map(&self.groups, group, &[]),
-            Target::Groups(groups) => groups.iter().for_each(|g| in_map(&self.groups, g, &[])),
-            Target::GroupExcept(group, except) => in_map(&self.groups, group, except),
-            Target::User(user) => in_map(&self.users, user, &[]),
-            Target::Users(users) => users.iter().for_each(|u| in_map(&self.users, u, &[])),
+            Target::Group(group) => in_map(&self.groups, group, &[], &mut to),
+            Target::Groups(groups) => groups
+                .iter()
+                .for_each(|g| in_map(&self.groups, g, &[], &mut to)),
+            Target::GroupExcept(group, except) => in_map(&self.groups, group, except, &mut to),
+            Target::User(user) => in_map(&self.users, user, &[], &mut to),
+            Target::Users(users) => users
+                .iter()
+                .for_each(|u| in_map(&self.users, u, &[], &mut to)),
+        }
+        for connection in to {
+            connection.deliver_serialized(message);
         }
     }
 
