@@ -128,8 +128,18 @@ impl HubConnection {
     }
 
     fn queue(&self, item: Outgoing) -> bool {
+        self.queue_as(item, true)
+    }
+
+    /// Queues `item`; `direct`: written to the socket by this call when it is free, else
+    /// left to the transport (one of many deliveries of a fan-out).
+    fn queue_as(&self, item: Outgoing, direct: bool) -> bool {
         let bytes = item.len();
-        match self.outbound.try_send(item) {
+        let queued = match direct {
+            true => self.outbound.try_send(item),
+            false => self.outbound.try_send_later(item),
+        };
+        match queued {
             Ok(()) => {
                 telemetry::sent(1, bytes);
                 true
@@ -149,6 +159,15 @@ impl HubConnection {
     pub fn deliver_serialized(&self, message: &SerializedMessage) -> bool {
         match message.get(self.protocol) {
             Some(bytes) => self.deliver(bytes.clone()),
+            None => false,
+        }
+    }
+
+    /// [`deliver_serialized`](Self::deliver_serialized) as one of the many deliveries of a
+    /// fan-out: the write to the socket is left to the connection's transport.
+    pub(crate) fn deliver_in_fan_out(&self, message: &SerializedMessage) -> bool {
+        match message.get(self.protocol) {
+            Some(bytes) => self.queue_as(Outgoing::Frame(bytes.clone()), false),
             None => false,
         }
     }

@@ -14,6 +14,9 @@ use crate::protocol::Protocol;
 
 type Members = HashMap<Arc<str>, Arc<HubConnection>>;
 
+/// The most connections a delivery writes to itself (see [`InMemoryLifetimeManager::deliver`]).
+const DIRECT_FAN_OUT: usize = 16;
+
 /// Connections, groups and users of one server process.
 ///
 /// As a [`HubLifetimeManager`] it is the trait's defaults and nothing more. Its inherent
@@ -197,8 +200,13 @@ impl InMemoryLifetimeManager {
                 .iter()
                 .for_each(|u| in_map(&self.users, u, &[], &mut to)),
         }
-        for connection in to {
-            connection.deliver_serialized(message);
+        // A send to a few connections is written to their sockets at once. A fan-out to many
+        // leaves the writes to the connections' own tasks: the sender does not hold its thread
+        // for thousands of writes, and deliveries piling up on a busy connection leave in one.
+        if to.len() <= DIRECT_FAN_OUT {
+            to.iter().for_each(|c| _ = c.deliver_serialized(message));
+        } else {
+            to.iter().for_each(|c| _ = c.deliver_in_fan_out(message));
         }
     }
 

@@ -173,6 +173,17 @@ impl SendQueue {
     /// `max_buffer` bytes would wait, or more than `buffer` bytes wait and the socket has
     /// taken nothing for `drain_timeout`.
     pub fn try_send(&self, item: Outgoing) -> Result<(), TrySendError> {
+        self.try_send_as(item, true)
+    }
+
+    /// [`try_send`](Self::try_send) for one of the many deliveries of a fan-out: the write is
+    /// left to the transport's writer (see [`Wire`]), so that deliveries piling up on a busy
+    /// connection leave together and the sender does not write to every socket itself.
+    pub(crate) fn try_send_later(&self, item: Outgoing) -> Result<(), TrySendError> {
+        self.try_send_as(item, false)
+    }
+
+    fn try_send_as(&self, item: Outgoing, direct: bool) -> Result<(), TrySendError> {
         let limits = self.shared.limits;
         let mut state = self.shared.lock();
         if state.receiver_gone || state.refused {
@@ -196,7 +207,7 @@ impl SendQueue {
                 return Err(TrySendError::Full(item));
             }
         }
-        self.push(state, item);
+        self.push(state, item, direct);
         Ok(())
     }
 
@@ -214,7 +225,7 @@ impl SendQueue {
                     return Err(Closed(item));
                 }
                 if state.bytes < self.shared.limits.buffer || state.items.is_empty() {
-                    self.push(state, item);
+                    self.push(state, item, true);
                     return Ok(());
                 }
             }
@@ -222,11 +233,12 @@ impl SendQueue {
         }
     }
 
-    fn push(&self, mut state: MutexGuard<'_, State>, item: Outgoing) {
+    /// Queues `item`; with a wire, writes it at once if `direct`.
+    fn push(&self, mut state: MutexGuard<'_, State>, item: Outgoing, direct: bool) {
         let was_empty = state.items.is_empty();
         state.bytes += item.len();
         state.items.push_back(item);
-        if state.wire.is_some() {
+        if state.wire.is_some() && direct {
             return self.shared.write_or_wake(state);
         }
         drop(state);
