@@ -7,7 +7,8 @@
 //! gets `Recv(s)`.
 //!
 //! `--redis redis://127.0.0.1:<port>` puts `/hub` on the Redis lifetime manager (feature
-//! `redis`, on by default), so several of these processes behave as one hub.
+//! `redis`, on by default), so several of these processes behave as one hub. `--hubs-serve`
+//! serves with `hubs::serve` instead of `axum::serve`.
 
 use bench::server::{self, ServerArgs};
 use hubs::auth::JwtBearer;
@@ -113,6 +114,13 @@ fn main() {
             .hub("/hub", endpoint)
             .hub("/hub-auth", authorized);
         let listener = server::listen(args.port).await;
-        server::serve_axum(listener, app).await;
+        // `--hubs-serve`: served by `hubs::serve`, the server hubs recommends, on which a
+        // WebSocket reaches its `TcpStream` directly (under `axum::serve` it goes through
+        // hyper's upgraded connection).
+        if bench::args::Args::from_env().has("hubs-serve") {
+            hubs::serve(listener, app).await.expect("the server runs");
+        } else {
+            server::serve_axum(listener, app).await;
+        }
     });
 }
