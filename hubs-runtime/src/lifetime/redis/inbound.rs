@@ -124,6 +124,7 @@ impl Shared {
             }
             let ack = envelope::write_ack(command.id);
             let _ = node
+                .publisher
                 .publish(node.channels.ack_of(&command.server_name), ack)
                 .await;
         });

@@ -113,7 +113,6 @@ impl RedisLifetimeManager {
         let started = self.shared.start(hub, connect)?;
         let shared = Arc::downgrade(&self.shared);
         tokio::spawn(inbound::run(shared.clone(), started.received));
-        tokio::spawn(publisher::run(shared.clone(), started.publications));
         tokio::spawn(state::keep_interests(shared.clone(), started.requested));
         tokio::spawn(presence::refresh(shared));
         Ok(())
@@ -220,7 +219,7 @@ impl HubLifetimeManager for RedisLifetimeManager {
             for (invocation_id, channel) in node.results.take_all_forwarded(connection.id()) {
                 let gone = Err(ClientResultError::Client("Connection disconnected.".into()));
                 let payload = node.answer_completion(connection, &invocation_id, &gone);
-                let _ = node.publish(channel, payload).await;
+                let _ = node.publisher.publish(channel, payload).await;
             }
             node.interest(Interest::Connection(Arc::clone(connection.id_arc())))
                 .await;
@@ -299,7 +298,7 @@ impl HubLifetimeManager for RedisLifetimeManager {
         let shared = Arc::clone(&self.shared);
         tokio::spawn(async move {
             if let Some(node) = shared.node() {
-                let _ = node.publish(channel, payload).await;
+                let _ = node.publisher.publish(channel, payload).await;
             }
         });
         true

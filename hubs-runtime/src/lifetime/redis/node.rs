@@ -31,7 +31,11 @@ impl Node {
         let payload = envelope::write_invocation(excluded, message, None);
         let mut outcome = Ok(());
         for channel in channels {
-            if let Err(error) = self.publish_queued(channel, payload.clone()).await {
+            if let Err(error) = self
+                .publisher
+                .publish_queued(channel, payload.clone())
+                .await
+            {
                 outcome = outcome.and(Err(error));
             }
         }
@@ -55,7 +59,8 @@ impl Node {
             connection_id: connection_id.to_owned(),
         };
         let payload = envelope::write_group_command(&command);
-        self.publish(self.channels.group_management().to_owned(), payload)
+        self.publisher
+            .publish(self.channels.group_management().to_owned(), payload)
             .await?;
         let timeout = self.ack_timeout;
         ack.wait(timeout).await.map_err(|_| {
@@ -87,7 +92,7 @@ impl Node {
         let mut awaited = self.results.expect(invocation_id);
         let channel = self.channels.connection(connection_id);
         let payload = envelope::write_invocation(&[], &message, Some(&reply));
-        match self.publish(channel.clone(), payload).await {
+        match self.publisher.publish(channel.clone(), payload).await {
             Ok(0) => return Err(ClientResultError::NoConnection(connection_id.to_owned())),
             Ok(_) => {}
             Err(error) => return Err(ClientResultError::Unreachable(error.to_string())),

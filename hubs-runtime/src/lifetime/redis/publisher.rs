@@ -9,30 +9,49 @@
 //! connections on every node get both in one write too. Publications whose answer matters
 //! (group commands awaiting acks, client results, their answers) wait for it.
 
-use std::sync::Weak;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::driver::DriverError;
-use super::state::{Node, Shared};
+use super::driver::{Driver, DriverError};
 use crate::lifetime::SendError;
 
 /// How many publications the queue holds before a send waits for room: the backpressure
 /// that keeps a node from outrunning Redis without bound.
-pub(super) const QUEUE_CAPACITY: usize = 4096;
+const QUEUE_CAPACITY: usize = 4096;
 /// The most publications one pipelined write carries.
 const BATCH: usize = 256;
 
 /// One publication waiting its turn, and who awaits Redis's answer (the receiver count).
-pub(super) struct Publication {
+struct Publication {
     channel: String,
     payload: Bytes,
     answer: Option<oneshot::Sender<Result<u64, SendError>>>,
 }
 
-impl Node {
+/// A node's publication queue. Its task publishes until the publisher is dropped.
+pub(super) struct Publisher {
+    queue: mpsc::Sender<Publication>,
+    driver: Arc<dyn Driver>,
+    /// Set while publishing fails, so an outage is logged once.
+    failing: Arc<AtomicBool>,
+}
+
+impl Publisher {
+    /// A publisher on `driver`, with its task (inside a Tokio runtime).
+    pub(super) fn start(driver: Arc<dyn Driver>) -> Self {
+        let (queue, queued) = mpsc::channel(QUEUE_CAPACITY);
+        let failing = Arc::new(AtomicBool::new(false));
+        tokio::spawn(run(Arc::clone(&driver), Arc::clone(&failing), queued));
+        Self {
+            queue,
+            driver,
+            failing,
+        }
+    }
+
     /// Publishes `payload` on `channel` and waits for Redis's answer: how many nodes
     /// received it. A failure is logged (once per outage) and returned.
     pub(super) async fn publish(&self, channel: String, payload: Bytes) -> Result<u64, SendError> {
@@ -54,7 +73,7 @@ impl Node {
         payload: Bytes,
     ) -> Result<(), SendError> {
         if !self.driver.connected() {
-            return Err(self.failed(&channel, &DriverError::NotConnected));
+            return Err(failed(&self.failing, &channel, &DriverError::NotConnected));
         }
         self.enqueue(Publication {
             channel,
@@ -65,35 +84,44 @@ impl Node {
     }
 
     async fn enqueue(&self, publication: Publication) -> Result<(), SendError> {
-        self.publications
-            .send(publication)
-            .await
-            .map_err(|_| stopped())
+        self.queue.send(publication).await.map_err(|_| stopped())
     }
+}
 
-    /// Logs a failed publication (at error once per outage) and words it for the caller.
-    fn failed(&self, channel: &str, error: &DriverError) -> SendError {
-        if !self.failing.swap(true, Ordering::Relaxed) {
-            tracing::error!(%channel, %error, "cannot publish to Redis: other nodes miss what this node sends until it is back");
-        } else {
-            tracing::debug!(%channel, %error, "cannot publish to Redis");
-        }
-        SendError::Backplane(format!(
-            "could not publish to Redis ({error}); connections on other nodes did not get the message"
-        ))
+/// Logs a failed publication (at error once per outage) and words it for the caller.
+fn failed(failing: &AtomicBool, channel: &str, error: &DriverError) -> SendError {
+    if !failing.swap(true, Ordering::Relaxed) {
+        tracing::error!(%channel, %error, "cannot publish to Redis: other nodes miss what this node sends until it is back");
+    } else {
+        tracing::debug!(%channel, %error, "cannot publish to Redis");
     }
+    SendError::Backplane(format!(
+        "could not publish to Redis ({error}); connections on other nodes did not get the message"
+    ))
+}
 
-    /// Publishes `batch` in one pipelined write and hands each waiter its answer.
-    async fn flush(&self, batch: &mut Vec<Publication>) {
+fn stopped() -> SendError {
+    SendError::Backplane("the Redis backplane of this node has stopped".into())
+}
+
+/// Publishes what is queued, in order, a batch at a time in one pipelined write, and hands
+/// each waiter its answer; ends when the publisher is dropped.
+async fn run(
+    driver: Arc<dyn Driver>,
+    failing: Arc<AtomicBool>,
+    mut queued: mpsc::Receiver<Publication>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while queued.recv_many(&mut batch, BATCH).await > 0 {
         let messages: Vec<(&str, &Bytes)> = batch
             .iter()
             .map(|p| (p.channel.as_str(), &p.payload))
             .collect();
-        let outcome = self.driver.publish_all(&messages).await;
+        let outcome = driver.publish_all(&messages).await;
         drop(messages);
         match outcome {
             Ok(receivers) => {
-                if self.failing.swap(false, Ordering::Relaxed) {
+                if failing.swap(false, Ordering::Relaxed) {
                     tracing::info!("publishing to Redis works again");
                 }
                 for (publication, receivers) in batch.drain(..).zip(receivers) {
@@ -104,7 +132,7 @@ impl Node {
             }
             Err(error) => {
                 for publication in batch.drain(..) {
-                    let failed = self.failed(&publication.channel, &error);
+                    let failed = failed(&failing, &publication.channel, &error);
                     if let Some(answer) = publication.answer {
                         let _ = answer.send(Err(failed));
                     }
@@ -112,21 +140,5 @@ impl Node {
             }
         }
         batch.clear();
-    }
-}
-
-fn stopped() -> SendError {
-    SendError::Backplane("the Redis backplane of this node has stopped".into())
-}
-
-/// Publishes what the node queues, in order, a batch at a time, until the manager is gone.
-pub(super) async fn run(shared: Weak<Shared>, mut queued: mpsc::Receiver<Publication>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while queued.recv_many(&mut batch, BATCH).await > 0 {
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        let Some(node) = shared.node() else { return };
-        node.flush(&mut batch).await;
     }
 }

@@ -2,7 +2,6 @@
 //! and (once the endpoint is built) the running backplane; the task that keeps subscriptions
 //! in step with the connections here.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use super::acks::AckTable;
 use super::channels::Channels;
 use super::driver::{Driver, Inbound};
 use super::options::RedisOptions;
-use super::publisher::{Publication, QUEUE_CAPACITY};
+use super::publisher::Publisher;
 use super::results::RemoteResults;
 use crate::lifetime::{HubInfo, InMemoryLifetimeManager, ProtocolSet};
 
@@ -41,10 +40,8 @@ pub(super) struct Node {
     pub(super) results: RemoteResults,
     /// Subscription changes, applied in order by one task.
     pub(super) interests: mpsc::UnboundedSender<(Interest, oneshot::Sender<()>)>,
-    /// What this node publishes, in order (`publisher.rs`).
-    pub(super) publications: mpsc::Sender<Publication>,
-    /// Set while publishing fails, so an outage is logged once.
-    pub(super) failing: AtomicBool,
+    /// What this node publishes, in order.
+    pub(super) publisher: Publisher,
     pub(super) ack_timeout: Duration,
     pub(super) client_result_timeout: Option<Duration>,
 }
@@ -54,7 +51,6 @@ pub(super) struct Node {
 pub(super) struct Started {
     pub(super) received: mpsc::UnboundedReceiver<Inbound>,
     pub(super) requested: mpsc::UnboundedReceiver<(Interest, oneshot::Sender<()>)>,
-    pub(super) publications: mpsc::Receiver<Publication>,
 }
 
 /// Something this node may need a subscription for.
@@ -97,9 +93,9 @@ impl Shared {
         let (inbound, received) = mpsc::unbounded_channel();
         let driver = connect(inbound)?;
         let (interests, requested) = mpsc::unbounded_channel();
-        let (publications, queued) = mpsc::channel(QUEUE_CAPACITY);
         let mut tag = [0u8; 8];
         getrandom::fill(&mut tag).map_err(|e| e.to_string())?;
+        let publisher = Publisher::start(Arc::clone(&driver));
         let node = Node {
             channels,
             protocols: hub.protocols,
@@ -107,8 +103,7 @@ impl Shared {
             acks: AckTable::default(),
             results: RemoteResults::new(tag),
             interests,
-            publications,
-            failing: AtomicBool::new(false),
+            publisher,
             ack_timeout: self.options.ack_timeout,
             client_result_timeout: self.options.client_result_timeout,
         };
@@ -126,7 +121,6 @@ impl Shared {
         Ok(Started {
             received,
             requested,
-            publications: queued,
         })
     }
 }
