@@ -31,6 +31,9 @@ pub use endpoint::ConnectionEndpoint;
 pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
 pub use resumable::{Resumable, SequenceWriter};
 pub(crate) use shutdown::Served;
+/// Not public API: the WebSocket frame parser, for the `websocket_frames` fuzz target.
+#[doc(hidden)]
+pub use websocket::{FuzzEvent as WebSocketFuzzEvent, FuzzParser as WebSocketFuzzParser};
 
 /// How a transport carries a protocol's bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

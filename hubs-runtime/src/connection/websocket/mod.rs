@@ -32,6 +32,8 @@ use super::{ConnectionHandler, ConnectionOptions, RequestInfo, SendQueue, Transp
 
 pub(crate) use handshake::Handshake;
 pub(crate) use io::Socket;
+#[doc(hidden)]
+pub use read::{Event as FuzzEvent, FuzzParser};
 pub(super) use resumable::run_resumable;
 
 /// Frames a writer takes before its send timeout starts again (see [`Writer`]).

@@ -26,7 +26,8 @@ thread_local! {
 
 /// What the client sent.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Event {
+#[doc(hidden)] // public only for the fuzz target, through `FuzzParser`
+pub enum Event {
     /// A whole data message, never empty; text is valid UTF-8.
     Message(Bytes),
     /// A Ping, to be answered with a Pong carrying the same payload.
@@ -139,6 +140,31 @@ impl FrameReader {
     }
 }
 
+/// Not public API: the parser [`FrameReader`] runs, for the `websocket_frames` fuzz target
+/// (`fuzz/`), which cuts the bytes into reads itself. May change or go at any time.
+#[doc(hidden)]
+pub struct FuzzParser(Parser);
+
+impl FuzzParser {
+    /// A parser accepting frames and messages of up to `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self(Parser::new(limit))
+    }
+
+    /// Parses `input` up to the first event; returns the bytes used and that event.
+    pub fn parse(&mut self, input: &[u8]) -> (usize, Option<Event>) {
+        self.0.parse(input)
+    }
+
+    /// Bytes the parser holds between reads: the message being assembled and the payload of
+    /// the control frame arriving (allocated), and the header cut short.
+    pub fn held(&self) -> usize {
+        self.0.message.as_ref().map_or(0, |m| m.data.capacity())
+            + self.0.control.capacity()
+            + usize::from(self.0.header_len)
+    }
+}
+
 impl Parser {
     fn new(limit: usize) -> Self {
         Self {
@@ -179,6 +205,8 @@ impl Parser {
                     .message
                     .as_mut()
                     .expect("a data frame belongs to a message");
+                let end = message.data.len() + take + frame.remaining;
+                reserve_within(&mut message.data, take, end);
                 frame.phase = frame::unmask_into(&mut message.data, chunk, frame.mask, frame.phase);
                 if message.text && !check_utf8(message) {
                     return (at, Some(Event::Fault(code::INVALID, "text is not UTF-8")));
@@ -274,11 +302,10 @@ impl Parser {
             // What is in hand, not what the header promises: a client cannot make the server
             // allocate a megabyte by announcing it. Exactly that for a message in one frame.
             let in_hand = length.min(available);
-            if message.data.is_empty() && header.fin {
-                message.data.reserve_exact(in_hand);
-            } else {
-                message.data.reserve(in_hand);
-            }
+            reserve_within(&mut message.data, in_hand, so_far + length);
+        } else {
+            // Emptied by the last control frame; at most 125 bytes.
+            self.control.reserve_exact(length);
         }
         self.frame = Some(Frame {
             opcode: header.opcode,
@@ -313,6 +340,17 @@ impl Parser {
                 (!message.data.is_empty()).then(|| Event::Message(Bytes::from(message.data)))
             }
         }
+    }
+}
+
+/// Makes room in `data` for `more` bytes, doubling as `Vec` does (a frame arriving a byte at
+/// a time is not copied over and over) but never past `end`, where the frame arriving ends:
+/// a message never takes more than the limit, however the reads cut it.
+fn reserve_within(data: &mut Vec<u8>, more: usize, end: usize) {
+    let needed = data.len() + more;
+    if needed > data.capacity() {
+        let target = (data.capacity() * 2).clamp(needed, end.max(needed));
+        data.reserve_exact(target - data.len());
     }
 }
 
@@ -460,6 +498,32 @@ mod tests {
             parser.parse(&second).1,
             Some(Event::Fault(code::SIZE, "message too big"))
         );
+    }
+
+    /// Found by the `websocket_frames` fuzz target: a message arriving in small reads grew
+    /// its buffer as `Vec` does, by doubling, to up to twice the limit (416 bytes held for a
+    /// limit of 257); a control frame's payload could take 240 bytes.
+    #[test]
+    fn small_reads_never_take_more_than_the_limit() {
+        let input = [
+            frame(false, frame::BINARY, &[7; 157]),
+            frame(true, frame::PONG, &[1; 120]),
+            frame(true, frame::PONG, &[1; 125]),
+            frame(true, frame::CONTINUATION, &[7; 100]),
+        ]
+        .concat();
+        for piece in [1, 2, 3, 9, 64] {
+            let mut parser = FuzzParser::new(257);
+            let mut events = Vec::new();
+            for chunk in input.chunks(piece) {
+                let (used, event) = parser.parse(chunk);
+                assert_eq!(used, chunk.len());
+                events.extend(event);
+                assert!(parser.held() <= 257 + 125 + MAX_CLIENT_HEADER, "{piece}");
+                assert!(parser.0.control.capacity() <= frame::MAX_CONTROL_PAYLOAD);
+            }
+            assert_eq!(events, [Event::Message(Bytes::from(vec![7; 257]))]);
+        }
     }
 
     #[test]
