@@ -129,6 +129,32 @@ def main():
 
     write_scripts()
     write_tokens()
+    write_websocket_frames()
+
+
+def client_frame(opcode, payload, fin=True, mask=b"\x37\xfa\x21\x3d"):
+    """A masked client WebSocket frame (RFC 6455 §5.2) in the shortest length form."""
+    n = len(payload)
+    if n < 126:
+        length = bytes([0x80 | n])
+    elif n < 65536:
+        length = bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        length = bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([(0x80 if fin else 0) | opcode]) + length + mask + masked
+
+
+def write_websocket_frames():
+    """websocket_frames: a prefix (the default limit, two read sizes, raw bytes) and frames."""
+    prefix = bytes([1, 1, 0, 5, 0, 7, 0])
+    text, binary, continuation, close, ping, pong = 1, 2, 0, 8, 9, 10
+    write("websocket_frames", "messages_and_close", prefix + client_frame(text, b"hello")
+          + client_frame(binary, bytes(range(200))) + client_frame(ping, b"p")
+          + client_frame(close, b"\x03\xe8bye"))
+    write("websocket_frames", "fragmented_text", prefix
+          + client_frame(text, "κό".encode()[:3], fin=False) + client_frame(pong, b"")
+          + client_frame(continuation, "κόσμε".encode()[3:]))
 
 
 def write_tokens():
