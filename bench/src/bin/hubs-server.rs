@@ -99,7 +99,6 @@ fn main() {
                     o.keep_alive_interval = keepalive;
                 }
             })
-            .configure_connections(|c| c.websocket_write_buffer_size = args.write_buffer)
             .build();
         let authorized = HubEndpoint::builder(AuthorizedBenchHub)
             .authenticate(
@@ -108,7 +107,6 @@ fn main() {
                     .audience(server::AUTH_ISSUER),
             )
             .policy("Bench", |call| call.user().name() == "bench")
-            .configure_connections(|c| c.websocket_write_buffer_size = args.write_buffer)
             .build();
         let app = axum::Router::new()
             .hub("/hub", endpoint)

@@ -301,14 +301,6 @@ pub struct ConnectionOptions {
     /// How long a connection with more than `send_buffer_size` bytes waiting may go without
     /// its socket taking any (5 s) before it is closed as too slow.
     pub slow_client_timeout: Duration,
-    /// No longer used (4 KiB; must be at least 1): WebSockets read into one buffer per worker
-    /// thread, and a connection keeps only the bytes of a message still arriving, so an idle
-    /// connection holds no read buffer at all.
-    pub websocket_read_buffer_size: usize,
-    /// No longer used (4 KiB): a message to a connection with nothing queued is written to its
-    /// socket at once, by the task sending it, and what queues up while the socket is full
-    /// leaves in one vectored write, without being copied into a buffer first.
-    pub websocket_write_buffer_size: usize,
     /// Largest WebSocket message or POST body accepted (1 MiB), checked before it is
     /// buffered; the hub-level limit ([`HubOptions::maximum_receive_message_size`], 32 KiB)
     /// is usually smaller.
@@ -353,10 +345,6 @@ impl ConnectionOptions {
                 self.stateful_reconnect_buffer_size,
             ),
             (
-                "websocket_read_buffer_size",
-                self.websocket_read_buffer_size,
-            ),
-            (
                 "transport_max_message_size",
                 self.transport_max_message_size,
             ),
@@ -398,8 +386,6 @@ impl Default for ConnectionOptions {
             send_buffer_size: 64 * 1024,
             max_send_buffer_size: 4 * 1024 * 1024,
             slow_client_timeout: Duration::from_secs(5),
-            websocket_read_buffer_size: 4 * 1024,
-            websocket_write_buffer_size: 4 * 1024,
             transport_max_message_size: 1024 * 1024,
             long_poll_timeout: Duration::from_secs(90),
             disconnect_timeout: Duration::from_secs(15),

@@ -59,8 +59,11 @@ impl Stream for Inbound {
                     continue;
                 }
                 Event::Gone => return Poll::Ready(None),
-                // The client's Close is answered (§5.5.1), with its code or 1000.
-                Event::Close(code) => (code, ""),
+                // The client's Close is answered (§5.5.1) with 1000, as ASP.NET Core answers.
+                Event::Close(code) => {
+                    tracing::debug!(code, "the client closed its WebSocket");
+                    (code::NORMAL, "")
+                }
                 Event::Fault(code, reason) => {
                     tracing::debug!(code, reason, "closing a WebSocket after a client fault");
                     (code, reason)

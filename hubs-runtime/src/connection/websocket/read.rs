@@ -32,7 +32,8 @@ pub enum Event {
     Message(Bytes),
     /// A Ping, to be answered with a Pong carrying the same payload.
     Ping(Vec<u8>),
-    /// The client's Close: answer with this code (its own, or 1000 when it sent none).
+    /// The client's Close, with its code (1000 when it sent none). It is answered with 1000
+    /// whatever the code, as ASP.NET Core's WebSocket transport answers.
     Close(u16),
     /// The client broke the protocol: fail the connection with this code and reason.
     Fault(u16, &'static str),
@@ -370,7 +371,7 @@ fn check_utf8(message: &mut Message) -> bool {
     }
 }
 
-/// What a Close frame's payload asks for: its code echoed (1000 without one), or the fault
+/// What a Close frame's payload says: its code (1000 without one), or the fault
 /// of a malformed Close.
 fn close_event(payload: &[u8]) -> Event {
     match payload {

@@ -161,9 +161,11 @@ impl Pump<'_> {
                         }
                     }
                     // A clean close: the client is leaving, not reconnecting. Its Close is
-                    // answered (RFC 6455 §5.5.1) before the socket goes.
+                    // answered (RFC 6455 §5.5.1) with 1000, as ASP.NET Core answers, before
+                    // the socket goes.
                     Event::Close(code) => {
-                        self.writer.close(code, "").await;
+                        tracing::debug!(code, "the client closed its WebSocket");
+                        self.writer.close(code::NORMAL, "").await;
                         return Pumped::Ended;
                     }
                     // A client that broke the protocol is closed, not waited for.
