@@ -52,15 +52,49 @@ fn excluded(connection: &HubConnection, except: &[String]) -> bool {
     except.iter().any(|id| id == connection.id())
 }
 
-/// The connections of `members` not in `except`, taken while a lock is held so that the
-/// deliveries happen after it is released: a delivery may write to a socket, and that must not
-/// hold up connections arriving and leaving.
-fn recipients<'a>(
-    members: impl Iterator<Item = &'a Arc<HubConnection>>,
-    except: &[String],
-    into: &mut Vec<Arc<HubConnection>>,
-) {
-    into.extend(members.filter(|c| !excluded(c, except)).cloned());
+/// The recipients of one delivery, met while a connection map's lock is held. A send to a
+/// few connections is written to their sockets at once, so those are kept and written to after
+/// the lock is released (a socket write must not hold up connections arriving and leaving). A
+/// fan-out to many leaves the writes to the connections' own tasks, so it is queued as it goes,
+/// with no list of recipients: the sender does not hold its thread for thousands of writes, and
+/// deliveries piling up on a busy connection leave in one.
+struct Recipients<'m> {
+    message: &'m SerializedMessage,
+    few: Vec<Arc<HubConnection>>,
+    many: bool,
+}
+
+impl Recipients<'_> {
+    fn add_all<'a>(
+        &mut self,
+        members: impl Iterator<Item = &'a Arc<HubConnection>>,
+        except: &[String],
+    ) {
+        members
+            .filter(|c| !excluded(c, except))
+            .for_each(|c| self.add(c));
+    }
+
+    fn add(&mut self, connection: &Arc<HubConnection>) {
+        if self.many {
+            connection.deliver_in_fan_out(self.message);
+        } else if self.few.len() < DIRECT_FAN_OUT {
+            self.few.push(Arc::clone(connection));
+        } else {
+            self.many = true;
+            for kept in self.few.drain(..) {
+                kept.deliver_in_fan_out(self.message);
+            }
+            connection.deliver_in_fan_out(self.message);
+        }
+    }
+
+    /// Writes to the few kept; call with no lock held.
+    fn write(self) {
+        for connection in self.few {
+            connection.deliver_serialized(self.message);
+        }
+    }
 }
 
 /// Removes `connection_id` from `map[key]`; returns whether that emptied (and removed) it.
@@ -170,25 +204,29 @@ impl InMemoryLifetimeManager {
 
     /// Queues `message` for every connection here that `target` names.
     pub fn deliver(&self, target: &Target, message: &SerializedMessage) {
-        let mut to = Vec::new();
+        let mut to = Recipients {
+            message,
+            few: Vec::new(),
+            many: false,
+        };
         let in_map = |map: &RwLock<HashMap<Arc<str>, Members>>, key: &str, except, to: &mut _| {
             if let Some(members) = read(map).get(key) {
-                recipients(members.values(), except, to);
+                Recipients::add_all(to, members.values(), except);
             }
         };
         match target {
-            Target::All => recipients(read(&self.connections).values(), &[], &mut to),
-            Target::AllExcept(except) => {
-                recipients(read(&self.connections).values(), except, &mut to)
-            }
+            Target::All => to.add_all(read(&self.connections).values(), &[]),
+            Target::AllExcept(except) => to.add_all(read(&self.connections).values(), except),
             Target::Connection(id) => {
                 let connection = read(&self.connections).get(id.as_str()).cloned();
-                to.extend(connection);
+                to.few.extend(connection);
             }
             Target::Connections(ids) => {
                 let connections = read(&self.connections);
-                let named = ids.iter().filter_map(|id| connections.get(id.as_str()));
-                recipients(named, &[], &mut to);
+                to.add_all(
+                    ids.iter().filter_map(|id| connections.get(id.as_str())),
+                    &[],
+                );
             }
             Target::Group(group) => in_map(&self.groups, group, &[], &mut to),
             Target::Groups(groups) => groups
@@ -200,14 +238,7 @@ impl InMemoryLifetimeManager {
                 .iter()
                 .for_each(|u| in_map(&self.users, u, &[], &mut to)),
         }
-        // A send to a few connections is written to their sockets at once. A fan-out to many
-        // leaves the writes to the connections' own tasks: the sender does not hold its thread
-        // for thousands of writes, and deliveries piling up on a busy connection leave in one.
-        if to.len() <= DIRECT_FAN_OUT {
-            to.iter().for_each(|c| _ = c.deliver_serialized(message));
-        } else {
-            to.iter().for_each(|c| _ = c.deliver_in_fan_out(message));
-        }
+        to.write();
     }
 
     /// Adds a connection here to a group (unknown or departed connections are ignored);
