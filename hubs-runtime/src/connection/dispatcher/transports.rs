@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::FutureExt;
 use futures_util::future::Either;
 use tokio::sync::mpsc;
 
@@ -197,8 +198,11 @@ impl ConnectionDispatcher {
         let failed = move || failed.0.forget(failed.1.as_deref());
         handshake.accept(
             move |socket| {
-                // Counted without a guard: the future below already holds the dispatcher.
-                dispatcher.live.add();
+                let ended = Ended {
+                    _live: LiveGuard::new(&dispatcher.live),
+                    dispatcher: Arc::clone(&dispatcher),
+                    token,
+                };
                 let handler = Arc::clone(&dispatcher.handler);
                 let request = Arc::new(info);
                 // Set up here rather than inside the future, which lives as long as the
@@ -228,11 +232,9 @@ impl ConnectionDispatcher {
                         }))
                     }
                 };
-                async move {
-                    connection.await;
-                    dispatcher.forget(token.as_deref());
-                    dispatcher.live.remove();
-                }
+                // Not an `async` block awaiting `connection`: that would keep room for the
+                // connection's future twice, once captured and once awaited.
+                connection.map(move |()| drop(ended))
             },
             failed,
         )
@@ -382,4 +384,18 @@ enum Attach {
         Option<crate::connection::QueueReceiver>,
     ),
     Poll(Arc<HttpConnection>),
+}
+
+/// A WebSocket connection's end, when its future completes or is dropped: its token is no
+/// longer accepted and it no longer counts as running.
+struct Ended {
+    _live: LiveGuard,
+    dispatcher: Arc<ConnectionDispatcher>,
+    token: Option<Box<str>>,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.dispatcher.forget(self.token.as_deref());
+    }
 }

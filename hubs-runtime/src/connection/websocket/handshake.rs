@@ -68,8 +68,8 @@ impl Handshake {
         Ok(Handshake { accept, on_upgrade })
     }
 
-    /// The 101 response; once hyper has sent it, `run` gets the socket (in a task of its own)
-    /// and its future runs for the life of the WebSocket. `failed` runs instead when the
+    /// The 101 response; once hyper has sent it, `run` gets the socket and its future runs,
+    /// in a task of its own, for the life of the WebSocket. `failed` runs instead when the
     /// upgrade does not happen.
     pub(crate) fn accept<F>(
         self,
@@ -82,7 +82,9 @@ impl Handshake {
         let on_upgrade = self.on_upgrade;
         tokio::spawn(async move {
             match on_upgrade.await {
-                Ok(upgraded) => run(Socket::new(upgraded)).await,
+                // A task of its own rather than awaited here: this task also holds `run`
+                // and the upgrade, and a connection's task keeps its size for its whole life.
+                Ok(upgraded) => drop(tokio::spawn(run(Socket::new(upgraded)))),
                 Err(error) => {
                     tracing::debug!(%error, "a WebSocket upgrade failed");
                     failed();

@@ -14,7 +14,7 @@ mod read;
 mod resumable;
 mod wire;
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,7 +22,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
-use tokio_util::sync::CancellationToken;
+use futures_util::future::BoxFuture;
+use tokio::time::Sleep;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use self::frame::code;
 use self::read::{Event, FrameReader};
@@ -93,13 +95,6 @@ pub(super) fn run(
         reader: FrameReader::new(read, early, options.transport_max_message_size),
         wire: queue.wire_handle(),
     };
-    let ending = queue.wire_handle();
-    let writer = Writer {
-        wire: queue.wire_handle(),
-        queue,
-        abort: abort.clone(),
-        send_timeout: options.transport_send_timeout,
-    };
     let connection = TransportConnection {
         connection_id,
         request,
@@ -110,80 +105,123 @@ pub(super) fn run(
         abort: abort.clone(),
         resumable: None,
     };
-    let mut application = handler.run(connection);
-    let close_timeout = options.close_timeout;
-    async move {
-        let writing = writer.run();
-        tokio::pin!(writing);
-        let application_first = tokio::select! {
-            () = &mut application => true,
-            () = &mut writing => false,
-        };
-        if !application_first {
-            // The socket is closed or gone; the application sees its input end.
-            return application.await;
-        }
-        // Its last frames and the Close are queued: give them time to leave. Boxed: the timer
-        // would otherwise take room in the connection for its whole life.
-        ending.end();
-        if Box::pin(tokio::time::timeout(close_timeout, &mut writing))
-            .await
-            .is_err()
-        {
-            abort.cancel();
-        }
+    Connection {
+        application: Some(handler.run(connection)),
+        writer: Writer {
+            wire: queue.wire_handle(),
+            queue,
+            aborted: abort.clone().cancelled_owned(),
+            abort,
+            aborting: false,
+            send_timeout: options.transport_send_timeout,
+            stalled: None,
+        },
+        writer_done: false,
+        close_timeout: options.close_timeout,
+        closing: None,
     }
 }
 
-/// The part of a connection that writes what senders could not (the socket was full), closes,
-/// and gives up on a socket that takes nothing for the send timeout. Idle while senders find
-/// the socket free, which is most of the time.
-struct Writer {
-    queue: QueueReceiver,
-    wire: WireHandle,
-    abort: CancellationToken,
-    send_timeout: Duration,
+pin_project_lite::pin_project! {
+    /// A connection without stateful reconnect: the application and, beside it, the writer.
+    /// Once the application is done, its last frames and the Close get the close timeout to
+    /// leave. A struct rather than an `async` block: it lives as long as the connection, and
+    /// an `async` block keeps room for every state it passes through.
+    struct Connection {
+        application: Option<BoxFuture<'static, ()>>,
+        #[pin]
+        writer: Writer,
+        writer_done: bool,
+        close_timeout: Duration,
+        closing: Option<Pin<Box<Sleep>>>,
+    }
 }
 
-impl Writer {
-    async fn run(mut self) {
-        // Waiting once, outside the loop, keeps each wake from registering a new waiter.
-        let aborted = self.abort.clone().cancelled_owned();
-        tokio::pin!(aborted);
-        let mut aborting = false;
+impl Future for Connection {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        if let Some(application) = this.application
+            && application.as_mut().poll(cx).is_ready()
+        {
+            *this.application = None;
+            if *this.writer_done {
+                return Poll::Ready(());
+            }
+            this.writer.wire.end();
+            *this.closing = Some(Box::pin(tokio::time::sleep(*this.close_timeout)));
+        }
+        if !*this.writer_done && this.writer.as_mut().poll(cx).is_ready() {
+            // The socket is closed or gone; the application (if still running) sees its
+            // input end.
+            *this.writer_done = true;
+            if this.application.is_none() {
+                return Poll::Ready(());
+            }
+        }
+        if let Some(closing) = this.closing
+            && closing.as_mut().poll(cx).is_ready()
+        {
+            this.writer.abort.cancel();
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The part of a connection that writes what senders could not (the socket was full),
+    /// closes, and gives up on a socket that takes nothing for the send timeout. Idle while
+    /// senders find the socket free, which is most of the time.
+    struct Writer {
+        queue: QueueReceiver,
+        wire: WireHandle,
+        abort: CancellationToken,
+        // Waited for once, not per wake, so that a wake registers no new waiter.
+        #[pin]
+        aborted: WaitForCancellationFutureOwned,
+        aborting: bool,
+        send_timeout: Duration,
         // While the socket is full: the deadline, and the progress when it was set.
-        let mut stalled: Option<(Pin<Box<tokio::time::Sleep>>, u64)> = None;
-        poll_fn(|cx| {
-            if !aborting && aborted.as_mut().poll(cx).is_ready() {
-                aborting = true;
-                self.wire.with_wire(|wire: &mut WebSocketWire, backlog| {
-                    wire.close(code::ERROR, "connection aborted", backlog);
-                });
-            }
-            match self.queue.poll_wire(cx) {
-                WireStatus::Finished => return Poll::Ready(()),
-                WireStatus::Idle => {
-                    stalled = None;
-                    return Poll::Pending;
-                }
-                WireStatus::Blocked => {}
-            }
-            // One deadline per burst of frames, as a writer flushing bursts would have.
-            let progress = self.queue.progress();
-            if stalled
-                .as_ref()
-                .is_none_or(|(_, since)| progress - since >= FRAMES_PER_DEADLINE)
-            {
-                stalled = Some((Box::pin(tokio::time::sleep(self.send_timeout)), progress));
-            }
-            let (deadline, _) = stalled.as_mut().expect("armed above");
-            if deadline.as_mut().poll(cx).is_pending() {
+        stalled: Option<(Pin<Box<Sleep>>, u64)>,
+    }
+}
+
+impl Future for Writer {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if !*this.aborting && this.aborted.poll(cx).is_ready() {
+            *this.aborting = true;
+            this.wire.with_wire(|wire: &mut WebSocketWire, backlog| {
+                wire.close(code::ERROR, "connection aborted", backlog);
+            });
+        }
+        match this.queue.poll_wire(cx) {
+            WireStatus::Finished => return Poll::Ready(()),
+            WireStatus::Idle => {
+                *this.stalled = None;
                 return Poll::Pending;
             }
-            tracing::warn!("a WebSocket write took longer than the transport send timeout");
-            self.abort.cancel();
-            Poll::Ready(())
-        })
-        .await;
+            WireStatus::Blocked => {}
+        }
+        // One deadline per burst of frames, as a writer flushing bursts would have.
+        let progress = this.queue.progress();
+        if this
+            .stalled
+            .as_ref()
+            .is_none_or(|(_, since)| progress - since >= FRAMES_PER_DEADLINE)
+        {
+            *this.stalled = Some((Box::pin(tokio::time::sleep(*this.send_timeout)), progress));
+        }
+        let (deadline, _) = this.stalled.as_mut().expect("armed above");
+        if deadline.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        tracing::warn!("a WebSocket write took longer than the transport send timeout");
+        this.abort.cancel();
+        Poll::Ready(())
     }
 }
