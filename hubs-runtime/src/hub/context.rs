@@ -1,5 +1,5 @@
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use axum::http::HeaderMap;
 use tokio_util::sync::CancellationToken;
@@ -42,13 +42,27 @@ struct Inner {
     request: Arc<RequestInfo>,
     lifetime: Arc<dyn HubLifetimeManager>,
     close_requested: CancellationToken,
-    /// Cancelled when the connection ends.
-    closed: CancellationToken,
+    /// Cancelled when the connection ends; made when first waited for, as most connections
+    /// never wait (`is_closed` says whether it ended before then).
+    closed: OnceLock<CancellationToken>,
+    is_closed: AtomicBool,
     parallel_invocations: usize,
     /// How the hub names struct fields in JSON.
     json_names: JsonPropertyNames,
     /// What hub code keeps for the connection ([`Context::items`]); allocated on first use.
     items: Items,
+}
+
+impl Inner {
+    /// The token cancelled when the connection ends, made on first use.
+    fn closed(&self) -> &CancellationToken {
+        let closed = self.closed.get_or_init(CancellationToken::new);
+        // Token first, then the flag: a close meanwhile either finds the token or is seen here.
+        if self.is_closed.load(Ordering::SeqCst) {
+            closed.cancel();
+        }
+        closed
+    }
 }
 
 /// Values hub code keeps for one connection, one per type (ASP.NET Core's `Context.Items`),
@@ -138,7 +152,8 @@ impl Context {
                 request,
                 lifetime,
                 close_requested,
-                closed: CancellationToken::new(),
+                closed: OnceLock::new(),
+                is_closed: AtomicBool::new(false),
                 parallel_invocations,
                 json_names,
                 items: Items::default(),
@@ -167,7 +182,7 @@ impl Context {
             inner: Arc::clone(&self.inner),
             invocation: Some(Arc::new(InvocationScope {
                 id: id.map(str::to_owned),
-                cancel: streaming.then(|| self.inner.closed.child_token()),
+                cancel: streaming.then(|| self.inner.closed().child_token()),
                 stream_started: AtomicBool::new(false),
             })),
             results,
@@ -176,7 +191,11 @@ impl Context {
 
     /// Ends every invocation's wait on [`cancelled`](Self::cancelled).
     pub(crate) fn close(&self) {
-        self.inner.closed.cancel();
+        // Flag first, then look for the token: a token made meanwhile sees the flag.
+        self.inner.is_closed.store(true, Ordering::SeqCst);
+        if let Some(closed) = self.inner.closed.get() {
+            closed.cancel();
+        }
     }
 
     /// Completes when this invocation is cancelled by the client (`CancelInvocation`, such as
@@ -193,7 +212,7 @@ impl Context {
     }
 
     fn token(&self) -> &CancellationToken {
-        self.cancel_token().unwrap_or(&self.inner.closed)
+        self.cancel_token().unwrap_or_else(|| self.inner.closed())
     }
 
     /// The token of a streaming invocation.

@@ -170,7 +170,7 @@ impl<H: Hub> HubDispatcher<H> {
         }
         match Arc::clone(&reader.slots).try_acquire_owned() {
             Ok(permit) => self.start(call, Some(permit), &reader.running),
-            Err(_) => reader.waiting = Some(call),
+            Err(_) => reader.waiting = Some(Box::new(call)),
         }
     }
 

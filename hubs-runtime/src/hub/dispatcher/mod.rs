@@ -124,152 +124,170 @@ impl<H: Hub> HubDispatcher<H> {
         }
     }
 
-    async fn serve(self: Arc<Self>, mut transport: TransportConnection) {
-        // Taken first: a close-all from here on reaches this connection.
-        let round = self.close_all.round();
-        let mut buffer = BytesMut::new();
-        let handshake = tokio::time::timeout(
-            self.options.handshake_timeout,
-            self.handshake(&mut transport, &mut buffer),
-        );
-        // A close-all does not wait for a client still to send its handshake.
-        let handshake = tokio::select! {
-            handshake = handshake => handshake.unwrap_or(Err(HandshakeError::Canceled)),
-            () = round.token.cancelled() => Ok(None),
-        };
-        let protocol = match handshake {
-            Ok(Some((protocol, version))) => {
-                // Stateful reconnect needs both the negotiate and a version-2 handshake.
-                if let Some(resumable) = transport.resumable.as_ref().filter(|_| version >= 2) {
-                    resumable.activate(Box::new(move |id| {
-                        protocol.write_sequence_message(SequenceMessage::Sequence, id)
-                    }));
+    /// A connection's whole life. A function returning an `async` block rather than an
+    /// `async fn`: an `async fn` keeps a second copy of its arguments, and this future lives
+    /// as long as the connection. Locals are scoped so that little besides the read loop is
+    /// held while it runs.
+    fn serve(
+        self: Arc<Self>,
+        mut transport: TransportConnection,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            // Taken first: a close-all from here on reaches this connection.
+            let round = self.close_all.round();
+            let mut buffer = BytesMut::new();
+            let handshake = {
+                let handshake = tokio::time::timeout(
+                    self.options.handshake_timeout,
+                    self.handshake(&mut transport, &mut buffer),
+                );
+                // A close-all does not wait for a client still to send its handshake.
+                tokio::select! {
+                    handshake = handshake => handshake.unwrap_or(Err(HandshakeError::Canceled)),
+                    () = round.token.cancelled() => Ok(None),
                 }
-                protocol
-            }
-            Ok(None) => return,
-            Err(error) => {
-                tracing::debug!(connection_id = %transport.connection_id, %error, "handshake failed");
-                let _ = transport
-                    .outbound
-                    .send(Outgoing::Control(write_handshake_error(&error)))
-                    .await;
-                let _ = transport.outbound.send(Outgoing::Close).await;
-                return;
-            }
-        };
-        // The response already goes out in the protocol's transfer format.
-        let _ = transport
-            .outbound
-            .send(Outgoing::Format(protocol.transfer_format()))
-            .await;
-        let ok = Bytes::from_static(crate::protocol::HANDSHAKE_OK);
-        let _ = transport.outbound.send(Outgoing::Control(ok)).await;
+            };
+            let protocol = match handshake {
+                Ok(Some((protocol, version))) => {
+                    // Stateful reconnect needs both the negotiate and a version-2 handshake.
+                    if let Some(resumable) = transport.resumable.as_ref().filter(|_| version >= 2) {
+                        resumable.activate(Box::new(move |id| {
+                            protocol.write_sequence_message(SequenceMessage::Sequence, id)
+                        }));
+                    }
+                    protocol
+                }
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::debug!(connection_id = %transport.connection_id, %error, "handshake failed");
+                    let _ = transport
+                        .outbound
+                        .send(Outgoing::Control(write_handshake_error(&error)))
+                        .await;
+                    let _ = transport.outbound.send(Outgoing::Close).await;
+                    return;
+                }
+            };
+            // The response already goes out in the protocol's transfer format.
+            let _ = transport
+                .outbound
+                .send(Outgoing::Format(protocol.transfer_format()))
+                .await;
+            let ok = Bytes::from_static(crate::protocol::HANDSHAKE_OK);
+            let _ = transport.outbound.send(Outgoing::Control(ok)).await;
 
-        // The user id user targets reach: the provider's, or the principal's name identifier.
-        let user = transport.request.user.as_ref().and_then(|user| {
-            let principal = user.principal();
-            match &self.user_id {
-                Some(provider) => provider(principal),
-                None => principal.id().map(str::to_owned),
+            // The user id user targets reach: the provider's, or the principal's name identifier.
+            let user = transport.request.user.as_ref().and_then(|user| {
+                let principal = user.principal();
+                match &self.user_id {
+                    Some(provider) => provider(principal),
+                    None => principal.id().map(str::to_owned),
+                }
+                .filter(|id| !id.is_empty())
+            });
+            let connection = Arc::new(
+                HubConnection::new(
+                    Arc::clone(&transport.connection_id),
+                    protocol,
+                    user.map(Arc::from),
+                    transport.outbound.clone(),
+                    transport.abort.clone(),
+                )
+                .with_principal(
+                    transport
+                        .request
+                        .user
+                        .as_ref()
+                        .map(|u| Arc::clone(u.principal())),
+                ),
+            );
+            self.lifetime.on_connected(Arc::clone(&connection)).await;
+            let mut metrics = ConnectionMetrics::start(transport.request.transport);
+            {
+                let span = tracing::Span::current();
+                span.record("protocol", protocol.name());
+                if let Some(user) = connection.user() {
+                    span.record("user", &**user);
+                }
             }
-            .filter(|id| !id.is_empty())
-        });
-        let connection = Arc::new(
-            HubConnection::new(
-                Arc::clone(&transport.connection_id),
-                protocol,
-                user.map(Arc::from),
-                transport.outbound.clone(),
-                transport.abort.clone(),
-            )
-            .with_principal(
-                transport
-                    .request
-                    .user
-                    .as_ref()
-                    .map(|u| Arc::clone(u.principal())),
-            ),
-        );
-        self.lifetime.on_connected(Arc::clone(&connection)).await;
-        let mut metrics = ConnectionMetrics::start(transport.request.transport);
-        let span = tracing::Span::current();
-        span.record("protocol", protocol.name());
-        if let Some(user) = connection.user() {
-            span.record("user", &**user);
-        }
-        // A child of the transport's token: one wait in the read loop sees either end.
-        let close_requested = transport.abort.child_token();
-        let hook_context = Context::new(
-            Arc::clone(&connection),
-            Arc::clone(&transport.request),
-            Arc::clone(&self.lifetime),
-            close_requested.clone(),
-            self.options.maximum_parallel_invocations_per_client,
-            H::JSON_PROPERTY_NAMES,
-        );
-        tracing::debug!(connection_id = %connection.id(), protocol = protocol.name(), "connected");
+            // A child of the transport's token: one wait in the read loop sees either end.
+            let close_requested = transport.abort.child_token();
+            let hook_context = Context::new(
+                Arc::clone(&connection),
+                Arc::clone(&transport.request),
+                Arc::clone(&self.lifetime),
+                close_requested.clone(),
+                self.options.maximum_parallel_invocations_per_client,
+                H::JSON_PROPERTY_NAMES,
+            );
+            tracing::debug!(connection_id = %connection.id(), protocol = protocol.name(), "connected");
 
-        let connected = AssertUnwindSafe(self.connected_hook(hook_context.clone()))
-            .catch_unwind()
-            .await;
-        let context = hook_context.after_connected();
-        let end = match connected {
-            Ok(Ok(())) => {
-                self.read_loop(&mut transport, &context, &close_requested, &round, buffer)
-                    .await
-            }
-            Ok(Err(error)) => End::ConnectFailed(error),
-            Err(panic) => End::ConnectFailed(panic_error(&*panic)),
-        };
-        // Streams stop, cancellation waits end, awaited client results fail.
-        context.close();
-        connection.fail_pending_invocations();
+            let refused = match AssertUnwindSafe(self.connected_hook(hook_context.clone()))
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(())) => None,
+                // Boxed: this stays in the connection's future while the read loop runs.
+                Ok(Err(error)) => Some(Box::new(End::ConnectFailed(error))),
+                Err(panic) => Some(Box::new(End::ConnectFailed(panic_error(&*panic)))),
+            };
+            let context = hook_context.after_connected();
+            let end = match refused {
+                None => {
+                    self.read_loop(&mut transport, &context, &close_requested, &round, buffer)
+                        .await
+                }
+                Some(end) => *end,
+            };
+            // Streams stop, cancellation waits end, awaited client results fail.
+            context.close();
+            connection.fail_pending_invocations();
 
-        let error = match &end {
-            End::Failed(e) | End::ConnectFailed(e) => Some(e.clone()),
-            _ => None,
-        };
-        if AssertUnwindSafe(self.disconnected_hook(context.clone(), error))
-            .catch_unwind()
-            .await
-            .is_err()
-        {
-            tracing::error!(connection_id = %connection.id(), "the disconnected hook panicked");
-        }
-        self.lifetime.on_disconnected(&connection).await;
+            let error = match &end {
+                End::Failed(e) | End::ConnectFailed(e) => Some(e.clone()),
+                _ => None,
+            };
+            if AssertUnwindSafe(self.disconnected_hook(context.clone(), error))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                tracing::error!(connection_id = %connection.id(), "the disconnected hook panicked");
+            }
+            self.lifetime.on_disconnected(&connection).await;
 
-        metrics.ended(match &end {
-            End::ClosedByServer(_) => Closure::AppShutdown,
-            End::Failed(e) if e.kind() == "TimeoutException" => Closure::Timeout,
-            End::Failed(_) | End::ConnectFailed(_) => Closure::Error,
-            End::ClientClosed | End::CloseRequested | End::TransportGone => Closure::Normal,
-        });
-        drop(metrics);
-        let detailed = self.options.enable_detailed_errors;
-        let close = match &end {
-            End::ClientClosed | End::TransportGone => None,
-            End::CloseRequested => Some(protocol.write_close(None, false)),
-            End::ClosedByServer(allow_reconnect) => {
-                Some(protocol.write_close(None, *allow_reconnect))
+            metrics.ended(match &end {
+                End::ClosedByServer(_) => Closure::AppShutdown,
+                End::Failed(e) if e.kind() == "TimeoutException" => Closure::Timeout,
+                End::Failed(_) | End::ConnectFailed(_) => Closure::Error,
+                End::ClientClosed | End::CloseRequested | End::TransportGone => Closure::Normal,
+            });
+            drop(metrics);
+            let detailed = self.options.enable_detailed_errors;
+            let close = match &end {
+                End::ClientClosed | End::TransportGone => None,
+                End::CloseRequested => Some(protocol.write_close(None, false)),
+                End::ClosedByServer(allow_reconnect) => {
+                    Some(protocol.write_close(None, *allow_reconnect))
+                }
+                End::Failed(e) => {
+                    Some(protocol.write_close(Some(&texts::closed_with_error(e, detailed)), true))
+                }
+                End::ConnectFailed(e) => {
+                    Some(protocol.write_close(Some(&texts::closed_with_error(e, detailed)), false))
+                }
+            };
+            if let End::Failed(e) | End::ConnectFailed(e) = &end {
+                tracing::info!(connection_id = %connection.id(), error = %e, "connection closed with an error");
+            } else {
+                tracing::debug!(connection_id = %connection.id(), "disconnected");
             }
-            End::Failed(e) => {
-                Some(protocol.write_close(Some(&texts::closed_with_error(e, detailed)), true))
+            if let Some(close) = close {
+                connection.deliver_control(close);
             }
-            End::ConnectFailed(e) => {
-                Some(protocol.write_close(Some(&texts::closed_with_error(e, detailed)), false))
+            if transport.outbound.try_send(Outgoing::Close).is_err() {
+                transport.abort.cancel();
             }
-        };
-        if let End::Failed(e) | End::ConnectFailed(e) = &end {
-            tracing::info!(connection_id = %connection.id(), error = %e, "connection closed with an error");
-        } else {
-            tracing::debug!(connection_id = %connection.id(), "disconnected");
-        }
-        if let Some(close) = close {
-            connection.deliver_control(close);
-        }
-        if transport.outbound.try_send(Outgoing::Close).is_err() {
-            transport.abort.cancel();
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
+use futures_util::future::{BoxFuture, Either, Ready, ready};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
@@ -28,15 +29,16 @@ pub(super) struct Reader<'a> {
     pub(super) slots: Arc<Semaphore>,
     /// The invocation waiting for a slot. While there is one the loop reads nothing more, as
     /// ASP.NET Core's does: the client's sends back up into its socket instead of this
-    /// server's memory.
-    pub(super) waiting: Option<Call>,
+    /// server's memory. Boxed, as `incoming`: rarely there, and the reader lives as long as
+    /// the connection.
+    pub(super) waiting: Option<Box<Call>>,
     pub(super) running: Running,
     pub(super) uploads: HashMap<String, mpsc::Sender<UploadItem>>,
     pub(super) saw_ping: bool,
     /// Messages parsed since they were last counted in the metrics.
     parsed: u64,
     /// Numbering of the client's messages, with stateful reconnect.
-    incoming: Option<Incoming>,
+    incoming: Option<Box<Incoming>>,
 }
 
 /// How often stateful reconnect acknowledges the client's messages.
@@ -103,169 +105,175 @@ struct Incoming {
 }
 
 impl<H: Hub> HubDispatcher<H> {
-    pub(super) async fn read_loop(
-        &self,
-        transport: &mut TransportConnection,
-        context: &Context,
-        close_requested: &CancellationToken,
-        round: &Round,
+    /// The read loop until the connection ends. A function returning an `async` block rather
+    /// than an `async fn`, which would keep a second copy of its arguments for the life of
+    /// the connection.
+    pub(super) fn read_loop<'a>(
+        &'a self,
+        transport: &'a mut TransportConnection,
+        context: &'a Context,
+        close_requested: &'a CancellationToken,
+        round: &'a Round,
         mut buffer: BytesMut,
-    ) -> End {
-        let connection = Arc::clone(context.connection());
-        let protocol = connection.protocol();
-        let mut reader = Reader {
-            context,
-            slots: Arc::new(Semaphore::new(
-                self.options.maximum_parallel_invocations_per_client,
-            )),
-            waiting: None,
-            running: Running::default(),
-            uploads: HashMap::new(),
-            saw_ping: false,
-            parsed: 0,
-            incoming: transport
-                .resumable
-                .as_ref()
-                .filter(|r| r.is_active())
-                .map(|resumable| Incoming {
-                    resumable: Arc::clone(resumable),
-                    received: 0,
-                    next: 1,
-                    acknowledged: 0,
-                }),
-        };
-        let now = Instant::now();
-        // Long Polling has no keep-alive: neither pings nor a client timeout.
-        let pings = transport.keep_alive;
-        let mut timers = Timers {
-            keep_alive: self.options.keep_alive_interval,
-            next_ping: pings.then(|| now + self.options.keep_alive_interval),
-            // With stateful reconnect, acknowledge what arrived about once a second.
-            next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
-            client_timeout: self.options.client_timeout_interval,
-            timeout_armed: false,
-            expiring: transport
-                .request
-                .user
-                .clone()
-                .filter(|_| self.options.close_on_authentication_expiration),
-        };
-        let mut last_message = now;
-        // One timer for all three duties: idle connections cost one timer entry each.
-        let timer = sleep_until(
-            timers
-                .next_due(last_message, reader.waiting.is_some())
-                .unwrap_or(now + FAR_FUTURE),
-        );
-        tokio::pin!(timer);
+    ) -> impl Future<Output = End> + Send + 'a {
+        async move {
+            let connection = Arc::clone(context.connection());
+            let protocol = connection.protocol();
+            let mut reader =
+                Reader {
+                    context,
+                    slots: Arc::new(Semaphore::new(
+                        self.options.maximum_parallel_invocations_per_client,
+                    )),
+                    waiting: None,
+                    running: Running::default(),
+                    uploads: HashMap::new(),
+                    saw_ping: false,
+                    parsed: 0,
+                    incoming: transport.resumable.as_ref().filter(|r| r.is_active()).map(
+                        |resumable| {
+                            Box::new(Incoming {
+                                resumable: Arc::clone(resumable),
+                                received: 0,
+                                next: 1,
+                                acknowledged: 0,
+                            })
+                        },
+                    ),
+                };
+            let now = Instant::now();
+            // Long Polling has no keep-alive: neither pings nor a client timeout.
+            let pings = transport.keep_alive;
+            let mut timers = Timers {
+                keep_alive: self.options.keep_alive_interval,
+                next_ping: pings.then(|| now + self.options.keep_alive_interval),
+                // With stateful reconnect, acknowledge what arrived about once a second.
+                next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
+                client_timeout: self.options.client_timeout_interval,
+                timeout_armed: false,
+                expiring: transport
+                    .request
+                    .user
+                    .clone()
+                    .filter(|_| self.options.close_on_authentication_expiration),
+            };
+            let mut last_message = now;
+            // One timer for all three duties: idle connections cost one timer entry each.
+            let timer = sleep_until(
+                timers
+                    .next_due(last_message, reader.waiting.is_some())
+                    .unwrap_or(now + FAR_FUTURE),
+            );
+            tokio::pin!(timer);
 
-        // Messages that came in the same chunk as the handshake.
-        if !buffer.is_empty() {
-            match self.process(&mut reader, &buffer).await {
-                Ok(used) => buffer.advance(used),
-                Err(end) => return end,
-            }
-        }
-        // Waiting once, outside the loop, keeps each message from registering and removing a
-        // waiter. `close_requested` is a child of the transport's token: this sees both.
-        let closing = close_requested.clone().cancelled_owned();
-        tokio::pin!(closing);
-        // Shared by every connection of the endpoint: a close-all costs no task per connection.
-        let closing_all = round.token.cancelled();
-        tokio::pin!(closing_all);
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut closing => {
-                    return if transport.abort.is_cancelled() {
-                        End::TransportGone
-                    } else {
-                        End::CloseRequested
-                    };
+            // Messages that came in the same chunk as the handshake.
+            if !buffer.is_empty() {
+                match self.process(&mut reader, &buffer).await {
+                    Ok(used) => buffer.advance(used),
+                    Err(end) => return end,
                 }
-                _ = &mut closing_all => return End::ClosedByServer(round.allow_reconnect()),
-                // Boxed: rarely waited for, and its state would enlarge every read loop.
-                permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
-                    if reader.waiting.is_some() => {
-                    let permit = permit.expect("the invocation semaphore is never closed");
-                    if let Some(call) = reader.waiting.take() {
-                        self.start(call, Some(permit), &reader.running);
+            }
+            // Waiting once, outside the loop, keeps each message from registering and removing a
+            // waiter. `close_requested` is a child of the transport's token: this sees both.
+            let closing = close_requested.clone().cancelled_owned();
+            tokio::pin!(closing);
+            // Shared by every connection of the endpoint: a close-all costs no task per connection.
+            let closing_all = round.token.cancelled();
+            tokio::pin!(closing_all);
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = &mut closing => {
+                        return if transport.abort.is_cancelled() {
+                            End::TransportGone
+                        } else {
+                            End::CloseRequested
+                        };
                     }
-                    last_message = Instant::now();
-                    // Carry on with what was read before the loop stopped.
-                    if !buffer.is_empty() {
-                        match self.process(&mut reader, &buffer).await {
-                            Ok(used) => buffer.advance(used),
-                            Err(end) => return end,
+                    _ = &mut closing_all => return End::ClosedByServer(round.allow_reconnect()),
+                    // Boxed: rarely waited for, and its state would enlarge every read loop.
+                    permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
+                        if reader.waiting.is_some() => {
+                        let permit = permit.expect("the invocation semaphore is never closed");
+                        if let Some(call) = reader.waiting.take() {
+                            self.start(*call, Some(permit), &reader.running);
+                        }
+                        last_message = Instant::now();
+                        // Carry on with what was read before the loop stopped.
+                        if !buffer.is_empty() {
+                            match self.process(&mut reader, &buffer).await {
+                                Ok(used) => buffer.advance(used),
+                                Err(end) => return end,
+                            }
                         }
                     }
-                }
-                chunk = transport.inbound.next(), if reader.waiting.is_none() => {
-                    let Some(chunk) = chunk else { return End::ClientClosed };
-                    if chunk.is_empty() {
-                        // A new socket resumed the connection: a half message is gone for good.
-                        buffer.clear();
-                        continue;
+                    chunk = transport.inbound.next(), if reader.waiting.is_none() => {
+                        let Some(chunk) = chunk else { return End::ClientClosed };
+                        if chunk.is_empty() {
+                            // A new socket resumed the connection: a half message is gone for good.
+                            buffer.clear();
+                            continue;
+                        }
+                        let chunk_len = chunk.len();
+                        let processed = if buffer.is_empty() {
+                            // The common case, a chunk of whole messages: read it where it lies.
+                            self.process(&mut reader, &chunk)
+                                .await
+                                .inspect(|&used| buffer.extend_from_slice(&chunk[used..]))
+                        } else {
+                            buffer.extend_from_slice(&chunk);
+                            self.process(&mut reader, &buffer)
+                                .await
+                                .inspect(|&used| buffer.advance(used))
+                        };
+                        telemetry::received(std::mem::take(&mut reader.parsed), chunk_len);
+                        match processed {
+                            Ok(0) => {}
+                            Ok(_) => last_message = Instant::now(),
+                            Err(end) => return end,
+                        }
+                        if buffer.is_empty() && buffer.capacity() > 16 * 1024 {
+                            // Give back the memory of one large message.
+                            buffer = BytesMut::new();
+                        }
+                        if reader.saw_ping && !timers.timeout_armed && pings {
+                            // Clients that never ping are never timed out.
+                            timers.timeout_armed = true;
+                            if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
+                                timer.as_mut().reset(due);
+                            }
+                        }
                     }
-                    let chunk_len = chunk.len();
-                    let processed = if buffer.is_empty() {
-                        // The common case, a chunk of whole messages: read it where it lies.
-                        self.process(&mut reader, &chunk)
-                            .await
-                            .inspect(|&used| buffer.extend_from_slice(&chunk[used..]))
-                    } else {
-                        buffer.extend_from_slice(&chunk);
-                        self.process(&mut reader, &buffer)
-                            .await
-                            .inspect(|&used| buffer.advance(used))
-                    };
-                    telemetry::received(std::mem::take(&mut reader.parsed), chunk_len);
-                    match processed {
-                        Ok(0) => {}
-                        Ok(_) => last_message = Instant::now(),
-                        Err(end) => return end,
-                    }
-                    if buffer.is_empty() && buffer.capacity() > 16 * 1024 {
-                        // Give back the memory of one large message.
-                        buffer = BytesMut::new();
-                    }
-                    if reader.saw_ping && !timers.timeout_armed && pings {
-                        // Clients that never ping are never timed out.
-                        timers.timeout_armed = true;
+                    _ = &mut timer, if timers.next_due(last_message, reader.waiting.is_some()).is_some() => {
+                        let now = Instant::now();
+                        if timers.expired() {
+                            return End::Failed(HubError::internal(
+                                "AuthenticationExpired",
+                                "The connection's credentials expired.",
+                            ));
+                        }
+                        if timers.timed_out(last_message, now, reader.waiting.is_some()) {
+                            return End::Failed(HubError::internal(
+                                "TimeoutException",
+                                "The client sent nothing within the client timeout interval.",
+                            ));
+                        }
+                        if timers.next_ping.is_some_and(|due| due <= now) {
+                            connection.deliver_control(protocol.write_ping());
+                            timers.next_ping = Some(now + timers.keep_alive);
+                        }
+                        if timers.next_ack.is_some_and(|due| due <= now) {
+                            timers.next_ack = Some(now + ACK_INTERVAL);
+                            if let Some(incoming) = reader.incoming.as_mut()
+                                && incoming.received > incoming.acknowledged {
+                                    incoming.acknowledged = incoming.received;
+                                    let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
+                                    connection.deliver_control(ack);
+                                }
+                        }
                         if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
                             timer.as_mut().reset(due);
                         }
-                    }
-                }
-                _ = &mut timer, if timers.next_due(last_message, reader.waiting.is_some()).is_some() => {
-                    let now = Instant::now();
-                    if timers.expired() {
-                        return End::Failed(HubError::internal(
-                            "AuthenticationExpired",
-                            "The connection's credentials expired.",
-                        ));
-                    }
-                    if timers.timed_out(last_message, now, reader.waiting.is_some()) {
-                        return End::Failed(HubError::internal(
-                            "TimeoutException",
-                            "The client sent nothing within the client timeout interval.",
-                        ));
-                    }
-                    if timers.next_ping.is_some_and(|due| due <= now) {
-                        connection.deliver_control(protocol.write_ping());
-                        timers.next_ping = Some(now + timers.keep_alive);
-                    }
-                    if timers.next_ack.is_some_and(|due| due <= now) {
-                        timers.next_ack = Some(now + ACK_INTERVAL);
-                        if let Some(incoming) = reader.incoming.as_mut()
-                            && incoming.received > incoming.acknowledged {
-                                incoming.acknowledged = incoming.received;
-                                let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
-                                connection.deliver_control(ack);
-                            }
-                    }
-                    if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
-                        timer.as_mut().reset(due);
                     }
                 }
             }
@@ -273,19 +281,42 @@ impl<H: Hub> HubDispatcher<H> {
     }
 
     /// Handles every whole message at the start of `data`; returns the bytes used.
-    async fn process(&self, reader: &mut Reader<'_>, data: &[u8]) -> Result<usize, End> {
-        let mut offset = 0;
+    ///
+    /// Only waiting for a full upload buffer takes a future of its own, boxed: it is rare,
+    /// and its state would otherwise enlarge every connection's read loop.
+    fn process<'a>(
+        &'a self,
+        reader: &'a mut Reader<'_>,
+        data: &'a [u8],
+    ) -> Either<Ready<Result<usize, End>>, BoxFuture<'a, Result<usize, End>>> {
+        match self.process_some(reader, data) {
+            Ok((used, Some(blocked))) => {
+                Either::Right(Box::pin(self.process_after(reader, data, used, blocked)))
+            }
+            Ok((used, None)) => Either::Left(ready(Ok(used))),
+            Err(end) => Either::Left(ready(Err(end))),
+        }
+    }
+
+    /// Carries on from `offset` once the upload that blocked the read loop takes its item.
+    async fn process_after(
+        &self,
+        reader: &mut Reader<'_>,
+        data: &[u8],
+        mut offset: usize,
+        mut blocked: BlockedUpload,
+    ) -> Result<usize, End> {
         loop {
-            let (used, blocked) = self.process_some(reader, &data[offset..])?;
-            offset += used;
-            let Some(blocked) = blocked else {
-                return Ok(offset);
-            };
-            // A full upload buffer holds the read loop back, as in ASP.NET Core. The wait is
-            // boxed: it is rare, and its state would otherwise enlarge every read loop.
-            let delivered = Box::pin(blocked.upload.send(blocked.item)).await.is_ok();
+            // A full upload buffer holds the read loop back, as in ASP.NET Core.
+            let delivered = blocked.upload.send(blocked.item).await.is_ok();
             if let (false, Some(stream)) = (delivered, blocked.stream) {
                 reader.uploads.remove(&stream);
+            }
+            let (used, next) = self.process_some(reader, &data[offset..])?;
+            offset += used;
+            match next {
+                Some(next) => blocked = next,
+                None => return Ok(offset),
             }
         }
     }
