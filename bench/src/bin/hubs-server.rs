@@ -7,8 +7,9 @@
 //! gets `Recv(s)`.
 //!
 //! `--redis redis://127.0.0.1:<port>` puts `/hub` on the Redis lifetime manager (feature
-//! `redis`, on by default), so several of these processes behave as one hub. `--hubs-serve`
-//! serves with `hubs::serve` instead of `axum::serve`.
+//! `redis`, on by default), so several of these processes behave as one hub. It serves with
+//! `hubs::serve`, the server hubs recommends; `--axum-serve` serves with `axum::serve` instead
+//! (WebSockets then go through hyper's upgraded connection).
 
 use bench::server::{self, ServerArgs};
 use hubs::auth::JwtBearer;
@@ -112,13 +113,12 @@ fn main() {
             .hub("/hub", endpoint)
             .hub("/hub-auth", authorized);
         let listener = server::listen(args.port).await;
-        // `--hubs-serve`: served by `hubs::serve`, the server hubs recommends, on which a
-        // WebSocket reaches its `TcpStream` directly (under `axum::serve` it goes through
-        // hyper's upgraded connection).
-        if bench::args::Args::from_env().has("hubs-serve") {
-            hubs::serve(listener, app).await.expect("the server runs");
-        } else {
+        // `hubs::serve` hands a WebSocket its `TcpStream`; under `axum::serve` it goes
+        // through hyper's upgraded connection.
+        if bench::args::Args::from_env().has("axum-serve") {
             server::serve_axum(listener, app).await;
+        } else {
+            hubs::serve(listener, app).await.expect("the server runs");
         }
     });
 }
