@@ -128,6 +128,7 @@ impl<H: Hub> HubDispatcher<H> {
     /// `async fn`: an `async fn` keeps a second copy of its arguments, and this future lives
     /// as long as the connection. Locals are scoped so that little besides the read loop is
     /// held while it runs.
+    #[allow(clippy::manual_async_fn)] // on purpose: see above
     fn serve(
         self: Arc<Self>,
         mut transport: TransportConnection,

@@ -41,6 +41,9 @@ pub(super) struct Reader<'a> {
     incoming: Option<Box<Incoming>>,
 }
 
+/// [`HubDispatcher::process`]: done at once, or waiting for an upload's buffer.
+type Processing<'a> = Either<Ready<Result<usize, End>>, BoxFuture<'a, Result<usize, End>>>;
+
 /// How often stateful reconnect acknowledges the client's messages.
 const ACK_INTERVAL: Duration = Duration::from_secs(1);
 /// A deadline that never comes, for a timer with nothing to do.
@@ -108,6 +111,7 @@ impl<H: Hub> HubDispatcher<H> {
     /// The read loop until the connection ends. A function returning an `async` block rather
     /// than an `async fn`, which would keep a second copy of its arguments for the life of
     /// the connection.
+    #[allow(clippy::manual_async_fn)] // on purpose: see above
     pub(super) fn read_loop<'a>(
         &'a self,
         transport: &'a mut TransportConnection,
@@ -284,11 +288,7 @@ impl<H: Hub> HubDispatcher<H> {
     ///
     /// Only waiting for a full upload buffer takes a future of its own, boxed: it is rare,
     /// and its state would otherwise enlarge every connection's read loop.
-    fn process<'a>(
-        &'a self,
-        reader: &'a mut Reader<'_>,
-        data: &'a [u8],
-    ) -> Either<Ready<Result<usize, End>>, BoxFuture<'a, Result<usize, End>>> {
+    fn process<'a>(&'a self, reader: &'a mut Reader<'_>, data: &'a [u8]) -> Processing<'a> {
         match self.process_some(reader, data) {
             Ok((used, Some(blocked))) => {
                 Either::Right(Box::pin(self.process_after(reader, data, used, blocked)))
