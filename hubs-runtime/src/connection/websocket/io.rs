@@ -3,6 +3,7 @@
 //! reads and writes are non-blocking calls into buffers that are only borrowed for the call.
 //! Under other servers (`axum::serve`, TLS) it is hyper's upgraded connection, split in two.
 
+use std::cell::RefCell;
 use std::io::{self, IoSlice, Read};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -99,6 +100,33 @@ fn read_drained(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Pieces adding up to at most this many bytes are copied together and sent in one piece.
+const GATHER_LIMIT: usize = 4096;
+
+thread_local! {
+    /// Where small pieces are gathered, one per thread.
+    static GATHERED: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(GATHER_LIMIT));
+}
+
+/// One non-blocking write of `bufs` to `stream`, with `send(2)` as Tokio's plain write does.
+/// Tokio's vectored write is `writev(2)`, which first goes through the file layer: a cost
+/// every frame would pay (its header and payload are two pieces), while copying a few hundred
+/// bytes together costs less. Larger writes stay vectored.
+fn send(stream: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let total: usize = bufs.iter().map(|b| b.len()).sum();
+    match bufs {
+        [one] => stream.try_write(one),
+        _ if total <= GATHER_LIMIT => GATHERED.with_borrow_mut(|gathered| {
+            gathered.clear();
+            for buf in bufs {
+                gathered.extend_from_slice(buf);
+            }
+            stream.try_write(gathered)
+        }),
+        _ => stream.try_write_vectored(bufs),
+    }
+}
+
 /// The writing side of a socket.
 pub(super) enum WriteIo {
     Tcp(Arc<TcpStream>),
@@ -115,13 +143,13 @@ impl WriteIo {
     ) -> Poll<io::Result<usize>> {
         match self {
             WriteIo::Tcp(stream) => match cx {
-                None => match stream.try_write_vectored(bufs) {
+                None => match send(stream, bufs) {
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => Poll::Pending,
                     done => Poll::Ready(done),
                 },
                 Some(cx) => loop {
                     ready!(stream.poll_write_ready(cx))?;
-                    match stream.try_write_vectored(bufs) {
+                    match send(stream, bufs) {
                         Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
                         done => return Poll::Ready(done),
                     }
