@@ -86,6 +86,8 @@ struct State {
     ended: bool,
     /// The client was found too slow; nothing more is queued.
     refused: bool,
+    /// Items are queued but not handed on (see [`SendQueue::hold`]).
+    held: bool,
 }
 
 /// Why [`SendQueue::try_send`] did not queue an item; the item comes back.
@@ -151,6 +153,7 @@ impl SendQueue {
                 offset: 0,
                 wire_blocked: false,
                 ended: false,
+                held: false,
             }),
             limits,
             receiver: AtomicWaker::new(),
@@ -233,6 +236,24 @@ impl SendQueue {
         }
     }
 
+    /// Keeps what is queued from here on from leaving until [`release`](Self::release): the
+    /// hub queues its handshake response this way, and sends it only once the connection can
+    /// be reached, so a client that has the response can be sent to at once.
+    pub(crate) fn hold(&self) {
+        self.shared.lock().held = true;
+    }
+
+    /// Lets what [`hold`](Self::hold) kept leave, in order.
+    pub(crate) fn release(&self) {
+        let mut state = self.shared.lock();
+        state.held = false;
+        if state.wire.is_some() {
+            return self.shared.write_or_wake(state);
+        }
+        drop(state);
+        self.shared.receiver.wake();
+    }
+
     /// Queues `item`; with a wire, writes it at once if `direct`.
     fn push(&self, mut state: MutexGuard<'_, State>, item: Outgoing, direct: bool) {
         let was_empty = state.items.is_empty();
@@ -291,6 +312,9 @@ impl QueueReceiver {
     pub fn try_recv(&mut self) -> Result<Outgoing, TryRecvError> {
         let buffer = self.shared.limits.buffer;
         let mut state = self.shared.lock();
+        if state.held {
+            return Err(TryRecvError::Empty);
+        }
         let was_full = state.bytes >= buffer;
         let Some(item) = state.items.pop_front() else {
             return Err(if state.senders == 0 {

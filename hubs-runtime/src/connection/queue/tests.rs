@@ -148,3 +148,58 @@ async fn a_drained_queue_gives_its_memory_back() {
     let state = receiver.shared.lock();
     assert_eq!((state.items.capacity(), state.bytes), (0, 0));
 }
+
+/// A wire that takes everything and remembers it.
+#[derive(Debug, Default)]
+struct Recording(Arc<Mutex<Vec<String>>>);
+
+impl Wire for Recording {
+    fn write(&mut self, backlog: &mut Backlog<'_>, _: Option<&mut Context<'_>>) -> WireStatus {
+        let mut written = self.0.lock().unwrap();
+        for item in backlog.items() {
+            match item {
+                Outgoing::Frame(bytes) => written.push(String::from_utf8_lossy(bytes).into()),
+                other => panic!("not a frame: {other:?}"),
+            }
+        }
+        let all = backlog.items().len();
+        backlog.advance(all, 0);
+        WireStatus::Idle
+    }
+}
+
+#[tokio::test]
+async fn a_held_queue_writes_nothing_until_released_then_all_in_order() {
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let limits = QueueLimits {
+        buffer: 64,
+        max_buffer: 1024,
+        drain_timeout: Duration::from_secs(1),
+    };
+    let (queue, _receiver) = SendQueue::with_wire(limits, Box::new(Recording(written.clone())));
+    queue.hold();
+    queue.send(frame("handshake")).await.unwrap();
+    // Sent meanwhile by someone else (a broadcast): it must not pass the handshake.
+    queue.try_send(frame("broadcast")).unwrap();
+    assert!(written.lock().unwrap().is_empty());
+    queue.release();
+    assert_eq!(*written.lock().unwrap(), ["handshake", "broadcast"]);
+    queue.try_send(frame("later")).unwrap();
+    assert_eq!(
+        written.lock().unwrap().len(),
+        3,
+        "written at once after the release"
+    );
+}
+
+#[tokio::test]
+async fn a_held_queue_hands_its_receiver_nothing_until_released() {
+    let (queue, mut receiver) = queue(64, 1024, 1000);
+    queue.hold();
+    queue.try_send(frame("a")).unwrap();
+    assert_eq!(receiver.try_recv().unwrap_err(), TryRecvError::Empty);
+    let waiting = tokio::spawn(async move { receiver.recv().await.map(text) });
+    tokio::task::yield_now().await;
+    queue.release();
+    assert_eq!(waiting.await.unwrap().as_deref(), Some("a"));
+}

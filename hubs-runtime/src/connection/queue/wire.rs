@@ -82,8 +82,12 @@ impl Backlog<'_> {
 }
 
 impl Shared {
-    /// Runs the wire (taken out of `state` while it works); Finished without one.
+    /// Runs the wire (taken out of `state` while it works); Finished without one, Idle while
+    /// the queue is held.
     fn run_wire(&self, state: &mut State, cx: Option<&mut Context<'_>>) -> WireStatus {
+        if state.held && state.wire.is_some() {
+            return WireStatus::Idle;
+        }
         let Some(mut wire) = state.wire.take() else {
             return WireStatus::Finished;
         };

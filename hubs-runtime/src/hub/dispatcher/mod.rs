@@ -169,6 +169,10 @@ impl<H: Hub> HubDispatcher<H> {
                     return;
                 }
             };
+            // The response leaves only once the connection can be reached (below): a client
+            // whose `start` has resolved can be sent to by id at once. Held, not sent later:
+            // what is sent to the connection meanwhile must not go before it.
+            transport.outbound.hold();
             // The response already goes out in the protocol's transfer format.
             let _ = transport
                 .outbound
@@ -203,6 +207,7 @@ impl<H: Hub> HubDispatcher<H> {
                 ),
             );
             self.lifetime.on_connected(Arc::clone(&connection)).await;
+            transport.outbound.release();
             let mut metrics = ConnectionMetrics::start(transport.request.transport);
             {
                 let span = tracing::Span::current();
