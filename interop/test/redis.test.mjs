@@ -161,7 +161,15 @@ describe('Redis backplane, 3 nodes', () => {
     await assertReceived({ x, y, z }, { x: ['before'], y: ['before'], z: ['before'] });
 
     await redis.kill();
-    // Sends that must cross nodes fail (logged), local connections still get them.
+    // Node0 learns that Redis is gone as its sockets close; a publication in that instant is
+    // written to the dead connection (sends do not wait for Redis's answer). A probe to z (on
+    // node1, unreachable now, no local delivery) shows when node0 knows.
+    await waitFor(
+      () => x.connection.invoke('SendClient', z.id, 'probe').then(() => false, () => true),
+      5_000,
+      'node0 to see that Redis is gone',
+    );
+    // From then on, sends that must cross nodes fail (logged), local connections still get them.
     await assert.rejects(x.connection.invoke('SendAll', 'during'), /could not publish to Redis/);
     await x.connection.invoke('AddToGroup', y.id, g); // local: remembered
     await x.connection.invoke('SendClient', y.id, 'direct');
