@@ -113,10 +113,10 @@ thread_local! {
 /// every frame would pay (its header and payload are two pieces), while copying a few hundred
 /// bytes together costs less. Larger writes stay vectored.
 fn send(stream: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-    let total: usize = bufs.iter().map(|b| b.len()).sum();
+    let small = || bufs.iter().map(|b| b.len()).sum::<usize>() <= GATHER_LIMIT;
     match bufs {
         [one] => stream.try_write(one),
-        _ if total <= GATHER_LIMIT => GATHERED.with_borrow_mut(|gathered| {
+        _ if small() => GATHERED.with_borrow_mut(|gathered| {
             gathered.clear();
             for buf in bufs {
                 gathered.extend_from_slice(buf);
