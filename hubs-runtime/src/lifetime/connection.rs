@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use tokio::sync::{Semaphore, oneshot};
@@ -28,8 +28,9 @@ pub struct HubConnection {
     outbound: SendQueue,
     pub(super) abort: CancellationToken,
     membership: Mutex<Membership>,
-    /// Bounds the share of the send queue that server-to-client streams may fill.
-    stream_budget: Arc<Semaphore>,
+    /// Bounds the share of the send queue that server-to-client streams may fill; made when
+    /// the connection first streams (most never do).
+    stream_budget: OnceLock<Arc<Semaphore>>,
     /// Client results awaited, by the invocation id sent (`s1`, `s2`, ...); `None` once closed.
     pending_results: Mutex<Option<HashMap<String, PendingResult>>>,
     next_invocation: AtomicU64,
@@ -76,7 +77,7 @@ impl HubConnection {
             protocol,
             user,
             principal: None,
-            stream_budget: Arc::new(Semaphore::new(stream_budget(&outbound))),
+            stream_budget: OnceLock::new(),
             outbound,
             abort,
             membership: Mutex::default(),
@@ -177,10 +178,10 @@ impl HubConnection {
     /// or being taken for too slow. Returns whether it was queued.
     pub async fn deliver_paced(&self, frame: Bytes) -> bool {
         let cost = frame.len().clamp(1, stream_budget(&self.outbound)) as u32;
-        let Ok(permit) = Arc::clone(&self.stream_budget)
-            .acquire_many_owned(cost)
-            .await
-        else {
+        let budget = self
+            .stream_budget
+            .get_or_init(|| Arc::new(Semaphore::new(stream_budget(&self.outbound))));
+        let Ok(permit) = Arc::clone(budget).acquire_many_owned(cost).await else {
             return false;
         };
         let bytes = frame.len();

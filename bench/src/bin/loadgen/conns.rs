@@ -25,6 +25,24 @@ pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
     let closed = Rc::new(Cell::new(0u64));
     let ping = common.endpoint.flavor.ping_frame();
     sleep(Duration::from_millis(500)).await;
+    let cold = procfs::rss_bytes(pid).unwrap_or(0);
+    // One connection opened, held a second and closed before the baseline: the first
+    // connection faults in the code every connection runs (file-backed pages of the binary,
+    // counted in RSS), a cost per process, not per connection. One connection only, so that
+    // the heap it frees (and the first step reuses) is a few KiB. `--warmup-conn 0` skips it;
+    // `bytes_per_conn_cold` is measured from before it either way.
+    if args.get("warmup-conn", 1usize) > 0 {
+        let conn = client::connect(&common.endpoint, None).await?;
+        let warm = spawn_local(keep_open(
+            conn,
+            ping.clone(),
+            ping_every,
+            Rc::new(Cell::new(0)),
+        ));
+        sleep(Duration::from_secs(1)).await;
+        warm.abort();
+        sleep(Duration::from_millis(500)).await;
+    }
     let base = procfs::rss_bytes(pid).unwrap_or(0);
     let mut open = 0usize;
     let mut points = Vec::new();
@@ -59,6 +77,7 @@ pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
             "conns": step,
             "rss": rss,
             "bytes_per_conn": (rss.saturating_sub(base)) as f64 / step as f64,
+            "bytes_per_conn_cold": (rss.saturating_sub(cold)) as f64 / step as f64,
             "connect_s": connect_s,
             "server_idle_util": after.utilization_since(&before),
             "server_fds": procfs::open_fds(pid),
@@ -71,6 +90,7 @@ pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
         / (last["conns"].as_f64().unwrap_or(1.0) - first["conns"].as_f64().unwrap_or(0.0)).max(1.0);
     Ok(json!({
         "rss_base": base,
+        "rss_cold": cold,
         "points": points,
         "slope_bytes_per_conn": slope,
         "closed": closed.get(),

@@ -86,7 +86,7 @@ pub(crate) fn idle_table(runs: &[Run]) -> String {
         };
         out.push_str(&format!(
             "### (e) Idle memory ({name}): server RSS per connection at each step, bytes \
-             ((RSS − RSS before the first connection) / connections; last row: the slope from the first to the last step)\n\n"
+             ((RSS − RSS after one warm-up connection, opened and closed) / connections; then the slope from the first to the last step, and the first step from the RSS before the warm-up)\n\n"
         ));
         let head: Vec<String> = std::iter::once("connections".to_string())
             .chain(cols.iter().cloned())
@@ -150,6 +150,30 @@ pub(crate) fn idle_table(runs: &[Run]) -> String {
             per(slope("hubs"), slope("raw")),
             per(slope("hubs"), slope("fastwebsockets")),
         ));
+        // The first step again, from the RSS before the warm-up connection: what it adds is
+        // the code the first connection faults in, once per process.
+        if let Some(&first) = counts.first() {
+            let cold = |c: &str| {
+                let mut v: Vec<f64> = case
+                    .get(c)
+                    .into_iter()
+                    .flat_map(|runs| runs.values().filter_map(|r| ok(r)))
+                    .flat_map(|v| v["points"].as_array().cloned().unwrap_or_default())
+                    .filter(|p| p["conns"].as_u64() == Some(first))
+                    .filter_map(|p| p["bytes_per_conn_cold"].as_f64())
+                    .collect();
+                median(&mut v)
+            };
+            out.push_str(&format!(
+                "| {first}, from before the warm-up connection | {} | | {} | {} | |\n",
+                cols.iter()
+                    .map(|c| cell(cold(c)))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                per(cold("hubs"), cold("raw")),
+                per(cold("hubs"), cold("fastwebsockets")),
+            ));
+        }
         out.push_str(&match worst {
             Some((b, n)) if b <= IDLE_TARGET => format!(
                 "\nhubs ≤ 4 KiB per idle connection at every step: **met** (most: {} at {n}).\n\n",

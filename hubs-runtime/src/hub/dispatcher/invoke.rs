@@ -3,9 +3,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use bytes::Bytes;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -184,14 +186,17 @@ impl<H: Hub> HubDispatcher<H> {
     ) {
         let detailed = self.options.enable_detailed_errors;
         let id = call.context.invocation_id().map(str::to_owned);
-        let cancel = call.context.cancel_token().cloned();
-        if call.streaming
-            && let (Some(id), Some(cancel)) = (&id, &cancel)
-        {
+        // Only a stream can be cancelled by the client, and only a stream is tracked as running.
+        let (cancel, running) = match call.streaming {
+            true => (
+                call.context.cancel_token().cloned(),
+                Some(Arc::clone(running)),
+            ),
+            false => (None, None),
+        };
+        if let (Some(id), Some(cancel), Some(running)) = (&id, &cancel, &running) {
             lock(running).insert(id.clone(), cancel.clone());
         }
-        let running = Arc::clone(running);
-        let streaming = call.streaming;
         let hub = self.hub_name;
         // A span per invocation for debugging (disabled, and free, below debug level).
         let span = tracing::debug_span!(
@@ -203,18 +208,42 @@ impl<H: Hub> HubDispatcher<H> {
             duration_us = tracing::field::Empty,
         );
         let started = (!span.is_disabled()).then(std::time::Instant::now);
+        let Call {
+            future,
+            context,
+            name,
+            streaming,
+            authorization,
+        } = call;
+        let mut future = AssertUnwindSafe(future).catch_unwind();
+        // The common case takes no task: no policy to wait for, not a stream, not traced, and
+        // a method that completes at its first poll. One that waits moves to its own task,
+        // whose first poll registers the task's waker in place of this no-op one.
+        let inline = !streaming && authorization.is_none() && started.is_none();
+        if inline {
+            let mut first = std::task::Context::from_waker(std::task::Waker::noop());
+            if let Poll::Ready(outcome) = future.poll_unpin(&mut first) {
+                let frame = completion(
+                    &context,
+                    (hub, &name),
+                    id.as_deref(),
+                    false,
+                    Some(outcome),
+                    detailed,
+                );
+                if let Some(frame) = frame {
+                    context.connection().deliver(frame);
+                }
+                // The slot is given back once the completion is queued (see below).
+                drop(permit);
+                return;
+            }
+        }
         let traced = span.clone();
         let task = async move {
             // The slot is held until the completion is queued, so a call that waited for it
             // is answered after the one before it.
             let _slot = permit;
-            let Call {
-                future,
-                context,
-                name,
-                streaming,
-                authorization,
-            } = call;
             if let Some(decision) = authorization
                 && !decision.await
             {
@@ -227,12 +256,11 @@ impl<H: Hub> HubDispatcher<H> {
                 }
                 tracing::debug!(hub, method = %name, connection_id = %context.connection_id(), "invocation refused: unauthorized");
                 span.record("outcome", "unauthorized");
-                if let (Some(id), true) = (&id, streaming) {
-                    lock(&running).remove(id);
+                if let (Some(id), Some(running)) = (&id, &running) {
+                    lock(running).remove(id);
                 }
                 return;
             }
-            let future = AssertUnwindSafe(future).catch_unwind();
             let outcome = match (&cancel, streaming) {
                 // A cancelled stream stops at once: its producer is dropped. The method is
                 // polled first, so it starts even when the client cancelled right after
@@ -245,8 +273,8 @@ impl<H: Hub> HubDispatcher<H> {
                 },
                 _ => Some(future.await),
             };
-            if let (Some(id), true) = (&id, streaming) {
-                lock(&running).remove(id);
+            if let (Some(id), Some(running)) = (&id, &running) {
+                lock(running).remove(id);
             }
             if let Some(started) = started {
                 let ended = match &outcome {
@@ -257,31 +285,17 @@ impl<H: Hub> HubDispatcher<H> {
                 span.record("outcome", ended);
                 span.record("duration_us", started.elapsed().as_micros() as u64);
             }
-            let result = match outcome {
-                None => Ok(Vec::new()),
-                Some(outcome) => outcome.unwrap_or_else(|panic| Err(panic_error(&*panic))),
-            };
-            let connection = context.connection();
-            let protocol = connection.protocol();
-            if let Err(error) = &result {
-                // The error as the method (or a filter) made it; never the arguments.
-                tracing::error!(hub, method = %name, connection_id = %connection.id(), %error, "hub method failed");
-            }
-            let Some(id) = id else {
+            let Some(frame) = completion(
+                &context,
+                (hub, &name),
+                id.as_deref(),
+                streaming,
+                outcome,
+                detailed,
+            ) else {
                 return;
             };
-            let frame = match result {
-                Ok(_) if streaming => protocol.write_completion(&id, CompletionOutcome::Empty),
-                Ok(value) => protocol.write_completion(&id, CompletionOutcome::Result(&value)),
-                Err(error) => {
-                    let text = if streaming && context.stream_started() {
-                        texts::streaming_failed(&error, detailed)
-                    } else {
-                        texts::invocation_failed(&name, &error, detailed)
-                    };
-                    protocol.write_completion(&id, CompletionOutcome::error(&text))
-                }
-            };
+            let connection = context.connection();
             if streaming {
                 // After the items, which may still be waiting for room in the queue.
                 connection.deliver_paced(frame).await;
@@ -289,11 +303,13 @@ impl<H: Hub> HubDispatcher<H> {
                 connection.deliver(frame);
             }
         };
-        let mut task = Box::pin(task.instrument(traced));
-        if !streaming {
-            // A first poll here saves a task for calls that complete without waiting. One that
-            // does wait moves to its own task, whose first poll registers the task's waker in
-            // place of this no-op one.
+        let mut task: BoxFuture<'static, ()> = if traced.is_disabled() {
+            Box::pin(task)
+        } else {
+            Box::pin(task.instrument(traced))
+        };
+        if !streaming && !inline {
+            // As above: a policy decided at once and a traced call take no task either.
             let mut first = std::task::Context::from_waker(std::task::Waker::noop());
             if task.as_mut().poll(&mut first).is_ready() {
                 return;
@@ -301,4 +317,39 @@ impl<H: Hub> HubDispatcher<H> {
         }
         tokio::spawn(task);
     }
+}
+
+/// What a finished invocation sends: its Completion (none for a call without an id), after
+/// logging a failure. `outcome` is `None` for a cancelled stream.
+fn completion(
+    context: &Context,
+    (hub, name): (&str, &str),
+    id: Option<&str>,
+    streaming: bool,
+    outcome: Option<std::thread::Result<Result<Vec<u8>, HubError>>>,
+    detailed: bool,
+) -> Option<Bytes> {
+    let result = match outcome {
+        None => Ok(Vec::new()),
+        Some(outcome) => outcome.unwrap_or_else(|panic| Err(panic_error(&*panic))),
+    };
+    let connection = context.connection();
+    if let Err(error) = &result {
+        // The error as the method (or a filter) made it; never the arguments.
+        tracing::error!(hub, method = %name, connection_id = %connection.id(), %error, "hub method failed");
+    }
+    let protocol = connection.protocol();
+    let frame = match result {
+        Ok(_) if streaming => protocol.write_completion(id?, CompletionOutcome::Empty),
+        Ok(value) => protocol.write_completion(id?, CompletionOutcome::Result(&value)),
+        Err(error) => {
+            let text = if streaming && context.stream_started() {
+                texts::streaming_failed(&error, detailed)
+            } else {
+                texts::invocation_failed(name, &error, detailed)
+            };
+            protocol.write_completion(id?, CompletionOutcome::error(&text))
+        }
+    };
+    Some(frame)
 }

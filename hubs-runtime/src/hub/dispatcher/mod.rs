@@ -210,10 +210,16 @@ impl<H: Hub> HubDispatcher<H> {
             transport.outbound.release();
             let mut metrics = ConnectionMetrics::start(transport.request.transport);
             {
+                // The connection's span, when it is enabled (see `run`); not a caller's span.
                 let span = tracing::Span::current();
-                span.record("protocol", protocol.name());
-                if let Some(user) = connection.user() {
-                    span.record("user", &**user);
+                if span
+                    .metadata()
+                    .is_some_and(|m| m.name() == "connection" && m.target() == module_path!())
+                {
+                    span.record("protocol", protocol.name());
+                    if let Some(user) = connection.user() {
+                        span.record("user", &**user);
+                    }
                 }
             }
             // A child of the transport's token: one wait in the read loop sees either end.
@@ -226,9 +232,11 @@ impl<H: Hub> HubDispatcher<H> {
                 self.options.maximum_parallel_invocations_per_client,
                 H::JSON_PROPERTY_NAMES,
             );
+            // Made before the hook runs, so that the hook's context is not kept beside it.
+            let context = hook_context.after_connected();
             tracing::debug!(connection_id = %connection.id(), protocol = protocol.name(), "connected");
 
-            let refused = match AssertUnwindSafe(self.connected_hook(hook_context.clone()))
+            let refused = match AssertUnwindSafe(self.connected_hook(hook_context))
                 .catch_unwind()
                 .await
             {
@@ -237,7 +245,6 @@ impl<H: Hub> HubDispatcher<H> {
                 Ok(Err(error)) => Some(Box::new(End::ConnectFailed(error))),
                 Err(panic) => Some(Box::new(End::ConnectFailed(panic_error(&*panic)))),
             };
-            let context = hook_context.after_connected();
             let end = match refused {
                 None => {
                     self.read_loop(&mut transport, &context, &close_requested, &round, buffer)
@@ -334,7 +341,13 @@ impl<H: Hub> ConnectionHandler for HubDispatcher<H> {
             protocol = tracing::field::Empty,
             user = tracing::field::Empty,
         );
-        Box::pin(self.serve(connection).instrument(span))
+        // Only an enabled span is worth its room in the connection's future and its entering
+        // at every poll.
+        if span.is_disabled() {
+            Box::pin(self.serve(connection))
+        } else {
+            Box::pin(self.serve(connection).instrument(span))
+        }
     }
 
     fn shutdown(&self, allow_reconnect: bool) {

@@ -145,29 +145,32 @@ impl<H: Hub> HubDispatcher<H> {
                         },
                     ),
                 };
-            let now = Instant::now();
             // Long Polling has no keep-alive: neither pings nor a client timeout.
             let pings = transport.keep_alive;
-            let mut timers = Timers {
-                keep_alive: self.options.keep_alive_interval,
-                next_ping: pings.then(|| now + self.options.keep_alive_interval),
-                // With stateful reconnect, acknowledge what arrived about once a second.
-                next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
-                client_timeout: self.options.client_timeout_interval,
-                timeout_armed: false,
-                expiring: transport
-                    .request
-                    .user
-                    .clone()
-                    .filter(|_| self.options.close_on_authentication_expiration),
+            // Scoped: `now` would otherwise be kept in the future for the connection's life.
+            let (mut timers, mut last_message, timer) = {
+                let now = Instant::now();
+                let timers = Timers {
+                    keep_alive: self.options.keep_alive_interval,
+                    next_ping: pings.then(|| now + self.options.keep_alive_interval),
+                    // With stateful reconnect, acknowledge what arrived about once a second.
+                    next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
+                    client_timeout: self.options.client_timeout_interval,
+                    timeout_armed: false,
+                    expiring: transport
+                        .request
+                        .user
+                        .clone()
+                        .filter(|_| self.options.close_on_authentication_expiration),
+                };
+                // One timer for all three duties: idle connections cost one timer entry each.
+                let timer = sleep_until(
+                    timers
+                        .next_due(now, reader.waiting.is_some())
+                        .unwrap_or(now + FAR_FUTURE),
+                );
+                (timers, now, timer)
             };
-            let mut last_message = now;
-            // One timer for all three duties: idle connections cost one timer entry each.
-            let timer = sleep_until(
-                timers
-                    .next_due(last_message, reader.waiting.is_some())
-                    .unwrap_or(now + FAR_FUTURE),
-            );
             tokio::pin!(timer);
 
             // Messages that came in the same chunk as the handshake.
