@@ -190,30 +190,9 @@ impl<H: Hub> HubDispatcher<H> {
             loop {
                 tokio::select! {
                     biased;
-                    _ = &mut closing => {
-                        return if transport.abort.is_cancelled() {
-                            End::TransportGone
-                        } else {
-                            End::CloseRequested
-                        };
-                    }
-                    _ = &mut closing_all => return End::ClosedByServer(round.allow_reconnect()),
-                    // Boxed: rarely waited for, and its state would enlarge every read loop.
-                    permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
-                        if reader.waiting.is_some() => {
-                        let permit = permit.expect("the invocation semaphore is never closed");
-                        if let Some(call) = reader.waiting.take() {
-                            self.start(*call, Some(permit), &reader.running);
-                        }
-                        last_message = Instant::now();
-                        // Carry on with what was read before the loop stopped.
-                        if !buffer.is_empty() {
-                            match self.process(&mut reader, &buffer).await {
-                                Ok(used) => buffer.advance(used),
-                                Err(end) => return end,
-                            }
-                        }
-                    }
+                    // What the client sent comes first: when there is some, the waits below
+                    // are not polled at all, and a close is seen once the messages at hand are
+                    // handled (as `Context::abort` says).
                     chunk = transport.inbound.next(), if reader.waiting.is_none() => {
                         let Some(chunk) = chunk else { return End::ClientClosed };
                         if chunk.is_empty() {
@@ -248,6 +227,30 @@ impl<H: Hub> HubDispatcher<H> {
                             timers.timeout_armed = true;
                             if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
                                 timer.as_mut().reset(due);
+                            }
+                        }
+                    }
+                    _ = &mut closing => {
+                        return if transport.abort.is_cancelled() {
+                            End::TransportGone
+                        } else {
+                            End::CloseRequested
+                        };
+                    }
+                    _ = &mut closing_all => return End::ClosedByServer(round.allow_reconnect()),
+                    // Boxed: rarely waited for, and its state would enlarge every read loop.
+                    permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
+                        if reader.waiting.is_some() => {
+                        let permit = permit.expect("the invocation semaphore is never closed");
+                        if let Some(call) = reader.waiting.take() {
+                            self.start(*call, Some(permit), &reader.running);
+                        }
+                        last_message = Instant::now();
+                        // Carry on with what was read before the loop stopped.
+                        if !buffer.is_empty() {
+                            match self.process(&mut reader, &buffer).await {
+                                Ok(used) => buffer.advance(used),
+                                Err(end) => return end,
                             }
                         }
                     }
