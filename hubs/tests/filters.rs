@@ -2,7 +2,9 @@
 //! Hub filters through the whole stack: a server on loopback, a raw WebSocket client speaking
 //! JSON, and filters that record what they see. Also what the built-in logging writes.
 
-use std::io::Write;
+#[path = "support/captured.rs"]
+mod captured;
+
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -15,6 +17,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+use captured::Captured;
 
 /// What filters and hub code did, in order.
 #[derive(Clone, Default)]
@@ -412,20 +416,6 @@ async fn a_filter_reads_the_arguments_and_replaces_the_result() {
     );
 }
 
-/// Everything the subscriber writes, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Everything logged at TRACE by every test of this file. Installed as the global subscriber
 /// before any test logs anything: a subscriber set for one thread while other tests register
 /// their log sites may miss events.
@@ -470,7 +460,7 @@ async fn failures_are_logged_with_hub_method_and_connection_but_never_arguments(
     client.close().await;
     journal.wait_for("hook disconnected").await;
 
-    let log = String::from_utf8(captured_logs().0.lock().unwrap().clone()).unwrap();
+    let log = captured_logs().text();
     // This test's connection only: the other tests log into the same buffer.
     let lines: Vec<&str> = log
         .lines()

@@ -3,14 +3,18 @@
 //! one: active connections, connection duration with transport and status, messages and bytes
 //! both ways.
 
+#[path = "support/json_socket.rs"]
+mod json_socket;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use hubs::prelude::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
+
+use json_socket::serve_and_connect;
 
 struct Echo;
 
@@ -62,19 +66,7 @@ async fn a_known_workload_leaves_its_counts() {
         .install()
         .expect("the only recorder of this test binary");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { hubs::serve(listener, axum::Router::new().hub("/hub", Echo)).await });
-
-    let (mut socket, _) = connect_async(format!("ws://{address}/hub")).await.unwrap();
-    socket
-        .send(Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}"))
-        .await
-        .unwrap();
-    assert_eq!(
-        socket.next().await.unwrap().unwrap().into_text().unwrap(),
-        "{}\u{1e}"
-    );
+    let mut socket = serve_and_connect(axum::Router::new().hub("/hub", Echo)).await;
     let calls: String = (1..=3)
         .map(|i| format!("{{\"type\":1,\"invocationId\":\"{i}\",\"target\":\"Echo\",\"arguments\":[\"x\"]}}\u{1e}"))
         .collect();

@@ -4,15 +4,21 @@
 //! it ended. Below debug level the spans are disabled and hubs does not wrap its futures in
 //! them at all, so this test is the proof that they are still there when asked for.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "support/captured.rs"]
+mod captured;
+
+#[path = "support/json_socket.rs"]
+mod json_socket;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use hubs::prelude::*;
-use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 use tracing_subscriber::fmt::format::FmtSpan;
+
+use captured::Captured;
+use json_socket::serve_and_connect;
 
 struct Echo;
 
@@ -28,26 +34,6 @@ impl Echo {
     }
 }
 
-/// Everything the subscriber writes, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 #[tokio::test]
 async fn debug_level_spans_name_the_connection_and_every_invocation() {
     let captured = Captured::default();
@@ -60,19 +46,7 @@ async fn debug_level_spans_name_the_connection_and_every_invocation() {
         .finish();
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { hubs::serve(listener, axum::Router::new().hub("/hub", Echo)).await });
-
-    let (mut socket, _) = connect_async(format!("ws://{address}/hub")).await.unwrap();
-    socket
-        .send(Message::text("{\"protocol\":\"json\",\"version\":1}\u{1e}"))
-        .await
-        .unwrap();
-    assert_eq!(
-        socket.next().await.unwrap().unwrap().into_text().unwrap(),
-        "{}\u{1e}"
-    );
+    let mut socket = serve_and_connect(axum::Router::new().hub("/hub", Echo)).await;
     // One method that completes at once and one that waits: both get their span.
     for (id, target) in [("1", "Echo"), ("2", "Later")] {
         let call = format!(

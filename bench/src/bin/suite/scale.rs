@@ -140,16 +140,20 @@ pub(crate) fn idle_table(runs: &[Run]) -> String {
                 per(hubs, best_peer(n)),
             ));
         }
+        // A row of one figure per contestant, with hubs' ratios to raw and fastwebsockets.
+        let figure_row = |label: &str, figure: &dyn Fn(&str) -> Option<f64>| {
+            format!(
+                "| {label} | {} | | {} | {} | |\n",
+                cols.iter()
+                    .map(|c| cell(figure(c)))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                per(figure("hubs"), figure("raw")),
+                per(figure("hubs"), figure("fastwebsockets")),
+            )
+        };
         let slope = |c: &str| metric_median(&case, c, &["slope_bytes_per_conn"]);
-        out.push_str(&format!(
-            "| slope | {} | | {} | {} | |\n",
-            cols.iter()
-                .map(|c| cell(slope(c)))
-                .collect::<Vec<_>>()
-                .join(" | "),
-            per(slope("hubs"), slope("raw")),
-            per(slope("hubs"), slope("fastwebsockets")),
-        ));
+        out.push_str(&figure_row("slope", &slope));
         // The first step again, from the RSS before the warm-up connection: what it adds is
         // the code the first connection faults in, once per process.
         if let Some(&first) = counts.first() {
@@ -164,15 +168,8 @@ pub(crate) fn idle_table(runs: &[Run]) -> String {
                     .collect();
                 median(&mut v)
             };
-            out.push_str(&format!(
-                "| {first}, from before the warm-up connection | {} | | {} | {} | |\n",
-                cols.iter()
-                    .map(|c| cell(cold(c)))
-                    .collect::<Vec<_>>()
-                    .join(" | "),
-                per(cold("hubs"), cold("raw")),
-                per(cold("hubs"), cold("fastwebsockets")),
-            ));
+            let label = format!("{first}, from before the warm-up connection");
+            out.push_str(&figure_row(&label, &cold));
         }
         out.push_str(&match worst {
             Some((b, n)) if b <= IDLE_TARGET => format!(
