@@ -185,7 +185,6 @@ impl<H: Hub> HubDispatcher<H> {
         running: &Running,
     ) {
         let detailed = self.options.enable_detailed_errors;
-        let id = call.context.invocation_id().map(str::to_owned);
         // Only a stream can be cancelled by the client, and only a stream is tracked as running.
         let (cancel, running) = match call.streaming {
             true => (
@@ -194,8 +193,10 @@ impl<H: Hub> HubDispatcher<H> {
             ),
             false => (None, None),
         };
-        if let (Some(id), Some(cancel), Some(running)) = (&id, &cancel, &running) {
-            lock(running).insert(id.clone(), cancel.clone());
+        if let (Some(id), Some(cancel), Some(running)) =
+            (call.context.invocation_id(), &cancel, &running)
+        {
+            lock(running).insert(id.to_owned(), cancel.clone());
         }
         let hub = self.hub_name;
         // A span per invocation for debugging (disabled, and free, below debug level).
@@ -203,7 +204,7 @@ impl<H: Hub> HubDispatcher<H> {
             "invocation",
             hub,
             method = %call.name,
-            invocation_id = id.as_deref().unwrap_or_default(),
+            invocation_id = call.context.invocation_id().unwrap_or_default(),
             outcome = tracing::field::Empty,
             duration_us = tracing::field::Empty,
         );
@@ -223,15 +224,9 @@ impl<H: Hub> HubDispatcher<H> {
         if inline {
             let mut first = std::task::Context::from_waker(std::task::Waker::noop());
             if let Poll::Ready(outcome) = future.poll_unpin(&mut first) {
-                let frame = completion(
-                    &context,
-                    (hub, &name),
-                    id.as_deref(),
-                    false,
-                    Some(outcome),
-                    detailed,
-                );
-                if let Some(frame) = frame {
+                if let Some(frame) =
+                    completion(&context, (hub, &name), false, Some(outcome), detailed)
+                {
                     context.connection().deliver(frame);
                 }
                 // The slot is given back once the completion is queued (see below).
@@ -239,7 +234,7 @@ impl<H: Hub> HubDispatcher<H> {
                 return;
             }
         }
-        let traced = span.clone();
+        let traced = started.is_some().then(|| span.clone());
         let task = async move {
             // The slot is held until the completion is queued, so a call that waited for it
             // is answered after the one before it.
@@ -250,13 +245,13 @@ impl<H: Hub> HubDispatcher<H> {
                 // The method never runs: its future is dropped unpolled.
                 let text = texts::unauthorized(&name);
                 let connection = context.connection();
-                if let Some(id) = &id {
+                if let Some(id) = context.invocation_id() {
                     let outcome = CompletionOutcome::error(&text);
                     connection.deliver(connection.protocol().write_completion(id, outcome));
                 }
                 tracing::debug!(hub, method = %name, connection_id = %context.connection_id(), "invocation refused: unauthorized");
                 span.record("outcome", "unauthorized");
-                if let (Some(id), Some(running)) = (&id, &running) {
+                if let (Some(id), Some(running)) = (context.invocation_id(), &running) {
                     lock(running).remove(id);
                 }
                 return;
@@ -273,7 +268,7 @@ impl<H: Hub> HubDispatcher<H> {
                 },
                 _ => Some(future.await),
             };
-            if let (Some(id), Some(running)) = (&id, &running) {
+            if let (Some(id), Some(running)) = (context.invocation_id(), &running) {
                 lock(running).remove(id);
             }
             if let Some(started) = started {
@@ -285,14 +280,8 @@ impl<H: Hub> HubDispatcher<H> {
                 span.record("outcome", ended);
                 span.record("duration_us", started.elapsed().as_micros() as u64);
             }
-            let Some(frame) = completion(
-                &context,
-                (hub, &name),
-                id.as_deref(),
-                streaming,
-                outcome,
-                detailed,
-            ) else {
+            let Some(frame) = completion(&context, (hub, &name), streaming, outcome, detailed)
+            else {
                 return;
             };
             let connection = context.connection();
@@ -303,10 +292,9 @@ impl<H: Hub> HubDispatcher<H> {
                 connection.deliver(frame);
             }
         };
-        let mut task: BoxFuture<'static, ()> = if traced.is_disabled() {
-            Box::pin(task)
-        } else {
-            Box::pin(task.instrument(traced))
+        let mut task: BoxFuture<'static, ()> = match traced {
+            Some(span) => Box::pin(task.instrument(span)),
+            None => Box::pin(task),
         };
         if !streaming && !inline {
             // As above: a policy decided at once and a traced call take no task either.
@@ -324,11 +312,11 @@ impl<H: Hub> HubDispatcher<H> {
 fn completion(
     context: &Context,
     (hub, name): (&str, &str),
-    id: Option<&str>,
     streaming: bool,
     outcome: Option<std::thread::Result<Result<Vec<u8>, HubError>>>,
     detailed: bool,
 ) -> Option<Bytes> {
+    let id = context.invocation_id();
     let result = match outcome {
         None => Ok(Vec::new()),
         Some(outcome) => outcome.unwrap_or_else(|panic| Err(panic_error(&*panic))),
