@@ -155,7 +155,7 @@ pub(crate) fn idle_table(runs: &[Run]) -> String {
         let slope = |c: &str| metric_median(&case, c, &["slope_bytes_per_conn"]);
         out.push_str(&figure_row("slope", &slope));
         // The first step again, from the RSS before the warm-up connection: what it adds is
-        // the code the first connection faults in, once per process.
+        // the code the first connection faults in and the process's first allocations.
         if let Some(&first) = counts.first() {
             let cold = |c: &str| {
                 let mut v: Vec<f64> = case
