@@ -32,8 +32,8 @@ use crate::protocol::{EncodeError, JsonPropertyNames, Protocol};
 #[derive(Clone)]
 pub struct Context {
     inner: Arc<Inner>,
-    /// Set for the context of one invocation; `None` in lifecycle hooks.
-    invocation: Option<Arc<InvocationScope>>,
+    /// Which invocation this context serves, if any.
+    invocation: Scope,
     results: ClientResults,
 }
 
@@ -128,13 +128,58 @@ impl Items {
     }
 }
 
-struct InvocationScope {
-    id: Option<String>,
-    /// A streaming invocation's own token: cancelled by the client's CancelInvocation or when
-    /// the connection ends. Other invocations cannot be cancelled by the client (as in ASP.NET
-    /// Core) and share the connection's token rather than each paying for a child.
-    cancel: Option<CancellationToken>,
+/// Which invocation a context serves.
+#[derive(Clone)]
+enum Scope {
+    /// None: the connection's hooks.
+    Hooks,
+    /// A call the client cannot cancel (as in ASP.NET Core): only its id, if it wants an
+    /// answer. It shares the connection's token and costs no allocation.
+    Call(Option<InvocationId>),
+    /// A streaming call.
+    Stream(Arc<StreamScope>),
+}
+
+struct StreamScope {
+    id: Option<InvocationId>,
+    /// Cancelled by the client's CancelInvocation or when the connection ends.
+    cancel: CancellationToken,
     stream_started: AtomicBool,
+}
+
+/// Longest id kept inline.
+const INLINE_ID: usize = 22;
+
+/// An invocation id, inline when short: clients number their calls ("0", "1", …).
+#[derive(Clone)]
+enum InvocationId {
+    Short { len: u8, bytes: [u8; INLINE_ID] },
+    Long(Arc<str>),
+}
+
+impl InvocationId {
+    fn new(id: &str) -> Self {
+        match id.len() {
+            len @ 0..=INLINE_ID => {
+                let mut bytes = [0; INLINE_ID];
+                bytes[..len].copy_from_slice(id.as_bytes());
+                InvocationId::Short {
+                    len: len as u8,
+                    bytes,
+                }
+            }
+            _ => InvocationId::Long(id.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            InvocationId::Short { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str whole")
+            }
+            InvocationId::Long(id) => id,
+        }
+    }
 }
 
 impl Context {
@@ -158,7 +203,7 @@ impl Context {
                 json_names,
                 items: Items::default(),
             }),
-            invocation: None,
+            invocation: Scope::Hooks,
             results: ClientResults::InConnectedHook,
         }
     }
@@ -180,11 +225,14 @@ impl Context {
         };
         Self {
             inner: Arc::clone(&self.inner),
-            invocation: Some(Arc::new(InvocationScope {
-                id: id.map(str::to_owned),
-                cancel: streaming.then(|| self.inner.closed().child_token()),
-                stream_started: AtomicBool::new(false),
-            })),
+            invocation: match streaming {
+                false => Scope::Call(id.map(InvocationId::new)),
+                true => Scope::Stream(Arc::new(StreamScope {
+                    id: id.map(InvocationId::new),
+                    cancel: self.inner.closed().child_token(),
+                    stream_started: AtomicBool::new(false),
+                })),
+            },
             results,
         }
     }
@@ -217,23 +265,31 @@ impl Context {
 
     /// The token of a streaming invocation.
     pub(crate) fn cancel_token(&self) -> Option<&CancellationToken> {
-        self.invocation.as_ref()?.cancel.as_ref()
+        match &self.invocation {
+            Scope::Stream(scope) => Some(&scope.cancel),
+            _ => None,
+        }
     }
 
     pub(crate) fn invocation_id(&self) -> Option<&str> {
-        self.invocation.as_ref()?.id.as_deref()
+        match &self.invocation {
+            Scope::Hooks => None,
+            Scope::Call(id) => id.as_ref().map(InvocationId::as_str),
+            Scope::Stream(scope) => scope.id.as_ref().map(InvocationId::as_str),
+        }
     }
 
     pub(crate) fn mark_stream_started(&self) {
-        if let Some(scope) = &self.invocation {
+        if let Scope::Stream(scope) = &self.invocation {
             scope.stream_started.store(true, Ordering::Relaxed);
         }
     }
 
     pub(crate) fn stream_started(&self) -> bool {
-        self.invocation
-            .as_ref()
-            .is_some_and(|scope| scope.stream_started.load(Ordering::Relaxed))
+        match &self.invocation {
+            Scope::Stream(scope) => scope.stream_started.load(Ordering::Relaxed),
+            _ => false,
+        }
     }
 
     /// The caller's public connection id (what `Clients.Client(id)` and groups use).
@@ -337,7 +393,29 @@ impl std::fmt::Debug for Context {
 
 #[cfg(test)]
 mod tests {
-    use super::Items;
+    use super::{INLINE_ID, InvocationId, Items};
+
+    #[test]
+    fn invocation_ids_read_back_whole_inline_or_not() {
+        for id in [
+            "",
+            "0",
+            "12345",
+            &"x".repeat(INLINE_ID),
+            &"y".repeat(INLINE_ID + 1),
+            "é".repeat(11).as_str(),
+        ] {
+            assert_eq!(InvocationId::new(id).as_str(), id);
+        }
+        assert!(matches!(
+            InvocationId::new(&"x".repeat(INLINE_ID)),
+            InvocationId::Short { .. }
+        ));
+        assert!(matches!(
+            InvocationId::new(&"y".repeat(INLINE_ID + 1)),
+            InvocationId::Long(_)
+        ));
+    }
 
     #[derive(Clone, Default, Debug, PartialEq)]
     struct Visits(u32);

@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -34,6 +34,38 @@ pub(super) struct Call {
     pub(super) streaming: bool,
     /// An async policy still to decide whether the call may run.
     pub(super) authorization: Option<BoxFuture<'static, bool>>,
+}
+
+/// How a call holds one of the connection's invocation slots.
+pub(super) enum Slot<'a> {
+    /// Streams and calls with uploads take none.
+    Unlimited,
+    /// One is free, and is taken only if the call has to wait: a call that completes at its
+    /// first poll never touches the semaphore. The semaphore is made with the first slot
+    /// taken (`limit` of them).
+    Free {
+        slots: &'a mut Option<Arc<Semaphore>>,
+        limit: usize,
+    },
+    /// Taken already: the call waited for it.
+    Held(OwnedSemaphorePermit),
+}
+
+impl Slot<'_> {
+    /// The permit a call that waits keeps until its completion is queued.
+    fn take(self) -> Option<OwnedSemaphorePermit> {
+        match self {
+            Slot::Unlimited => None,
+            // Only the read loop takes slots, and it has not taken one since it saw this one
+            // free; other tasks only give theirs back.
+            Slot::Free { slots, limit } => Some(
+                Arc::clone(slots.get_or_insert_with(|| Arc::new(Semaphore::new(limit))))
+                    .try_acquire_owned()
+                    .expect("a slot seen free is still free"),
+            ),
+            Slot::Held(permit) => Some(permit),
+        }
+    }
 }
 
 /// Streaming invocations that may still be cancelled, by invocation id.
@@ -168,22 +200,26 @@ impl<H: Hub> HubDispatcher<H> {
         // Streaming calls and calls with uploads take no slot; others run when one is free,
         // and until then the loop reads nothing more.
         if streaming || method.uploads > 0 {
-            return self.start(call, None, &reader.running);
+            return self.start(call, Slot::Unlimited, &reader.running);
         }
-        match Arc::clone(&reader.slots).try_acquire_owned() {
-            Ok(permit) => self.start(call, Some(permit), &reader.running),
-            Err(_) => reader.waiting = Some(Box::new(call)),
+        if reader
+            .slots
+            .as_ref()
+            .is_none_or(|s| s.available_permits() > 0)
+        {
+            let slot = Slot::Free {
+                slots: &mut reader.slots,
+                limit: self.options.maximum_parallel_invocations_per_client,
+            };
+            self.start(call, slot, &reader.running)
+        } else {
+            reader.waiting = Some(Box::new(call));
         }
     }
 
     /// Runs a bound call and sends its Completion: at once when it finishes without waiting
     /// (most calls do), otherwise as its own task.
-    pub(super) fn start(
-        &self,
-        call: Call,
-        permit: Option<OwnedSemaphorePermit>,
-        running: &Running,
-    ) {
+    pub(super) fn start(&self, call: Call, slot: Slot<'_>, running: &Running) {
         let detailed = self.options.enable_detailed_errors;
         // Only a stream can be cancelled by the client, and only a stream is tracked as running.
         let (cancel, running) = match call.streaming {
@@ -229,12 +265,12 @@ impl<H: Hub> HubDispatcher<H> {
                 {
                     context.connection().deliver(frame);
                 }
-                // The slot is given back once the completion is queued (see below).
-                drop(permit);
+                // A slot it holds is given back now, after its completion was queued.
                 return;
             }
         }
         let traced = started.is_some().then(|| span.clone());
+        let permit = slot.take();
         let task = async move {
             // The slot is held until the completion is queued, so a call that waited for it
             // is answered after the one before it.

@@ -20,13 +20,15 @@ use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError, SequenceMess
 use crate::telemetry;
 
 use super::close_all::Round;
-use super::invoke::{Call, Running};
+use super::invoke::{Call, Running, Slot};
 use super::{End, HubDispatcher, lock};
 
 /// Per-connection state of the read loop.
 pub(super) struct Reader<'a> {
     pub(super) context: &'a Context,
-    pub(super) slots: Arc<Semaphore>,
+    /// The invocation slots, made when a call first has to wait: most connections' calls
+    /// complete at once and never hold one.
+    pub(super) slots: Option<Arc<Semaphore>>,
     /// The invocation waiting for a slot. While there is one the loop reads nothing more, as
     /// ASP.NET Core's does: the client's sends back up into its socket instead of this
     /// server's memory. Boxed, as `incoming`: rarely there, and the reader lives as long as
@@ -126,9 +128,7 @@ impl<H: Hub> HubDispatcher<H> {
             let mut reader =
                 Reader {
                     context,
-                    slots: Arc::new(Semaphore::new(
-                        self.options.maximum_parallel_invocations_per_client,
-                    )),
+                    slots: None,
                     waiting: None,
                     running: Running::default(),
                     uploads: HashMap::new(),
@@ -239,11 +239,14 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                     _ = &mut closing_all => return End::ClosedByServer(round.allow_reconnect()),
                     // Boxed: rarely waited for, and its state would enlarge every read loop.
-                    permit = async { Box::pin(Arc::clone(&reader.slots).acquire_owned()).await },
+                    permit = async {
+                        let slots = reader.slots.clone().expect("a call waits only for slots taken");
+                        Box::pin(slots.acquire_owned()).await
+                    },
                         if reader.waiting.is_some() => {
                         let permit = permit.expect("the invocation semaphore is never closed");
                         if let Some(call) = reader.waiting.take() {
-                            self.start(*call, Some(permit), &reader.running);
+                            self.start(*call, Slot::Held(permit), &reader.running);
                         }
                         last_message = Instant::now();
                         // Carry on with what was read before the loop stopped.

@@ -1,6 +1,6 @@
 //! Writing a message: the body with room kept in front for its VarInt length prefix.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use serde::Serialize;
 
 use super::super::EncodeError;
@@ -20,6 +20,25 @@ impl Frame {
         let mut buf = Vec::with_capacity(64 + payload);
         buf.resize(PREFIX_ROOM, 0);
         Frame(buf)
+    }
+
+    /// A frame of exactly `message` bytes (after the length prefix): one allocation, which the
+    /// returned `Bytes` keeps as its own.
+    pub(super) fn exact(message: usize) -> Self {
+        let mut buf = Vec::with_capacity(PREFIX_ROOM + message);
+        buf.resize(PREFIX_ROOM, 0);
+        Frame(buf)
+    }
+
+    /// The encoded size of `s`, header included.
+    pub(super) fn str_size(s: &str) -> usize {
+        let header = match s.len() {
+            0..=31 => 1,
+            32..=0xff => 2,
+            0x100..=0xffff => 3,
+            _ => 5,
+        };
+        header + s.len()
     }
 
     pub(super) fn byte(&mut self, b: u8) -> &mut Self {
@@ -72,7 +91,11 @@ impl Frame {
         }
         let start = PREFIX_ROOM - n;
         buf[start..PREFIX_ROOM].copy_from_slice(&prefix[..n]);
-        Bytes::from(buf).slice(start..)
+        // Advancing (unlike slicing) takes no shared header: a buffer filled to its capacity
+        // becomes `Bytes` without a second allocation.
+        let mut frame = Bytes::from(buf);
+        frame.advance(start);
+        frame
     }
 }
 

@@ -97,13 +97,14 @@ impl HubProtocol for MessagePackProtocol {
     }
 
     fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
-        let mut frame = Frame::with_room(
-            invocation_id.len()
-                + match &outcome {
-                    CompletionOutcome::Result(raw) => raw.len(),
-                    CompletionOutcome::Error(error) => error.len(),
-                    CompletionOutcome::Empty => 0,
-                },
+        // Array header, type, headers map, id, then the result kind and its value.
+        let head = 3 + Frame::str_size(invocation_id);
+        let mut frame = Frame::exact(
+            head + match &outcome {
+                CompletionOutcome::Result(raw) => 1 + raw.len(),
+                CompletionOutcome::Error(error) => 1 + Frame::str_size(error),
+                CompletionOutcome::Empty => 1,
+            },
         );
         match outcome {
             CompletionOutcome::Error(error) => {
@@ -137,7 +138,7 @@ impl HubProtocol for MessagePackProtocol {
     }
 
     fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {
-        let mut frame = Frame::with_room(invocation_id.len() + item.len());
+        let mut frame = Frame::exact(3 + Frame::str_size(invocation_id) + item.len());
         frame.byte(0x94).byte(2).byte(0x80).str(invocation_id);
         frame.0.extend_from_slice(item);
         frame.finish()
@@ -293,6 +294,25 @@ mod tests {
             &MessagePackProtocol::write_completion("1", CompletionOutcome::error("no"))[..],
             [0x09, 0x95, 0x03, 0x80, 0xa1, b'1', 0x01, 0xa2, b'n', b'o']
         );
+    }
+
+    #[test]
+    fn sizes_completions_with_longer_ids_and_errors_exactly() {
+        // A 40-byte id takes a str8 header and a 300-byte error a str16 one: the frame is sized
+        // from both, and its length prefix (two VarInt bytes past 127) covers exactly the rest.
+        let id = "i".repeat(40);
+        let error = "e".repeat(300);
+        let frame = MessagePackProtocol::write_completion(&id, CompletionOutcome::error(&error));
+        let body = 3 + (2 + 40) + 1 + (3 + 300);
+        assert_eq!(frame.len(), 2 + body);
+        assert_eq!(&frame[..2], [(body & 0x7f) as u8 | 0x80, (body >> 7) as u8]);
+        let (msg, used) = parse(&frame);
+        assert_eq!(used, frame.len());
+        assert!(matches!(
+            msg,
+            HubMessage::Completion { invocation_id, outcome: CompletionOutcome::Error(e) }
+                if invocation_id == id && e == error
+        ));
     }
 
     #[test]

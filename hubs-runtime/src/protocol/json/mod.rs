@@ -1,0 +1,270 @@
+//! The JSON hub protocol: UTF-8 JSON objects, each ended by the record separator.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::value::RawValue;
+
+use super::property_names::CaseInsensitive;
+use super::{
+    Arguments, CompletionOutcome, EncodeError, HubMessage, HubProtocol, Invocation, Protocol,
+    ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
+};
+
+/// The `json` hub protocol.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonProtocol;
+
+/// Every field any client message may carry; serde skips unknown keys and accepts any order.
+///
+/// Strings borrow from the frame unless they contain escapes: serde borrows a `Cow` field only
+/// when it is not wrapped, so the optional ones go through [`Text`].
+#[derive(Deserialize)]
+struct WireMessage<'a> {
+    #[serde(rename = "type")]
+    kind: Option<u64>,
+    #[serde(rename = "invocationId", borrow, default)]
+    invocation_id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    target: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    arguments: Option<Vec<&'a RawValue>>,
+    #[serde(rename = "streamIds", borrow, default)]
+    stream_ids: Option<Vec<Text<'a>>>,
+    #[serde(borrow, default)]
+    error: Option<Text<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    item: Option<&'a RawValue>,
+    #[serde(rename = "sequenceId", default)]
+    sequence_id: Option<u64>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
+    // Checked for shape (an object of strings) and otherwise unused.
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    headers: Option<HashMap<Text<'a>, Text<'a>>>,
+}
+
+/// A JSON string, borrowed from the frame when it has no escapes.
+#[derive(Deserialize, PartialEq, Eq, Hash)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+fn text(value: Option<Text<'_>>) -> Option<Cow<'_, str>> {
+    value.map(|Text(text)| text)
+}
+
+/// A key that is present, even with a `null` value (plain `Option` would read `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
+}
+
+fn missing(property: &str) -> ProtocolError {
+    ProtocolError::Malformed(format!("Missing required property '{property}'."))
+}
+
+fn required_id(id: Option<Text<'_>>) -> Result<Cow<'_, str>, ProtocolError> {
+    text(id).ok_or_else(|| missing("invocationId"))
+}
+
+fn invocation(wire: WireMessage<'_>) -> Result<Invocation<'_>, ProtocolError> {
+    let target = text(wire.target).ok_or_else(|| missing("target"))?;
+    let arguments = wire.arguments.ok_or_else(|| missing("arguments"))?;
+    // Collected in place: the slices take the room of the raw values they come from.
+    let values = arguments.into_iter().map(|v| v.get().as_bytes()).collect();
+    let stream_ids = wire.stream_ids.unwrap_or_default();
+    Ok(Invocation {
+        invocation_id: text(wire.invocation_id).filter(|id| !id.is_empty()),
+        target,
+        arguments: Arguments::new(Protocol::Json, values),
+        stream_ids: stream_ids.into_iter().map(|Text(id)| id).collect(),
+    })
+}
+
+/// The length of `s` as a JSON string without escapes: frames sized exactly become `Bytes`
+/// without a second allocation (a string with escapes only grows the buffer).
+fn quoted_len(s: &str) -> usize {
+    s.len() + 2
+}
+
+fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing a str to a Vec cannot fail.
+    serde_json::to_writer(&mut *out, s).expect("writing a string to memory");
+}
+
+impl HubProtocol for JsonProtocol {
+    const NAME: &'static str = "json";
+    const MAX_VERSION: u32 = 2;
+    const TRANSFER_FORMAT: TransferFormat = TransferFormat::Text;
+
+    fn parse(
+        input: &[u8],
+        max_message_size: Option<usize>,
+    ) -> Result<Option<(HubMessage<'_>, usize)>, ProtocolError> {
+        // Look for the separator only as far as the size limit allows.
+        let window = match max_message_size {
+            Some(limit) => &input[..input.len().min(limit + 1)],
+            None => input,
+        };
+        let Some(end) = memchr::memchr(RECORD_SEPARATOR, window) else {
+            return match max_message_size {
+                Some(limit) if input.len() > limit => Err(ProtocolError::MessageTooLarge { limit }),
+                _ => Ok(None),
+            };
+        };
+        // Checked once as a whole, so serde_json need not check each string again.
+        let json = std::str::from_utf8(&input[..end]).map_err(|e| {
+            ProtocolError::Malformed(format!("Error reading JSON. The message is not UTF-8: {e}"))
+        })?;
+        let wire: WireMessage<'_> = serde_json::from_str(json)
+            .map_err(|e| ProtocolError::Malformed(format!("Error reading JSON. {e}")))?;
+        let kind = wire.kind.ok_or_else(|| missing("type"))?;
+        let message = match kind {
+            1 => HubMessage::Invocation(invocation(wire)?),
+            2 => HubMessage::StreamItem {
+                item: wire.item.ok_or_else(|| missing("item"))?.get().as_bytes(),
+                invocation_id: required_id(wire.invocation_id)?,
+            },
+            3 => {
+                let outcome = match (wire.result, wire.error) {
+                    (Some(_), Some(_)) => {
+                        return Err(ProtocolError::Malformed(
+                            "The 'error' and 'result' properties are mutually exclusive.".into(),
+                        ));
+                    }
+                    (Some(result), None) => CompletionOutcome::Result(result.get().as_bytes()),
+                    (None, Some(Text(error))) => CompletionOutcome::Error(error),
+                    (None, None) => CompletionOutcome::Empty,
+                };
+                HubMessage::Completion {
+                    invocation_id: required_id(wire.invocation_id)?,
+                    outcome,
+                }
+            }
+            4 => {
+                if wire
+                    .invocation_id
+                    .as_ref()
+                    .is_none_or(|Text(id)| id.is_empty())
+                {
+                    return Err(missing("invocationId"));
+                }
+                HubMessage::StreamInvocation(invocation(wire)?)
+            }
+            5 => HubMessage::CancelInvocation {
+                invocation_id: required_id(wire.invocation_id)?,
+            },
+            6 => HubMessage::Ping,
+            7 => HubMessage::Close {
+                error: text(wire.error),
+            },
+            8 => HubMessage::Ack {
+                sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
+            },
+            9 => HubMessage::Sequence {
+                sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
+            },
+            _ => HubMessage::Ignored,
+        };
+        Ok(Some((message, end + 1)))
+    }
+
+    fn decode_value<T: DeserializeOwned>(raw: &[u8]) -> Result<T, String> {
+        // Property names are matched without regard to case, as ASP.NET Core reads JSON.
+        let mut deserializer = serde_json::Deserializer::from_slice(raw);
+        let value =
+            T::deserialize(CaseInsensitive(&mut deserializer)).map_err(|e| e.to_string())?;
+        deserializer.end().map_err(|e| e.to_string())?;
+        Ok(value)
+    }
+
+    fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+        serde_json::to_vec(value).map_err(|e| EncodeError(e.to_string()))
+    }
+
+    fn write_invocation<A: Serialize + ?Sized>(
+        invocation_id: Option<&str>,
+        target: &str,
+        arguments: &A,
+    ) -> Result<Bytes, EncodeError> {
+        let mut out = Vec::with_capacity(64);
+        out.extend_from_slice(br#"{"type":1,"#);
+        if let Some(id) = invocation_id {
+            out.extend_from_slice(br#""invocationId":"#);
+            push_json_string(&mut out, id);
+            out.push(b',');
+        }
+        out.extend_from_slice(br#""target":"#);
+        push_json_string(&mut out, target);
+        out.extend_from_slice(br#","arguments":"#);
+        serde_json::to_writer(&mut out, arguments).map_err(|e| EncodeError(e.to_string()))?;
+        out.extend_from_slice(&[b'}', RECORD_SEPARATOR]);
+        Ok(out.into())
+    }
+
+    fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
+        const HEAD: &[u8] = br#"{"type":3,"invocationId":"#;
+        let (key, value): (&[u8], usize) = match &outcome {
+            CompletionOutcome::Result(raw) => (br#","result":"#, raw.len()),
+            CompletionOutcome::Error(error) => (br#","error":"#, quoted_len(error)),
+            CompletionOutcome::Empty => (b"", 0),
+        };
+        let mut out =
+            Vec::with_capacity(HEAD.len() + quoted_len(invocation_id) + key.len() + value + 2);
+        out.extend_from_slice(HEAD);
+        push_json_string(&mut out, invocation_id);
+        out.extend_from_slice(key);
+        match outcome {
+            CompletionOutcome::Result(raw) => out.extend_from_slice(raw),
+            CompletionOutcome::Error(error) => push_json_string(&mut out, &error),
+            CompletionOutcome::Empty => {}
+        }
+        out.extend_from_slice(&[b'}', RECORD_SEPARATOR]);
+        out.into()
+    }
+
+    fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {
+        const HEAD: &[u8] = br#"{"type":2,"invocationId":"#;
+        const KEY: &[u8] = br#","item":"#;
+        let mut out =
+            Vec::with_capacity(HEAD.len() + quoted_len(invocation_id) + KEY.len() + item.len() + 2);
+        out.extend_from_slice(HEAD);
+        push_json_string(&mut out, invocation_id);
+        out.extend_from_slice(KEY);
+        out.extend_from_slice(item);
+        out.extend_from_slice(&[b'}', RECORD_SEPARATOR]);
+        out.into()
+    }
+
+    fn write_ping() -> Bytes {
+        Bytes::from_static(b"{\"type\":6}\x1e")
+    }
+
+    fn write_sequence_message(kind: SequenceMessage, sequence_id: u64) -> Bytes {
+        format!(
+            "{{\"type\":{},\"sequenceId\":{sequence_id}}}\x1e",
+            kind as u8
+        )
+        .into()
+    }
+
+    fn write_close(error: Option<&str>, allow_reconnect: bool) -> Bytes {
+        let mut out = Vec::with_capacity(80);
+        out.extend_from_slice(br#"{"type":7"#);
+        if let Some(error) = error {
+            out.extend_from_slice(br#","error":"#);
+            push_json_string(&mut out, error);
+        }
+        if allow_reconnect {
+            out.extend_from_slice(br#","allowReconnect":true"#);
+        }
+        out.extend_from_slice(&[b'}', RECORD_SEPARATOR]);
+        out.into()
+    }
+}
+
+#[cfg(test)]
+mod tests;
