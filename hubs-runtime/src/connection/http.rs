@@ -155,6 +155,7 @@ impl HttpConnection {
             outbound,
             abort,
             resumable: None,
+            quiet: None,
         };
         tokio::spawn(async move {
             handler.run(transport_connection).await;

@@ -8,6 +8,7 @@ mod dispatcher;
 mod endpoint;
 mod http;
 mod queue;
+mod quiet;
 mod resumable;
 mod shutdown;
 mod websocket;
@@ -29,6 +30,7 @@ use crate::auth::ConnectionUser;
 pub use dispatcher::ConnectionDispatcher;
 pub use endpoint::ConnectionEndpoint;
 pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
+pub(crate) use quiet::{Quiet, QuietWakes};
 pub use resumable::{Resumable, SequenceWriter};
 pub(crate) use shutdown::Served;
 /// Not public API: the WebSocket frame parser, for the `websocket_frames` fuzz target.
@@ -88,6 +90,9 @@ pub struct TransportConnection {
     /// [`ConnectionOptions::allow_stateful_reconnects`] is on): the handler then numbers and
     /// acknowledges messages itself, as the hub protocol's Ack and Sequence do.
     pub resumable: Option<Arc<Resumable>>,
+    /// The waker of waits that rarely end, shared with the transport's own futures that run
+    /// in the handler's task (a WebSocket's writer); `None` where there are none.
+    pub(crate) quiet: Option<QuietWakes>,
 }
 
 /// Runs one connection from its first byte to its end: the application of a raw connection

@@ -30,7 +30,10 @@ use self::frame::code;
 use self::read::{Event, FrameReader};
 use self::wire::WebSocketWire;
 use super::queue::{QueueReceiver, WireHandle, WireStatus};
-use super::{ConnectionHandler, ConnectionOptions, RequestInfo, SendQueue, TransportConnection};
+use super::{
+    ConnectionHandler, ConnectionOptions, Quiet, QuietWakes, RequestInfo, SendQueue,
+    TransportConnection,
+};
 
 pub(crate) use handshake::Handshake;
 pub(crate) use io::Socket;
@@ -89,6 +92,7 @@ pub(super) fn run(
 ) -> impl Future<Output = ()> + Send + use<> {
     let Socket { read, write, early } = socket;
     let abort = CancellationToken::new();
+    let quiet = QuietWakes::default();
     let wire = Box::new(WebSocketWire::new(write, abort.clone()));
     let (outbound, queue) = SendQueue::with_wire(options.queue_limits(), wire);
     let inbound = Inbound {
@@ -104,6 +108,8 @@ pub(super) fn run(
         outbound,
         abort: abort.clone(),
         resumable: None,
+        // The writer is polled in the handler's task (see `Connection`).
+        quiet: Some(quiet.clone()),
     };
     Connection {
         application: Some(handler.run(connection)),
@@ -111,6 +117,7 @@ pub(super) fn run(
             wire: queue.wire_handle(),
             queue,
             aborted: abort.clone().cancelled_owned(),
+            quiet: quiet.gate(),
             abort,
             aborting: false,
             send_timeout: options.transport_send_timeout,
@@ -178,9 +185,11 @@ pin_project_lite::pin_project! {
         queue: QueueReceiver,
         wire: WireHandle,
         abort: CancellationToken,
-        // Waited for once, not per wake, so that a wake registers no new waiter.
+        // Waited for once, not per wake, so that a wake registers no new waiter; polled only
+        // after it woke (see `Quiet`).
         #[pin]
         aborted: WaitForCancellationFutureOwned,
+        quiet: Quiet,
         aborting: bool,
         send_timeout: Duration,
         // While the socket is full: the deadline, and the progress when it was set.
@@ -192,8 +201,13 @@ impl Future for Writer {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        if !*this.aborting && this.aborted.poll(cx).is_ready() {
+        let mut this = self.project();
+        if !*this.aborting
+            && this
+                .quiet
+                .poll(cx, |cx| this.aborted.as_mut().poll(cx))
+                .is_ready()
+        {
             *this.aborting = true;
             this.wire.with_wire(|wire: &mut WebSocketWire, backlog| {
                 wire.close(code::ERROR, "connection aborted", backlog);

@@ -57,6 +57,7 @@ pub(in crate::connection) async fn run_resumable(
         outbound,
         abort: abort.clone(),
         resumable: Some(Arc::clone(&resumable)),
+        quiet: None,
     };
     let mut application = tokio::spawn(handler.run(connection));
     let mut format = TransferFormat::Text;

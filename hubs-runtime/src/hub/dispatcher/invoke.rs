@@ -138,7 +138,7 @@ impl<H: Hub> HubDispatcher<H> {
         }
         if streaming
             && let Some(id) = id
-            && lock(&reader.running).contains_key(id)
+            && (reader.running.as_ref()).is_some_and(|running| lock(running).contains_key(id))
         {
             return fail(format!("Invocation ID '{id}' is already in use."));
         }
@@ -200,7 +200,7 @@ impl<H: Hub> HubDispatcher<H> {
         // Streaming calls and calls with uploads take no slot; others run when one is free,
         // and until then the loop reads nothing more.
         if streaming || method.uploads > 0 {
-            return self.start(call, Slot::Unlimited, &reader.running);
+            return self.start(call, Slot::Unlimited, &mut reader.running);
         }
         if reader
             .slots
@@ -211,7 +211,7 @@ impl<H: Hub> HubDispatcher<H> {
                 slots: &mut reader.slots,
                 limit: self.options.maximum_parallel_invocations_per_client,
             };
-            self.start(call, slot, &reader.running)
+            self.start(call, slot, &mut reader.running)
         } else {
             reader.waiting = Some(Box::new(call));
         }
@@ -219,13 +219,13 @@ impl<H: Hub> HubDispatcher<H> {
 
     /// Runs a bound call and sends its Completion: at once when it finishes without waiting
     /// (most calls do), otherwise as its own task.
-    pub(super) fn start(&self, call: Call, slot: Slot<'_>, running: &Running) {
+    pub(super) fn start(&self, call: Call, slot: Slot<'_>, running: &mut Option<Running>) {
         let detailed = self.options.enable_detailed_errors;
         // Only a stream can be cancelled by the client, and only a stream is tracked as running.
         let (cancel, running) = match call.streaming {
             true => (
                 call.context.cancel_token().cloned(),
-                Some(Arc::clone(running)),
+                Some(Arc::clone(running.get_or_insert_with(Running::default))),
             ),
             false => (None, None),
         };

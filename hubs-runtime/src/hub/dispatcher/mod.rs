@@ -117,10 +117,19 @@ impl<H: Hub> HubDispatcher<H> {
 
     /// Finds a method by wire name without regard to case.
     fn lookup(&self, target: &str) -> Option<usize> {
-        if target.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.methods.get(&target.to_ascii_lowercase()).copied()
-        } else {
-            self.methods.get(target).copied()
+        if !target.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.methods.get(target).copied();
+        }
+        // Clients call methods in PascalCase: a name that fits is lowercased on the stack.
+        let mut room = [0; 64];
+        match room.get_mut(..target.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(target.as_bytes());
+                lower.make_ascii_lowercase();
+                let lower = std::str::from_utf8(lower).expect("ASCII lowercasing keeps UTF-8");
+                self.methods.get(lower).copied()
+            }
+            None => self.methods.get(&target.to_ascii_lowercase()).copied(),
         }
     }
 
@@ -247,6 +256,11 @@ impl<H: Hub> HubDispatcher<H> {
             };
             let end = match refused {
                 None => {
+                    // What the handshake left: its buffer is kept only with bytes in it.
+                    let buffer = match buffer.is_empty() {
+                        true => BytesMut::new(),
+                        false => buffer,
+                    };
                     self.read_loop(&mut transport, &context, &close_requested, &round, buffer)
                         .await
                 }

@@ -2,7 +2,9 @@
 //! expiry), back-pressure while an invocation waits for a slot, and message handling.
 
 use std::collections::HashMap;
+use std::future::{Future, poll_fn};
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -12,7 +14,7 @@ use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::ConnectionUser;
-use crate::connection::{Resumable, TransportConnection};
+use crate::connection::{QuietWakes, Resumable, TransportConnection};
 use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub, HubError};
 use crate::lifetime::ClientResult;
@@ -34,7 +36,8 @@ pub(super) struct Reader<'a> {
     /// server's memory. Boxed, as `incoming`: rarely there, and the reader lives as long as
     /// the connection.
     pub(super) waiting: Option<Box<Call>>,
-    pub(super) running: Running,
+    /// Made with the first stream: most connections never run one.
+    pub(super) running: Option<Running>,
     pub(super) uploads: HashMap<String, mpsc::Sender<UploadItem>>,
     pub(super) saw_ping: bool,
     /// Messages parsed since they were last counted in the metrics.
@@ -130,7 +133,7 @@ impl<H: Hub> HubDispatcher<H> {
                     context,
                     slots: None,
                     waiting: None,
-                    running: Running::default(),
+                    running: None,
                     uploads: HashMap::new(),
                     saw_ping: false,
                     parsed: 0,
@@ -187,6 +190,11 @@ impl<H: Hub> HubDispatcher<H> {
             // Shared by every connection of the endpoint: a close-all costs no task per connection.
             let closing_all = round.token.cancelled();
             tokio::pin!(closing_all);
+            // Both are polled only after one of them woke (see `Quiet`).
+            let mut quiet = transport
+                .quiet
+                .get_or_insert_with(QuietWakes::default)
+                .gate();
             loop {
                 tokio::select! {
                     biased;
@@ -230,14 +238,20 @@ impl<H: Hub> HubDispatcher<H> {
                             }
                         }
                     }
-                    _ = &mut closing => {
-                        return if transport.abort.is_cancelled() {
+                    every = poll_fn(|cx| quiet.poll(cx, |cx| {
+                        if closing.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(false);
+                        }
+                        closing_all.as_mut().poll(cx).map(|()| true)
+                    })) => {
+                        return if every {
+                            End::ClosedByServer(round.allow_reconnect())
+                        } else if transport.abort.is_cancelled() {
                             End::TransportGone
                         } else {
                             End::CloseRequested
                         };
                     }
-                    _ = &mut closing_all => return End::ClosedByServer(round.allow_reconnect()),
                     // Boxed: rarely waited for, and its state would enlarge every read loop.
                     permit = async {
                         let slots = reader.slots.clone().expect("a call waits only for slots taken");
@@ -246,7 +260,7 @@ impl<H: Hub> HubDispatcher<H> {
                         if reader.waiting.is_some() => {
                         let permit = permit.expect("the invocation semaphore is never closed");
                         if let Some(call) = reader.waiting.take() {
-                            self.start(*call, Slot::Held(permit), &reader.running);
+                            self.start(*call, Slot::Held(permit), &mut reader.running);
                         }
                         last_message = Instant::now();
                         // Carry on with what was read before the loop stopped.
@@ -436,7 +450,8 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                 }
                 HubMessage::CancelInvocation { invocation_id } => {
-                    let token = lock(&reader.running).remove(&*invocation_id);
+                    let token = (reader.running.as_ref())
+                        .and_then(|running| lock(running).remove(&*invocation_id));
                     if let Some(token) = token {
                         token.cancel();
                     }
