@@ -38,7 +38,7 @@ pub(crate) struct Quiet {
 #[derive(Default)]
 struct Wakes {
     count: AtomicU32,
-    /// The read loop's task, woken in turn.
+    /// The task that polls the waits, woken in turn.
     task: AtomicWaker,
 }
 

@@ -404,7 +404,7 @@ mod tests {
             "12345",
             &"x".repeat(INLINE_ID),
             &"y".repeat(INLINE_ID + 1),
-            "é".repeat(11).as_str(),
+            "é".repeat(INLINE_ID / 2).as_str(),
         ] {
             assert_eq!(InvocationId::new(id).as_str(), id);
         }
@@ -416,6 +416,15 @@ mod tests {
             InvocationId::new(&"y".repeat(INLINE_ID + 1)),
             InvocationId::Long(_)
         ));
+        assert!(matches!(
+            InvocationId::new(&"é".repeat(INLINE_ID / 2)),
+            InvocationId::Short { .. }
+        ));
+        assert_eq!(
+            std::mem::size_of::<super::Context>(),
+            32,
+            "a context stays small"
+        );
     }
 
     #[derive(Clone, Default, Debug, PartialEq)]

@@ -138,7 +138,10 @@ impl<H: Hub> HubDispatcher<H> {
         }
         if streaming
             && let Some(id) = id
-            && (reader.running.as_ref()).is_some_and(|running| lock(running).contains_key(id))
+            && reader
+                .running
+                .as_ref()
+                .is_some_and(|running| lock(running).contains_key(id))
         {
             return fail(format!("Invocation ID '{id}' is already in use."));
         }

@@ -450,7 +450,9 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                 }
                 HubMessage::CancelInvocation { invocation_id } => {
-                    let token = (reader.running.as_ref())
+                    let token = reader
+                        .running
+                        .as_ref()
                         .and_then(|running| lock(running).remove(&*invocation_id));
                     if let Some(token) = token {
                         token.cancel();

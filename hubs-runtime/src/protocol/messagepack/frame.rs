@@ -32,13 +32,7 @@ impl Frame {
 
     /// The encoded size of `s`, header included.
     pub(super) fn str_size(s: &str) -> usize {
-        let header = match s.len() {
-            0..=31 => 1,
-            32..=0xff => 2,
-            0x100..=0xffff => 3,
-            _ => 5,
-        };
-        header + s.len()
+        str_header(s.len()).1 + s.len()
     }
 
     pub(super) fn byte(&mut self, b: u8) -> &mut Self {
@@ -47,19 +41,8 @@ impl Frame {
     }
 
     pub(super) fn str(&mut self, s: &str) -> &mut Self {
-        let len = s.len();
-        match len {
-            0..=31 => self.0.push(0xa0 | len as u8),
-            32..=0xff => self.0.extend_from_slice(&[0xd9, len as u8]),
-            0x100..=0xffff => {
-                self.0.push(0xda);
-                self.0.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            _ => {
-                self.0.push(0xdb);
-                self.0.extend_from_slice(&(len as u32).to_be_bytes());
-            }
-        }
+        let (header, len) = str_header(s.len());
+        self.0.extend_from_slice(&header[..len]);
         self.0.extend_from_slice(s.as_bytes());
         self
     }
@@ -96,6 +79,32 @@ impl Frame {
         let mut frame = Bytes::from(buf);
         frame.advance(start);
         frame
+    }
+}
+
+/// The MessagePack header of a string of `len` bytes (fixstr, str8, str16 or str32), and how
+/// many of its bytes are used.
+fn str_header(len: usize) -> ([u8; 5], usize) {
+    let mut header = [0; 5];
+    match len {
+        0..=31 => {
+            header[0] = 0xa0 | len as u8;
+            (header, 1)
+        }
+        32..=0xff => {
+            header[..2].copy_from_slice(&[0xd9, len as u8]);
+            (header, 2)
+        }
+        0x100..=0xffff => {
+            header[0] = 0xda;
+            header[1..3].copy_from_slice(&(len as u16).to_be_bytes());
+            (header, 3)
+        }
+        _ => {
+            header[0] = 0xdb;
+            header[1..].copy_from_slice(&(len as u32).to_be_bytes());
+            (header, 5)
+        }
     }
 }
 
