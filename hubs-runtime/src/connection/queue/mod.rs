@@ -248,7 +248,7 @@ impl SendQueue {
         let mut state = self.shared.lock();
         state.held = false;
         if state.wire.is_some() {
-            return self.shared.write_or_wake(state);
+            return self.shared.write_or_wake(state, None);
         }
         drop(state);
         self.shared.receiver.wake();
@@ -258,10 +258,10 @@ impl SendQueue {
     fn push(&self, mut state: MutexGuard<'_, State>, item: Outgoing, direct: bool) {
         let was_empty = state.items.is_empty();
         state.bytes += item.len();
-        state.items.push_back(item);
         if state.wire.is_some() && direct {
-            return self.shared.write_or_wake(state);
+            return self.shared.write_or_wake(state, Some(item));
         }
+        state.items.push_back(item);
         drop(state);
         // A receiver only waits on an empty queue: later items find it awake.
         if was_empty {

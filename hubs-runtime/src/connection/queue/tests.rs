@@ -156,13 +156,13 @@ struct Recording(Arc<Mutex<Vec<String>>>);
 impl Wire for Recording {
     fn write(&mut self, backlog: &mut Backlog<'_>, _: Option<&mut Context<'_>>) -> WireStatus {
         let mut written = self.0.lock().unwrap();
-        for item in backlog.items() {
+        for item in backlog.iter() {
             match item {
                 Outgoing::Frame(bytes) => written.push(String::from_utf8_lossy(bytes).into()),
                 other => panic!("not a frame: {other:?}"),
             }
         }
-        let all = backlog.items().len();
+        let all = backlog.len();
         backlog.advance(all, 0);
         WireStatus::Idle
     }
@@ -202,4 +202,76 @@ async fn a_held_queue_hands_its_receiver_nothing_until_released() {
     tokio::task::yield_now().await;
     queue.release();
     assert_eq!(waiting.await.unwrap().as_deref(), Some("a"));
+}
+
+/// A wire whose socket takes at most `room` bytes, then blocks until given more.
+#[derive(Debug, Default)]
+struct Narrow(Arc<Mutex<(usize, String)>>);
+
+impl Wire for Narrow {
+    fn write(&mut self, backlog: &mut Backlog<'_>, _: Option<&mut Context<'_>>) -> WireStatus {
+        let mut socket = self.0.lock().unwrap();
+        let (mut done, mut at) = (0, backlog.offset());
+        for item in backlog.iter() {
+            let Outgoing::Frame(bytes) = item else {
+                panic!("not a frame: {item:?}")
+            };
+            let take = (bytes.len() - at).min(socket.0);
+            socket.0 -= take;
+            socket
+                .1
+                .push_str(std::str::from_utf8(&bytes[at..at + take]).unwrap());
+            if at + take < bytes.len() {
+                at += take;
+                break;
+            }
+            done += 1;
+            at = 0;
+        }
+        let blocked = done < backlog.len();
+        backlog.advance(done, at);
+        if blocked {
+            WireStatus::Blocked
+        } else {
+            WireStatus::Idle
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_send_the_socket_takes_at_once_leaves_nothing_queued_and_the_rest_keeps_its_order() {
+    let socket = Arc::new(Mutex::new((usize::MAX, String::new())));
+    let limits = QueueLimits {
+        buffer: 64,
+        max_buffer: 1024,
+        drain_timeout: Duration::from_secs(1),
+    };
+    let (queue, mut receiver) = SendQueue::with_wire(limits, Box::new(Narrow(socket.clone())));
+    queue.try_send(frame("hello")).unwrap();
+    {
+        let state = receiver.shared.lock();
+        // Written straight from the sender: nothing is left queued.
+        assert_eq!((state.items.capacity(), state.bytes), (0, 0));
+    }
+    // The socket takes three bytes: the rest of the item waits in the queue, counted.
+    socket.lock().unwrap().0 = 3;
+    queue.try_send(frame("abcdef")).unwrap();
+    {
+        let state = receiver.shared.lock();
+        assert_eq!((state.items.len(), state.offset, state.bytes), (1, 3, 6));
+        assert!(state.wire_blocked);
+    }
+    // Sent while the socket is blocked: queued behind, not written past the half item.
+    queue.try_send(frame("gh")).unwrap();
+    assert_eq!(socket.lock().unwrap().1, "helloabc");
+    socket.lock().unwrap().0 = usize::MAX;
+    let waker = futures_util::task::noop_waker();
+    let status = receiver.poll_wire(&mut Context::from_waker(&waker));
+    assert_eq!(status, WireStatus::Idle);
+    assert_eq!(socket.lock().unwrap().1, "helloabcdefgh");
+    let state = receiver.shared.lock();
+    assert_eq!(
+        (state.items.capacity(), state.bytes, state.offset),
+        (0, 0, 0)
+    );
 }

@@ -30,16 +30,49 @@ pub(crate) enum WireStatus {
     Finished,
 }
 
-/// The queued items as a [`Wire`] sees them.
+/// The queued items as a [`Wire`] sees them: those in the queue, then the one being sent, if
+/// any. An item sent to an empty queue is offered to the wire before it is queued, so that
+/// the usual delivery, taken by the socket at once, never allocates the queue's storage.
 pub(crate) struct Backlog<'a> {
     state: &'a mut State,
     buffer: usize,
+    arriving: Option<Outgoing>,
 }
 
-impl Backlog<'_> {
+impl<'a> Backlog<'a> {
+    fn new(state: &'a mut State, buffer: usize, arriving: Option<Outgoing>) -> Self {
+        Self {
+            state,
+            buffer,
+            arriving,
+        }
+    }
+
+    /// Queues what the wire did not take of the item being sent.
+    fn finish(self) {
+        if let Some(item) = self.arriving {
+            self.state.items.push_back(item);
+        }
+    }
+
     /// What waits to be written, oldest first.
-    pub(crate) fn items(&self) -> &VecDeque<Outgoing> {
-        &self.state.items
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Outgoing> {
+        self.state.items.iter().chain(&self.arriving)
+    }
+
+    /// The oldest item waiting.
+    pub(crate) fn front(&self) -> Option<&Outgoing> {
+        self.state.items.front().or(self.arriving.as_ref())
+    }
+
+    /// How many items wait.
+    pub(crate) fn len(&self) -> usize {
+        self.state.items.len() + usize::from(self.arriving.is_some())
+    }
+
+    /// Whether nothing waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Bytes of the first item that are written already.
@@ -50,7 +83,13 @@ impl Backlog<'_> {
     /// The first `done` items are written whole, and `offset` bytes of the next.
     pub(crate) fn advance(&mut self, done: usize, offset: usize) {
         let state = &mut *self.state;
-        for item in state.items.drain(..done) {
+        let queued = done.min(state.items.len());
+        for item in state.items.drain(..queued) {
+            state.bytes -= item.len();
+        }
+        if done > queued
+            && let Some(item) = self.arriving.take()
+        {
             state.bytes -= item.len();
         }
         // Progress is counted in items, as a writer that takes items one by one would.
@@ -63,13 +102,16 @@ impl Backlog<'_> {
 
     /// Drops every item not begun (the transport is closing) and refuses later ones.
     pub(crate) fn discard(&mut self) {
-        let keep = usize::from(self.state.offset > 0);
+        let begun = self.state.offset > 0;
         let state = &mut *self.state;
-        let dropped: usize = state
-            .items
-            .drain(keep.min(state.items.len())..)
-            .map(|i| i.len())
-            .sum();
+        let keep = usize::from(begun).min(state.items.len());
+        let mut dropped: usize = state.items.drain(keep..).map(|i| i.len()).sum();
+        // The item being sent is kept only if it is the one begun.
+        if !(begun && keep == 0)
+            && let Some(item) = self.arriving.take()
+        {
+            dropped += item.len();
+        }
         state.bytes -= dropped;
         state.refused = true;
     }
@@ -82,18 +124,30 @@ impl Backlog<'_> {
 }
 
 impl Shared {
-    /// Runs the wire (taken out of `state` while it works); Finished without one, Idle while
-    /// the queue is held.
-    fn run_wire(&self, state: &mut State, cx: Option<&mut Context<'_>>) -> WireStatus {
-        if state.held && state.wire.is_some() {
-            return WireStatus::Idle;
-        }
-        let Some(mut wire) = state.wire.take() else {
-            return WireStatus::Finished;
+    /// Runs the wire (taken out of `state` while it works) on what is queued and then
+    /// `arriving` (counted in `state.bytes` already); Finished without one, Idle while the
+    /// queue is held. What the wire does not take of `arriving` is queued.
+    fn run_wire(
+        &self,
+        state: &mut State,
+        cx: Option<&mut Context<'_>>,
+        arriving: Option<Outgoing>,
+    ) -> WireStatus {
+        let wire = if state.held { None } else { state.wire.take() };
+        let Some(mut wire) = wire else {
+            state.items.extend(arriving);
+            // A held queue's wire writes once it is released.
+            return if state.wire.is_some() {
+                WireStatus::Idle
+            } else {
+                WireStatus::Finished
+            };
         };
         let buffer = self.limits.buffer;
         let was_full = state.bytes >= buffer;
-        let status = wire.write(&mut Backlog { state, buffer }, cx);
+        let mut backlog = Backlog::new(state, buffer, arriving);
+        let status = wire.write(&mut backlog, cx);
+        backlog.finish();
         state.wire_blocked = status == WireStatus::Blocked;
         if status == WireStatus::Finished {
             // The socket's writing half goes now, whoever still holds the queue.
@@ -116,12 +170,18 @@ impl Shared {
 
     /// After a change by anyone but the receiver: writes now, unless the receiver is already
     /// waiting for the socket, and wakes the receiver if anything is left for it.
-    pub(super) fn write_or_wake(&self, mut state: MutexGuard<'_, State>) {
+    /// `arriving`, if any, is an item just sent (see [`Backlog`]).
+    pub(super) fn write_or_wake(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        arriving: Option<Outgoing>,
+    ) {
         if state.wire_blocked {
             // The socket wakes the receiver when it takes more; it writes what came since.
+            state.items.extend(arriving);
             return;
         }
-        let status = self.run_wire(&mut state, None);
+        let status = self.run_wire(&mut state, None, arriving);
         drop(state);
         if status != WireStatus::Idle {
             self.receiver.wake();
@@ -138,7 +198,7 @@ impl QueueReceiver {
         // Registered before looking, so that a change right after the look wakes us.
         self.shared.receiver.register(cx.waker());
         let mut state = self.shared.lock();
-        self.shared.run_wire(&mut state, Some(cx))
+        self.shared.run_wire(&mut state, Some(cx), None)
     }
 
     /// Items the socket has taken so far.
@@ -172,16 +232,10 @@ impl WireHandle {
         };
         if let Some(ours) = (&mut *wire as &mut dyn Any).downcast_mut::<W>() {
             let buffer = self.0.limits.buffer;
-            change(
-                ours,
-                &mut Backlog {
-                    state: &mut state,
-                    buffer,
-                },
-            );
+            change(ours, &mut Backlog::new(&mut state, buffer, None));
         }
         state.wire = Some(wire);
-        self.0.write_or_wake(state);
+        self.0.write_or_wake(state, None);
         // Senders waiting for room see whether the change refused them.
         self.0.room.notify_waiters();
     }

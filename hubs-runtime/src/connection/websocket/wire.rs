@@ -103,7 +103,7 @@ impl WebSocketWire {
     /// picks the transport's next frame, if any.
     fn between_items(&mut self, backlog: &mut Backlog<'_>) {
         loop {
-            match backlog.items().front() {
+            match backlog.front() {
                 Some(Outgoing::Format(format)) => {
                     self.format = *format;
                     backlog.advance(1, 0);
@@ -129,7 +129,7 @@ impl WebSocketWire {
         } else if let Some(payload) = self.pong.take() {
             self.own = frame::control_frame(frame::PONG, &[&payload]);
         } else if let Closing::Requested(code, reason) = self.closing
-            && backlog.items().is_empty()
+            && backlog.is_empty()
         {
             self.own = frame::close_frame(code, reason);
             self.closing = Closing::Sending;
@@ -162,7 +162,7 @@ impl Wire for WebSocketWire {
                 self.between_items(backlog);
             }
             // A message to an idle socket (the usual case) needs no room for a burst.
-            let written = match backlog.items().len() {
+            let written = match backlog.len() {
                 0..=1 => self.write_frames::<1, 3>(backlog, cx.as_deref_mut()),
                 _ => self
                     .write_frames::<MAX_FRAMES, { 2 * MAX_FRAMES + 1 }>(backlog, cx.as_deref_mut()),
@@ -192,7 +192,7 @@ impl WebSocketWire {
         let mut headers = [[0; MAX_SERVER_HEADER]; N];
         let mut header_lens = [None; N];
         let mut frames = 0;
-        for item in backlog.items().iter().take(N) {
+        for item in backlog.iter().take(N) {
             let Some(payload) = payload_of(item) else {
                 break;
             };
@@ -214,7 +214,7 @@ impl WebSocketWire {
         let mut slices = Slices::<S>::default();
         slices.push(own);
         let mut skip = offset;
-        for (i, item) in backlog.items().iter().take(frames).enumerate() {
+        for (i, item) in backlog.iter().take(frames).enumerate() {
             let (Some(header_len), Some(payload)) = (header_lens[i], payload_of(item)) else {
                 continue;
             };
@@ -243,7 +243,7 @@ impl WebSocketWire {
         self.own_written += own_part;
         let mut left = written - own_part;
         let (mut done, mut at) = (0, offset);
-        for (i, item) in backlog.items().iter().take(frames).enumerate() {
+        for (i, item) in backlog.iter().take(frames).enumerate() {
             let size = match (header_lens[i], payload_of(item)) {
                 (Some(header_len), Some(payload)) => header_len + payload.len(),
                 _ => 0,
