@@ -7,6 +7,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 
+mod fast;
+
 use super::property_names::CaseInsensitive;
 use super::{
     Arguments, CompletionOutcome, EncodeError, HubMessage, HubProtocol, Invocation, Protocol,
@@ -55,6 +57,51 @@ fn text(value: Option<Text<'_>>) -> Option<Cow<'_, str>> {
     value.map(|Text(text)| text)
 }
 
+/// The fields of a message, however it was read ([`fast::read`] or serde); values are
+/// their JSON text.
+#[derive(Debug, Default, PartialEq)]
+struct Envelope<'a> {
+    kind: Option<u64>,
+    invocation_id: Option<Cow<'a, str>>,
+    target: Option<Cow<'a, str>>,
+    arguments: Option<Vec<&'a [u8]>>,
+    stream_ids: Option<Vec<Cow<'a, str>>>,
+    error: Option<Cow<'a, str>>,
+    item: Option<&'a [u8]>,
+    sequence_id: Option<u64>,
+    result: Option<&'a [u8]>,
+}
+
+impl<'a> From<WireMessage<'a>> for Envelope<'a> {
+    fn from(wire: WireMessage<'a>) -> Self {
+        let raw = |value: &'a RawValue| value.get().as_bytes();
+        Envelope {
+            kind: wire.kind,
+            invocation_id: text(wire.invocation_id),
+            target: text(wire.target),
+            // Collected in place: the slices take the room of the raw values they come from.
+            arguments: wire.arguments.map(|a| a.into_iter().map(raw).collect()),
+            stream_ids: wire
+                .stream_ids
+                .map(|ids| ids.into_iter().map(|Text(id)| id).collect()),
+            error: text(wire.error),
+            item: wire.item.map(raw),
+            sequence_id: wire.sequence_id,
+            result: wire.result.map(raw),
+        }
+    }
+}
+
+/// The envelope of one message (without its separator).
+fn envelope(json: &str) -> Result<Envelope<'_>, ProtocolError> {
+    if let Some(envelope) = fast::read(json) {
+        return Ok(envelope);
+    }
+    serde_json::from_str::<WireMessage<'_>>(json)
+        .map(Envelope::from)
+        .map_err(|e| ProtocolError::Malformed(format!("Error reading JSON. {e}")))
+}
+
 /// A key that is present, even with a `null` value (plain `Option` would read `null` as absent).
 fn present<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
@@ -66,21 +113,18 @@ fn missing(property: &str) -> ProtocolError {
     ProtocolError::Malformed(format!("Missing required property '{property}'."))
 }
 
-fn required_id(id: Option<Text<'_>>) -> Result<Cow<'_, str>, ProtocolError> {
-    text(id).ok_or_else(|| missing("invocationId"))
+fn required_id(id: Option<Cow<'_, str>>) -> Result<Cow<'_, str>, ProtocolError> {
+    id.ok_or_else(|| missing("invocationId"))
 }
 
-fn invocation(wire: WireMessage<'_>) -> Result<Invocation<'_>, ProtocolError> {
-    let target = text(wire.target).ok_or_else(|| missing("target"))?;
+fn invocation(wire: Envelope<'_>) -> Result<Invocation<'_>, ProtocolError> {
+    let target = wire.target.ok_or_else(|| missing("target"))?;
     let arguments = wire.arguments.ok_or_else(|| missing("arguments"))?;
-    // Collected in place: the slices take the room of the raw values they come from.
-    let values = arguments.into_iter().map(|v| v.get().as_bytes()).collect();
-    let stream_ids = wire.stream_ids.unwrap_or_default();
     Ok(Invocation {
-        invocation_id: text(wire.invocation_id).filter(|id| !id.is_empty()),
+        invocation_id: wire.invocation_id.filter(|id| !id.is_empty()),
         target,
-        arguments: Arguments::new(Protocol::Json, values),
-        stream_ids: stream_ids.into_iter().map(|Text(id)| id).collect(),
+        arguments: Arguments::new(Protocol::Json, arguments),
+        stream_ids: wire.stream_ids.unwrap_or_default(),
     })
 }
 
@@ -119,13 +163,12 @@ impl HubProtocol for JsonProtocol {
         let json = std::str::from_utf8(&input[..end]).map_err(|e| {
             ProtocolError::Malformed(format!("Error reading JSON. The message is not UTF-8: {e}"))
         })?;
-        let wire: WireMessage<'_> = serde_json::from_str(json)
-            .map_err(|e| ProtocolError::Malformed(format!("Error reading JSON. {e}")))?;
+        let wire = envelope(json)?;
         let kind = wire.kind.ok_or_else(|| missing("type"))?;
         let message = match kind {
             1 => HubMessage::Invocation(invocation(wire)?),
             2 => HubMessage::StreamItem {
-                item: wire.item.ok_or_else(|| missing("item"))?.get().as_bytes(),
+                item: wire.item.ok_or_else(|| missing("item"))?,
                 invocation_id: required_id(wire.invocation_id)?,
             },
             3 => {
@@ -135,8 +178,8 @@ impl HubProtocol for JsonProtocol {
                             "The 'error' and 'result' properties are mutually exclusive.".into(),
                         ));
                     }
-                    (Some(result), None) => CompletionOutcome::Result(result.get().as_bytes()),
-                    (None, Some(Text(error))) => CompletionOutcome::Error(error),
+                    (Some(result), None) => CompletionOutcome::Result(result),
+                    (None, Some(error)) => CompletionOutcome::Error(error),
                     (None, None) => CompletionOutcome::Empty,
                 };
                 HubMessage::Completion {
@@ -145,11 +188,7 @@ impl HubProtocol for JsonProtocol {
                 }
             }
             4 => {
-                if wire
-                    .invocation_id
-                    .as_ref()
-                    .is_none_or(|Text(id)| id.is_empty())
-                {
+                if wire.invocation_id.as_ref().is_none_or(|id| id.is_empty()) {
                     return Err(missing("invocationId"));
                 }
                 HubMessage::StreamInvocation(invocation(wire)?)
@@ -158,9 +197,7 @@ impl HubProtocol for JsonProtocol {
                 invocation_id: required_id(wire.invocation_id)?,
             },
             6 => HubMessage::Ping,
-            7 => HubMessage::Close {
-                error: text(wire.error),
-            },
+            7 => HubMessage::Close { error: wire.error },
             8 => HubMessage::Ack {
                 sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
             },

@@ -233,3 +233,117 @@ fn writes_messages_like_aspnet_core() {
         b"{\"type\":7,\"error\":\"Connection closed with an error.\",\"allowReconnect\":true}\x1e"
     );
 }
+
+/// Messages of every type and shape, for the two envelope readers to agree on.
+const SHAPES: &[&str] = &[
+    r#"{"type":1,"invocationId":"0","target":"Echo","arguments":["hello"]}"#,
+    r#"{"arguments":["hi",42,{"a":[1,2.5e-3,true,null,false]}],"invocationId":"12","streamIds":["s1","s2"],"target":"Send","type":1}"#,
+    r#"{"type":4,"invocationId":"5","target":"Counter","arguments":[10,-500,0]}"#,
+    r#"{"type":2,"invocationId":"s1","item":{"x":"\u00e9\n\"","y":[]}}"#,
+    r#"{"type":3,"invocationId":"1","result":null}"#,
+    r#"{"type":3,"invocationId":"1","error":"boom"}"#,
+    r#"{"type":5,"invocationId":"9"}"#,
+    r#"{"type":6}"#,
+    r#"{"type":7,"error":"bye","allowReconnect":true}"#,
+    r#"{"type":8,"sequenceId":12345}"#,
+    r#"{"type":9,"sequenceId":0}"#,
+    " { \"type\" : 1 ,\t\"target\" : \"A\" ,\r\n \"arguments\" : [ ] , \"extra\" : [ { } , -0.5E+10 , \"é\" ] } ",
+    "{}",
+];
+
+/// Both envelope readers on `json`: the fast one may decline, but what it reads, serde reads
+/// the same, and it never reads what serde refuses.
+fn agree(json: &str) -> bool {
+    let serde = serde_json::from_str::<WireMessage<'_>>(json)
+        .ok()
+        .map(Envelope::from);
+    match fast::read(json) {
+        Some(fast) => {
+            assert_eq!(Some(&fast), serde.as_ref(), "read differently: {json}");
+            true
+        }
+        None => false,
+    }
+}
+
+#[test]
+fn the_fast_reader_reads_the_usual_messages() {
+    for json in SHAPES {
+        assert!(agree(json), "declined: {json}");
+    }
+}
+
+#[test]
+fn the_fast_reader_declines_what_needs_serde() {
+    for json in [
+        r#"{"type":1,"target":"Se\u006ed","arguments":[]}"#,
+        r#"{"type":1,"invocationId":null,"target":"A","arguments":[]}"#,
+        r#"{"type":1,"target":"A","arguments":[],"headers":{"a":"b"}}"#,
+        r#"{"type":1,"type":1}"#,
+        r#"{"type":1.0}"#,
+        r#"{"type":-1}"#,
+        r#"{"type":123456789012345678901}"#,
+        r#"[1,"0","A",[]]"#,
+        r#"{"type":1,"arguments":[01]}"#,
+        r#"{"type":1,"arguments":["a\x"]}"#,
+        r#"{"type":1} x"#,
+    ] {
+        assert!(!agree(json), "read: {json}");
+    }
+}
+
+#[test]
+fn the_fast_reader_agrees_with_serde_on_every_small_corruption() {
+    const BYTES: &[u8] = b"\"\\,:{}[]01-.eE+ntfu \x01x";
+    let mut read = 0;
+    let mut tried = 0;
+    for json in SHAPES {
+        let bytes = json.as_bytes();
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for at in 0..=bytes.len() {
+            variants.push(bytes[..at].to_vec());
+            if at < bytes.len() {
+                variants.push([&bytes[..at], &bytes[at + 1..]].concat());
+            }
+            for &byte in BYTES {
+                variants.push([&bytes[..at], &[byte], &bytes[at..]].concat());
+                if at < bytes.len() {
+                    variants.push([&bytes[..at], &[byte], &bytes[at + 1..]].concat());
+                }
+            }
+        }
+        for variant in variants {
+            if let Ok(json) = std::str::from_utf8(&variant) {
+                tried += 1;
+                read += usize::from(agree(json));
+            }
+        }
+    }
+    // Most corruptions break the JSON; enough still read to show the comparison bites.
+    assert!(tried > 20_000 && read > 2_000, "{read} of {tried} read");
+}
+
+#[test]
+fn plain_strings_end_at_the_first_quote_backslash_or_control_character() {
+    let naive = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+            .unwrap_or(bytes.len())
+    };
+    for filler in [b'a', b' ', 0x21, 0x5b, 0x7f, 0x80, 0xe9, 0xff] {
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![filler; len];
+                    bytes[at] = byte;
+                    // A second match later must not hide the first.
+                    if at + 3 < len {
+                        bytes[at + 3] = b'"';
+                    }
+                    assert_eq!(fast::plain_len(&bytes), naive(&bytes), "{bytes:?}");
+                }
+            }
+        }
+    }
+}
