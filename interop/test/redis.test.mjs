@@ -188,6 +188,9 @@ describe('Redis backplane, 3 nodes', () => {
     for (const c of [x, y, z]) c.received.clear();
     await z.connection.invoke('SendAll', 'after');
     await assertReceived({ x, y, z }, { x: ['after'], y: ['after'], z: ['after'] });
+    // Each connection's own channel is back too (node0 subscribed again from its connections).
+    await z.connection.invoke('SendClient', x.id, 'direct-after');
+    await assertReceived({ x, y, z }, { x: ['direct-after'] });
   });
 
   test('a node killed: its connections stop receiving, everything else goes on', T, async () => {

@@ -150,6 +150,18 @@ impl InMemoryLifetimeManager {
         read(&self.users).keys().map(|u| u.to_string()).collect()
     }
 
+    /// The ids of the connections here, then the groups and the users that have one here.
+    pub(crate) fn names(&self) -> [Vec<Arc<str>>; 3] {
+        fn keys<V>(map: &RwLock<HashMap<Arc<str>, V>>) -> Vec<Arc<str>> {
+            read(map).keys().cloned().collect()
+        }
+        [
+            keys(&self.connections),
+            keys(&self.groups),
+            keys(&self.users),
+        ]
+    }
+
     /// The protocols of the connections here.
     pub fn local_protocols(&self) -> ProtocolSet {
         ProtocolSet::of(

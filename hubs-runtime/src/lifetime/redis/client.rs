@@ -6,7 +6,6 @@
 //! waiting) and opened again with exponential backoff (50 ms doubling to 2 s); the pub/sub
 //! connection then subscribes to everything it had before.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -17,7 +16,7 @@ use redis::AsyncConnectionConfig;
 use redis::aio::{MultiplexedConnection, PubSubSink};
 use tokio::sync::{Notify, mpsc};
 
-use super::driver::{Driver, DriverError, Inbound};
+use super::driver::{Driver, DriverError, Inbound, Wanted};
 
 /// How long connecting, and each command, may take.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -46,8 +45,8 @@ pub(super) struct RedisDriver {
     /// Wakes the command keeper when the connection failed (or the driver is dropped).
     commands_failed: Arc<Notify>,
     sink: Mutex<Option<PubSubSink>>,
-    /// What the manager subscribed to, restored after a reconnect.
-    subscribed: Mutex<HashSet<String>>,
+    /// What a new pub/sub connection subscribes to.
+    wanted: Wanted,
     /// Orders subscription changes (and their restoring) on the pub/sub connection.
     subscription_order: tokio::sync::Mutex<()>,
 }
@@ -86,6 +85,7 @@ impl RedisDriver {
     pub(super) fn start(
         url: &str,
         inbound: mpsc::UnboundedSender<Inbound>,
+        wanted: Wanted,
     ) -> Result<Arc<Self>, String> {
         let client = redis::Client::open(url).map_err(|e| format!("invalid Redis URL: {e}"))?;
         let driver = Arc::new(Self {
@@ -93,7 +93,7 @@ impl RedisDriver {
             commands: Mutex::new(None),
             commands_failed: Arc::new(Notify::new()),
             sink: Mutex::new(None),
-            subscribed: Mutex::new(HashSet::new()),
+            wanted,
             subscription_order: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(keep_commands(Arc::downgrade(&driver)));
@@ -291,7 +291,7 @@ impl RedisDriver {
     /// Subscribes a new pub/sub connection to everything wanted, then makes it the current one.
     async fn restore(&self, mut sink: PubSubSink) -> Result<(), DriverError> {
         let _order = self.subscription_order.lock().await;
-        let channels: Vec<String> = lock(&self.subscribed).iter().cloned().collect();
+        let channels = (self.wanted)();
         for batch in channels.chunks(SUBSCRIBE_BATCH) {
             within(sink.subscribe(batch)).await?;
         }
@@ -301,14 +301,6 @@ impl RedisDriver {
 
     async fn change_subscription(&self, channel: &str, subscribe: bool) -> Result<(), DriverError> {
         let _order = self.subscription_order.lock().await;
-        let changed = if subscribe {
-            lock(&self.subscribed).insert(channel.to_owned())
-        } else {
-            lock(&self.subscribed).remove(channel)
-        };
-        if !changed {
-            return Ok(());
-        }
         let sink = lock(&self.sink).clone();
         let mut sink = sink.ok_or(DriverError::NotConnected)?;
         if subscribe {

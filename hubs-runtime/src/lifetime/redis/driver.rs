@@ -2,15 +2,21 @@
 //! `Driver`): publish, subscribe, unsubscribe, count a channel's subscribers, plus the expiring keys presence uses. Received messages and connection changes arrive as [`Inbound`] items
 //! on the channel the driver was started with.
 //!
-//! A driver keeps what it was asked to subscribe to and subscribes to all of it again after a
-//! lost connection comes back, so the manager never replays subscriptions itself. While the
+//! A driver subscribes a new connection (the first, and each after a lost one) to every channel
+//! the manager wants at that moment ([`Wanted`]), so the manager never replays subscriptions
+//! itself, and nobody keeps a second list of them (a channel per connection). While the
 //! server is unreachable every call fails at once with [`DriverError::NotConnected`]: nothing
 //! waits for the server to come back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+
+/// Every channel the manager wants subscribed now, computed from its own state (its
+/// connections, groups and users here): what a driver subscribes a new connection to.
+pub(super) type Wanted = Arc<dyn Fn() -> Vec<String> + Send + Sync>;
 
 /// What a driver hands the manager.
 #[derive(Debug)]
@@ -55,8 +61,8 @@ pub(super) trait Driver: Send + Sync + 'static {
     /// it has none fails at once).
     fn connected(&self) -> bool;
 
-    /// Subscribes to `channel` (kept across reconnects). An error means the subscription is
-    /// not in place yet; it is made when the connection comes back.
+    /// Subscribes to `channel`. An error means the subscription is not in place yet; it is
+    /// made when the connection comes back, if the manager still wants it then.
     fn subscribe<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), DriverError>>;
 
     /// Unsubscribes from `channel`.

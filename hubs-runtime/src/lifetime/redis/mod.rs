@@ -63,7 +63,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use self::channels::Channels;
-use self::driver::{Driver, Inbound};
+use self::driver::{Driver, Inbound, Wanted};
 use self::envelope::GroupAction;
 use self::state::{Interest, Node, Shared};
 use super::{
@@ -108,7 +108,7 @@ impl RedisLifetimeManager {
     fn start(
         &self,
         hub: &HubInfo,
-        connect: impl FnOnce(mpsc::UnboundedSender<Inbound>) -> Result<Arc<dyn Driver>, String>,
+        connect: impl FnOnce(mpsc::UnboundedSender<Inbound>, Wanted) -> Result<Arc<dyn Driver>, String>,
     ) -> Result<(), String> {
         let started = self.shared.start(hub, connect)?;
         let shared = Arc::downgrade(&self.shared);
@@ -190,8 +190,8 @@ impl HubLifetimeManager for RedisLifetimeManager {
 
     fn attach(&self, hub: &HubInfo) -> Result<(), String> {
         let url = self.shared.options.url.clone();
-        self.start(hub, move |inbound| {
-            let driver: Arc<dyn Driver> = client::RedisDriver::start(&url, inbound)?;
+        self.start(hub, move |inbound, wanted| {
+            let driver: Arc<dyn Driver> = client::RedisDriver::start(&url, inbound, wanted)?;
             Ok(driver)
         })
     }

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::acks::AckTable;
 use super::channels::Channels;
-use super::driver::{Driver, Inbound};
+use super::driver::{Driver, Inbound, Wanted};
 use super::options::RedisOptions;
 use super::publisher::Publisher;
 use super::results::RemoteResults;
@@ -79,11 +79,28 @@ impl Shared {
         self.node.get()
     }
 
+    /// Every channel this node needs now: the fixed ones, and one per connection, group and
+    /// user here (see [`Wanted`]).
+    fn wanted_channels(&self) -> Vec<String> {
+        let Some(node) = self.node() else {
+            return Vec::new();
+        };
+        let channels = &node.channels;
+        let [connections, groups, users] = self.local.names();
+        let fixed = channels.fixed().map(str::to_owned);
+        fixed
+            .into_iter()
+            .chain(connections.iter().map(|id| channels.connection(id)))
+            .chain(groups.iter().map(|group| channels.group(group)))
+            .chain(users.iter().map(|user| channels.user(user)))
+            .collect()
+    }
+
     /// Starts the backplane for `hub` with the driver `connect` makes.
     pub(super) fn start(
         self: &Arc<Self>,
         hub: &HubInfo,
-        connect: impl FnOnce(mpsc::UnboundedSender<Inbound>) -> Result<Arc<dyn Driver>, String>,
+        connect: impl FnOnce(mpsc::UnboundedSender<Inbound>, Wanted) -> Result<Arc<dyn Driver>, String>,
     ) -> Result<Started, String> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err("the Redis lifetime manager starts with the endpoint: build the endpoint inside a Tokio runtime".into());
@@ -91,7 +108,14 @@ impl Shared {
         let hub_name = self.options.hub_name.as_deref().unwrap_or(hub.type_name);
         let channels = Channels::new(&self.options.channel_prefix, hub_name, &self.server_name);
         let (inbound, received) = mpsc::unbounded_channel();
-        let driver = connect(inbound)?;
+        let shared = Arc::downgrade(self);
+        let wanted: Wanted = Arc::new(move || {
+            shared
+                .upgrade()
+                .map(|shared| shared.wanted_channels())
+                .unwrap_or_default()
+        });
+        let driver = connect(inbound, wanted)?;
         let (interests, requested) = mpsc::unbounded_channel();
         let mut tag = [0u8; 8];
         getrandom::fill(&mut tag).map_err(|e| e.to_string())?;

@@ -167,7 +167,7 @@ fn node(bus: &Arc<Bus>, ack_timeout: Duration) -> RedisLifetimeManager {
     let manager = RedisLifetimeManager::new(options).unwrap();
     let hub = HubInfo::new("tests::Chat", ProtocolSet::all());
     manager
-        .start(&hub, |inbound| {
+        .start(&hub, |inbound, _wanted| {
             let driver = Arc::new(StubDriver {
                 bus: Arc::clone(bus),
                 subscribed: Mutex::default(),
