@@ -8,7 +8,6 @@ mod reader;
 
 pub(crate) use close_all::CloseAll;
 
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -35,8 +34,8 @@ pub(crate) struct HubDispatcher<H> {
     hub: Arc<H>,
     options: HubOptions,
     lifetime: Arc<dyn HubLifetimeManager>,
-    /// Wire names in lower case -> index into `H::METHODS`.
-    methods: HashMap<String, usize>,
+    /// Wire names in lower case with their index into `H::METHODS`, in [`name_order`].
+    methods: Box<[(Box<str>, usize)]>,
     user_id: Option<UserIdProvider>,
     policies: Policies,
     filters: FilterChain,
@@ -44,6 +43,16 @@ pub(crate) struct HubDispatcher<H> {
     hub_name: &'static str,
     /// Ends every connection at once (`HubContext::close_all`, shutdown).
     close_all: Arc<CloseAll>,
+}
+
+/// How method names are ordered for [`HubDispatcher::lookup`]: `lower` (a name in lower case)
+/// against `name` in any case. By length first, so most steps of a search compare no bytes.
+fn name_order(lower: &str, name: &str) -> std::cmp::Ordering {
+    let name_lower = name.bytes().map(|b| b.to_ascii_lowercase());
+    lower
+        .len()
+        .cmp(&name.len())
+        .then_with(|| lower.bytes().cmp(name_lower))
 }
 
 /// Why a connection's read loop ended.
@@ -73,11 +82,12 @@ impl<H: Hub> HubDispatcher<H> {
         filters: FilterChain,
         close_all: Arc<CloseAll>,
     ) -> Self {
-        let methods = H::METHODS
+        let mut methods: Box<[(Box<str>, usize)]> = H::METHODS
             .iter()
             .enumerate()
-            .map(|(index, m)| (m.name.to_ascii_lowercase(), index))
+            .map(|(index, m)| (m.name.to_ascii_lowercase().into(), index))
             .collect();
+        methods.sort_by(|(a, _), (b, _)| name_order(a, b));
         Self {
             hub,
             options,
@@ -115,22 +125,14 @@ impl<H: Hub> HubDispatcher<H> {
         self.filters.around_disconnected(lifetime, error, hook)
     }
 
-    /// Finds a method by wire name without regard to case.
+    /// Finds a method by wire name without regard to (ASCII) case: clients call methods in
+    /// PascalCase.
     fn lookup(&self, target: &str) -> Option<usize> {
-        if !target.bytes().any(|b| b.is_ascii_uppercase()) {
-            return self.methods.get(target).copied();
-        }
-        // Clients call methods in PascalCase: a name that fits is lowercased on the stack.
-        let mut room = [0; 64];
-        match room.get_mut(..target.len()) {
-            Some(lower) => {
-                lower.copy_from_slice(target.as_bytes());
-                lower.make_ascii_lowercase();
-                let lower = std::str::from_utf8(lower).expect("ASCII lowercasing keeps UTF-8");
-                self.methods.get(lower).copied()
-            }
-            None => self.methods.get(&target.to_ascii_lowercase()).copied(),
-        }
+        let at = self
+            .methods
+            .binary_search_by(|(name, _)| name_order(name, target))
+            .ok()?;
+        Some(self.methods[at].1)
     }
 
     /// A connection's whole life. A function returning an `async` block rather than an
