@@ -151,6 +151,7 @@ impl InMemoryLifetimeManager {
     }
 
     /// The ids of the connections here, then the groups and the users that have one here.
+    #[cfg(feature = "redis")]
     pub(crate) fn names(&self) -> [Vec<Arc<str>>; 3] {
         fn keys<V>(map: &RwLock<HashMap<Arc<str>, V>>) -> Vec<Arc<str>> {
             read(map).keys().cloned().collect()
