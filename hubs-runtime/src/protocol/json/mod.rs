@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 
 mod fast;
+mod plain;
 
 use super::property_names::CaseInsensitive;
 use super::{
@@ -219,6 +220,10 @@ impl HubProtocol for JsonProtocol {
     }
 
     fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::new();
+        if plain::write_plain_string(value, &mut out) {
+            return Ok(out);
+        }
         serde_json::to_vec(value).map_err(|e| EncodeError(e.to_string()))
     }
 

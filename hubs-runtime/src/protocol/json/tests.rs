@@ -347,3 +347,52 @@ fn plain_strings_end_at_the_first_quote_backslash_or_control_character() {
         }
     }
 }
+
+#[test]
+fn values_are_encoded_as_serde_json_writes_them_plain_strings_included() {
+    #[derive(Serialize)]
+    struct Name(String);
+    #[derive(Serialize)]
+    struct Message {
+        text: &'static str,
+    }
+    fn plain<T: Serialize + ?Sized>(value: &T) -> bool {
+        plain::write_plain_string(value, &mut Vec::new())
+    }
+    fn same<T: Serialize + ?Sized>(value: &T) {
+        let ours = JsonProtocol::encode_value(value).unwrap();
+        assert_eq!(
+            ours,
+            serde_json::to_vec(value).unwrap(),
+            "{:?}",
+            String::from_utf8_lossy(&ours)
+        );
+    }
+    let long = "plain text ".repeat(100);
+    for text in [
+        "",
+        "hello",
+        "é ünï 日本",
+        "\u{7f}",
+        &long,
+        "a\"b",
+        "back\\slash",
+        "tab\t",
+        "\u{1}",
+        "end\n",
+    ] {
+        same(text);
+        same(&Name(text.to_owned()));
+        same(&Some(text));
+        same(&[text]);
+    }
+    // Which values take the one-copy path: plain strings, bare or in a newtype.
+    assert!(plain(&"hello") && plain(&Name("é".into())) && plain(&long.as_str()));
+    assert!(!plain(&"a\"b") && !plain(&"tab\t") && !plain(&Some("x")) && !plain(&42));
+    same(&'x');
+    same(&42);
+    same(&());
+    same(&None::<String>);
+    same(&Message { text: "hi" });
+    same(&serde_json::json!({"a": ["b"]}));
+}
