@@ -212,11 +212,7 @@ impl HubProtocol for JsonProtocol {
 
     fn decode_value<T: DeserializeOwned>(raw: &[u8]) -> Result<T, String> {
         // Property names are matched without regard to case, as ASP.NET Core reads JSON.
-        let mut deserializer = serde_json::Deserializer::from_slice(raw);
-        let value =
-            T::deserialize(CaseInsensitive(&mut deserializer)).map_err(|e| e.to_string())?;
-        deserializer.end().map_err(|e| e.to_string())?;
-        Ok(value)
+        plain::decode(raw).map_err(|e| e.to_string())
     }
 
     fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {

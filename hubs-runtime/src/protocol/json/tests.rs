@@ -332,7 +332,7 @@ fn plain_strings_end_at_the_first_quote_backslash_or_control_character() {
             .unwrap_or(bytes.len())
     };
     for filler in [b'a', b' ', 0x21, 0x5b, 0x7f, 0x80, 0xe9, 0xff] {
-        for len in 0..20 {
+        for len in (0..20).chain([40, 41, 47, 70]) {
             for at in 0..len {
                 for byte in 0..=255u8 {
                     let mut bytes = vec![filler; len];
@@ -395,4 +395,68 @@ fn values_are_encoded_as_serde_json_writes_them_plain_strings_included() {
     same(&None::<String>);
     same(&Message { text: "hi" });
     same(&serde_json::json!({"a": ["b"]}));
+}
+
+#[test]
+fn arguments_decode_as_serde_json_reads_them_plain_strings_included() {
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Name(String);
+    #[derive(Deserialize, Debug, PartialEq)]
+    enum Color {
+        Red,
+    }
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Point {
+        x: i32,
+    }
+    fn serde<T: DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_slice(raw);
+        let value = T::deserialize(CaseInsensitive(&mut deserializer))?;
+        deserializer.end()?;
+        Ok(value)
+    }
+    fn same<T: DeserializeOwned + PartialEq + std::fmt::Debug>(raw: &str) {
+        let (ours, theirs) = (
+            plain::decode::<T>(raw.as_bytes()),
+            serde::<T>(raw.as_bytes()),
+        );
+        match (&ours, &theirs) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{raw} as {}", std::any::type_name::<T>()),
+            (Err(_), Err(_)) => {}
+            _ => panic!(
+                "{raw} as {}: {ours:?} against {theirs:?}",
+                std::any::type_name::<T>()
+            ),
+        }
+    }
+    let long = format!("\"{}\"", "plain ".repeat(200));
+    for raw in [
+        r#""hello""#,
+        r#""""#,
+        r#""é 日本""#,
+        r#""a\"b""#,
+        r#""x""#,
+        r#""Red""#,
+        r#""6f9619ff-8b86-d011-b42d-00cf4fc964ff""#,
+        r#""12""#,
+        "12",
+        "null",
+        r#"{"X":1}"#,
+        r#"["a"]"#,
+        long.as_str(),
+    ] {
+        same::<String>(raw);
+        same::<Option<String>>(raw);
+        same::<Box<str>>(raw);
+        same::<Name>(raw);
+        same::<char>(raw);
+        same::<u32>(raw);
+        same::<Color>(raw);
+        same::<Point>(raw);
+        same::<Vec<String>>(raw);
+        same::<serde_json::Value>(raw);
+        same::<serde_bytes::ByteBuf>(raw);
+        same::<crate::Guid>(raw);
+        same::<HashMap<String, i32>>(raw);
+    }
 }
