@@ -5,10 +5,6 @@
 //! two locks, on memory no message otherwise touches. Instead, such waits are polled with a
 //! waker of their own that counts its wakes; between wakes, a poll reads that count and
 //! nothing else.
-//!
-//! A WebSocket's writer polls its queue, socket and stall deadline this way as well: the
-//! task's wakes are mostly its reader's, and the writer has something to do only after one
-//! of its own.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

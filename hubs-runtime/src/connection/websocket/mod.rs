@@ -118,7 +118,6 @@ pub(super) fn run(
             queue,
             aborted: abort.clone().cancelled_owned(),
             quiet: quiet.gate(),
-            writing: quiet.gate(),
             abort,
             aborting: false,
             send_timeout: options.transport_send_timeout,
@@ -191,9 +190,6 @@ pin_project_lite::pin_project! {
         #[pin]
         aborted: WaitForCancellationFutureOwned,
         quiet: Quiet,
-        // The queue, the socket and the stall deadline wake the writer through the quiet
-        // waker too: most of the task's wakes are the reader's, with nothing to write.
-        writing: Quiet,
         aborting: bool,
         send_timeout: Duration,
         // While the socket is full: the deadline, and the progress when it was set.
@@ -217,31 +213,29 @@ impl Future for Writer {
                 wire.close(code::ERROR, "connection aborted", backlog);
             });
         }
-        this.writing.poll(cx, |cx| {
-            match this.queue.poll_wire(cx) {
-                WireStatus::Finished => return Poll::Ready(()),
-                WireStatus::Idle => {
-                    *this.stalled = None;
-                    return Poll::Pending;
-                }
-                WireStatus::Blocked => {}
-            }
-            // One deadline per burst of frames, as a writer flushing bursts would have.
-            let progress = this.queue.progress();
-            if this
-                .stalled
-                .as_ref()
-                .is_none_or(|(_, since)| progress - since >= FRAMES_PER_DEADLINE)
-            {
-                *this.stalled = Some((Box::pin(tokio::time::sleep(*this.send_timeout)), progress));
-            }
-            let (deadline, _) = this.stalled.as_mut().expect("armed above");
-            if deadline.as_mut().poll(cx).is_pending() {
+        match this.queue.poll_wire(cx) {
+            WireStatus::Finished => return Poll::Ready(()),
+            WireStatus::Idle => {
+                *this.stalled = None;
                 return Poll::Pending;
             }
-            tracing::warn!("a WebSocket write took longer than the transport send timeout");
-            this.abort.cancel();
-            Poll::Ready(())
-        })
+            WireStatus::Blocked => {}
+        }
+        // One deadline per burst of frames, as a writer flushing bursts would have.
+        let progress = this.queue.progress();
+        if this
+            .stalled
+            .as_ref()
+            .is_none_or(|(_, since)| progress - since >= FRAMES_PER_DEADLINE)
+        {
+            *this.stalled = Some((Box::pin(tokio::time::sleep(*this.send_timeout)), progress));
+        }
+        let (deadline, _) = this.stalled.as_mut().expect("armed above");
+        if deadline.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        tracing::warn!("a WebSocket write took longer than the transport send timeout");
+        this.abort.cancel();
+        Poll::Ready(())
     }
 }
