@@ -21,11 +21,7 @@ pub(super) fn read(json: &str) -> Option<Envelope<'_>> {
     // Keys seen, one bit each: serde refuses a key given twice.
     let mut seen = 0u16;
     scan.eat(b'{')?;
-    if scan.peek()? == b'}' {
-        scan.at += 1;
-        return scan.end().then_some(envelope);
-    }
-    loop {
+    scan.items(b'}', |scan| {
         let key = scan.plain_str()?;
         scan.eat(b':')?;
         let bit = match key {
@@ -75,12 +71,9 @@ pub(super) fn read(json: &str) -> Option<Envelope<'_>> {
             return None;
         }
         seen |= bit;
-        match scan.next()? {
-            b',' => {}
-            b'}' => return scan.end().then_some(envelope),
-            _ => return None,
-        }
-    }
+        Some(())
+    })?;
+    scan.end().then_some(envelope)
 }
 
 /// A position in the message.
@@ -132,40 +125,43 @@ impl<'a> Scanner<'a> {
         Some(&self.json[start..end])
     }
 
+    /// The items of an array or object whose opening bracket is read, up to `close`, each
+    /// read by `item`.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if self.peek()? == close {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            match self.next()? {
+                b',' => {}
+                byte if byte == close => return Some(()),
+                _ => return None,
+            }
+        }
+    }
+
     /// An array of plain strings.
     fn plain_strs(&mut self) -> Option<Vec<Cow<'a, str>>> {
         let mut strings = Vec::new();
         self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.at += 1;
-            return Some(strings);
-        }
-        loop {
-            strings.push(Cow::Borrowed(self.plain_str()?));
-            match self.next()? {
-                b',' => {}
-                b']' => return Some(strings),
-                _ => return None,
-            }
-        }
+        self.items(b']', |scan| {
+            strings.push(Cow::Borrowed(scan.plain_str()?));
+            Some(())
+        })?;
+        Some(strings)
     }
 
     /// An array of JSON values, each as its text.
     fn values(&mut self) -> Option<Vec<&'a [u8]>> {
         let mut values = Vec::new();
         self.eat(b'[')?;
-        if self.peek()? == b']' {
-            self.at += 1;
-            return Some(values);
-        }
-        loop {
-            values.push(self.value(1)?.as_bytes());
-            match self.next()? {
-                b',' => {}
-                b']' => return Some(values),
-                _ => return None,
-            }
-        }
+        self.items(b']', |scan| {
+            values.push(scan.value(1)?.as_bytes());
+            Some(())
+        })?;
+        Some(values)
     }
 
     /// A whole number that fits a `u64` for sure (up to 19 digits).
@@ -186,36 +182,16 @@ impl<'a> Scanner<'a> {
             b'{' | b'[' if depth >= MAX_DEPTH => return None,
             b'{' => {
                 self.at += 1;
-                if self.peek()? == b'}' {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.skip_whitespace();
-                        self.string()?;
-                        self.eat(b':')?;
-                        self.value(depth + 1)?;
-                        match self.next()? {
-                            b',' => {}
-                            b'}' => break,
-                            _ => return None,
-                        }
-                    }
-                }
+                self.items(b'}', |scan| {
+                    scan.skip_whitespace();
+                    scan.string()?;
+                    scan.eat(b':')?;
+                    scan.value(depth + 1).map(drop)
+                })?;
             }
             b'[' => {
                 self.at += 1;
-                if self.peek()? == b']' {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.value(depth + 1)?;
-                        match self.next()? {
-                            b',' => {}
-                            b']' => break,
-                            _ => return None,
-                        }
-                    }
-                }
+                self.items(b']', |scan| scan.value(depth + 1).map(drop))?;
             }
             b't' => self.literal("true")?,
             b'f' => self.literal("false")?,
