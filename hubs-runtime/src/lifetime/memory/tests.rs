@@ -1,0 +1,208 @@
+//! The in-memory manager's registry and deliveries.
+
+use super::*;
+use crate::connection::{Outgoing, QueueLimits, QueueReceiver, SendQueue};
+use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+
+/// A connection whose queue holds at most `max_bytes` (a client that never drains).
+fn connection(
+    id: &str,
+    user: Option<&str>,
+    max_bytes: usize,
+) -> (Arc<HubConnection>, QueueReceiver) {
+    let (tx, rx) = SendQueue::new(QueueLimits {
+        buffer: max_bytes,
+        max_buffer: max_bytes,
+        drain_timeout: std::time::Duration::from_secs(3600),
+    });
+    let c = HubConnection::new(
+        id.into(),
+        Protocol::Json,
+        user.map(Into::into),
+        tx,
+        CancellationToken::new(),
+    );
+    (Arc::new(c), rx)
+}
+
+fn received(rx: &mut QueueReceiver) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Ok(Outgoing::Frame(b)) = rx.try_recv() {
+        out.push(String::from_utf8(b.to_vec()).unwrap());
+    }
+    out
+}
+
+async fn send(m: &InMemoryLifetimeManager, target: Target, text: &str) {
+    let msg = SerializedMessage::invocation(m.protocols(), "M", &(text,)).unwrap();
+    m.send(&target, &msg).await.unwrap();
+}
+
+fn texts(frames: Vec<String>) -> Vec<String> {
+    frames
+        .into_iter()
+        .map(|f| {
+            let v: serde_json::Value = serde_json::from_str(f.trim_end_matches('\x1e')).unwrap();
+            v["arguments"][0].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_target_reaches_exactly_its_connections() {
+    let m = InMemoryLifetimeManager::new();
+    let (a, mut ra) = connection("a", Some("u1"), 64 * 1024);
+    let (b, mut rb) = connection("b", Some("u1"), 64 * 1024);
+    let (c, mut rc) = connection("c", None, 64 * 1024);
+    for x in [&a, &b, &c] {
+        m.on_connected(Arc::clone(x)).await;
+    }
+    m.add_to_group("a", "g").await.unwrap();
+    m.add_to_group("c", "g").await.unwrap();
+    m.add_to_group("c", "h").await.unwrap();
+
+    send(&m, Target::All, "all").await;
+    send(&m, Target::AllExcept(vec!["b".into()]), "all-but-b").await;
+    send(&m, Target::Connection("c".into()), "to-c").await;
+    send(
+        &m,
+        Target::Connections(vec!["a".into(), "b".into()]),
+        "to-ab",
+    )
+    .await;
+    send(&m, Target::Group("g".into()), "g").await;
+    send(&m, Target::Groups(vec!["g".into(), "h".into()]), "gh").await;
+    send(
+        &m,
+        Target::GroupExcept("g".into(), vec!["a".into()]),
+        "g-but-a",
+    )
+    .await;
+    send(&m, Target::User("u1".into()), "u1").await;
+    send(&m, Target::Users(vec!["nobody".into()]), "nobody").await;
+
+    assert_eq!(
+        texts(received(&mut ra)),
+        ["all", "all-but-b", "to-ab", "g", "gh", "u1"]
+    );
+    assert_eq!(texts(received(&mut rb)), ["all", "to-ab", "u1"]);
+    assert_eq!(
+        texts(received(&mut rc)),
+        ["all", "all-but-b", "to-c", "g", "gh", "gh", "g-but-a"]
+    );
+}
+
+#[tokio::test]
+async fn leaving_drops_memberships_and_empty_groups() {
+    let m = InMemoryLifetimeManager::new();
+    let (a, mut ra) = connection("a", Some("u"), 64 * 1024);
+    m.on_connected(Arc::clone(&a)).await;
+    m.add_to_group("a", "g").await.unwrap();
+    m.add_to_group("a", "g").await.unwrap();
+    assert_eq!(m.group_count(), 1);
+    m.remove_from_group("a", "g").await.unwrap();
+    assert_eq!(m.group_count(), 0);
+    m.add_to_group("a", "g2").await.unwrap();
+    m.on_disconnected(&a).await;
+    assert_eq!(m.group_count(), 0);
+    assert_eq!(m.connection_count(), 0);
+    // Adding a departed connection is ignored.
+    m.add_to_group("a", "g3").await.unwrap();
+    assert!(!m.has_group("g3"));
+    assert_eq!(m.group_count(), 0);
+    send(&m, Target::User("u".into()), "x").await;
+    assert!(received(&mut ra).is_empty());
+    assert_eq!(m.protocols(), ProtocolSet::default());
+}
+
+#[tokio::test]
+async fn first_and_last_members_are_reported_for_subscriptions() {
+    let m = InMemoryLifetimeManager::new();
+    let (a, _ra) = connection("a", Some("u"), 64 * 1024);
+    let (b, _rb) = connection("b", Some("u"), 64 * 1024);
+    assert!(m.connect(Arc::clone(&a)), "a is u's first connection");
+    assert!(!m.connect(Arc::clone(&b)));
+    assert!(m.add("a", "g"), "a is g's first member");
+    assert!(!m.add("a", "g"), "already a member");
+    assert!(!m.add("b", "g"));
+    assert!(m.add("b", "h"));
+    assert!(!m.remove("a", "g"), "b is still in g");
+    assert!(!m.add("nobody", "g"));
+    let departure = m.disconnect(&a);
+    assert!(departure.emptied_groups.is_empty() && departure.emptied_user.is_none());
+    let mut departure = m.disconnect(&b);
+    departure.emptied_groups.sort();
+    assert_eq!(departure.emptied_groups, [Arc::from("g"), Arc::from("h")]);
+    assert_eq!(departure.emptied_user.as_deref(), Some("u"));
+    assert!(!m.has_user("u") && !m.has_group("g"));
+}
+
+#[tokio::test]
+async fn a_full_queue_aborts_only_that_connection() {
+    let m = InMemoryLifetimeManager::new();
+    let (slow, _keep_slow_queue) = connection("slow", None, 100);
+    let (fast, mut rf) = connection("fast", None, 64 * 1024);
+    m.on_connected(Arc::clone(&slow)).await;
+    m.on_connected(Arc::clone(&fast)).await;
+    for i in 0..5 {
+        send(&m, Target::All, &i.to_string()).await;
+    }
+    assert!(slow.abort.is_cancelled());
+    assert!(!fast.abort.is_cancelled());
+    assert_eq!(texts(received(&mut rf)), ["0", "1", "2", "3", "4"]);
+}
+
+#[tokio::test]
+async fn client_results_are_answered_and_forgotten_when_abandoned() {
+    let m = InMemoryLifetimeManager::new();
+    let (a, mut ra) = connection("a", None, 64 * 1024);
+    m.on_connected(Arc::clone(&a)).await;
+    let encode = |id: &str, p: Protocol| p.write_invocation(Some(id), "Ask", &["q"]);
+
+    let answer = tokio::spawn({
+        let a = Arc::clone(&a);
+        async move { a.invoke(&encode).await }
+    });
+    let Some(Outgoing::Frame(sent)) = ra.recv().await else {
+        panic!("the invocation is sent")
+    };
+    let sent: serde_json::Value = serde_json::from_slice(&sent[..sent.len() - 1]).unwrap();
+    assert_eq!(sent["invocationId"], "s1");
+    let raw = Bytes::from_static(b"true");
+    assert!(a.complete_invocation("s1", Ok(ClientResult::new(Protocol::Json, raw))));
+    assert!(answer.await.unwrap().unwrap().decode::<bool>().unwrap());
+
+    // Giving up on an answer leaves nothing behind.
+    let abandoned = tokio::time::timeout(std::time::Duration::from_millis(10), a.invoke(&encode));
+    assert!(abandoned.await.is_err());
+    assert!(a.pending().as_ref().unwrap().is_empty());
+    assert!(!a.complete_invocation("s2", Err(ClientResultError::Client("late".into()))));
+
+    let unknown = m.invoke_client("nobody", &encode).await.unwrap_err();
+    assert_eq!(unknown.to_string(), "Connection 'nobody' does not exist.");
+    let waiting = tokio::spawn({
+        let a = Arc::clone(&a);
+        async move { a.invoke(&encode).await }
+    });
+    let _ = ra.recv().await;
+    a.fail_pending_invocations();
+    assert_eq!(
+        waiting.await.unwrap().unwrap_err().to_string(),
+        "Connection 'a' disconnected."
+    );
+}
+
+#[tokio::test]
+async fn a_broadcast_is_serialized_once_and_shared() {
+    let m = InMemoryLifetimeManager::new();
+    let (a, mut ra) = connection("a", None, 64 * 1024);
+    let (b, mut rb) = connection("b", None, 64 * 1024);
+    m.on_connected(a).await;
+    m.on_connected(b).await;
+    send(&m, Target::All, "x").await;
+    let (Ok(Outgoing::Frame(x)), Ok(Outgoing::Frame(y))) = (ra.try_recv(), rb.try_recv()) else {
+        panic!("both receive")
+    };
+    assert_eq!(x.as_ptr(), y.as_ptr(), "recipients share one buffer");
+}
