@@ -4,7 +4,7 @@
 //! PUBSUB NUMSUB, presence keys) and a dedicated one for pub/sub. A task keeps each open:
 //! when one fails it is dropped at once (calls then fail with `NotConnected` instead of
 //! waiting) and opened again with exponential backoff (50 ms doubling to 2 s); the pub/sub
-//! connection then subscribes to everything it had before.
+//! connection then subscribes to every channel the manager wants at that moment ([`Wanted`]).
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;

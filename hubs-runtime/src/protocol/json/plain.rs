@@ -45,8 +45,8 @@ impl Error for NotPlain {
 type Refused = Impossible<(), NotPlain>;
 
 macro_rules! refuse {
-    ($($method:ident($($ty:ty),*);)*) => {$(
-        fn $method(self $(, _: $ty)*) -> Result<(), NotPlain> {
+    ($($method:ident($($ty:ty),*) -> $ok:ty;)*) => {$(
+        fn $method(self $(, _: $ty)*) -> Result<$ok, NotPlain> {
             Err(NotPlain)
         }
     )*};
@@ -85,25 +85,32 @@ impl Serializer for PlainString<'_> {
     }
 
     refuse! {
-        serialize_bool(bool);
-        serialize_i8(i8);
-        serialize_i16(i16);
-        serialize_i32(i32);
-        serialize_i64(i64);
-        serialize_i128(i128);
-        serialize_u8(u8);
-        serialize_u16(u16);
-        serialize_u32(u32);
-        serialize_u64(u64);
-        serialize_u128(u128);
-        serialize_f32(f32);
-        serialize_f64(f64);
-        serialize_char(char);
-        serialize_bytes(&[u8]);
-        serialize_none();
-        serialize_unit();
-        serialize_unit_struct(&'static str);
-        serialize_unit_variant(&'static str, u32, &'static str);
+        serialize_bool(bool) -> ();
+        serialize_i8(i8) -> ();
+        serialize_i16(i16) -> ();
+        serialize_i32(i32) -> ();
+        serialize_i64(i64) -> ();
+        serialize_i128(i128) -> ();
+        serialize_u8(u8) -> ();
+        serialize_u16(u16) -> ();
+        serialize_u32(u32) -> ();
+        serialize_u64(u64) -> ();
+        serialize_u128(u128) -> ();
+        serialize_f32(f32) -> ();
+        serialize_f64(f64) -> ();
+        serialize_char(char) -> ();
+        serialize_bytes(&[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(&'static str) -> ();
+        serialize_unit_variant(&'static str, u32, &'static str) -> ();
+        serialize_seq(Option<usize>) -> Refused;
+        serialize_tuple(usize) -> Refused;
+        serialize_tuple_struct(&'static str, usize) -> Refused;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Refused;
+        serialize_map(Option<usize>) -> Refused;
+        serialize_struct(&'static str, usize) -> Refused;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Refused;
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), NotPlain> {
@@ -117,46 +124,6 @@ impl Serializer for PlainString<'_> {
         _: &'static str,
         _: &T,
     ) -> Result<(), NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn serialize_seq(self, _: Option<usize>) -> Result<Refused, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Refused, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Refused, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Refused, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Refused, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Refused, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Refused, NotPlain> {
         Err(NotPlain)
     }
 }
