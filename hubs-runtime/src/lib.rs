@@ -33,6 +33,7 @@ mod options;
 mod serve;
 mod telemetry;
 mod timestamp;
+mod utf8;
 
 pub use crate::axum::{HubRouterExt, match_path_case};
 pub use auth::UserIdProvider;

@@ -176,7 +176,7 @@ impl InvocationId {
     fn as_str(&self) -> &str {
         match self {
             InvocationId::Short { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str whole")
+                crate::utf8::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str whole")
             }
             InvocationId::Long(id) => id,
         }

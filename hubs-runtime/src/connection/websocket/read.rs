@@ -358,7 +358,7 @@ fn reserve_within(data: &mut Vec<u8>, more: usize, end: usize) {
 /// Checks the text of `message` received since the last check; false when it is not UTF-8.
 /// A code point cut at the end is left for the next frame to complete.
 fn check_utf8(message: &mut Message) -> bool {
-    match std::str::from_utf8(&message.data[message.checked..]) {
+    match crate::utf8::from_utf8(&message.data[message.checked..]) {
         Ok(_) => {
             message.checked = message.data.len();
             true

@@ -230,7 +230,7 @@ impl SocketWriter {
     fn feed(&mut self, format: TransferFormat, payload: &[u8]) {
         let opcode = match format {
             TransferFormat::Binary => frame::BINARY,
-            TransferFormat::Text if std::str::from_utf8(payload).is_ok() => frame::TEXT,
+            TransferFormat::Text if crate::utf8::from_utf8(payload).is_ok() => frame::TEXT,
             TransferFormat::Text => {
                 tracing::error!("dropped a text frame that is not UTF-8");
                 return;

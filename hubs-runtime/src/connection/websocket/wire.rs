@@ -198,7 +198,7 @@ impl WebSocketWire {
             };
             // A frame begun was checked before.
             let begun = frames == 0 && offset > 0;
-            if !begun && opcode == frame::TEXT && std::str::from_utf8(payload).is_err() {
+            if !begun && opcode == frame::TEXT && crate::utf8::from_utf8(payload).is_err() {
                 tracing::error!("dropped a text frame that is not UTF-8");
             } else {
                 let header = &mut headers[frames];

@@ -161,7 +161,7 @@ impl HubProtocol for JsonProtocol {
             };
         };
         // Checked once as a whole, so serde_json need not check each string again.
-        let json = std::str::from_utf8(&input[..end]).map_err(|e| {
+        let json = crate::utf8::from_utf8(&input[..end]).map_err(|e| {
             ProtocolError::Malformed(format!("Error reading JSON. The message is not UTF-8: {e}"))
         })?;
         let wire = envelope(json)?;

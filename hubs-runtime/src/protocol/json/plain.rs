@@ -143,7 +143,7 @@ fn plain_text(raw: &[u8]) -> Option<&str> {
     if plain_len(inner) < inner.len() {
         return None;
     }
-    std::str::from_utf8(inner).ok()
+    crate::utf8::from_utf8(inner).ok()
 }
 
 type Json<'a, 'de> = CaseInsensitive<&'a mut serde_json::Deserializer<SliceRead<'de>>>;

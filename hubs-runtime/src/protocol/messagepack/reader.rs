@@ -86,7 +86,7 @@ impl<'a> Reader<'a> {
             0xdb => self.be(4)? as usize,
             _ => return Err(malformed("Expected a string.")),
         };
-        std::str::from_utf8(self.take(len)?).map_err(|_| malformed("A string is not UTF-8."))
+        crate::utf8::from_utf8(self.take(len)?).map_err(|_| malformed("A string is not UTF-8."))
     }
 
     pub(super) fn nil_or_str(&mut self) -> Result<Option<&'a str>, ProtocolError> {
