@@ -18,6 +18,7 @@ mod wire;
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -40,6 +41,8 @@ pub struct SendQueue {
 #[derive(Debug)]
 pub struct QueueReceiver {
     shared: Arc<Shared>,
+    /// The wire was idle when last run (see [`Shared::changed`]).
+    wire_idle: bool,
 }
 
 /// When a queue counts its client as too slow.
@@ -60,6 +63,9 @@ struct Shared {
     limits: QueueLimits,
     /// The receiver, waiting for an item.
     receiver: AtomicWaker,
+    /// Set with every wake of `receiver`, cleared when it looks: a receiver whose wire was
+    /// idle and that no sender woke has nothing to write, whoever else woke its task.
+    changed: AtomicBool,
     /// Senders waiting for room.
     room: Notify,
 }
@@ -157,13 +163,17 @@ impl SendQueue {
             }),
             limits,
             receiver: AtomicWaker::new(),
+            changed: AtomicBool::new(false),
             room: Notify::new(),
         });
         (
             SendQueue {
                 shared: Arc::clone(&shared),
             },
-            QueueReceiver { shared },
+            QueueReceiver {
+                shared,
+                wire_idle: false,
+            },
         )
     }
 
@@ -251,7 +261,7 @@ impl SendQueue {
             return self.shared.write_or_wake(state, None);
         }
         drop(state);
-        self.shared.receiver.wake();
+        self.shared.wake_receiver();
     }
 
     /// Queues `item`; with a wire, writes it at once if `direct`.
@@ -265,7 +275,7 @@ impl SendQueue {
         drop(state);
         // A receiver only waits on an empty queue: later items find it awake.
         if was_empty {
-            self.shared.receiver.wake();
+            self.shared.wake_receiver();
         }
     }
 }
@@ -286,7 +296,7 @@ impl Drop for SendQueue {
         let last = state.senders == 0;
         drop(state);
         if last {
-            self.shared.receiver.wake();
+            self.shared.wake_receiver();
         }
     }
 }
@@ -364,6 +374,12 @@ impl Drop for QueueReceiver {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes the receiver for a change it has to look at.
+    fn wake_receiver(&self) {
+        self.changed.store(true, Ordering::Release);
+        self.receiver.wake();
     }
 }
 

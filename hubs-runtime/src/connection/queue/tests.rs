@@ -204,22 +204,40 @@ async fn a_held_queue_hands_its_receiver_nothing_until_released() {
     assert_eq!(waiting.await.unwrap().as_deref(), Some("a"));
 }
 
-/// A wire whose socket takes at most `room` bytes, then blocks until given more.
-#[derive(Debug, Default)]
-struct Narrow(Arc<Mutex<(usize, String)>>);
+/// A socket that takes at most `room` bytes, then blocks until given more.
+#[derive(Debug)]
+struct Socket {
+    room: usize,
+    written: String,
+    /// How often the wire was run.
+    runs: usize,
+}
+
+fn socket(room: usize) -> Arc<Mutex<Socket>> {
+    Arc::new(Mutex::new(Socket {
+        room,
+        written: String::new(),
+        runs: 0,
+    }))
+}
+
+/// A wire writing to a [`Socket`].
+#[derive(Debug)]
+struct Narrow(Arc<Mutex<Socket>>);
 
 impl Wire for Narrow {
     fn write(&mut self, backlog: &mut Backlog<'_>, _: Option<&mut Context<'_>>) -> WireStatus {
         let mut socket = self.0.lock().unwrap();
+        socket.runs += 1;
         let (mut done, mut at) = (0, backlog.offset());
         for item in backlog.iter() {
             let Outgoing::Frame(bytes) = item else {
                 panic!("not a frame: {item:?}")
             };
-            let take = (bytes.len() - at).min(socket.0);
-            socket.0 -= take;
+            let take = (bytes.len() - at).min(socket.room);
+            socket.room -= take;
             socket
-                .1
+                .written
                 .push_str(std::str::from_utf8(&bytes[at..at + take]).unwrap());
             if at + take < bytes.len() {
                 at += take;
@@ -238,15 +256,24 @@ impl Wire for Narrow {
     }
 }
 
-#[tokio::test]
-async fn a_send_the_socket_takes_at_once_leaves_nothing_queued_and_the_rest_keeps_its_order() {
-    let socket = Arc::new(Mutex::new((usize::MAX, String::new())));
+fn narrow_queue(socket: &Arc<Mutex<Socket>>) -> (SendQueue, QueueReceiver) {
     let limits = QueueLimits {
         buffer: 64,
         max_buffer: 1024,
         drain_timeout: Duration::from_secs(1),
     };
-    let (queue, mut receiver) = SendQueue::with_wire(limits, Box::new(Narrow(socket.clone())));
+    SendQueue::with_wire(limits, Box::new(Narrow(socket.clone())))
+}
+
+fn poll_wire(receiver: &mut QueueReceiver) -> WireStatus {
+    let waker = futures_util::task::noop_waker();
+    receiver.poll_wire(&mut Context::from_waker(&waker))
+}
+
+#[tokio::test]
+async fn a_send_the_socket_takes_at_once_leaves_nothing_queued_and_the_rest_keeps_its_order() {
+    let socket = socket(usize::MAX);
+    let (queue, mut receiver) = narrow_queue(&socket);
     queue.try_send(frame("hello")).unwrap();
     {
         let state = receiver.shared.lock();
@@ -254,7 +281,7 @@ async fn a_send_the_socket_takes_at_once_leaves_nothing_queued_and_the_rest_keep
         assert_eq!((state.items.capacity(), state.bytes), (0, 0));
     }
     // The socket takes three bytes: the rest of the item waits in the queue, counted.
-    socket.lock().unwrap().0 = 3;
+    socket.lock().unwrap().room = 3;
     queue.try_send(frame("abcdef")).unwrap();
     {
         let state = receiver.shared.lock();
@@ -263,15 +290,39 @@ async fn a_send_the_socket_takes_at_once_leaves_nothing_queued_and_the_rest_keep
     }
     // Sent while the socket is blocked: queued behind, not written past the half item.
     queue.try_send(frame("gh")).unwrap();
-    assert_eq!(socket.lock().unwrap().1, "helloabc");
-    socket.lock().unwrap().0 = usize::MAX;
-    let waker = futures_util::task::noop_waker();
-    let status = receiver.poll_wire(&mut Context::from_waker(&waker));
-    assert_eq!(status, WireStatus::Idle);
-    assert_eq!(socket.lock().unwrap().1, "helloabcdefgh");
+    assert_eq!(socket.lock().unwrap().written, "helloabc");
+    socket.lock().unwrap().room = usize::MAX;
+    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
+    assert_eq!(socket.lock().unwrap().written, "helloabcdefgh");
     let state = receiver.shared.lock();
     assert_eq!(
         (state.items.capacity(), state.bytes, state.offset),
         (0, 0, 0)
     );
+}
+
+#[tokio::test]
+async fn an_idle_wire_runs_again_only_after_a_sender_woke_its_receiver() {
+    let socket = socket(usize::MAX);
+    let (queue, mut receiver) = narrow_queue(&socket);
+    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
+    // Wakes of the task by others (its transport's reader) find nothing new: no run.
+    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
+    assert_eq!(socket.lock().unwrap().runs, 1);
+    // A send the socket takes whole leaves the receiver nothing, and does not wake it.
+    queue.try_send(frame("ab")).unwrap();
+    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
+    assert_eq!(socket.lock().unwrap().runs, 2, "the sender's run only");
+    // A send the socket takes part of wakes the receiver, which writes the rest.
+    socket.lock().unwrap().room = 1;
+    queue.try_send(frame("cd")).unwrap();
+    socket.lock().unwrap().room = usize::MAX;
+    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
+    assert_eq!(socket.lock().unwrap().written, "abcd");
+    // The end, asked for by the transport, wakes it too.
+    receiver.wire_handle().end();
+    drop(queue);
+    let runs = socket.lock().unwrap().runs;
+    poll_wire(&mut receiver);
+    assert_eq!(socket.lock().unwrap().runs, runs + 1);
 }

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::task::Context;
 
@@ -184,21 +185,30 @@ impl Shared {
         let status = self.run_wire(&mut state, None, arriving);
         drop(state);
         if status != WireStatus::Idle {
-            self.receiver.wake();
+            self.wake_receiver();
         }
     }
 }
 
 impl QueueReceiver {
-    /// Writes the queue through its wire: `Ready` once the wire is finished. While it is
-    /// `Pending`, the receiver is woken by the socket (blocked) or by a sender (idle).
     /// Writes the queue through its wire. Unless it is `Finished`, the receiver is woken by the
     /// socket (`Blocked`) or by a change (`Idle`).
     pub(crate) fn poll_wire(&mut self, cx: &mut Context<'_>) -> WireStatus {
         // Registered before looking, so that a change right after the look wakes us.
         self.shared.receiver.register(cx.waker());
+        // The task shares its wakes with the transport's reader: most find the wire idle and
+        // nothing new for it, which the flag tells without the lock.
+        // A swap, not a store, clears it: a change flagged meanwhile is then either seen
+        // under the lock below or left flagged for the next wake.
+        let changed = self.shared.changed.load(Ordering::Acquire)
+            && self.shared.changed.swap(false, Ordering::AcqRel);
+        if self.wire_idle && !changed {
+            return WireStatus::Idle;
+        }
         let mut state = self.shared.lock();
-        self.shared.run_wire(&mut state, Some(cx), None)
+        let status = self.shared.run_wire(&mut state, Some(cx), None);
+        self.wire_idle = status == WireStatus::Idle;
+        status
     }
 
     /// Items the socket has taken so far.
@@ -220,7 +230,7 @@ impl WireHandle {
     /// Asks the wire to close once everything queued is written, whatever senders remain.
     pub(crate) fn end(&self) {
         self.0.lock().ended = true;
-        self.0.receiver.wake();
+        self.0.wake_receiver();
     }
 
     /// Runs `change` on the wire if it is a `W` (a frame of the transport's own, a close),
