@@ -1,4 +1,4 @@
-//! The WebSocket read path (`connection/websocket/read.rs`) without a socket: the parser the
+//! The WebSocket read path (`connection/websocket/read/mod.rs`) without a socket: the parser the
 //! transport's `FrameReader` runs, with the transport's default limit (1 MiB) or a small one,
 //! fed bytes cut into reads of sizes the input chooses, keeping the rest of a read after an
 //! event as the reader does. The bytes are either raw or frames built from fields (any

@@ -44,7 +44,8 @@ mod tests {
 
     #[test]
     fn agrees_with_std_wherever_a_byte_is_not_ascii() {
-        let text = "{\"type\":1,\"target\":\"Echo\",\"arguments\":[\"abcdefghijklmnopqrstuvwxyz\"]}";
+        let text =
+            "{\"type\":1,\"target\":\"Echo\",\"arguments\":[\"abcdefghijklmnopqrstuvwxyz\"]}";
         for len in 0..=text.len() {
             let prefix = &text.as_bytes()[..len];
             agrees(prefix);
@@ -60,7 +61,13 @@ mod tests {
 
     #[test]
     fn accepts_non_ascii_utf8_of_every_length() {
-        for text in ["é", "ü-ß", "€ a b c d e f", "日本語のテキストです", "🎉 party 🎉🎉🎉"] {
+        for text in [
+            "é",
+            "ü-ß",
+            "€ a b c d e f",
+            "日本語のテキストです",
+            "🎉 party 🎉🎉🎉",
+        ] {
             for end in (0..=text.len()).filter(|&end| text.is_char_boundary(end)) {
                 assert_eq!(from_utf8(&text.as_bytes()[..end]), Ok(&text[..end]));
             }

@@ -176,7 +176,8 @@ impl InvocationId {
     fn as_str(&self) -> &str {
         match self {
             InvocationId::Short { len, bytes } => {
-                crate::utf8::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str whole")
+                crate::utf8::from_utf8(&bytes[..usize::from(*len)])
+                    .expect("copied from a str whole")
             }
             InvocationId::Long(id) => id,
         }

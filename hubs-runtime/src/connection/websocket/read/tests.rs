@@ -1,0 +1,157 @@
+use super::*;
+
+/// A masked client frame.
+fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![u8::from(fin) << 7 | opcode];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xffff => {
+            out.push(0x80 | 126);
+            out.extend((n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend((n as u64).to_be_bytes());
+        }
+    }
+    out.extend(mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+/// Every event of `input` parsed in pieces of the sizes `cuts` repeats, as reads would
+/// cut it, with the rest of a piece kept after an event as the reader keeps it.
+fn events(input: &[u8], cuts: &[usize]) -> Vec<Event> {
+    let mut parser = Parser::new(1 << 20);
+    let mut events = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let (mut at, mut cut) = (0, 0);
+    while at < input.len() || !pending.is_empty() {
+        let piece = if pending.is_empty() {
+            let size = cuts[cut % cuts.len()].min(input.len() - at);
+            cut += 1;
+            at += size;
+            input[at - size..at].to_vec()
+        } else {
+            std::mem::take(&mut pending)
+        };
+        let (used, event) = parser.parse(&piece);
+        match event {
+            Some(event) => {
+                pending = piece[used..].to_vec();
+                let last = matches!(event, Event::Close(_) | Event::Fault(..));
+                events.push(event);
+                if last {
+                    break;
+                }
+            }
+            None => assert_eq!(used, piece.len()),
+        }
+    }
+    events
+}
+
+#[test]
+fn events_do_not_depend_on_how_reads_cut_the_bytes() {
+    let big: Vec<u8> = (0..200_000).map(|i| (i % 95 + 32) as u8).collect();
+    let input = [
+        frame(true, frame::TEXT, b"hello"),
+        frame(false, frame::BINARY, &big[..70_000]),
+        frame(true, frame::PING, b"in between"),
+        frame(false, frame::CONTINUATION, &big[70_000..70_001]),
+        frame(true, frame::PONG, b""),
+        frame(true, frame::CONTINUATION, &big[70_001..]),
+        frame(true, frame::TEXT, b""),
+        frame(false, frame::TEXT, "κό".as_bytes()),
+        frame(true, frame::CONTINUATION, "σμε".as_bytes()),
+        frame(true, frame::CLOSE, &[]),
+        frame(true, frame::TEXT, b"after the close"),
+    ]
+    .concat();
+    let expected = vec![
+        Event::Message(Bytes::from_static(b"hello")),
+        Event::Ping(b"in between".to_vec()),
+        Event::Message(Bytes::from(big.clone())),
+        Event::Message(Bytes::from("κόσμε")),
+        Event::Close(code::NORMAL),
+    ];
+    for cuts in [
+        &[1][..],
+        &[2, 3, 5, 7],
+        &[13, 1],
+        &[4096],
+        &[65_536],
+        &[input.len()],
+    ] {
+        assert_eq!(events(&input, cuts), expected, "cut in pieces of {cuts:?}");
+    }
+}
+
+#[test]
+fn a_frame_over_the_limit_fails_on_its_header() {
+    let mut parser = Parser::new(10);
+    let header = &frame(true, frame::BINARY, &[0; 11])[..6];
+    assert_eq!(
+        parser.parse(header),
+        (6, Some(Event::Fault(code::SIZE, "message too big")))
+    );
+    // Fragments count together.
+    let mut parser = Parser::new(10);
+    let first = frame(false, frame::BINARY, &[0; 6]);
+    let second = frame(true, frame::CONTINUATION, &[0; 5]);
+    assert_eq!(parser.parse(&first), (first.len(), None));
+    assert_eq!(
+        parser.parse(&second).1,
+        Some(Event::Fault(code::SIZE, "message too big"))
+    );
+}
+
+/// Found by the `websocket_frames` fuzz target: a message arriving in small reads grew
+/// its buffer as `Vec` does, by doubling, to up to twice the limit (416 bytes held for a
+/// limit of 257); a control frame's payload could take 240 bytes.
+#[test]
+fn small_reads_never_take_more_than_the_limit() {
+    let input = [
+        frame(false, frame::BINARY, &[7; 157]),
+        frame(true, frame::PONG, &[1; 120]),
+        frame(true, frame::PONG, &[1; 125]),
+        frame(true, frame::CONTINUATION, &[7; 100]),
+    ]
+    .concat();
+    for piece in [1, 2, 3, 9, 64] {
+        let mut parser = FuzzParser::new(257);
+        let mut events = Vec::new();
+        for chunk in input.chunks(piece) {
+            let (used, event) = parser.parse(chunk);
+            assert_eq!(used, chunk.len());
+            events.extend(event);
+            assert!(parser.held() <= 257 + 125 + MAX_CLIENT_HEADER, "{piece}");
+            assert!(parser.0.control.capacity() <= frame::MAX_CONTROL_PAYLOAD);
+        }
+        assert_eq!(events, [Event::Message(Bytes::from(vec![7; 257]))]);
+    }
+}
+
+#[test]
+fn close_payloads_are_checked() {
+    let close = |payload: &[u8]| {
+        Parser::new(100)
+            .parse(&frame(true, frame::CLOSE, payload))
+            .1
+    };
+    assert_eq!(close(b""), Some(Event::Close(1000)));
+    assert_eq!(close(&[0x03, 0xe9]), Some(Event::Close(1001)));
+    assert!(matches!(
+        close(&[0x03]),
+        Some(Event::Fault(code::PROTOCOL, _))
+    ));
+    assert!(matches!(
+        close(&[0x03, 0xed]),
+        Some(Event::Fault(code::PROTOCOL, _))
+    ));
+    assert!(matches!(
+        close(&[0x03, 0xe8, 0xff]),
+        Some(Event::Fault(code::INVALID, _))
+    ));
+}
