@@ -22,47 +22,47 @@ pub(super) fn read(json: &str) -> Option<Envelope<'_>> {
     let mut seen = 0u16;
     scan.eat(b'{')?;
     scan.items(b'}', |scan| {
-        let key = scan.plain_str()?;
+        let key = scan.key()?;
         scan.eat(b':')?;
         let bit = match key {
-            "type" => {
+            Key::Type => {
                 envelope.kind = Some(scan.whole_number()?);
                 1
             }
-            "invocationId" => {
+            Key::InvocationId => {
                 envelope.invocation_id = Some(Cow::Borrowed(scan.plain_str()?));
                 2
             }
-            "target" => {
+            Key::Target => {
                 envelope.target = Some(Cow::Borrowed(scan.plain_str()?));
                 4
             }
-            "arguments" => {
+            Key::Arguments => {
                 envelope.arguments = Some(scan.values()?);
                 8
             }
-            "streamIds" => {
+            Key::StreamIds => {
                 envelope.stream_ids = Some(scan.plain_strs()?);
                 16
             }
-            "error" => {
+            Key::Error => {
                 envelope.error = Some(Cow::Borrowed(scan.plain_str()?));
                 32
             }
-            "item" => {
+            Key::Item => {
                 envelope.item = Some(scan.value(0)?.as_bytes());
                 64
             }
-            "sequenceId" => {
+            Key::SequenceId => {
                 envelope.sequence_id = Some(scan.whole_number()?);
                 128
             }
-            "result" => {
+            Key::Result => {
                 envelope.result = Some(scan.value(0)?.as_bytes());
                 256
             }
-            "headers" => return None,
-            _ => {
+            Key::Headers => return None,
+            Key::Other => {
                 scan.value(0)?;
                 0
             }
@@ -74,6 +74,22 @@ pub(super) fn read(json: &str) -> Option<Envelope<'_>> {
         Some(())
     })?;
     scan.end().then_some(envelope)
+}
+
+/// The keys of the envelope, and any other.
+#[derive(Clone, Copy)]
+enum Key {
+    Type,
+    InvocationId,
+    Target,
+    Arguments,
+    StreamIds,
+    Error,
+    Item,
+    SequenceId,
+    Result,
+    Headers,
+    Other,
 }
 
 /// A position in the message.
@@ -164,13 +180,58 @@ impl<'a> Scanner<'a> {
         Some(values)
     }
 
-    /// A whole number that fits a `u64` for sure (up to 19 digits).
+    /// A key: one of the envelope's, compared in place as it stands (with its closing quote),
+    /// or any other plain string.
+    fn key(&mut self) -> Option<Key> {
+        self.eat(b'"')?;
+        let rest = &self.bytes()[self.at..];
+        let (key, len) = match rest.first() {
+            Some(b't') if starts(rest, b"type\"") => (Key::Type, 4),
+            Some(b't') if starts(rest, b"target\"") => (Key::Target, 6),
+            Some(b'i') if starts(rest, b"invocationId\"") => (Key::InvocationId, 12),
+            Some(b'i') if starts(rest, b"item\"") => (Key::Item, 4),
+            Some(b'a') if starts(rest, b"arguments\"") => (Key::Arguments, 9),
+            Some(b's') if starts(rest, b"streamIds\"") => (Key::StreamIds, 9),
+            Some(b's') if starts(rest, b"sequenceId\"") => (Key::SequenceId, 10),
+            Some(b'e') if starts(rest, b"error\"") => (Key::Error, 5),
+            Some(b'r') if starts(rest, b"result\"") => (Key::Result, 6),
+            Some(b'h') if starts(rest, b"headers\"") => (Key::Headers, 7),
+            _ => {
+                self.at -= 1;
+                self.plain_str()?;
+                return Some(Key::Other);
+            }
+        };
+        self.at += len + 1;
+        Some(key)
+    }
+
+    /// A whole number that fits a `u64` for sure (up to 19 digits), read as it is checked.
     fn whole_number(&mut self) -> Option<u64> {
-        let text = self.number()?;
-        if text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        self.skip_whitespace();
+        let bytes = self.bytes();
+        let start = self.at;
+        let mut at = start;
+        let mut value = 0u64;
+        while let Some(&byte) = bytes.get(at)
+            && byte.is_ascii_digit()
+        {
+            if at - start == 19 {
+                return None;
+            }
+            value = value * 10 + u64::from(byte - b'0');
+            at += 1;
+        }
+        let digits = at - start;
+        // No number, a leading zero (not JSON), or a fraction or exponent: serde's to read.
+        if digits == 0
+            || (digits > 1 && bytes[start] == b'0')
+            || matches!(bytes.get(at), Some(b'.' | b'e' | b'E'))
+        {
             return None;
         }
-        text.parse().ok()
+        self.at = at;
+        Some(value)
     }
 
     /// Any JSON value, checked, as its exact text.
@@ -281,6 +342,11 @@ impl<'a> Scanner<'a> {
     fn eat_raw(&mut self, byte: u8) -> Option<()> {
         (self.bytes().get(self.at) == Some(&byte)).then(|| self.at += 1)
     }
+}
+
+/// Whether `bytes` begins with `literal` (of a length known here, so compared in words).
+fn starts<const N: usize>(bytes: &[u8], literal: &[u8; N]) -> bool {
+    bytes.first_chunk::<N>() == Some(literal)
 }
 
 /// The bytes before the first `"`, `\` or control character (all of them if there is none).
