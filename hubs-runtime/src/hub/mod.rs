@@ -139,7 +139,7 @@ impl<'a> Bindings<'a> {
         self.uploads
             .next()
             .map(UploadStream::new)
-            .ok_or(ArgumentError {
+            .ok_or_else(|| ArgumentError {
                 index: 0,
                 message: "missing upload stream".into(),
             })

@@ -305,7 +305,7 @@ impl<'a> Arguments<'a> {
 
     /// Deserializes argument `index` straight from the received bytes.
     pub fn decode<T: DeserializeOwned>(&self, index: usize) -> Result<T, ArgumentError> {
-        let raw = self.values.get(index).ok_or(ArgumentError {
+        let raw = self.values.get(index).ok_or_else(|| ArgumentError {
             index,
             message: "missing".into(),
         })?;

@@ -147,17 +147,21 @@ impl<H: Hub> HubDispatcher<H> {
         }
 
         let capacity = self.options.stream_buffer_capacity;
-        let (senders, channels): (Vec<_>, Vec<_>) = invocation
-            .stream_ids
-            .iter()
-            .map(|stream_id| {
-                let (sender, receiver) = mpsc::channel(capacity);
-                (
-                    (stream_id.to_string(), sender),
-                    UploadChannel { receiver, protocol },
-                )
-            })
-            .unzip();
+        // Most calls upload nothing: no channels, and nothing to add to the uploads.
+        let (senders, channels): (Vec<_>, Vec<_>) = match invocation.stream_ids.is_empty() {
+            true => (Vec::new(), Vec::new()),
+            false => invocation
+                .stream_ids
+                .iter()
+                .map(|stream_id| {
+                    let (sender, receiver) = mpsc::channel(capacity);
+                    (
+                        (stream_id.to_string(), sender),
+                        UploadChannel { receiver, protocol },
+                    )
+                })
+                .unzip(),
+        };
         let context = reader.context.for_invocation(id, streaming);
         let mut bindings = Bindings::new(&invocation.arguments, channels);
         let future = match H::invoke(&self.hub, index, context.clone(), &mut bindings) {
@@ -188,7 +192,9 @@ impl<H: Hub> HubDispatcher<H> {
             );
             self.filters.around_invocation(call, future)
         };
-        reader.uploads.extend(senders);
+        if !senders.is_empty() {
+            reader.uploads.extend(senders);
+        }
         let call = Call {
             future,
             context,
