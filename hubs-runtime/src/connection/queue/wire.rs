@@ -85,8 +85,11 @@ impl<'a> Backlog<'a> {
     pub(crate) fn advance(&mut self, done: usize, offset: usize) {
         let state = &mut *self.state;
         let queued = done.min(state.items.len());
-        for item in state.items.drain(..queued) {
-            state.bytes -= item.len();
+        // Most writes take the item being sent, from an empty queue: nothing to drain.
+        if queued > 0 {
+            for item in state.items.drain(..queued) {
+                state.bytes -= item.len();
+            }
         }
         if done > queued
             && let Some(item) = self.arriving.take()
@@ -160,7 +163,9 @@ impl Shared {
         }
         if state.items.is_empty() {
             // Most connections are idle most of the time: an empty queue holds no memory.
-            state.items = VecDeque::new();
+            if state.items.capacity() > 0 {
+                state.items = VecDeque::new();
+            }
             state.offset = 0;
         }
         if was_full && state.bytes < buffer {
