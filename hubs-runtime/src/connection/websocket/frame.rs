@@ -144,28 +144,45 @@ pub(super) fn unmask_into(out: &mut Vec<u8>, masked: &[u8], mask: [u8; 4], phase
 }
 
 /// Unmasks `data` in place with `mask` starting at byte `phase` of the key; returns the phase
-/// after it. Eight bytes at a time: the key repeats every four.
+/// after it. Sixteen bytes at a time (the key repeats every four), then eight, four and the
+/// last few one by one, so a short message's tail costs no more than a word's work.
 pub(super) fn unmask(data: &mut [u8], mask: [u8; 4], phase: usize) -> usize {
     let phase = phase % 4;
-    let rotated = [
+    let key = u32::from_ne_bytes([
         mask[phase],
         mask[(phase + 1) % 4],
         mask[(phase + 2) % 4],
         mask[(phase + 3) % 4],
-    ];
-    let word = u64::from_ne_bytes([
-        rotated[0], rotated[1], rotated[2], rotated[3], rotated[0], rotated[1], rotated[2],
-        rotated[3],
     ]);
-    let mut chunks = data.chunks_exact_mut(8);
+    let wide = u128::from_ne_bytes(repeated(key));
+    let mut chunks = data.chunks_exact_mut(16);
     for chunk in &mut chunks {
-        let value = u64::from_ne_bytes(chunk.try_into().expect("eight bytes")) ^ word;
+        let value = u128::from_ne_bytes(chunk.try_into().expect("sixteen bytes")) ^ wide;
         chunk.copy_from_slice(&value.to_ne_bytes());
     }
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
-        *byte ^= rotated[i % 4];
+    let mut rest = chunks.into_remainder();
+    if rest.len() >= 8 {
+        let (chunk, after) = std::mem::take(&mut rest).split_at_mut(8);
+        let value = u64::from_ne_bytes(chunk.try_into().expect("eight bytes")) ^ wide as u64;
+        chunk.copy_from_slice(&value.to_ne_bytes());
+        rest = after;
+    }
+    if rest.len() >= 4 {
+        let (chunk, after) = std::mem::take(&mut rest).split_at_mut(4);
+        let value = u32::from_ne_bytes(chunk.try_into().expect("four bytes")) ^ key;
+        chunk.copy_from_slice(&value.to_ne_bytes());
+        rest = after;
+    }
+    for (byte, key_byte) in rest.iter_mut().zip(key.to_ne_bytes()) {
+        *byte ^= key_byte;
     }
     (phase + data.len()) % 4
+}
+
+/// `key`'s bytes four times over.
+fn repeated(key: u32) -> [u8; 16] {
+    let [a, b, c, d] = key.to_ne_bytes();
+    [a, b, c, d, a, b, c, d, a, b, c, d, a, b, c, d]
 }
 
 /// Whether a peer may send `code` in a Close frame (§7.4: the codes defined for the protocol,
@@ -224,7 +241,8 @@ mod tests {
             .enumerate()
             .map(|(i, b)| b ^ mask[i % 4])
             .collect();
-        for piece in [1, 3, 7, 8, 13, 1000] {
+        // Every tail length (16-, 8- and 4-byte steps, then single bytes) at every phase.
+        for piece in (1..=40).chain([64, 95, 1000]) {
             let mut out = Vec::new();
             let mut phase = 0;
             for chunk in masked.chunks(piece) {
