@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::clients::{CallerClients, ClientResults, Groups, Presence};
 use crate::connection::{RequestInfo, Transport};
 use crate::lifetime::{HubConnection, HubLifetimeManager};
-use crate::protocol::{EncodeError, JsonPropertyNames, Protocol};
+use crate::protocol::{EncodeError, Encoded, JsonPropertyNames, Protocol};
 
 /// The calling connection, as hub methods and hooks see it: who is calling, the request that
 /// opened the connection, and the ways to reach other clients.
@@ -374,7 +374,7 @@ impl Context {
     pub(crate) fn encode(
         &self,
         value: &(impl serde::Serialize + ?Sized),
-    ) -> Result<Vec<u8>, EncodeError> {
+    ) -> Result<Encoded, EncodeError> {
         let protocol = self.protocol();
         protocol.encode_value(&self.inner.json_names.payload(protocol, value))
     }

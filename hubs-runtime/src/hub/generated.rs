@@ -6,12 +6,13 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use super::{Context, HubError};
+use crate::protocol::Encoded;
 
 /// Encodes a method's return value in the caller's protocol.
 pub fn encode_result<T: Serialize + ?Sized>(
     context: &Context,
     value: &T,
-) -> Result<Vec<u8>, HubError> {
+) -> Result<Encoded, HubError> {
     context
         .encode(value)
         .map_err(|e| HubError::internal("SerializationException", e.0))
@@ -21,7 +22,7 @@ pub fn encode_result<T: Serialize + ?Sized>(
 pub fn method_result<T: Serialize, E: Into<HubError>>(
     context: &Context,
     result: Result<T, E>,
-) -> Result<Vec<u8>, HubError> {
+) -> Result<Encoded, HubError> {
     match result {
         Ok(value) => encode_result(context, &value),
         Err(error) => Err(error.into()),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use crate::protocol::{ArgumentError, Arguments, JsonPropertyNames};
+use crate::protocol::{ArgumentError, Arguments, Encoded, JsonPropertyNames};
 
 pub use crate::error::HubError;
 pub use authorize::AuthorizationContext;
@@ -107,7 +107,7 @@ pub struct AuthorizeRule {
 /// A running hub method call: the result encoded in the caller's protocol, or its error. A
 /// streaming method's call sends its items itself and ends with an empty result.
 #[doc(hidden)]
-pub type MethodFuture = BoxFuture<'static, Result<Vec<u8>, HubError>>;
+pub type MethodFuture = BoxFuture<'static, Result<Encoded, HubError>>;
 
 /// The values an invocation binds to a method's parameters.
 #[doc(hidden)]

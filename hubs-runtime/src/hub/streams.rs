@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::{Context, HubError};
-use crate::protocol::Protocol;
+use crate::protocol::{Encoded, Protocol};
 
 /// What the read loop passes to an upload stream.
 #[derive(Debug)]
@@ -127,12 +127,14 @@ where
 
 /// Forwards a stream of plain items.
 #[doc(hidden)]
-pub async fn forward_stream<S>(context: &Context, stream: S) -> Result<Vec<u8>, HubError>
+pub async fn forward_stream<S>(context: &Context, stream: S) -> Result<Encoded, HubError>
 where
     S: Stream + Send,
     S::Item: Serialize,
 {
-    forward(context, stream.map(Ok)).await.map(|()| Vec::new())
+    forward(context, stream.map(Ok))
+        .await
+        .map(|()| Encoded::default())
 }
 
 /// Forwards a stream whose items may fail; the first error ends the stream with it.
@@ -140,7 +142,7 @@ where
 pub async fn forward_fallible_stream<S, T, E>(
     context: &Context,
     stream: S,
-) -> Result<Vec<u8>, HubError>
+) -> Result<Encoded, HubError>
 where
     S: Stream<Item = Result<T, E>> + Send,
     T: Serialize,
@@ -148,5 +150,5 @@ where
 {
     forward(context, stream.map(|item| item.map_err(Into::into)))
         .await
-        .map(|()| Vec::new())
+        .map(|()| Encoded::default())
 }

@@ -217,7 +217,7 @@ impl ClientResult {
             CompletionOutcome::Error(error) => Err(ClientResultError::Client(error.to_string())),
             CompletionOutcome::Empty => Ok(Self::new(
                 protocol,
-                Bytes::from(protocol.encode_value(&()).unwrap_or_default()),
+                Bytes::copy_from_slice(&protocol.encode_value(&()).unwrap_or_default()),
             )),
         }
     }

@@ -5,6 +5,7 @@
 //! hub layer asks for them by type ([`Arguments::decode`]), so nothing builds an intermediate
 //! value tree.
 
+mod encoded;
 mod handshake;
 mod json;
 mod messagepack;
@@ -16,6 +17,7 @@ use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use crate::connection::TransferFormat;
+pub use encoded::Encoded;
 pub use handshake::{
     HANDSHAKE_OK, HandshakeError, HandshakeRequest, parse_handshake, write_handshake_error,
 };
@@ -51,7 +53,7 @@ pub trait HubProtocol {
     fn decode_value<T: DeserializeOwned>(raw: &[u8]) -> Result<T, String>;
 
     /// Encodes a value as this protocol embeds it in a message (a completion result).
-    fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError>;
+    fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Encoded, EncodeError>;
 
     /// Writes a whole framed Invocation whose arguments are `arguments` (a sequence).
     fn write_invocation<A: Serialize + ?Sized>(
@@ -170,7 +172,7 @@ impl Protocol {
     }
 
     /// See [`HubProtocol::encode_value`].
-    pub fn encode_value<T: Serialize + ?Sized>(self, value: &T) -> Result<Vec<u8>, EncodeError> {
+    pub fn encode_value<T: Serialize + ?Sized>(self, value: &T) -> Result<Encoded, EncodeError> {
         dispatch!(self, P => P::encode_value(value))
     }
 

@@ -20,7 +20,7 @@ use crate::hub::HubInvocation;
 use crate::hub::streams::UploadChannel;
 use crate::hub::texts::{self, panic_error};
 use crate::hub::{Bindings, Context, Hub, HubError, MethodFuture};
-use crate::protocol::{CompletionOutcome, Invocation};
+use crate::protocol::{CompletionOutcome, Encoded, Invocation};
 
 use super::reader::Reader;
 use super::{HubDispatcher, lock};
@@ -358,12 +358,12 @@ fn completion(
     context: &Context,
     (hub, name): (&str, &str),
     streaming: bool,
-    outcome: Option<std::thread::Result<Result<Vec<u8>, HubError>>>,
+    outcome: Option<std::thread::Result<Result<Encoded, HubError>>>,
     detailed: bool,
 ) -> Option<Bytes> {
     let id = context.invocation_id();
     let result = match outcome {
-        None => Ok(Vec::new()),
+        None => Ok(Encoded::default()),
         Some(outcome) => outcome.unwrap_or_else(|panic| Err(panic_error(&*panic))),
     };
     let connection = context.connection();

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Context, HubError};
-use crate::protocol::{ArgumentError, Arguments};
+use crate::protocol::{ArgumentError, Arguments, Encoded};
 use chain::DynFilter;
 pub(crate) use chain::FilterChain;
 
@@ -275,7 +275,7 @@ impl std::fmt::Debug for HubInvocation {
 
 /// A method's result, already encoded in the caller's protocol. A streaming method's is empty.
 pub struct InvocationResult {
-    encoded: Vec<u8>,
+    encoded: Encoded,
     context: Context,
 }
 

@@ -12,8 +12,8 @@ mod plain;
 
 use super::property_names::CaseInsensitive;
 use super::{
-    Arguments, CompletionOutcome, EncodeError, HubMessage, HubProtocol, Invocation, Protocol,
-    ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
+    Arguments, CompletionOutcome, EncodeError, Encoded, HubMessage, HubProtocol, Invocation,
+    Protocol, ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
 };
 
 /// The `json` hub protocol.
@@ -215,12 +215,14 @@ impl HubProtocol for JsonProtocol {
         plain::decode(raw).map_err(|e| e.to_string())
     }
 
-    fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
+    fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Encoded, EncodeError> {
+        let mut out = Encoded::default();
         if plain::write_plain_string(value, &mut out) {
             return Ok(out);
         }
-        serde_json::to_vec(value).map_err(|e| EncodeError(e.to_string()))
+        out.clear();
+        serde_json::to_writer(&mut out, value).map_err(|e| EncodeError(e.to_string()))?;
+        Ok(out)
     }
 
     fn write_invocation<A: Serialize + ?Sized>(

@@ -14,15 +14,16 @@ use serde_json::de::SliceRead;
 
 use super::CaseInsensitive;
 use super::fast::plain_len;
+use crate::protocol::Encoded;
 
 /// Writes `value` into `out` as the JSON string it serializes as, if it serializes as a string
 /// with no character to escape; otherwise writes nothing and returns `false`.
-pub(super) fn write_plain_string<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> bool {
+pub(super) fn write_plain_string<T: Serialize + ?Sized>(value: &T, out: &mut Encoded) -> bool {
     value.serialize(PlainString(out)).is_ok()
 }
 
 /// A serializer that takes a plain string and refuses anything else.
-struct PlainString<'a>(&'a mut Vec<u8>);
+struct PlainString<'a>(&'a mut Encoded);
 
 /// Not a plain string: serde_json writes it.
 #[derive(Debug)]
@@ -68,7 +69,7 @@ impl Serializer for PlainString<'_> {
         if plain_len(text.as_bytes()) < text.len() {
             return Err(NotPlain);
         }
-        self.0.reserve_exact(text.len() + 2);
+        self.0.reserve(text.len() + 2);
         self.0.push(b'"');
         self.0.extend_from_slice(text.as_bytes());
         self.0.push(b'"');

@@ -109,7 +109,7 @@ fn str_header(len: usize) -> ([u8; 5], usize) {
 }
 
 pub(super) fn encode_into<T: Serialize + ?Sized>(
-    out: &mut Vec<u8>,
+    out: &mut impl std::io::Write,
     value: &T,
 ) -> Result<(), EncodeError> {
     // Structs as maps keyed by field name, as .NET's contractless resolver and JS expect.

@@ -10,8 +10,8 @@ use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
-    CompletionOutcome, EncodeError, HubMessage, HubProtocol, ProtocolError, SequenceMessage,
-    TransferFormat,
+    CompletionOutcome, EncodeError, Encoded, HubMessage, HubProtocol, ProtocolError,
+    SequenceMessage, TransferFormat,
 };
 use frame::{Frame, encode_into};
 use reader::Reader;
@@ -72,8 +72,8 @@ impl HubProtocol for MessagePackProtocol {
         rmp_serde::from_slice(raw).map_err(|e| e.to_string())
     }
 
-    fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::with_capacity(64);
+    fn encode_value<T: Serialize + ?Sized>(value: &T) -> Result<Encoded, EncodeError> {
+        let mut out = Encoded::default();
         encode_into(&mut out, value)?;
         Ok(out)
     }

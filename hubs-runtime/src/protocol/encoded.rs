@@ -1,0 +1,86 @@
+//! A value encoded as a protocol embeds it in a message.
+
+use std::fmt;
+use std::io;
+use std::ops::Deref;
+
+use smallvec::SmallVec;
+
+/// Bytes kept without an allocation: most results and items are short.
+const INLINE: usize = 64;
+
+/// A value encoded as a protocol embeds it in a message (a method's result, a stream item):
+/// kept inline up to 64 bytes, so that encoding a short one allocates nothing before it is
+/// copied into its message.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Encoded(SmallVec<[u8; INLINE]>);
+
+impl Encoded {
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.0.reserve(additional);
+    }
+
+    pub(crate) fn push(&mut self, byte: u8) {
+        self.0.push(byte);
+    }
+
+    pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+}
+
+impl Deref for Encoded {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl io::Write for Encoded {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encoded")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn keeps_short_values_inline_and_longer_ones_whole() {
+        let mut short = Encoded::default();
+        short.write_all(b"\"hello\"").unwrap();
+        assert!(!short.0.spilled());
+        assert_eq!(&short[..], b"\"hello\"");
+        let mut long = Encoded::default();
+        let text = "x".repeat(1000);
+        long.write_all(text.as_bytes()).unwrap();
+        assert!(long.0.spilled());
+        assert_eq!(&long[..], text.as_bytes());
+    }
+}
