@@ -29,7 +29,12 @@ impl Encoded {
     }
 
     pub(crate) fn extend_from_slice(&mut self, bytes: &[u8]) {
-        self.0.extend_from_slice(bytes);
+        // Encoders write many single bytes (MessagePack's markers), for which a push is
+        // cheaper than SmallVec's general insert.
+        match bytes {
+            [byte] => self.0.push(*byte),
+            _ => self.0.extend_from_slice(bytes),
+        }
     }
 }
 
@@ -43,12 +48,12 @@ impl Deref for Encoded {
 
 impl io::Write for Encoded {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.extend_from_slice(bytes);
+        self.extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
     fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.extend_from_slice(bytes);
+        self.extend_from_slice(bytes);
         Ok(())
     }
 
