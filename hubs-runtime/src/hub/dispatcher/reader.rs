@@ -356,6 +356,10 @@ impl<H: Hub> HubDispatcher<H> {
         let limit = self.options.maximum_receive_message_size;
         let mut offset = 0;
         loop {
+            // A frame usually holds one whole message: no need to look for another.
+            if offset == data.len() {
+                return Ok((offset, None));
+            }
             let parsed = protocol.parse(&data[offset..], limit).map_err(|error| {
                 let kind = match error {
                     ProtocolError::MessageTooLarge { .. } | ProtocolError::Malformed(_) => {
