@@ -202,9 +202,9 @@ impl QueueReceiver {
         // Registered before looking, so that a change right after the look wakes us.
         self.shared.receiver.register(cx.waker());
         // The task shares its wakes with the transport's reader: most find the wire idle and
-        // nothing new for it, which the flag tells without the lock.
-        // A swap, not a store, clears it: a change flagged meanwhile is then either seen
-        // under the lock below or left flagged for the next wake.
+        // nothing new for it, which the flag tells without the lock. A swap, not a store,
+        // clears it: a change flagged meanwhile is seen under the lock or left for the next
+        // wake.
         let changed = self.shared.changed.load(Ordering::Acquire)
             && self.shared.changed.swap(false, Ordering::AcqRel);
         if self.wire_idle && !changed {
