@@ -185,25 +185,31 @@ impl<'a> Scanner<'a> {
     fn key(&mut self) -> Option<Key> {
         self.eat(b'"')?;
         let rest = &self.bytes()[self.at..];
-        let (key, len) = match rest.first() {
-            Some(b't') if starts(rest, b"type\"") => (Key::Type, 4),
-            Some(b't') if starts(rest, b"target\"") => (Key::Target, 6),
-            Some(b'i') if starts(rest, b"invocationId\"") => (Key::InvocationId, 12),
-            Some(b'i') if starts(rest, b"item\"") => (Key::Item, 4),
-            Some(b'a') if starts(rest, b"arguments\"") => (Key::Arguments, 9),
-            Some(b's') if starts(rest, b"streamIds\"") => (Key::StreamIds, 9),
-            Some(b's') if starts(rest, b"sequenceId\"") => (Key::SequenceId, 10),
-            Some(b'e') if starts(rest, b"error\"") => (Key::Error, 5),
-            Some(b'r') if starts(rest, b"result\"") => (Key::Result, 6),
-            Some(b'h') if starts(rest, b"headers\"") => (Key::Headers, 7),
-            _ => {
+        let found = match rest.first() {
+            Some(b't') => {
+                known(rest, b"type\"", Key::Type).or_else(|| known(rest, b"target\"", Key::Target))
+            }
+            Some(b'i') => known(rest, b"invocationId\"", Key::InvocationId)
+                .or_else(|| known(rest, b"item\"", Key::Item)),
+            Some(b'a') => known(rest, b"arguments\"", Key::Arguments),
+            Some(b's') => known(rest, b"streamIds\"", Key::StreamIds)
+                .or_else(|| known(rest, b"sequenceId\"", Key::SequenceId)),
+            Some(b'e') => known(rest, b"error\"", Key::Error),
+            Some(b'r') => known(rest, b"result\"", Key::Result),
+            Some(b'h') => known(rest, b"headers\"", Key::Headers),
+            _ => None,
+        };
+        match found {
+            Some((key, len)) => {
+                self.at += len;
+                Some(key)
+            }
+            None => {
                 self.at -= 1;
                 self.plain_str()?;
-                return Some(Key::Other);
+                Some(Key::Other)
             }
-        };
-        self.at += len + 1;
-        Some(key)
+        }
     }
 
     /// A whole number that fits a `u64` for sure (up to 19 digits), read as it is checked.
@@ -344,9 +350,10 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Whether `bytes` begins with `literal` (of a length known here, so compared in words).
-fn starts<const N: usize>(bytes: &[u8], literal: &[u8; N]) -> bool {
-    bytes.first_chunk::<N>() == Some(literal)
+/// `key` and the bytes `literal` takes (its name and closing quote) if `bytes` begins with it;
+/// of a length known here, so compared in words.
+fn known<const N: usize>(bytes: &[u8], literal: &[u8; N], key: Key) -> Option<(Key, usize)> {
+    (bytes.first_chunk::<N>() == Some(literal)).then_some((key, N))
 }
 
 /// The bytes before the first `"`, `\` or control character (all of them if there is none).
