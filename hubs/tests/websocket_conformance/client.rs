@@ -235,6 +235,11 @@ impl RawSocket {
         self.stream.write_all(bytes).await.unwrap();
     }
 
+    /// Ends the sending direction of TCP (a FIN) without a Close frame, still reading.
+    pub(crate) async fn end_tcp_without_close(&mut self) {
+        self.stream.shutdown().await.unwrap();
+    }
+
     /// Writes `frame` in pieces of `chunk` bytes, each its own write.
     pub(crate) async fn send_in_chunks(&mut self, frame: Frame, chunk: usize) {
         for piece in frame.encode().chunks(chunk) {

@@ -135,3 +135,25 @@ async fn a_close_on_a_hub_connection_is_answered_with_a_close() {
     stateful.send(Frame::close(1000, b"")).await;
     stateful.expect_close_reply(Some(1000)).await;
 }
+
+#[tokio::test]
+async fn a_client_that_ends_tcp_without_a_close_is_sent_nothing_more() {
+    let address = server().await;
+    // No closing handshake (§7.1.5: closure 1006): the server drops what is queued and closes
+    // TCP without a Close, as ASP.NET Core aborts such a socket; a Close would only draw a
+    // reset from a client that is gone. Other connections carry on.
+    let mut other = RawSocket::open(address, TEXT_ECHO).await;
+    for path in [TEXT_ECHO, HUB] {
+        let mut socket = match path {
+            HUB => RawSocket::open_hub(address, HUB).await,
+            _ => RawSocket::open(address, path).await,
+        };
+        socket.send(Frame::text(&b"unanswered?"[..])).await;
+        socket.end_tcp_without_close().await;
+        while let Some(frame) = socket.next().await {
+            assert_ne!(frame.opcode, CLOSE, "no Close after the client's TCP ended");
+        }
+    }
+    other.send(Frame::text(&b"still here"[..])).await;
+    other.expect(TEXT, b"still here").await;
+}

@@ -63,7 +63,11 @@ impl Stream for Inbound {
                         .with_wire(|wire: &mut WebSocketWire, _| wire.pong(payload));
                     continue;
                 }
-                Event::Gone => return Poll::Ready(None),
+                Event::Gone => {
+                    self.wire
+                        .with_wire(|wire: &mut WebSocketWire, backlog| wire.peer_gone(backlog));
+                    return Poll::Ready(None);
+                }
                 // The client's Close is answered (§5.5.1) with 1000, as ASP.NET Core answers.
                 Event::Close(code) => {
                     tracing::debug!(code, "the client closed its WebSocket");

@@ -31,6 +31,8 @@ enum Closing {
     Sending,
     /// The Close is out: flush and end the sending direction.
     Sent,
+    /// The client's socket ended without a Close: nothing it could read is left to write.
+    Gone,
 }
 
 /// A WebSocket's writing side.
@@ -86,6 +88,17 @@ impl WebSocketWire {
     pub(super) fn pong(&mut self, payload: Vec<u8>) {
         if self.closing == Closing::Open {
             self.pong = Some(payload);
+        }
+    }
+
+    /// The client's socket ended (or failed) without a Close: what is queued is dropped, and
+    /// neither a Close nor a shutdown goes out (no one reads them; a write would only draw a
+    /// reset), as ASP.NET Core aborts such a socket.
+    pub(super) fn peer_gone(&mut self, backlog: &mut Backlog<'_>) {
+        if self.closing == Closing::Open {
+            self.closing = Closing::Gone;
+            self.pong = None;
+            backlog.discard();
         }
     }
 
@@ -157,6 +170,9 @@ impl WebSocketWire {
 
 impl Wire for WebSocketWire {
     fn write(&mut self, backlog: &mut Backlog<'_>, mut cx: Option<&mut Context<'_>>) -> WireStatus {
+        if self.closing == Closing::Gone {
+            return WireStatus::Finished;
+        }
         loop {
             if backlog.offset() == 0 {
                 self.between_items(backlog);
