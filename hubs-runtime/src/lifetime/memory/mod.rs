@@ -12,7 +12,10 @@ use super::message::{ClientResult, ClientResultError, ProtocolSet, SerializedMes
 use super::{EncodeInvocation, HubLifetimeManager};
 use crate::protocol::Protocol;
 
-type Members = HashMap<Arc<str>, Arc<HubConnection>>;
+/// Connections by id. Ids are the server's own random strings, so a fast keyed hash serves
+/// (a client cannot choose keys to collide); maps keyed by group and user names, which
+/// clients choose, keep std's SipHash.
+type Members = HashMap<Arc<str>, Arc<HubConnection>, rapidhash::fast::RandomState>;
 
 /// The most connections a delivery writes to itself (see [`InMemoryLifetimeManager::deliver`]).
 const DIRECT_FAN_OUT: usize = 16;
@@ -153,7 +156,7 @@ impl InMemoryLifetimeManager {
     /// The ids of the connections here, then the groups and the users that have one here.
     #[cfg(feature = "redis")]
     pub(crate) fn names(&self) -> [Vec<Arc<str>>; 3] {
-        fn keys<V>(map: &RwLock<HashMap<Arc<str>, V>>) -> Vec<Arc<str>> {
+        fn keys<V, S>(map: &RwLock<HashMap<Arc<str>, V, S>>) -> Vec<Arc<str>> {
             read(map).keys().cloned().collect()
         }
         [
@@ -265,15 +268,19 @@ impl InMemoryLifetimeManager {
         if membership.closed {
             return false;
         }
-        let group: Arc<str> = match membership.groups.get(group) {
-            Some(_) => return false,
-            None => group.into(),
-        };
-        let first = {
+        if membership.groups.contains(group) {
+            return false;
+        }
+        let (first, group) = {
             let mut groups = write(&self.groups);
+            // Members share the group's name rather than each holding a copy.
+            let group: Arc<str> = match groups.get_key_value(group) {
+                Some((name, _)) => Arc::clone(name),
+                None => group.into(),
+            };
             let members = groups.entry(Arc::clone(&group)).or_default();
             members.insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
-            members.len() == 1
+            (members.len() == 1, group)
         };
         membership.groups.insert(group);
         first

@@ -206,3 +206,24 @@ async fn a_broadcast_is_serialized_once_and_shared() {
     };
     assert_eq!(x.as_ptr(), y.as_ptr(), "recipients share one buffer");
 }
+
+#[test]
+fn members_of_a_group_share_its_name() {
+    let m = InMemoryLifetimeManager::new();
+    let (a, _ra) = connection("a", None, 1024);
+    let (b, _rb) = connection("b", None, 1024);
+    m.connect(Arc::clone(&a));
+    m.connect(Arc::clone(&b));
+    assert!(m.add("a", "room"));
+    assert!(!m.add("b", "room"));
+    let name = |c: &HubConnection| c.membership().groups.iter().next().cloned().unwrap();
+    assert!(
+        Arc::ptr_eq(&name(&a), &name(&b)),
+        "one allocation per group name"
+    );
+    // The name outlives the member that brought it.
+    m.disconnect(&a);
+    assert_eq!(&*name(&b), "room");
+    assert!(m.remove("b", "room"));
+    assert_eq!(m.group_count(), 0);
+}
