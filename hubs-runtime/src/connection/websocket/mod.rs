@@ -157,23 +157,27 @@ impl Future for Connection {
             && application.as_mut().poll(cx).is_ready()
         {
             *this.application = None;
-            if *this.writer_done {
-                return Poll::Ready(());
+            if !*this.writer_done {
+                this.writer.wire.end();
             }
-            this.writer.wire.end();
-            *this.closing = Some(Box::pin(tokio::time::sleep(*this.close_timeout)));
         }
         if !*this.writer_done && this.writer.as_mut().poll(cx).is_ready() {
             // The socket is closed or gone; the application (if still running) sees its
             // input end.
             *this.writer_done = true;
-            if this.application.is_none() {
-                return Poll::Ready(());
-            }
         }
-        if let Some(closing) = this.closing
-            && closing.as_mut().poll(cx).is_ready()
-        {
+        if this.application.is_some() {
+            return Poll::Pending;
+        }
+        if *this.writer_done {
+            return Poll::Ready(());
+        }
+        // The timer is made only when the last frames do not leave at once (a client that
+        // is gone needs none).
+        let closing = this
+            .closing
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(*this.close_timeout)));
+        if closing.as_mut().poll(cx).is_ready() {
             this.writer.abort.cancel();
             return Poll::Ready(());
         }
