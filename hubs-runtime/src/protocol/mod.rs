@@ -10,6 +10,7 @@ mod handshake;
 mod json;
 mod messagepack;
 mod property_names;
+mod values;
 
 use std::borrow::Cow;
 
@@ -24,6 +25,7 @@ pub use handshake::{
 pub use json::JsonProtocol;
 pub use messagepack::MessagePackProtocol;
 pub use property_names::{JsonPropertyNames, camel_case, json_property_name};
+pub(crate) use values::ArgumentValues;
 
 /// The ASCII record separator that ends every JSON message and the handshake.
 pub const RECORD_SEPARATOR: u8 = 0x1e;
@@ -281,12 +283,12 @@ pub struct Invocation<'a> {
 #[derive(Debug)]
 pub struct Arguments<'a> {
     protocol: Protocol,
-    values: Vec<&'a [u8]>,
+    values: ArgumentValues<'a>,
 }
 
 impl<'a> Arguments<'a> {
     /// Arguments encoded with `protocol`, one slice per value.
-    pub fn new(protocol: Protocol, values: Vec<&'a [u8]>) -> Self {
+    pub(crate) fn new(protocol: Protocol, values: ArgumentValues<'a>) -> Self {
         Self { protocol, values }
     }
 

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 
 use super::Envelope;
+use crate::protocol::ArgumentValues;
 
 /// Deeper nesting goes to serde.
 const MAX_DEPTH: usize = 64;
@@ -170,8 +171,8 @@ impl<'a> Scanner<'a> {
     }
 
     /// An array of JSON values, each as its text.
-    fn values(&mut self) -> Option<Vec<&'a [u8]>> {
-        let mut values = Vec::new();
+    fn values(&mut self) -> Option<ArgumentValues<'a>> {
+        let mut values = ArgumentValues::new();
         self.eat(b'[')?;
         self.items(b']', |scan| {
             values.push(scan.value(1)?.as_bytes());

@@ -12,8 +12,8 @@ mod plain;
 
 use super::property_names::CaseInsensitive;
 use super::{
-    Arguments, CompletionOutcome, EncodeError, Encoded, HubMessage, HubProtocol, Invocation,
-    Protocol, ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
+    ArgumentValues, Arguments, CompletionOutcome, EncodeError, Encoded, HubMessage, HubProtocol,
+    Invocation, Protocol, ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
 };
 
 /// The `json` hub protocol.
@@ -65,7 +65,7 @@ struct Envelope<'a> {
     kind: Option<u64>,
     invocation_id: Option<Cow<'a, str>>,
     target: Option<Cow<'a, str>>,
-    arguments: Option<Vec<&'a [u8]>>,
+    arguments: Option<ArgumentValues<'a>>,
     stream_ids: Option<Vec<Cow<'a, str>>>,
     error: Option<Cow<'a, str>>,
     item: Option<&'a [u8]>,

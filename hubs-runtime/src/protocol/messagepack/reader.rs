@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 
-use super::super::{Arguments, CompletionOutcome, HubMessage, Invocation, Protocol, ProtocolError};
+use super::super::{
+    ArgumentValues, Arguments, CompletionOutcome, HubMessage, Invocation, Protocol, ProtocolError,
+};
 use super::malformed;
 
 /// A cursor over one msgpack message body.
@@ -161,7 +163,7 @@ impl<'a> Reader<'a> {
         let invocation_id = self.nil_or_str()?.filter(|id| !id.is_empty());
         let target = self.str()?;
         let count = self.array_len()?;
-        let mut values = Vec::with_capacity(count.min(64));
+        let mut values = ArgumentValues::with_capacity(count.min(64));
         for _ in 0..count {
             values.push(self.raw_value()?);
         }
