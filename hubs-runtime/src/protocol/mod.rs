@@ -313,8 +313,13 @@ impl<'a> Arguments<'a> {
             index,
             message: "missing".into(),
         })?;
-        dispatch!(self.protocol, P => P::decode_value(raw))
-            .map_err(|message| ArgumentError { index, message })
+        match self.protocol {
+            Protocol::Json if self.values.is_plain_string(index) => {
+                JsonProtocol::decode_plain_string(raw)
+            }
+            protocol => protocol.decode_value(raw),
+        }
+        .map_err(|message| ArgumentError { index, message })
     }
 }
 

@@ -8,9 +8,17 @@ const INLINE: usize = 4;
 /// The encoded values of an invocation's arguments, one slice each. Most calls have a few, so
 /// they are kept inline; more spill into a `Vec`. Unlike `SmallVec`, covariant in `'a`, as
 /// `Vec<&'a [u8]>` is, so a borrow of the arguments can be shortened as before.
+///
+/// Inline values also say which are JSON strings with nothing escaped, as the JSON reader
+/// found them, so that decoding them does not scan them again.
 #[derive(Clone)]
 pub(crate) enum ArgumentValues<'a> {
-    Inline { values: [&'a [u8]; INLINE], len: u8 },
+    Inline {
+        values: [&'a [u8]; INLINE],
+        len: u8,
+        /// One bit per value: a JSON string with nothing escaped.
+        plain_strings: u8,
+    },
     Spilled(Vec<&'a [u8]>),
 }
 
@@ -19,6 +27,7 @@ impl<'a> ArgumentValues<'a> {
         Self::Inline {
             values: [&[]; INLINE],
             len: 0,
+            plain_strings: 0,
         }
     }
 
@@ -30,9 +39,30 @@ impl<'a> ArgumentValues<'a> {
         }
     }
 
+    /// Adds a JSON string value whose text has no escape (nor control character), quotes
+    /// included.
+    pub(crate) fn push_plain_string(&mut self, value: &'a [u8]) {
+        if let Self::Inline {
+            len, plain_strings, ..
+        } = self
+            && usize::from(*len) < INLINE
+        {
+            *plain_strings |= 1 << *len;
+        }
+        self.push(value);
+    }
+
+    /// Whether value `index` is known to be a JSON string with nothing escaped.
+    pub(crate) fn is_plain_string(&self, index: usize) -> bool {
+        match self {
+            Self::Inline { plain_strings, .. } => index < INLINE && plain_strings >> index & 1 == 1,
+            Self::Spilled(_) => false,
+        }
+    }
+
     pub(crate) fn push(&mut self, value: &'a [u8]) {
         match self {
-            Self::Inline { values, len } if usize::from(*len) < INLINE => {
+            Self::Inline { values, len, .. } if usize::from(*len) < INLINE => {
                 values[usize::from(*len)] = value;
                 *len += 1;
             }
@@ -58,7 +88,7 @@ impl<'a> Deref for ArgumentValues<'a> {
 
     fn deref(&self) -> &Self::Target {
         match self {
-            Self::Inline { values, len } => &values[..usize::from(*len)],
+            Self::Inline { values, len, .. } => &values[..usize::from(*len)],
             Self::Spilled(values) => values,
         }
     }
@@ -104,5 +134,19 @@ mod tests {
             expected.iter().for_each(|value| reserved.push(value));
             assert_eq!(reserved, pushed);
         }
+    }
+
+    #[test]
+    fn plain_strings_are_marked_while_inline_and_forgotten_once_spilled() {
+        let mut values = ArgumentValues::new();
+        values.push_plain_string(b"\"a\"");
+        values.push(b"1");
+        values.push_plain_string(b"\"b\"");
+        let marked: Vec<bool> = (0..4).map(|i| values.is_plain_string(i)).collect();
+        assert_eq!(marked, [true, false, true, false]);
+        values.push(b"2");
+        values.push_plain_string(b"\"c\"");
+        assert_eq!(values.len(), 5);
+        assert!((0..8).all(|i| !values.is_plain_string(i)), "only a hint");
     }
 }

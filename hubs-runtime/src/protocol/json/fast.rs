@@ -175,7 +175,19 @@ impl<'a> Scanner<'a> {
         let mut values = ArgumentValues::new();
         self.eat(b'[')?;
         self.items(b']', |scan| {
-            values.push(scan.value(1)?.as_bytes());
+            scan.skip_whitespace();
+            let start = scan.at;
+            if scan.bytes().get(start) == Some(&b'"') {
+                // Said to the argument's decoder, which then need not scan it again.
+                let plain = scan.string()?;
+                let value = &scan.bytes()[start..scan.at];
+                match plain {
+                    true => values.push_plain_string(value),
+                    false => values.push(value),
+                }
+            } else {
+                values.push(scan.value(1)?.as_bytes());
+            }
             Some(())
         })?;
         Some(values)
@@ -246,7 +258,9 @@ impl<'a> Scanner<'a> {
         self.skip_whitespace();
         let start = self.at;
         match *self.bytes().get(self.at)? {
-            b'"' => self.string()?,
+            b'"' => {
+                self.string()?;
+            }
             b'{' | b'[' if depth >= MAX_DEPTH => return None,
             b'{' => {
                 self.at += 1;
@@ -272,17 +286,19 @@ impl<'a> Scanner<'a> {
         Some(&self.json[start..self.at])
     }
 
-    /// A string with valid escapes and no control characters.
-    fn string(&mut self) -> Option<()> {
+    /// A string with valid escapes and no control characters; whether nothing was escaped.
+    fn string(&mut self) -> Option<bool> {
         self.eat_raw(b'"')?;
+        let mut plain = true;
         loop {
             self.at += plain_len(&self.bytes()[self.at..]);
             match *self.bytes().get(self.at)? {
                 b'"' => {
                     self.at += 1;
-                    return Some(());
+                    return Some(plain);
                 }
                 b'\\' => {
+                    plain = false;
                     self.at += 1;
                     match *self.bytes().get(self.at)? {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,

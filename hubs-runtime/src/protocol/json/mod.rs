@@ -140,6 +140,14 @@ fn push_json_string(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(&mut *out, s).expect("writing a string to memory");
 }
 
+impl JsonProtocol {
+    /// [`HubProtocol::decode_value`] for a value the reader found to be a JSON string with
+    /// nothing escaped (see [`ArgumentValues`]): its text is not scanned again.
+    pub(crate) fn decode_plain_string<T: DeserializeOwned>(raw: &[u8]) -> Result<T, String> {
+        plain::decode_plain_string(raw).map_err(|e| e.to_string())
+    }
+}
+
 impl HubProtocol for JsonProtocol {
     const NAME: &'static str = "json";
     const MAX_VERSION: u32 = 2;

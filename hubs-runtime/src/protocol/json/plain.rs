@@ -138,6 +138,17 @@ pub(super) fn decode<T: DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::E
     }
 }
 
+/// [`decode`] for `raw` known to be a JSON string with nothing escaped.
+pub(super) fn decode_plain_string<T: DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::Error> {
+    let text = raw
+        .get(1..raw.len().saturating_sub(1))
+        .and_then(|inner| crate::utf8::from_utf8(inner).ok());
+    match text {
+        Some(text) => T::deserialize(PlainText { text, raw }),
+        None => decode(raw),
+    }
+}
+
 /// The text of `raw` if it is a JSON string with nothing escaped.
 fn plain_text(raw: &[u8]) -> Option<&str> {
     let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;

@@ -416,17 +416,23 @@ fn arguments_decode_as_serde_json_reads_them_plain_strings_included() {
         Ok(value)
     }
     fn same<T: DeserializeOwned + PartialEq + std::fmt::Debug>(raw: &str) {
-        let (ours, theirs) = (
-            plain::decode::<T>(raw.as_bytes()),
-            serde::<T>(raw.as_bytes()),
-        );
-        match (&ours, &theirs) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b, "{raw} as {}", std::any::type_name::<T>()),
-            (Err(_), Err(_)) => {}
-            _ => panic!(
-                "{raw} as {}: {ours:?} against {theirs:?}",
-                std::any::type_name::<T>()
-            ),
+        let theirs = serde::<T>(raw.as_bytes());
+        // Alone, and as an invocation's argument, where the reader may mark it a plain string.
+        let frame = format!("{{\"type\":1,\"target\":\"M\",\"arguments\":[{raw}]}}\x1e");
+        let HubMessage::Invocation(invocation) = parse_one(&frame) else {
+            panic!("{frame} is an invocation");
+        };
+        let from_frame = invocation.arguments.decode::<T>(0).map_err(|e| e.message);
+        let alone = plain::decode::<T>(raw.as_bytes()).map_err(|e| e.to_string());
+        for ours in [alone, from_frame] {
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{raw} as {}", std::any::type_name::<T>()),
+                (Err(_), Err(_)) => {}
+                _ => panic!(
+                    "{raw} as {}: {ours:?} against {theirs:?}",
+                    std::any::type_name::<T>()
+                ),
+            }
         }
     }
     let long = format!("\"{}\"", "plain ".repeat(200));
@@ -459,4 +465,30 @@ fn arguments_decode_as_serde_json_reads_them_plain_strings_included() {
         same::<crate::Guid>(raw);
         same::<HashMap<String, i32>>(raw);
     }
+}
+
+#[test]
+fn the_fast_reader_marks_the_arguments_that_are_strings_with_nothing_escaped() {
+    let frame = concat!(
+        r#"{"type":1,"target":"M","arguments":["plain", "a\"b", 12, "", ["x"], "é"]}"#,
+        "\x1e"
+    );
+    let HubMessage::Invocation(invocation) = parse_one(frame) else {
+        panic!("an invocation");
+    };
+    let values = &invocation.arguments.values;
+    // Inline room is four values; past it nothing is marked (a hint, not a promise).
+    assert_eq!(values.len(), 6);
+    let marked: Vec<bool> = (0..6).map(|i| values.is_plain_string(i)).collect();
+    assert_eq!(marked, [false; 6], "six values spill: {values:?}");
+    let frame = concat!(
+        r#"{"type":1,"target":"M","arguments":["plain", "a\"b", 12, "é"]}"#,
+        "\x1e"
+    );
+    let HubMessage::Invocation(invocation) = parse_one(frame) else {
+        panic!("an invocation");
+    };
+    let values = &invocation.arguments.values;
+    let marked: Vec<bool> = (0..4).map(|i| values.is_plain_string(i)).collect();
+    assert_eq!(marked, [true, false, false, true]);
 }
