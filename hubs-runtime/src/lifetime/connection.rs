@@ -140,6 +140,17 @@ impl HubConnection {
             true => self.outbound.try_send(item),
             false => self.outbound.try_send_later(item),
         };
+        self.queued(bytes, queued)
+    }
+
+    /// [`deliver`](Self::deliver) of a frame the caller only lends: copied only when the
+    /// socket does not take it at once.
+    pub(crate) fn deliver_lent(&self, frame: &[u8]) -> bool {
+        self.queued(frame.len(), self.outbound.try_send_lent(frame))
+    }
+
+    /// Counts an item of `bytes` queued, or reports why it was not.
+    fn queued(&self, bytes: usize, queued: Result<(), TrySendError>) -> bool {
         match queued {
             Ok(()) => {
                 telemetry::sent(1, bytes);

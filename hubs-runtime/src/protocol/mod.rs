@@ -64,8 +64,26 @@ pub trait HubProtocol {
         arguments: &A,
     ) -> Result<Bytes, EncodeError>;
 
+    /// Writes a whole framed Completion into `buffer` (emptied first, its allocation reused)
+    /// and returns the frame: all of `buffer`, or its end.
+    fn write_completion_in<'b>(
+        buffer: &'b mut Vec<u8>,
+        invocation_id: &str,
+        outcome: CompletionOutcome<'_>,
+    ) -> &'b [u8];
+
     /// Writes a whole framed Completion.
-    fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes;
+    fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
+        let mut buffer = Vec::new();
+        let start = {
+            let frame = Self::write_completion_in(&mut buffer, invocation_id, outcome);
+            frame.as_ptr() as usize - buffer.as_ptr() as usize
+        };
+        // Advancing (unlike slicing) takes no shared header.
+        let mut frame = Bytes::from(buffer);
+        bytes::Buf::advance(&mut frame, start);
+        frame
+    }
 
     /// Writes a whole framed StreamItem whose item is already encoded.
     fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes;
@@ -191,6 +209,16 @@ impl Protocol {
     /// See [`HubProtocol::write_completion`].
     pub fn write_completion(self, invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
         dispatch!(self, P => P::write_completion(invocation_id, outcome))
+    }
+
+    /// See [`HubProtocol::write_completion_in`].
+    pub(crate) fn write_completion_in<'b>(
+        self,
+        buffer: &'b mut Vec<u8>,
+        invocation_id: &str,
+        outcome: CompletionOutcome<'_>,
+    ) -> &'b [u8] {
+        dispatch!(self, P => P::write_completion_in(buffer, invocation_id, outcome))
     }
 
     /// See [`HubProtocol::write_stream_item`].

@@ -28,7 +28,8 @@ use tokio::sync::Notify;
 
 use super::Outgoing;
 
-pub(crate) use wire::{Backlog, Wire, WireHandle, WireStatus};
+use wire::Arriving;
+pub(crate) use wire::{Backlog, Item, Wire, WireHandle, WireStatus};
 
 /// The sending side of a connection's queue. Cloning it adds a sender; the receiver sees the
 /// end of the queue when every sender is gone.
@@ -197,10 +198,21 @@ impl SendQueue {
     }
 
     fn try_send_as(&self, item: Outgoing, direct: bool) -> Result<(), TrySendError> {
+        self.try_send_arriving(Arriving::Owned(item), direct)
+    }
+
+    /// [`try_send`](Self::try_send) of a data frame the caller only lends: copied only if the
+    /// socket does not take it at once (or there is no socket to take it, or the queue is
+    /// refusing).
+    pub(crate) fn try_send_lent(&self, frame: &[u8]) -> Result<(), TrySendError> {
+        self.try_send_arriving(Arriving::Lent(frame), true)
+    }
+
+    fn try_send_arriving(&self, item: Arriving<'_>, direct: bool) -> Result<(), TrySendError> {
         let limits = self.shared.limits;
         let mut state = self.shared.lock();
         if state.receiver_gone || state.refused {
-            return Err(TrySendError::Closed(item));
+            return Err(TrySendError::Closed(item.into_owned()));
         }
         let after = state.bytes + item.len();
         // One item always fits an empty queue, whatever its size.
@@ -217,7 +229,7 @@ impl SendQueue {
             };
             if stalled || after > limits.max_buffer {
                 state.refused = true;
-                return Err(TrySendError::Full(item));
+                return Err(TrySendError::Full(item.into_owned()));
             }
         }
         self.push(state, item, direct);
@@ -238,7 +250,7 @@ impl SendQueue {
                     return Err(Closed(item));
                 }
                 if state.bytes < self.shared.limits.buffer || state.items.is_empty() {
-                    self.push(state, item, true);
+                    self.push(state, Arriving::Owned(item), true);
                     return Ok(());
                 }
             }
@@ -265,13 +277,13 @@ impl SendQueue {
     }
 
     /// Queues `item`; with a wire, writes it at once if `direct`.
-    fn push(&self, mut state: MutexGuard<'_, State>, item: Outgoing, direct: bool) {
+    fn push(&self, mut state: MutexGuard<'_, State>, item: Arriving<'_>, direct: bool) {
         let was_empty = state.items.is_empty();
         state.bytes += item.len();
         if state.wire.is_some() && direct {
             return self.shared.write_or_wake(state, Some(item));
         }
-        state.items.push_back(item);
+        state.items.push_back(item.into_owned());
         drop(state);
         // A receiver only waits on an empty queue: later items find it awake.
         if was_empty {

@@ -154,12 +154,12 @@ async fn a_drained_queue_gives_its_memory_back() {
 struct Recording(Arc<Mutex<Vec<String>>>);
 
 impl Wire for Recording {
-    fn write(&mut self, backlog: &mut Backlog<'_>, _: Option<&mut Context<'_>>) -> WireStatus {
+    fn write(&mut self, backlog: &mut Backlog<'_, '_>, _: Option<&mut Context<'_>>) -> WireStatus {
         let mut written = self.0.lock().unwrap();
         for item in backlog.iter() {
-            match item {
-                Outgoing::Frame(bytes) => written.push(String::from_utf8_lossy(bytes).into()),
-                other => panic!("not a frame: {other:?}"),
+            match item.payload() {
+                Some(bytes) => written.push(String::from_utf8_lossy(bytes).into()),
+                None => panic!("not a frame: {item:?}"),
             }
         }
         let all = backlog.len();
@@ -226,12 +226,12 @@ fn socket(room: usize) -> Arc<Mutex<Socket>> {
 struct Narrow(Arc<Mutex<Socket>>);
 
 impl Wire for Narrow {
-    fn write(&mut self, backlog: &mut Backlog<'_>, _: Option<&mut Context<'_>>) -> WireStatus {
+    fn write(&mut self, backlog: &mut Backlog<'_, '_>, _: Option<&mut Context<'_>>) -> WireStatus {
         let mut socket = self.0.lock().unwrap();
         socket.runs += 1;
         let (mut done, mut at) = (0, backlog.offset());
         for item in backlog.iter() {
-            let Outgoing::Frame(bytes) = item else {
+            let Some(bytes) = item.payload() else {
                 panic!("not a frame: {item:?}")
             };
             let take = (bytes.len() - at).min(socket.room);
@@ -299,6 +299,46 @@ async fn a_send_the_socket_takes_at_once_leaves_nothing_queued_and_the_rest_keep
         (state.items.capacity(), state.bytes, state.offset),
         (0, 0, 0)
     );
+}
+
+#[tokio::test]
+async fn a_lent_frame_is_copied_only_for_what_the_socket_does_not_take_at_once() {
+    let socket = socket(usize::MAX);
+    let (queue, mut receiver) = narrow_queue(&socket);
+    queue.try_send_lent(b"hello").unwrap();
+    {
+        let state = receiver.shared.lock();
+        assert_eq!(
+            (state.items.capacity(), state.bytes, state.taken),
+            (0, 0, 1)
+        );
+    }
+    // Part taken: the frame is kept whole (the wire counts from its start), three bytes in.
+    socket.lock().unwrap().room = 3;
+    queue.try_send_lent(b"abcdef").unwrap();
+    {
+        let state = receiver.shared.lock();
+        assert_eq!((state.items.len(), state.offset, state.bytes), (1, 3, 6));
+        assert!(matches!(&state.items[0], Outgoing::Frame(kept) if kept == &b"abcdef"[..]));
+    }
+    // Lent behind a queued item: copied, and in order.
+    queue.try_send_lent(b"gh").unwrap();
+    socket.lock().unwrap().room = usize::MAX;
+    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
+    assert_eq!(socket.lock().unwrap().written, "helloabcdefgh");
+    // Refused like any item once the receiver is gone.
+    drop(receiver);
+    assert!(matches!(
+        queue.try_send_lent(b"late"),
+        Err(TrySendError::Closed(Outgoing::Frame(kept))) if kept == b"late"[..]
+    ));
+}
+
+#[tokio::test]
+async fn a_lent_frame_without_a_wire_is_queued_as_a_copy() {
+    let (queue, mut receiver) = queue(64, 1024, 1000);
+    queue.try_send_lent(b"copied").unwrap();
+    assert_eq!(receiver.try_recv().map(text).as_deref(), Ok("copied"));
 }
 
 #[tokio::test]

@@ -7,6 +7,8 @@ use std::sync::{Arc, MutexGuard};
 use std::task::Context;
 
 use super::{QueueReceiver, Shared, State};
+use bytes::Bytes;
+
 use crate::connection::Outgoing;
 
 /// Writes a queue's items to a transport's socket. It runs with the queue locked, so whoever
@@ -16,7 +18,7 @@ use crate::connection::Outgoing;
 pub(crate) trait Wire: Any + Send + std::fmt::Debug {
     /// Writes what the socket takes of `backlog` now. Without `cx` (a sender) it must not
     /// wait; with it (the receiver), `Blocked` means `cx` is woken when the socket takes more.
-    fn write(&mut self, backlog: &mut Backlog<'_>, cx: Option<&mut Context<'_>>) -> WireStatus;
+    fn write(&mut self, backlog: &mut Backlog<'_, '_>, cx: Option<&mut Context<'_>>) -> WireStatus;
 }
 
 /// Where a [`Wire::write`] stopped.
@@ -31,17 +33,63 @@ pub(crate) enum WireStatus {
     Finished,
 }
 
+/// The item being sent: owned, or a frame the sender only lends for the call (copied into
+/// the queue if the socket does not take it at once, so the usual delivery allocates nothing).
+#[derive(Debug)]
+pub(crate) enum Arriving<'f> {
+    Owned(Outgoing),
+    Lent(&'f [u8]),
+}
+
+impl Arriving<'_> {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Arriving::Owned(item) => item.len(),
+            Arriving::Lent(frame) => frame.len(),
+        }
+    }
+
+    /// The item to keep in the queue.
+    pub(super) fn into_owned(self) -> Outgoing {
+        match self {
+            Arriving::Owned(item) => item,
+            Arriving::Lent(frame) => Outgoing::Frame(Bytes::copy_from_slice(frame)),
+        }
+    }
+}
+
+/// An item as a [`Wire`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Item<'i> {
+    Queued(&'i Outgoing),
+    /// A data frame lent by its sender.
+    Lent(&'i [u8]),
+}
+
+impl<'i> Item<'i> {
+    /// The payload of an item that is a frame.
+    pub(crate) fn payload(self) -> Option<&'i [u8]> {
+        match self {
+            Item::Queued(
+                Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _),
+            ) => Some(bytes),
+            Item::Queued(Outgoing::Format(_) | Outgoing::Close) => None,
+            Item::Lent(frame) => Some(frame),
+        }
+    }
+}
+
 /// The queued items as a [`Wire`] sees them: those in the queue, then the one being sent, if
 /// any. An item sent to an empty queue is offered to the wire before it is queued, so that
 /// the usual delivery, taken by the socket at once, never allocates the queue's storage.
-pub(crate) struct Backlog<'a> {
+pub(crate) struct Backlog<'a, 'f> {
     state: &'a mut State,
     buffer: usize,
-    arriving: Option<Outgoing>,
+    arriving: Option<Arriving<'f>>,
 }
 
-impl<'a> Backlog<'a> {
-    fn new(state: &'a mut State, buffer: usize, arriving: Option<Outgoing>) -> Self {
+impl<'a, 'f> Backlog<'a, 'f> {
+    fn new(state: &'a mut State, buffer: usize, arriving: Option<Arriving<'f>>) -> Self {
         Self {
             state,
             buffer,
@@ -52,18 +100,22 @@ impl<'a> Backlog<'a> {
     /// Queues what the wire did not take of the item being sent.
     fn finish(self) {
         if let Some(item) = self.arriving {
-            self.state.items.push_back(item);
+            self.state.items.push_back(item.into_owned());
         }
     }
 
     /// What waits to be written, oldest first.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Outgoing> {
-        self.state.items.iter().chain(&self.arriving)
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Item<'_>> {
+        let arriving = self.arriving.as_ref().map(|item| match item {
+            Arriving::Owned(item) => Item::Queued(item),
+            Arriving::Lent(frame) => Item::Lent(frame),
+        });
+        self.state.items.iter().map(Item::Queued).chain(arriving)
     }
 
     /// The oldest item waiting.
-    pub(crate) fn front(&self) -> Option<&Outgoing> {
-        self.state.items.front().or(self.arriving.as_ref())
+    pub(crate) fn front(&self) -> Option<Item<'_>> {
+        self.iter().next()
     }
 
     /// How many items wait.
@@ -135,11 +187,11 @@ impl Shared {
         &self,
         state: &mut State,
         cx: Option<&mut Context<'_>>,
-        arriving: Option<Outgoing>,
+        arriving: Option<Arriving<'_>>,
     ) -> WireStatus {
         let wire = if state.held { None } else { state.wire.take() };
         let Some(mut wire) = wire else {
-            state.items.extend(arriving);
+            state.items.extend(arriving.map(Arriving::into_owned));
             // A held queue's wire writes once it is released.
             return if state.wire.is_some() {
                 WireStatus::Idle
@@ -180,11 +232,11 @@ impl Shared {
     pub(super) fn write_or_wake(
         &self,
         mut state: MutexGuard<'_, State>,
-        arriving: Option<Outgoing>,
+        arriving: Option<Arriving<'_>>,
     ) {
         if state.wire_blocked {
             // The socket wakes the receiver when it takes more; it writes what came since.
-            state.items.extend(arriving);
+            state.items.extend(arriving.map(Arriving::into_owned));
             return;
         }
         let status = self.run_wire(&mut state, None, arriving);
@@ -240,7 +292,7 @@ impl WireHandle {
 
     /// Runs `change` on the wire if it is a `W` (a frame of the transport's own, a close),
     /// then writes as a sender would.
-    pub(crate) fn with_wire<W: Wire>(&self, change: impl FnOnce(&mut W, &mut Backlog<'_>)) {
+    pub(crate) fn with_wire<W: Wire>(&self, change: impl FnOnce(&mut W, &mut Backlog<'_, '_>)) {
         let mut state = self.0.lock();
         let Some(mut wire) = state.wire.take() else {
             return;

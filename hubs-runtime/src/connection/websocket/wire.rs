@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, MAX_SERVER_HEADER, code};
 use super::io::WriteIo;
-use crate::connection::queue::{Backlog, Wire, WireStatus};
+use crate::connection::queue::{Backlog, Item, Wire, WireStatus};
 use crate::connection::{Outgoing, TransferFormat};
 
 /// Most frames one write takes.
@@ -94,7 +94,7 @@ impl WebSocketWire {
     /// The client's socket ended (or failed) without a Close: what is queued is dropped, and
     /// neither a Close nor a shutdown goes out (no one reads them; a write would only draw a
     /// reset), as ASP.NET Core aborts such a socket.
-    pub(super) fn peer_gone(&mut self, backlog: &mut Backlog<'_>) {
+    pub(super) fn peer_gone(&mut self, backlog: &mut Backlog<'_, '_>) {
         if self.closing == Closing::Open {
             self.closing = Closing::Gone;
             self.pong = None;
@@ -104,7 +104,7 @@ impl WebSocketWire {
 
     /// Closes with `code` once the item begun is written; nothing queued after it is sent.
     /// The first close asked for wins.
-    pub(super) fn close(&mut self, code: u16, reason: &'static str, backlog: &mut Backlog<'_>) {
+    pub(super) fn close(&mut self, code: u16, reason: &'static str, backlog: &mut Backlog<'_, '_>) {
         if self.closing == Closing::Open {
             self.closing = Closing::Requested(code, reason);
             self.pong = None;
@@ -114,14 +114,14 @@ impl WebSocketWire {
 
     /// At a boundary between items: takes the queue's own instructions off its front and
     /// picks the transport's next frame, if any.
-    fn between_items(&mut self, backlog: &mut Backlog<'_>) {
+    fn between_items(&mut self, backlog: &mut Backlog<'_, '_>) {
         loop {
             match backlog.front() {
-                Some(Outgoing::Format(format)) => {
+                Some(Item::Queued(Outgoing::Format(format))) => {
                     self.format = *format;
                     backlog.advance(1, 0);
                 }
-                Some(Outgoing::Close) => {
+                Some(Item::Queued(Outgoing::Close)) => {
                     backlog.advance(1, 0);
                     self.close(code::NORMAL, "", backlog);
                 }
@@ -169,7 +169,11 @@ impl WebSocketWire {
 }
 
 impl Wire for WebSocketWire {
-    fn write(&mut self, backlog: &mut Backlog<'_>, mut cx: Option<&mut Context<'_>>) -> WireStatus {
+    fn write(
+        &mut self,
+        backlog: &mut Backlog<'_, '_>,
+        mut cx: Option<&mut Context<'_>>,
+    ) -> WireStatus {
         if self.closing == Closing::Gone {
             return WireStatus::Finished;
         }
@@ -195,7 +199,7 @@ impl WebSocketWire {
     /// room for their pieces, is `2 N + 1`) in one vectored write; `Err` says where to stop.
     fn write_frames<const N: usize, const S: usize>(
         &mut self,
-        backlog: &mut Backlog<'_>,
+        backlog: &mut Backlog<'_, '_>,
         cx: Option<&mut Context<'_>>,
     ) -> Result<(), WireStatus> {
         let offset = backlog.offset();
@@ -209,7 +213,7 @@ impl WebSocketWire {
         let mut header_lens = [None; N];
         let mut frames = 0;
         for item in backlog.iter().take(N) {
-            let Some(payload) = payload_of(item) else {
+            let Some(payload) = item.payload() else {
                 break;
             };
             // A frame begun was checked before.
@@ -231,7 +235,7 @@ impl WebSocketWire {
         slices.push(own);
         let mut skip = offset;
         for (i, item) in backlog.iter().take(frames).enumerate() {
-            let (Some(header_len), Some(payload)) = (header_lens[i], payload_of(item)) else {
+            let (Some(header_len), Some(payload)) = (header_lens[i], item.payload()) else {
                 continue;
             };
             let from_header = skip.min(header_len);
@@ -260,7 +264,7 @@ impl WebSocketWire {
         let mut left = written - own_part;
         let (mut done, mut at) = (0, offset);
         for (i, item) in backlog.iter().take(frames).enumerate() {
-            let size = match (header_lens[i], payload_of(item)) {
+            let size = match (header_lens[i], item.payload()) {
                 (Some(header_len), Some(payload)) => header_len + payload.len(),
                 _ => 0,
             };
@@ -274,16 +278,6 @@ impl WebSocketWire {
         }
         backlog.advance(done, at);
         Ok(())
-    }
-}
-
-/// The payload of an item that is a frame.
-fn payload_of(item: &Outgoing) -> Option<&[u8]> {
-    match item {
-        Outgoing::Frame(bytes) | Outgoing::Control(bytes) | Outgoing::Paced(bytes, _) => {
-            Some(bytes)
-        }
-        Outgoing::Format(_) | Outgoing::Close => None,
     }
 }
 

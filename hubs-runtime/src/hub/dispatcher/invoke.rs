@@ -7,8 +7,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
-use bytes::Bytes;
-
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -20,6 +18,7 @@ use crate::hub::HubInvocation;
 use crate::hub::streams::UploadChannel;
 use crate::hub::texts::{self, panic_error};
 use crate::hub::{Bindings, Context, Hub, HubError, MethodFuture};
+use crate::lifetime::HubConnection;
 use crate::protocol::{CompletionOutcome, Encoded, Invocation};
 
 use super::reader::Reader;
@@ -269,11 +268,14 @@ impl<H: Hub> HubDispatcher<H> {
         if inline {
             let mut first = std::task::Context::from_waker(std::task::Waker::noop());
             if let Poll::Ready(outcome) = future.poll_unpin(&mut first) {
-                if let Some(frame) =
-                    completion(&context, (hub, &name), false, Some(outcome), detailed)
-                {
-                    context.connection().deliver(frame);
-                }
+                completion(
+                    &context,
+                    (hub, &name),
+                    false,
+                    Some(outcome),
+                    detailed,
+                    deliver,
+                );
                 // A slot it holds is given back now, after its completion was queued.
                 return;
             }
@@ -325,16 +327,17 @@ impl<H: Hub> HubDispatcher<H> {
                 span.record("outcome", ended);
                 span.record("duration_us", started.elapsed().as_micros() as u64);
             }
-            let Some(frame) = completion(&context, (hub, &name), streaming, outcome, detailed)
-            else {
+            if !streaming {
+                completion(&context, (hub, &name), false, outcome, detailed, deliver);
                 return;
+            }
+            let write = |connection: &HubConnection, id: &str, outcome: CompletionOutcome<'_>| {
+                connection.protocol().write_completion(id, outcome)
             };
-            let connection = context.connection();
-            if streaming {
+            if let Some(frame) = completion(&context, (hub, &name), true, outcome, detailed, write)
+            {
                 // After the items, which may still be waiting for room in the queue.
-                connection.deliver_paced(frame).await;
-            } else {
-                connection.deliver(frame);
+                context.connection().deliver_paced(frame).await;
             }
         };
         let mut task: BoxFuture<'static, ()> = match traced {
@@ -353,14 +356,15 @@ impl<H: Hub> HubDispatcher<H> {
 }
 
 /// What a finished invocation sends: its Completion (none for a call without an id), after
-/// logging a failure. `outcome` is `None` for a cancelled stream.
-fn completion(
+/// logging a failure, made by `send`. `outcome` is `None` for a cancelled stream.
+fn completion<R>(
     context: &Context,
     (hub, name): (&str, &str),
     streaming: bool,
     outcome: Option<std::thread::Result<Result<Encoded, HubError>>>,
     detailed: bool,
-) -> Option<Bytes> {
+    send: impl FnOnce(&HubConnection, &str, CompletionOutcome<'_>) -> R,
+) -> Option<R> {
     let id = context.invocation_id();
     let result = match outcome {
         None => Ok(Encoded::default()),
@@ -371,18 +375,36 @@ fn completion(
         // The error as the method (or a filter) made it; never the arguments.
         tracing::error!(hub, method = %name, connection_id = %connection.id(), %error, "hub method failed");
     }
-    let protocol = connection.protocol();
-    let frame = match result {
-        Ok(_) if streaming => protocol.write_completion(id?, CompletionOutcome::Empty),
-        Ok(value) => protocol.write_completion(id?, CompletionOutcome::Result(&value)),
+    let sent = match result {
+        Ok(_) if streaming => send(connection, id?, CompletionOutcome::Empty),
+        Ok(value) => send(connection, id?, CompletionOutcome::Result(&value)),
         Err(error) => {
             let text = if streaming && context.stream_started() {
                 texts::streaming_failed(&error, detailed)
             } else {
                 texts::invocation_failed(name, &error, detailed)
             };
-            protocol.write_completion(id?, CompletionOutcome::error(&text))
+            send(connection, id?, CompletionOutcome::error(&text))
         }
     };
-    Some(frame)
+    Some(sent)
+}
+
+/// Sends a Completion written into this thread's buffer, so that one the socket takes at once
+/// needs no allocation of its own.
+fn deliver(connection: &HubConnection, id: &str, outcome: CompletionOutcome<'_>) {
+    thread_local! {
+        static COMPLETION: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    /// A larger buffer is not kept for the next Completion.
+    const KEPT: usize = 4096;
+    COMPLETION.with_borrow_mut(|buffer| {
+        let frame = connection
+            .protocol()
+            .write_completion_in(buffer, id, outcome);
+        connection.deliver_lent(frame);
+        if buffer.capacity() > KEPT {
+            *buffer = Vec::new();
+        }
+    });
 }

@@ -253,25 +253,29 @@ impl HubProtocol for JsonProtocol {
         Ok(out.into())
     }
 
-    fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
+    fn write_completion_in<'b>(
+        out: &'b mut Vec<u8>,
+        invocation_id: &str,
+        outcome: CompletionOutcome<'_>,
+    ) -> &'b [u8] {
         const HEAD: &[u8] = br#"{"type":3,"invocationId":"#;
         let (key, value): (&[u8], usize) = match &outcome {
             CompletionOutcome::Result(raw) => (br#","result":"#, raw.len()),
             CompletionOutcome::Error(error) => (br#","error":"#, quoted_len(error)),
             CompletionOutcome::Empty => (b"", 0),
         };
-        let mut out =
-            Vec::with_capacity(HEAD.len() + quoted_len(invocation_id) + key.len() + value + 2);
+        out.clear();
+        out.reserve_exact(HEAD.len() + quoted_len(invocation_id) + key.len() + value + 2);
         out.extend_from_slice(HEAD);
-        push_json_string(&mut out, invocation_id);
+        push_json_string(out, invocation_id);
         out.extend_from_slice(key);
         match outcome {
             CompletionOutcome::Result(raw) => out.extend_from_slice(raw),
-            CompletionOutcome::Error(error) => push_json_string(&mut out, &error),
+            CompletionOutcome::Error(error) => push_json_string(out, &error),
             CompletionOutcome::Empty => {}
         }
         out.extend_from_slice(&[b'}', RECORD_SEPARATOR]);
-        out.into()
+        out
     }
 
     fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {

@@ -30,6 +30,14 @@ impl Frame {
         Frame(buf)
     }
 
+    /// [`exact`](Self::exact) in `buffer`'s allocation (see [`finish_in`](Self::finish_in)).
+    pub(super) fn exact_in(mut buffer: Vec<u8>, message: usize) -> Self {
+        buffer.clear();
+        buffer.reserve_exact(PREFIX_ROOM + message);
+        buffer.resize(PREFIX_ROOM, 0);
+        Frame(buffer)
+    }
+
     /// The encoded size of `s`, header included.
     pub(super) fn str_size(s: &str) -> usize {
         str_header(s.len()).1 + s.len()
@@ -56,6 +64,17 @@ impl Frame {
 
     /// Writes the length prefix into the room kept for it and returns the framed bytes.
     pub(super) fn finish(self) -> Bytes {
+        let (buf, start) = self.finish_in();
+        // Advancing (unlike slicing) takes no shared header: a buffer filled to its capacity
+        // becomes `Bytes` without a second allocation.
+        let mut frame = Bytes::from(buf);
+        frame.advance(start);
+        frame
+    }
+
+    /// Writes the length prefix into the room kept for it; returns the buffer and where the
+    /// framed bytes start in it.
+    pub(super) fn finish_in(self) -> (Vec<u8>, usize) {
         let mut buf = self.0;
         let mut length = buf.len() - PREFIX_ROOM;
         let mut prefix = [0u8; PREFIX_ROOM];
@@ -74,11 +93,7 @@ impl Frame {
         }
         let start = PREFIX_ROOM - n;
         buf[start..PREFIX_ROOM].copy_from_slice(&prefix[..n]);
-        // Advancing (unlike slicing) takes no shared header: a buffer filled to its capacity
-        // becomes `Bytes` without a second allocation.
-        let mut frame = Bytes::from(buf);
-        frame.advance(start);
-        frame
+        (buf, start)
     }
 }
 

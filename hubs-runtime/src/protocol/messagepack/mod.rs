@@ -96,10 +96,15 @@ impl HubProtocol for MessagePackProtocol {
         Ok(frame.finish())
     }
 
-    fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
+    fn write_completion_in<'b>(
+        buffer: &'b mut Vec<u8>,
+        invocation_id: &str,
+        outcome: CompletionOutcome<'_>,
+    ) -> &'b [u8] {
         // Array header, type, headers map, id, then the result kind and its value.
         let head = 3 + Frame::str_size(invocation_id);
-        let mut frame = Frame::exact(
+        let mut frame = Frame::exact_in(
+            std::mem::take(buffer),
             head + match &outcome {
                 CompletionOutcome::Result(raw) => 1 + raw.len(),
                 CompletionOutcome::Error(error) => 1 + Frame::str_size(error),
@@ -134,7 +139,9 @@ impl HubProtocol for MessagePackProtocol {
                     .byte(2);
             }
         }
-        frame.finish()
+        let start;
+        (*buffer, start) = frame.finish_in();
+        &buffer[start..]
     }
 
     fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {
