@@ -394,17 +394,18 @@ fn completion<R>(
 /// needs no allocation of its own.
 fn deliver(connection: &HubConnection, id: &str, outcome: CompletionOutcome<'_>) {
     thread_local! {
-        static COMPLETION: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        static COMPLETION: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
     }
     /// A larger buffer is not kept for the next Completion.
     const KEPT: usize = 4096;
-    COMPLETION.with_borrow_mut(|buffer| {
-        let frame = connection
-            .protocol()
-            .write_completion_in(buffer, id, outcome);
-        connection.deliver_lent(frame);
-        if buffer.capacity() > KEPT {
-            *buffer = Vec::new();
-        }
-    });
+    // Taken out while in use, so that a send made meanwhile (a tracing subscriber's) finds
+    // an empty buffer rather than a borrowed one.
+    let mut buffer = COMPLETION.take();
+    let frame = connection
+        .protocol()
+        .write_completion_in(&mut buffer, id, outcome);
+    connection.deliver_lent(frame);
+    if buffer.capacity() <= KEPT {
+        COMPLETION.set(buffer);
+    }
 }
