@@ -75,10 +75,8 @@ pub trait HubProtocol {
     /// Writes a whole framed Completion.
     fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
         let mut buffer = Vec::new();
-        let start = {
-            let frame = Self::write_completion_in(&mut buffer, invocation_id, outcome);
-            frame.as_ptr() as usize - buffer.as_ptr() as usize
-        };
+        let framed = Self::write_completion_in(&mut buffer, invocation_id, outcome).len();
+        let start = buffer.len() - framed;
         // Advancing (unlike slicing) takes no shared header.
         let mut frame = Bytes::from(buffer);
         bytes::Buf::advance(&mut frame, start);

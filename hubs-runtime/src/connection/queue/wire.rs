@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::task::Context;
 
-use super::{QueueReceiver, Shared, State};
 use bytes::Bytes;
 
+use super::{QueueReceiver, Shared, State};
 use crate::connection::Outgoing;
 
 /// Writes a queue's items to a transport's socket. It runs with the queue locked, so whoever

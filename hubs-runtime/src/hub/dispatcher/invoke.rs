@@ -88,7 +88,7 @@ impl<H: Hub> HubDispatcher<H> {
         let fail = |text: String| {
             tracing::debug!(hub = self.hub_name, connection_id = %connection.id(), error = %text, "invocation refused");
             if let Some(id) = id {
-                connection.deliver(protocol.write_completion(id, CompletionOutcome::error(&text)));
+                deliver(connection, id, CompletionOutcome::error(&text));
             }
         };
 
@@ -293,8 +293,7 @@ impl<H: Hub> HubDispatcher<H> {
                 let text = texts::unauthorized(&name);
                 let connection = context.connection();
                 if let Some(id) = context.invocation_id() {
-                    let outcome = CompletionOutcome::error(&text);
-                    connection.deliver(connection.protocol().write_completion(id, outcome));
+                    deliver(connection, id, CompletionOutcome::error(&text));
                 }
                 tracing::debug!(hub, method = %name, connection_id = %context.connection_id(), "invocation refused: unauthorized");
                 span.record("outcome", "unauthorized");

@@ -132,26 +132,37 @@ impl Serializer for PlainString<'_> {
 /// Reads argument `raw` as `T`, the way serde_json reads it (property names without regard
 /// to case), with a plain string handed over as it lies.
 pub(super) fn decode<T: DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::Error> {
-    match plain_text(raw) {
+    decode_text(raw, plain_text(raw))
+}
+
+/// [`decode`] for `raw` the reader found to be a JSON string with nothing escaped: its text is
+/// not scanned again.
+pub(super) fn decode_plain_string<T: DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::Error> {
+    decode_text(
+        raw,
+        quoted(raw).and_then(|inner| crate::utf8::from_utf8(inner).ok()),
+    )
+}
+
+/// `raw` as `T`: `text`, if it is a plain string's, for a type that asks for a string.
+fn decode_text<T: DeserializeOwned>(
+    raw: &[u8],
+    text: Option<&str>,
+) -> Result<T, serde_json::Error> {
+    match text {
         Some(text) => T::deserialize(PlainText { text, raw }),
         None => json(raw, |json| T::deserialize(json)),
     }
 }
 
-/// [`decode`] for `raw` known to be a JSON string with nothing escaped.
-pub(super) fn decode_plain_string<T: DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::Error> {
-    let text = raw
-        .get(1..raw.len().saturating_sub(1))
-        .and_then(|inner| crate::utf8::from_utf8(inner).ok());
-    match text {
-        Some(text) => T::deserialize(PlainText { text, raw }),
-        None => decode(raw),
-    }
+/// What lies between `raw`'s quotes, if it is quoted.
+fn quoted(raw: &[u8]) -> Option<&[u8]> {
+    raw.strip_prefix(b"\"")?.strip_suffix(b"\"")
 }
 
 /// The text of `raw` if it is a JSON string with nothing escaped.
 fn plain_text(raw: &[u8]) -> Option<&str> {
-    let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    let inner = quoted(raw)?;
     if plain_len(inner) < inner.len() {
         return None;
     }

@@ -25,9 +25,7 @@ impl Frame {
     /// A frame of exactly `message` bytes (after the length prefix): one allocation, which the
     /// returned `Bytes` keeps as its own.
     pub(super) fn exact(message: usize) -> Self {
-        let mut buf = Vec::with_capacity(PREFIX_ROOM + message);
-        buf.resize(PREFIX_ROOM, 0);
-        Frame(buf)
+        Self::exact_in(Vec::new(), message)
     }
 
     /// [`exact`](Self::exact) in `buffer`'s allocation (see [`finish_in`](Self::finish_in)).
