@@ -150,6 +150,18 @@ impl Client {
         }
     }
 
+    /// Every message, pings included, that arrives within `window`.
+    async fn messages_within(&mut self, window: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + window;
+        let mut messages = Vec::new();
+        while let Ok(Some(message)) =
+            tokio::time::timeout_at(deadline, self.next_message(true)).await
+        {
+            messages.push(message);
+        }
+        messages
+    }
+
     async fn next(&mut self) -> Value {
         self.next_message(false).await.expect("connection open")
     }
@@ -435,6 +447,60 @@ async fn clients_are_timed_out_only_after_their_first_ping() {
     assert_eq!(
         quiet.invoke("1", "Echo", json!(["awake"])).await["result"],
         "awake"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_pinging_stays_connected_and_keeps_getting_pings() {
+    let url = server(HubOptions {
+        keep_alive_interval: Duration::from_millis(50),
+        client_timeout_interval: Duration::from_millis(300),
+        ..HubOptions::default()
+    })
+    .await;
+    let mut c = Client::connect(&format!("{url}/hub")).await;
+    // Three client timeouts long: the one timer fires for pings many times and each time
+    // the deadline moves on, as the client's pings keep arriving.
+    let mut server_pings = 0;
+    for _ in 0..9 {
+        c.send_text("{\"type\":6}\u{1e}").await;
+        for message in c.messages_within(Duration::from_millis(100)).await {
+            assert_eq!(message, json!({"type": 6}), "only pings while idle");
+            server_pings += 1;
+        }
+    }
+    assert!(server_pings >= 9, "pings every 50 ms: got {server_pings}");
+    assert_eq!(
+        c.invoke("1", "Echo", json!(["alive"])).await["result"],
+        "alive"
+    );
+}
+
+#[tokio::test]
+async fn the_client_timeout_counts_from_the_last_message() {
+    let url = server(HubOptions {
+        client_timeout_interval: Duration::from_millis(300),
+        ..HubOptions::default()
+    })
+    .await;
+    let mut c = Client::connect(&format!("{url}/hub")).await;
+    // The timer comes due while messages keep arriving: the deadline moves on each time.
+    for _ in 0..8 {
+        c.send_text("{\"type\":6}\u{1e}").await;
+        assert_eq!(
+            c.messages_within(Duration::from_millis(100)).await,
+            Vec::<Value>::new()
+        );
+    }
+    let stopped = tokio::time::Instant::now();
+    assert_eq!(
+        c.next().await,
+        json!({"type": 7, "error": "Connection closed with an error.", "allowReconnect": true})
+    );
+    let waited = stopped.elapsed();
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(2),
+        "timed out {waited:?} after the last ping"
     );
 }
 

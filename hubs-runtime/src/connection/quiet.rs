@@ -72,6 +72,23 @@ impl Quiet {
         let waker = Waker::from(Arc::clone(&self.wakes));
         poll_waits(&mut Context::from_waker(&waker))
     }
+
+    /// Makes the next [`poll`](Self::poll) poll the waits whatever the count: for a wait
+    /// that was added.
+    pub(crate) fn reopen(&mut self) {
+        self.seen = None;
+    }
+
+    /// Polls one wait at once with the waker of the waits, leaving the count alone: for a
+    /// wait that changed, such as a timer that was reset, so that its next wake is seen
+    /// without polling the others again.
+    pub(crate) fn poll_one<T>(
+        &self,
+        poll_wait: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        let waker = Waker::from(Arc::clone(&self.wakes));
+        poll_wait(&mut Context::from_waker(&waker))
+    }
 }
 
 #[cfg(test)]

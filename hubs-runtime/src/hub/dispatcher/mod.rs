@@ -5,6 +5,7 @@
 mod close_all;
 mod invoke;
 mod reader;
+mod timers;
 
 pub(crate) use close_all::CloseAll;
 

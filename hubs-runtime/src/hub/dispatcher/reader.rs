@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -10,11 +11,10 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::future::{BoxFuture, Either, Ready, ready};
 use tokio::sync::{Semaphore, mpsc};
-use tokio::time::{Duration, Instant, sleep_until};
+use tokio::time::{Duration, Instant, Sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::ConnectionUser;
-use crate::connection::{QuietWakes, Resumable, TransportConnection};
+use crate::connection::{Quiet, QuietWakes, Resumable, TransportConnection};
 use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub, HubError};
 use crate::lifetime::ClientResult;
@@ -23,6 +23,7 @@ use crate::telemetry;
 
 use super::close_all::Round;
 use super::invoke::{Call, Running, Slot};
+use super::timers::{ACK_INTERVAL, Timers};
 use super::{End, HubDispatcher, lock};
 
 /// Per-connection state of the read loop.
@@ -49,55 +50,60 @@ pub(super) struct Reader<'a> {
 /// [`HubDispatcher::process`]: done at once, or waiting for an upload's buffer.
 type Processing<'a> = Either<Ready<Result<usize, End>>, BoxFuture<'a, Result<usize, End>>>;
 
-/// How often stateful reconnect acknowledges the client's messages.
-const ACK_INTERVAL: Duration = Duration::from_secs(1);
 /// A deadline that never comes, for a timer with nothing to do.
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365);
 
-/// The read loop's timed duties: pings, acknowledgements and the client timeout.
-struct Timers {
-    keep_alive: Duration,
-    /// `None` without keep-alive.
-    next_ping: Option<Instant>,
-    /// `None` without stateful reconnect.
-    next_ack: Option<Instant>,
-    client_timeout: Duration,
-    /// Armed by the client's first Ping.
-    timeout_armed: bool,
-    /// Set when the connection closes as its credentials expire.
-    expiring: Option<Arc<ConnectionUser>>,
+/// What woke the read loop's gated waits.
+enum Woke {
+    /// The connection's own token: the transport went or hub code asked to close.
+    Closing,
+    /// Every connection of the endpoint closes.
+    ClosingAll,
+    /// The timer: a duty may be due.
+    Due,
 }
 
-impl Timers {
-    /// The earliest duty, given when the client last sent something.
-    /// The client timeout pauses while an invocation waits for a slot (`paused`): the
-    /// client's messages go unread meanwhile, as in ASP.NET Core.
-    fn next_due(&self, last_message: Instant, paused: bool) -> Option<Instant> {
-        let timeout = (self.timeout_armed && !paused).then(|| last_message + self.client_timeout);
-        [self.next_ping, self.next_ack, timeout, self.expiry()]
-            .into_iter()
-            .flatten()
-            .min()
+/// Does the duties that are due: a ping, an acknowledgement, or the end of a connection that
+/// timed out or whose credentials expired.
+fn run_duties(timers: &mut Timers, reader: &mut Reader<'_>, last_message: Instant) -> Option<End> {
+    let now = Instant::now();
+    if timers.expired() {
+        return Some(End::Failed(HubError::internal(
+            "AuthenticationExpired",
+            "The connection's credentials expired.",
+        )));
     }
-
-    /// When the connection's credentials expire, if it closes then.
-    fn expiry(&self) -> Option<Instant> {
-        let expires_at = self.expiring.as_ref()?.expires_at()?;
-        let left = expires_at
-            .duration_since(std::time::SystemTime::now())
-            .unwrap_or_default();
-        Some(Instant::now() + left)
+    if timers.timed_out(last_message, now, reader.waiting.is_some()) {
+        return Some(End::Failed(HubError::internal(
+            "TimeoutException",
+            "The client sent nothing within the client timeout interval.",
+        )));
     }
-
-    fn expired(&self) -> bool {
-        self.expiring
-            .as_ref()
-            .and_then(|user| user.expires_at())
-            .is_some_and(|at| at <= std::time::SystemTime::now())
+    let connection = reader.context.connection();
+    let protocol = connection.protocol();
+    if timers.next_ping.is_some_and(|due| due <= now) {
+        connection.deliver_control(protocol.write_ping());
+        timers.next_ping = Some(now + timers.keep_alive);
     }
+    if timers.next_ack.is_some_and(|due| due <= now) {
+        timers.next_ack = Some(now + ACK_INTERVAL);
+        if let Some(incoming) = reader.incoming.as_mut()
+            && incoming.received > incoming.acknowledged
+        {
+            incoming.acknowledged = incoming.received;
+            let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
+            connection.deliver_control(ack);
+        }
+    }
+    None
+}
 
-    fn timed_out(&self, last_message: Instant, now: Instant, paused: bool) -> bool {
-        self.timeout_armed && !paused && last_message + self.client_timeout <= now
+/// Moves the timer to `due`. Polled at once with the gate's waker: tokio does not promise
+/// that a reset timer keeps the waker it had, and a timer already due must be seen.
+fn rearm(quiet: &mut Quiet, mut timer: Pin<&mut Sleep>, due: Instant) {
+    timer.as_mut().reset(due);
+    if quiet.poll_one(|cx| timer.poll(cx)).is_ready() {
+        quiet.reopen();
     }
 }
 
@@ -126,8 +132,6 @@ impl<H: Hub> HubDispatcher<H> {
         mut buffer: BytesMut,
     ) -> impl Future<Output = End> + Send + 'a {
         async move {
-            let connection = Arc::clone(context.connection());
-            let protocol = connection.protocol();
             let mut reader =
                 Reader {
                     context,
@@ -195,7 +199,14 @@ impl<H: Hub> HubDispatcher<H> {
                 .quiet
                 .get_or_insert_with(QuietWakes::default)
                 .gate();
+            // The timer waits behind the same gate: polled once per wake, not per message.
+            let mut timed = false;
             loop {
+                let has_duty = timers.has_duty(reader.waiting.is_some());
+                if has_duty != timed {
+                    timed = has_duty;
+                    quiet.reopen();
+                }
                 tokio::select! {
                     biased;
                     // What the client sent comes first: when there is some, the waits below
@@ -234,24 +245,34 @@ impl<H: Hub> HubDispatcher<H> {
                             // Clients that never ping are never timed out.
                             timers.timeout_armed = true;
                             if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
-                                timer.as_mut().reset(due);
+                                rearm(&mut quiet, timer.as_mut(), due);
                             }
                         }
                     }
-                    every = poll_fn(|cx| quiet.poll(cx, |cx| {
+                    woke = poll_fn(|cx| quiet.poll(cx, |cx| {
                         if closing.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(false);
+                            return Poll::Ready(Woke::Closing);
                         }
-                        closing_all.as_mut().poll(cx).map(|()| true)
-                    })) => {
-                        return if every {
-                            End::ClosedByServer(round.allow_reconnect())
-                        } else if transport.abort.is_cancelled() {
-                            End::TransportGone
-                        } else {
-                            End::CloseRequested
-                        };
-                    }
+                        if closing_all.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(Woke::ClosingAll);
+                        }
+                        if timed && timer.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(Woke::Due);
+                        }
+                        Poll::Pending
+                    })) => match woke {
+                        Woke::ClosingAll => return End::ClosedByServer(round.allow_reconnect()),
+                        Woke::Closing if transport.abort.is_cancelled() => return End::TransportGone,
+                        Woke::Closing => return End::CloseRequested,
+                        Woke::Due => {
+                            if let Some(end) = run_duties(&mut timers, &mut reader, last_message) {
+                                return end;
+                            }
+                            if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
+                                rearm(&mut quiet, timer.as_mut(), due);
+                            }
+                        }
+                    },
                     // Boxed: rarely waited for, and its state would enlarge every read loop.
                     permit = async {
                         let slots = reader.slots.clone().expect("a call waits only for slots taken");
@@ -269,37 +290,6 @@ impl<H: Hub> HubDispatcher<H> {
                                 Ok(used) => buffer.advance(used),
                                 Err(end) => return end,
                             }
-                        }
-                    }
-                    _ = &mut timer, if timers.next_due(last_message, reader.waiting.is_some()).is_some() => {
-                        let now = Instant::now();
-                        if timers.expired() {
-                            return End::Failed(HubError::internal(
-                                "AuthenticationExpired",
-                                "The connection's credentials expired.",
-                            ));
-                        }
-                        if timers.timed_out(last_message, now, reader.waiting.is_some()) {
-                            return End::Failed(HubError::internal(
-                                "TimeoutException",
-                                "The client sent nothing within the client timeout interval.",
-                            ));
-                        }
-                        if timers.next_ping.is_some_and(|due| due <= now) {
-                            connection.deliver_control(protocol.write_ping());
-                            timers.next_ping = Some(now + timers.keep_alive);
-                        }
-                        if timers.next_ack.is_some_and(|due| due <= now) {
-                            timers.next_ack = Some(now + ACK_INTERVAL);
-                            if let Some(incoming) = reader.incoming.as_mut()
-                                && incoming.received > incoming.acknowledged {
-                                    incoming.acknowledged = incoming.received;
-                                    let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
-                                    connection.deliver_control(ack);
-                                }
-                        }
-                        if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
-                            timer.as_mut().reset(due);
                         }
                     }
                 }

@@ -1,0 +1,70 @@
+//! The read loop's timed duties: pings, acknowledgements, the client timeout and the
+//! credentials' expiry, all on one timer.
+
+use std::sync::Arc;
+
+use tokio::time::{Duration, Instant};
+
+use crate::auth::ConnectionUser;
+
+/// How often stateful reconnect acknowledges the client's messages.
+pub(super) const ACK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the timer is for, and when each duty is next due.
+pub(super) struct Timers {
+    pub(super) keep_alive: Duration,
+    /// `None` without keep-alive.
+    pub(super) next_ping: Option<Instant>,
+    /// `None` without stateful reconnect.
+    pub(super) next_ack: Option<Instant>,
+    pub(super) client_timeout: Duration,
+    /// Armed by the client's first Ping.
+    pub(super) timeout_armed: bool,
+    /// Set when the connection closes as its credentials expire.
+    pub(super) expiring: Option<Arc<ConnectionUser>>,
+}
+
+impl Timers {
+    /// The earliest duty, given when the client last sent something.
+    /// The client timeout pauses while an invocation waits for a slot (`paused`): the
+    /// client's messages go unread meanwhile, as in ASP.NET Core.
+    pub(super) fn next_due(&self, last_message: Instant, paused: bool) -> Option<Instant> {
+        let timeout = (self.timeout_armed && !paused).then(|| last_message + self.client_timeout);
+        [self.next_ping, self.next_ack, timeout, self.expiry()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Whether there is any duty, as [`next_due`](Self::next_due) would find one, without
+    /// reading the clocks: asked once per message.
+    pub(super) fn has_duty(&self, paused: bool) -> bool {
+        self.next_ping.is_some()
+            || self.next_ack.is_some()
+            || (self.timeout_armed && !paused)
+            || self
+                .expiring
+                .as_ref()
+                .is_some_and(|user| user.expires_at().is_some())
+    }
+
+    /// When the connection's credentials expire, if it closes then.
+    fn expiry(&self) -> Option<Instant> {
+        let expires_at = self.expiring.as_ref()?.expires_at()?;
+        let left = expires_at
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        Some(Instant::now() + left)
+    }
+
+    pub(super) fn expired(&self) -> bool {
+        self.expiring
+            .as_ref()
+            .and_then(|user| user.expires_at())
+            .is_some_and(|at| at <= std::time::SystemTime::now())
+    }
+
+    pub(super) fn timed_out(&self, last_message: Instant, now: Instant, paused: bool) -> bool {
+        self.timeout_armed && !paused && last_message + self.client_timeout <= now
+    }
+}
