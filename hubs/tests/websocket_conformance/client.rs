@@ -162,7 +162,11 @@ impl RawSocket {
     /// Sends `request` (which may carry frames after its head) and returns the response head
     /// and the socket.
     pub(crate) async fn request_bytes(address: SocketAddr, request: &[u8]) -> (String, RawSocket) {
-        let mut stream = TcpStream::connect(address).await.unwrap();
+        let stream = TcpStream::connect(address).await.unwrap();
+        Self::request_on(stream, request).await
+    }
+
+    async fn request_on(mut stream: TcpStream, request: &[u8]) -> (String, RawSocket) {
         stream.set_nodelay(true).unwrap();
         stream.write_all(request).await.unwrap();
         let mut socket = RawSocket {
@@ -183,6 +187,23 @@ impl RawSocket {
     pub(crate) async fn open(address: SocketAddr, path: &str) -> RawSocket {
         let request = upgrade_request(path, "Sec-WebSocket-Version: 13\r\n");
         let (head, socket) = Self::request(address, &request).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        socket
+    }
+
+    /// Opens a WebSocket on `path` from a socket that takes at most about `bytes` before its
+    /// reader reads (the kernel's receive buffer, otherwise tuned up to tens of megabytes):
+    /// the server's writes then block soon after the client stops reading.
+    pub(crate) async fn open_with_receive_buffer(
+        address: SocketAddr,
+        path: &str,
+        bytes: u32,
+    ) -> RawSocket {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(bytes).unwrap();
+        let stream = socket.connect(address).await.unwrap();
+        let request = upgrade_request(path, "Sec-WebSocket-Version: 13\r\n");
+        let (head, socket) = Self::request_on(stream, request.as_bytes()).await;
         assert!(head.starts_with("HTTP/1.1 101"), "{head}");
         socket
     }

@@ -20,6 +20,8 @@ use crate::connection::{Outgoing, TransferFormat};
 
 /// Most frames one write takes.
 const MAX_FRAMES: usize = 64;
+/// Most frames of a write that sets up room for only a few.
+const SHORT_BURST: usize = 8;
 
 /// Where the closing handshake stands, from the server's side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,11 +183,16 @@ impl Wire for WebSocketWire {
             if backlog.offset() == 0 {
                 self.between_items(backlog);
             }
-            // A message to an idle socket (the usual case) needs no room for a burst.
+            // Room for as many frames as are queued, in three sizes: the headers and slices
+            // are set up on the stack for every write, and a message to an idle socket (the
+            // usual case) or a short burst should not pay for the longest.
+            let cx = cx.as_deref_mut();
             let written = match backlog.len() {
-                0..=1 => self.write_frames::<1, 3>(backlog, cx.as_deref_mut()),
-                _ => self
-                    .write_frames::<MAX_FRAMES, { 2 * MAX_FRAMES + 1 }>(backlog, cx.as_deref_mut()),
+                0..=1 => self.write_frames::<1, 3>(backlog, cx),
+                2..=SHORT_BURST => {
+                    self.write_frames::<SHORT_BURST, { 2 * SHORT_BURST + 1 }>(backlog, cx)
+                }
+                _ => self.write_frames::<MAX_FRAMES, { 2 * MAX_FRAMES + 1 }>(backlog, cx),
             };
             if let Err(status) = written {
                 return status;
