@@ -174,6 +174,11 @@ impl Client {
     }
 }
 
+/// The Close a client gets when it timed out.
+fn timed_out() -> Value {
+    json!({"type": 7, "error": "Connection closed with an error.", "allowReconnect": true})
+}
+
 fn error_of(completion: &Value) -> &str {
     completion["error"]
         .as_str()
@@ -438,10 +443,7 @@ async fn clients_are_timed_out_only_after_their_first_ping() {
     let mut quiet = Client::connect(&format!("{url}/hub")).await;
     let mut pinged = Client::connect(&format!("{url}/hub")).await;
     pinged.send_text("{\"type\":6}\u{1e}").await;
-    assert_eq!(
-        pinged.next().await,
-        json!({"type": 7, "error": "Connection closed with an error.", "allowReconnect": true})
-    );
+    assert_eq!(pinged.next().await, timed_out());
     // The client that never pinged is still served after the other's timeout.
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
@@ -493,10 +495,7 @@ async fn the_client_timeout_counts_from_the_last_message() {
         );
     }
     let stopped = tokio::time::Instant::now();
-    assert_eq!(
-        c.next().await,
-        json!({"type": 7, "error": "Connection closed with an error.", "allowReconnect": true})
-    );
+    assert_eq!(c.next().await, timed_out());
     let waited = stopped.elapsed();
     assert!(
         waited >= Duration::from_millis(150) && waited < Duration::from_secs(2),
