@@ -190,9 +190,9 @@ impl Wire for WebSocketWire {
             let written = match backlog.len() {
                 0..=1 => self.write_frames::<1, 3>(backlog, cx),
                 2..=SHORT_BURST => {
-                    self.write_frames::<SHORT_BURST, { 2 * SHORT_BURST + 1 }>(backlog, cx)
+                    self.write_burst::<SHORT_BURST, { 2 * SHORT_BURST + 1 }>(backlog, cx)
                 }
-                _ => self.write_frames::<MAX_FRAMES, { 2 * MAX_FRAMES + 1 }>(backlog, cx),
+                _ => self.write_burst::<MAX_FRAMES, { 2 * MAX_FRAMES + 1 }>(backlog, cx),
             };
             if let Err(status) = written {
                 return status;
@@ -202,6 +202,17 @@ impl Wire for WebSocketWire {
 }
 
 impl WebSocketWire {
+    /// [`write_frames`](Self::write_frames) for a burst, kept out of line: the single frame
+    /// of an idle socket is what nearly every write is, and its code stays short.
+    #[inline(never)]
+    fn write_burst<const N: usize, const S: usize>(
+        &mut self,
+        backlog: &mut Backlog<'_, '_>,
+        cx: Option<&mut Context<'_>>,
+    ) -> Result<(), WireStatus> {
+        self.write_frames::<N, S>(backlog, cx)
+    }
+
     /// Writes the transport's own frame, if any, and up to `N` frames of `backlog` (`S`, the
     /// room for their pieces, is `2 N + 1`) in one vectored write; `Err` says where to stop.
     fn write_frames<const N: usize, const S: usize>(
