@@ -74,7 +74,8 @@ impl Quiet {
     }
 
     /// Makes the next [`poll`](Self::poll) poll the waits whatever the count: for a wait
-    /// that was added.
+    /// that was added, or one found ready outside [`poll`](Self::poll) (which then has to
+    /// report it).
     pub(crate) fn reopen(&mut self) {
         self.seen = None;
     }

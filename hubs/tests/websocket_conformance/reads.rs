@@ -120,9 +120,9 @@ async fn echoes_piled_up_while_the_client_does_not_read_arrive_whole_and_in_orde
 #[tokio::test]
 async fn many_small_echoes_piled_up_leave_in_writes_of_many_frames_whole_and_in_order() {
     // 40,000 messages of 1 to 400 bytes, 8 MB, towards a client that takes 16 KiB before it
-    // reads: the server's writes block, and queues of every length leave in writes of one, a
-    // few or many frames, some ending inside a frame's header or payload. (Not 0 bytes: the
-    // connection layer carries bytes, and an empty message adds none, as in ASP.NET Core.)
+    // reads: the server's writes block, frames queue up behind them and leave several to a
+    // write, which the blocked socket may take only in part. (Not 0 bytes: the connection
+    // layer carries bytes, and an empty message adds none, as in ASP.NET Core.)
     let messages = (0..40_000u32)
         .map(|i| (0..=i % 400).map(|j| (i + j) as u8).collect())
         .collect();
