@@ -104,8 +104,26 @@ impl<'a> Scanner<'a> {
         self.json.as_bytes()
     }
 
+    /// Inline only the test of the next byte: clients seldom put whitespace between tokens,
+    /// and this runs before every one of them.
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes().get(self.at) {
+        if let Some(&byte) = self.bytes().get(self.at)
+            && is_whitespace(byte)
+        {
+            self.skip_whitespace_run();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn skip_whitespace_run(&mut self) {
+        while self
+            .bytes()
+            .get(self.at)
+            .copied()
+            .is_some_and(is_whitespace)
+        {
             self.at += 1;
         }
     }
@@ -405,6 +423,10 @@ pub(super) fn plain_len(bytes: &[u8]) -> usize {
         .iter()
         .position(|&b| is_special(b))
         .unwrap_or(bytes.len() - at)
+}
+
+fn is_whitespace(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// Where [`plain_len`] stops testing words.
