@@ -182,6 +182,10 @@ impl Wire for WebSocketWire {
         loop {
             if backlog.offset() == 0 {
                 self.between_items(backlog);
+                // All written (the usual end of a write): no frames to set up room for.
+                if backlog.is_empty() && self.own.is_empty() {
+                    return self.finish(cx);
+                }
             }
             // Room for as many frames as are queued, in three sizes: the headers and slices
             // are set up on the stack for every write, and a message to an idle socket (the
