@@ -15,13 +15,12 @@ use tracing::Instrument;
 
 use crate::hub::Decision;
 use crate::hub::HubInvocation;
-use crate::hub::streams::UploadChannel;
+use crate::hub::streams::{UploadChannel, UploadItem};
 use crate::hub::texts::{self, panic_error};
 use crate::hub::{Bindings, Context, Hub, HubError, MethodFuture};
 use crate::lifetime::HubConnection;
 use crate::protocol::{CompletionOutcome, Encoded, Invocation};
 
-use super::reader::Reader;
 use super::{HubDispatcher, lock};
 
 /// A bound invocation, ready to run.
@@ -33,6 +32,23 @@ pub(super) struct Call {
     pub(super) streaming: bool,
     /// An async policy still to decide whether the call may run.
     pub(super) authorization: Option<BoxFuture<'static, bool>>,
+}
+
+/// The calls of one connection, as its read loop keeps them.
+#[derive(Default)]
+pub(super) struct Calls {
+    /// The invocation slots, made when a call first has to wait: most connections' calls
+    /// complete at once and never hold one.
+    pub(super) slots: Option<Arc<Semaphore>>,
+    /// The invocation waiting for a slot. While there is one the loop reads nothing more, as
+    /// ASP.NET Core's does: the client's sends back up into its socket instead of this
+    /// server's memory. Boxed: rarely there, and the read loop lives as long as the
+    /// connection.
+    pub(super) waiting: Option<Box<Call>>,
+    /// Made with the first stream: most connections never run one.
+    pub(super) running: Option<Running>,
+    /// The upload streams still open, by stream id.
+    pub(super) uploads: HashMap<String, mpsc::Sender<UploadItem>>,
 }
 
 /// How a call holds one of the connection's invocation slots.
@@ -75,11 +91,12 @@ impl<H: Hub> HubDispatcher<H> {
     /// cannot run.
     pub(super) fn invoke(
         &self,
-        reader: &mut Reader<'_>,
+        context: &Context,
+        calls: &mut Calls,
         invocation: Invocation<'_>,
         streaming: bool,
     ) {
-        let connection = reader.context.connection();
+        let connection = context.connection();
         let protocol = connection.protocol();
         let detailed = self.options.enable_detailed_errors;
         let id = invocation.invocation_id.as_deref();
@@ -102,7 +119,7 @@ impl<H: Hub> HubDispatcher<H> {
             true => [&[], &[]],
             false => [H::AUTHORIZE, method.authorize],
         };
-        let user = reader.context.user_arc();
+        let user = context.user_arc();
         let authorization =
             match self
                 .policies
@@ -137,7 +154,7 @@ impl<H: Hub> HubDispatcher<H> {
         }
         if streaming
             && let Some(id) = id
-            && reader
+            && calls
                 .running
                 .as_ref()
                 .is_some_and(|running| lock(running).contains_key(id))
@@ -161,7 +178,7 @@ impl<H: Hub> HubDispatcher<H> {
                 })
                 .unzip(),
         };
-        let context = reader.context.for_invocation(id, streaming);
+        let context = context.for_invocation(id, streaming);
         let mut bindings = Bindings::new(&invocation.arguments, channels);
         let future = match H::invoke(&self.hub, index, context.clone(), &mut bindings) {
             Ok(future) => future,
@@ -192,7 +209,7 @@ impl<H: Hub> HubDispatcher<H> {
             self.filters.around_invocation(call, future)
         };
         if !senders.is_empty() {
-            reader.uploads.extend(senders);
+            calls.uploads.extend(senders);
         }
         let call = Call {
             future,
@@ -208,20 +225,20 @@ impl<H: Hub> HubDispatcher<H> {
         // Streaming calls and calls with uploads take no slot; others run when one is free,
         // and until then the loop reads nothing more.
         if streaming || method.uploads > 0 {
-            return self.start(call, Slot::Unlimited, &mut reader.running);
+            return self.start(call, Slot::Unlimited, &mut calls.running);
         }
-        if reader
+        if calls
             .slots
             .as_ref()
             .is_none_or(|s| s.available_permits() > 0)
         {
             let slot = Slot::Free {
-                slots: &mut reader.slots,
+                slots: &mut calls.slots,
                 limit: self.options.maximum_parallel_invocations_per_client,
             };
-            self.start(call, slot, &mut reader.running)
+            self.start(call, slot, &mut calls.running)
         } else {
-            reader.waiting = Some(Box::new(call));
+            calls.waiting = Some(Box::new(call));
         }
     }
 

@@ -1,7 +1,6 @@
 //! The read loop of one connection: timers (pings, acks, client timeout, credential
 //! expiry), back-pressure while an invocation waits for a slot, and message handling.
 
-use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use std::task::Poll;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::future::{BoxFuture, Either, Ready, ready};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, Sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
@@ -22,25 +21,15 @@ use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError, SequenceMess
 use crate::telemetry;
 
 use super::close_all::Round;
-use super::invoke::{Call, Running, Slot};
+use super::invoke::{Calls, Slot};
 use super::timers::{ACK_INTERVAL, Timers};
 use super::{End, HubDispatcher, lock};
 
 /// Per-connection state of the read loop.
 pub(super) struct Reader<'a> {
-    pub(super) context: &'a Context,
-    /// The invocation slots, made when a call first has to wait: most connections' calls
-    /// complete at once and never hold one.
-    pub(super) slots: Option<Arc<Semaphore>>,
-    /// The invocation waiting for a slot. While there is one the loop reads nothing more, as
-    /// ASP.NET Core's does: the client's sends back up into its socket instead of this
-    /// server's memory. Boxed, as `incoming`: rarely there, and the reader lives as long as
-    /// the connection.
-    pub(super) waiting: Option<Box<Call>>,
-    /// Made with the first stream: most connections never run one.
-    pub(super) running: Option<Running>,
-    pub(super) uploads: HashMap<String, mpsc::Sender<UploadItem>>,
-    pub(super) saw_ping: bool,
+    context: &'a Context,
+    calls: Calls,
+    saw_ping: bool,
     /// Messages parsed since they were last counted in the metrics.
     parsed: u64,
     /// Numbering of the client's messages, with stateful reconnect.
@@ -73,7 +62,7 @@ fn run_duties(timers: &mut Timers, reader: &mut Reader<'_>, last_message: Instan
             "The connection's credentials expired.",
         )));
     }
-    if timers.timed_out(last_message, now, reader.waiting.is_some()) {
+    if timers.timed_out(last_message, now, reader.calls.waiting.is_some()) {
         return Some(End::Failed(HubError::internal(
             "TimeoutException",
             "The client sent nothing within the client timeout interval.",
@@ -135,10 +124,7 @@ impl<H: Hub> HubDispatcher<H> {
             let mut reader =
                 Reader {
                     context,
-                    slots: None,
-                    waiting: None,
-                    running: None,
-                    uploads: HashMap::new(),
+                    calls: Calls::default(),
                     saw_ping: false,
                     parsed: 0,
                     incoming: transport.resumable.as_ref().filter(|r| r.is_active()).map(
@@ -173,7 +159,7 @@ impl<H: Hub> HubDispatcher<H> {
                 // One timer for all three duties: idle connections cost one timer entry each.
                 let timer = sleep_until(
                     timers
-                        .next_due(now, reader.waiting.is_some())
+                        .next_due(now, reader.calls.waiting.is_some())
                         .unwrap_or(now + FAR_FUTURE),
                 );
                 (timers, now, timer)
@@ -202,7 +188,7 @@ impl<H: Hub> HubDispatcher<H> {
             // The timer waits behind the same gate: polled once per wake, not per message.
             let mut timed = false;
             loop {
-                let has_duty = timers.has_duty(reader.waiting.is_some());
+                let has_duty = timers.has_duty(reader.calls.waiting.is_some());
                 if has_duty != timed {
                     timed = has_duty;
                     quiet.reopen();
@@ -212,7 +198,7 @@ impl<H: Hub> HubDispatcher<H> {
                     // What the client sent comes first: when there is some, the waits below
                     // are not polled at all, and a close is seen once the messages at hand are
                     // handled (as `Context::abort` says).
-                    chunk = transport.inbound.next(), if reader.waiting.is_none() => {
+                    chunk = transport.inbound.next(), if reader.calls.waiting.is_none() => {
                         let Some(chunk) = chunk else { return End::ClientClosed };
                         if chunk.is_empty() {
                             // A new socket resumed the connection: a half message is gone for good.
@@ -244,7 +230,7 @@ impl<H: Hub> HubDispatcher<H> {
                         if reader.saw_ping && !timers.timeout_armed && pings {
                             // Clients that never ping are never timed out.
                             timers.timeout_armed = true;
-                            if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
+                            if let Some(due) = timers.next_due(last_message, reader.calls.waiting.is_some()) {
                                 rearm(&mut quiet, timer.as_mut(), due);
                             }
                         }
@@ -268,20 +254,20 @@ impl<H: Hub> HubDispatcher<H> {
                             if let Some(end) = run_duties(&mut timers, &mut reader, last_message) {
                                 return end;
                             }
-                            if let Some(due) = timers.next_due(last_message, reader.waiting.is_some()) {
+                            if let Some(due) = timers.next_due(last_message, reader.calls.waiting.is_some()) {
                                 rearm(&mut quiet, timer.as_mut(), due);
                             }
                         }
                     },
                     // Boxed: rarely waited for, and its state would enlarge every read loop.
                     permit = async {
-                        let slots = reader.slots.clone().expect("a call waits only for slots taken");
+                        let slots = reader.calls.slots.clone().expect("a call waits only for slots taken");
                         Box::pin(slots.acquire_owned()).await
                     },
-                        if reader.waiting.is_some() => {
+                        if reader.calls.waiting.is_some() => {
                         let permit = permit.expect("the invocation semaphore is never closed");
-                        if let Some(call) = reader.waiting.take() {
-                            self.start(*call, Slot::Held(permit), &mut reader.running);
+                        if let Some(call) = reader.calls.waiting.take() {
+                            self.start(*call, Slot::Held(permit), &mut reader.calls.running);
                         }
                         last_message = Instant::now();
                         // Carry on with what was read before the loop stopped.
@@ -323,7 +309,7 @@ impl<H: Hub> HubDispatcher<H> {
             // A full upload buffer holds the read loop back, as in ASP.NET Core.
             let delivered = blocked.upload.send(blocked.item).await.is_ok();
             if let (false, Some(stream)) = (delivered, blocked.stream) {
-                reader.uploads.remove(&stream);
+                reader.calls.uploads.remove(&stream);
             }
             let (used, next) = self.process_some(reader, &data[offset..])?;
             offset += used;
@@ -384,23 +370,25 @@ impl<H: Hub> HubDispatcher<H> {
             }
             match message {
                 HubMessage::Invocation(invocation) => {
-                    self.invoke(reader, invocation, false);
-                    if reader.waiting.is_some() {
+                    self.invoke(reader.context, &mut reader.calls, invocation, false);
+                    if reader.calls.waiting.is_some() {
                         // No slot: what follows is read once the call has one.
                         return Ok((offset, None));
                     }
                 }
-                HubMessage::StreamInvocation(invocation) => self.invoke(reader, invocation, true),
+                HubMessage::StreamInvocation(invocation) => {
+                    self.invoke(reader.context, &mut reader.calls, invocation, true)
+                }
                 HubMessage::StreamItem {
                     invocation_id,
                     item,
                 } => {
-                    if let Some(upload) = reader.uploads.get(&*invocation_id) {
+                    if let Some(upload) = reader.calls.uploads.get(&*invocation_id) {
                         let item = UploadItem::Item(Bytes::copy_from_slice(item));
                         match upload.try_send(item) {
                             Ok(()) => {}
                             Err(mpsc::error::TrySendError::Closed(_)) => {
-                                reader.uploads.remove(&*invocation_id);
+                                reader.calls.uploads.remove(&*invocation_id);
                             }
                             Err(mpsc::error::TrySendError::Full(item)) => {
                                 let blocked = BlockedUpload {
@@ -418,7 +406,7 @@ impl<H: Hub> HubDispatcher<H> {
                     outcome,
                 } => {
                     // Upload streams first, then client results, as ASP.NET Core matches them.
-                    if let Some(upload) = reader.uploads.remove(&*invocation_id) {
+                    if let Some(upload) = reader.calls.uploads.remove(&*invocation_id) {
                         if let CompletionOutcome::Error(error) = outcome {
                             let item = UploadItem::Error(error.into_owned());
                             if let Err(mpsc::error::TrySendError::Full(item)) =
@@ -445,6 +433,7 @@ impl<H: Hub> HubDispatcher<H> {
                 }
                 HubMessage::CancelInvocation { invocation_id } => {
                     let token = reader
+                        .calls
                         .running
                         .as_ref()
                         .and_then(|running| lock(running).remove(&*invocation_id));
