@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 
-use super::hub::span_of;
+use super::span_of;
 use crate::model::{Function, Output, ParamKind};
 
 /// Calls a hook; `with_error` passes `__error` to its argument (`on_disconnected`).

@@ -7,6 +7,7 @@ use syn::spanned::Spanned;
 
 use super::auth::{rules, uses};
 use super::hooks::{connected_hook, disconnected_hook};
+use super::span_of;
 use crate::model::hub::HubModel;
 use crate::model::{Function, Hook, Output, Param, ParamKind};
 
@@ -181,9 +182,4 @@ fn invoke_arm(index: usize, method: &Function) -> TokenStream {
             ::core::result::Result::Ok(#future)
         }
     }
-}
-
-/// The span of a type, for placing trait errors on it.
-pub(super) fn span_of(ty: &syn::Type) -> proc_macro2::Span {
-    ty.span()
 }

@@ -14,3 +14,9 @@ mod hub;
 
 pub(crate) use client::expand as client;
 pub(crate) use hub::{attribute_uses, expand as hub};
+
+/// The span of a type, for placing trait errors on it (the `Hub` impl's bindings and
+/// outputs, and the hooks').
+fn span_of(ty: &syn::Type) -> proc_macro2::Span {
+    syn::spanned::Spanned::span(ty)
+}

@@ -13,7 +13,9 @@
 //! leave was acknowledged is wrong. At the end every announcer sends a last message on every
 //! stream, and each connection must have it.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -22,12 +24,23 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
-use crate::check::{Kind, SeqTrack};
-use crate::link::Link;
-use crate::plan::{Numbered, instant_at, now_ns};
-use crate::worker::Shared;
+use crate::check::{Kind, SeqTrack, Totals};
+use crate::link::{Link, Pool};
+use crate::plan::{Numbered, Plan, instant_at, now_ns};
 
 mod receive;
+
+/// What the sessions of one worker share.
+pub(crate) struct Shared {
+    /// The plan.
+    pub(crate) plan: Plan,
+    /// What they counted.
+    pub(crate) totals: RefCell<Totals>,
+    /// Keep-alive connections for Long Polling sends.
+    pub(crate) pool: Rc<Pool>,
+    /// The server's address.
+    pub(crate) addr: SocketAddr,
+}
 
 /// Items in each `Counter` stream and upload.
 const ITEMS: u64 = 5;

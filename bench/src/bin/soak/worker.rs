@@ -13,18 +13,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use crate::check::Totals;
 use crate::link::{Link, Pool};
 use crate::plan::{Plan, instant_at, now_ns};
-use crate::session::{Ending, Session};
-
-/// What a worker's connections share.
-pub(crate) struct Shared {
-    /// The plan.
-    pub(crate) plan: Plan,
-    /// What they counted.
-    pub(crate) totals: RefCell<Totals>,
-    /// Keep-alive connections for Long Polling sends.
-    pub(crate) pool: Rc<Pool>,
-    addr: SocketAddr,
-}
+use crate::session::{Ending, Session, Shared};
 
 /// Connect errors printed before going quiet.
 const ERRORS_SHOWN: u64 = 5;
