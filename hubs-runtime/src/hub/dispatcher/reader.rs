@@ -32,7 +32,8 @@ pub(super) struct Reader<'a> {
     saw_ping: bool,
     /// Messages parsed since they were last counted in the metrics.
     parsed: u64,
-    /// Numbering of the client's messages, with stateful reconnect.
+    /// Numbering of the client's messages, with stateful reconnect. Boxed: only those
+    /// connections have it, and the reader lives as long as the connection.
     incoming: Option<Box<Incoming>>,
 }
 
