@@ -69,8 +69,7 @@ impl Quiet {
             return Poll::Pending;
         }
         self.seen = Some(count);
-        let waker = Waker::from(Arc::clone(&self.wakes));
-        poll_waits(&mut Context::from_waker(&waker))
+        self.poll_one(poll_waits)
     }
 
     /// Makes the next [`poll`](Self::poll) poll the waits whatever the count: for a wait
