@@ -113,6 +113,18 @@ impl<'a, 'f> Backlog<'a, 'f> {
         self.state.items.iter().map(Item::Queued).chain(arriving)
     }
 
+    /// The frame being sent, when it is all that waits and none of it is written: the usual
+    /// delivery to an idle socket, which a wire can write without walking the queue.
+    pub(crate) fn lone_arriving(&self) -> Option<&[u8]> {
+        if self.state.offset != 0 || !self.state.items.is_empty() {
+            return None;
+        }
+        match self.arriving.as_ref()? {
+            Arriving::Owned(item) => Item::Queued(item).payload(),
+            Arriving::Lent(frame) => Some(frame),
+        }
+    }
+
     /// The oldest item waiting.
     pub(crate) fn front(&self) -> Option<Item<'_>> {
         self.iter().next()

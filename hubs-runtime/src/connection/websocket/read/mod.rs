@@ -180,6 +180,13 @@ impl Parser {
 
     /// Parses `input` up to the first event; returns the bytes used and that event.
     fn parse(&mut self, input: &[u8]) -> (usize, Option<Event>) {
+        if self.frame.is_none()
+            && self.message.is_none()
+            && self.header_len == 0
+            && let Some(parsed) = self.whole_message(input)
+        {
+            return parsed;
+        }
         let mut at = 0;
         loop {
             if self.frame.is_none() {
@@ -223,6 +230,32 @@ impl Parser {
                 return (at, None);
             }
         }
+    }
+
+    /// A whole message in one frame at the start of `input` (what nearly every read brings),
+    /// taken in one step: the general path's state is for frames cut by reads and messages
+    /// cut into frames. `None` leaves `input` to that path, which also has every refusal's
+    /// wording (an empty message, one over the limit, a control frame, a bad header).
+    fn whole_message(&self, input: &[u8]) -> Option<(usize, Option<Event>)> {
+        let (header, used) = Header::parse(input)?;
+        let text = header.opcode == frame::TEXT;
+        let whole = header.fin
+            && header.rsv == 0
+            && header.masked
+            && (text || header.opcode == frame::BINARY)
+            && header.length > 0
+            && header.length <= self.limit as u64
+            && header.length <= (input.len() - used) as u64;
+        if !whole {
+            return None;
+        }
+        let end = used + header.length as usize;
+        let mut data = Vec::with_capacity(end - used);
+        frame::unmask_into(&mut data, &input[used..end], header.mask, 0);
+        if text && crate::utf8::from_utf8(&data).is_err() {
+            return Some((end, Some(Event::Fault(code::INVALID, "text is not UTF-8"))));
+        }
+        Some((end, Some(Event::Message(Bytes::from(data)))))
     }
 
     /// The header at the start of `input`, completed from what came before if it was cut.

@@ -155,3 +155,48 @@ fn close_payloads_are_checked() {
         Some(Event::Fault(code::INVALID, _))
     ));
 }
+
+/// A message in one frame read whole takes a short path (`whole_message`); read a byte at a
+/// time it takes the general one. Both must see the same events and refusals.
+#[test]
+fn a_whole_frame_and_the_same_frame_cut_up_read_alike() {
+    let unmasked = {
+        let mut f = frame(true, frame::TEXT, b"hi");
+        f[1] &= 0x7f;
+        f.drain(2..6);
+        f
+    };
+    let reserved = {
+        let mut f = frame(true, frame::BINARY, b"hi");
+        f[0] |= 0x40;
+        f
+    };
+    let cases = [
+        frame(true, frame::TEXT, "κόσμε".as_bytes()),
+        frame(true, frame::BINARY, &[0xff; 16]),
+        frame(true, frame::TEXT, &[b'a', 0xff, b'b']),
+        // A code point cut short at the end of the only frame.
+        frame(true, frame::TEXT, &"κ".as_bytes()[..1]),
+        frame(true, frame::TEXT, b""),
+        frame(true, frame::BINARY, &[1; 64]),
+        frame(true, frame::BINARY, &[1; 65]),
+        unmasked,
+        reserved,
+    ];
+    for input in cases {
+        let parse = |cut: usize| {
+            let mut parser = Parser::new(64);
+            let mut seen = Vec::new();
+            for piece in input.chunks(cut) {
+                let (used, event) = parser.parse(piece);
+                if let Some(event) = event {
+                    seen.push(event);
+                    break;
+                }
+                assert_eq!(used, piece.len());
+            }
+            seen
+        };
+        assert_eq!(parse(input.len()), parse(1), "{input:?}");
+    }
+}
