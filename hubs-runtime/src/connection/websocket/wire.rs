@@ -197,8 +197,8 @@ impl Wire for WebSocketWire {
                 }
             }
             // Room for as many frames as are queued, in three sizes: the headers and slices
-            // are set up on the stack for every write, and a message to an idle socket (the
-            // usual case) or a short burst should not pay for the longest.
+            // are set up on the stack for every write, and a single frame (the rest of one,
+            // or one left queued) or a short burst should not pay for the longest.
             let cx = cx.as_deref_mut();
             let written = match backlog.len() {
                 0..=1 => self.write_frames::<1, 3>(backlog, cx),
