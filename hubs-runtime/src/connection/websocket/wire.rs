@@ -86,6 +86,20 @@ impl WebSocketWire {
         WireStatus::Finished
     }
 
+    /// What a vectored write came to: the bytes the socket took, or `Err` with where the
+    /// writer stops (blocked, or the socket is gone).
+    #[inline]
+    fn written(&mut self, polled: Poll<std::io::Result<usize>>) -> Result<usize, WireStatus> {
+        let written = match polled {
+            Poll::Pending => return Err(WireStatus::Blocked),
+            Poll::Ready(Ok(0)) => return Err(self.failed(None)),
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(error)) => return Err(self.failed(Some(error))),
+        };
+        self.unflushed = matches!(self.io, WriteIo::Other(_));
+        Ok(written)
+    }
+
     /// Answers a Ping, unless the connection is closing.
     pub(super) fn pong(&mut self, payload: Vec<u8>) {
         if self.closing == Closing::Open {
@@ -233,13 +247,11 @@ impl WebSocketWire {
         let header_len = frame::server_header(opcode, payload.len(), &mut header);
         let size = header_len + payload.len();
         let slices = [IoSlice::new(&header[..header_len]), IoSlice::new(payload)];
-        let written = match self.io.poll_write(cx.as_deref_mut(), &slices) {
-            Poll::Pending => return Some(WireStatus::Blocked),
-            Poll::Ready(Ok(0)) => return Some(self.failed(None)),
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(error)) => return Some(self.failed(Some(error))),
+        let polled = self.io.poll_write(cx.as_deref_mut(), &slices);
+        let written = match self.written(polled) {
+            Ok(written) => written,
+            Err(status) => return Some(status),
         };
-        self.unflushed = matches!(self.io, WriteIo::Other(_));
         if written < size {
             backlog.advance(0, written);
             return None;
@@ -318,13 +330,8 @@ impl WebSocketWire {
             backlog.advance(frames, 0);
             return Ok(());
         }
-        let written = match self.io.poll_write(cx, slices.as_slice()) {
-            Poll::Pending => return Err(WireStatus::Blocked),
-            Poll::Ready(Ok(0)) => return Err(self.failed(None)),
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(error)) => return Err(self.failed(Some(error))),
-        };
-        self.unflushed = matches!(self.io, WriteIo::Other(_));
+        let polled = self.io.poll_write(cx, slices.as_slice());
+        let written = self.written(polled)?;
         // Account for what went: the transport's frame first, then the items in order.
         let own_part = written.min(own_len);
         self.own_written += own_part;

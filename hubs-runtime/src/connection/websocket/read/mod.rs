@@ -217,7 +217,7 @@ impl Parser {
                 reserve_within(&mut message.data, take, end);
                 frame.phase = frame::unmask_into(&mut message.data, chunk, frame.mask, frame.phase);
                 if message.text && !check_utf8(message) {
-                    return (at, Some(Event::Fault(code::INVALID, "text is not UTF-8")));
+                    return (at, Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8)));
                 }
             }
             if frame.remaining > 0 {
@@ -253,7 +253,7 @@ impl Parser {
         let mut data = Vec::with_capacity(end - used);
         frame::unmask_into(&mut data, &input[used..end], header.mask, 0);
         if text && crate::utf8::from_utf8(&data).is_err() {
-            return Some((end, Some(Event::Fault(code::INVALID, "text is not UTF-8"))));
+            return Some((end, Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8))));
         }
         Some((end, Some(Event::Message(Bytes::from(data)))))
     }
@@ -368,7 +368,7 @@ impl Parser {
                     .take()
                     .expect("a data frame belongs to a message");
                 if message.text && message.checked != message.data.len() {
-                    return Some(Event::Fault(code::INVALID, "text is not UTF-8"));
+                    return Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8));
                 }
                 // Empty messages carry nothing for the layer above.
                 (!message.data.is_empty()).then(|| Event::Message(Bytes::from(message.data)))
@@ -376,6 +376,9 @@ impl Parser {
         }
     }
 }
+
+/// The fault of a text message that is not UTF-8, whichever path found it.
+const TEXT_NOT_UTF8: &str = "text is not UTF-8";
 
 /// Makes room in `data` for `more` bytes, doubling as `Vec` does (a frame arriving a byte at
 /// a time is not copied over and over) but never past `end`, where the frame arriving ends:
