@@ -282,6 +282,10 @@ impl<'a> ClientProxy<'a> {
 
     /// Sends an already serialized message.
     pub async fn send_serialized(&self, message: &SerializedMessage) -> Result<(), SendError> {
+        // A send rarely waits, so a loop of them would keep its worker thread (and the I/O
+        // driver that thread may be the only one to poll) from everything else; this takes a
+        // unit of Tokio's cooperative budget and yields when it is spent, as channel sends do.
+        tokio::task::consume_budget().await;
         self.lifetime.send(&self.target, message).await
     }
 }

@@ -54,9 +54,14 @@ struct Inner {
 }
 
 impl Inner {
-    /// The token cancelled when the connection ends, made on first use.
+    /// The token cancelled when the connection ends, made on first use. A child of the
+    /// close request, so hub code sees the end at once when the transport is aborted (a client
+    /// dropped as too slow) or `Context::abort` is called, as with ASP.NET Core's
+    /// `ConnectionAborted`, rather than when the read loop gets round to it.
     fn closed(&self) -> &CancellationToken {
-        let closed = self.closed.get_or_init(CancellationToken::new);
+        let closed = self
+            .closed
+            .get_or_init(|| self.close_requested.child_token());
         // Token first, then the flag: a close meanwhile either finds the token or is seen here.
         if self.is_closed.load(Ordering::SeqCst) {
             closed.cancel();
@@ -364,7 +369,8 @@ impl Context {
         Presence::new(&*self.inner.lifetime)
     }
 
-    /// Closes the calling connection after the current messages (like `Context.Abort()`).
+    /// Closes the calling connection after the current messages (like `Context.Abort()`);
+    /// [`cancelled`](Self::cancelled) completes at once, so running invocations can stop.
     pub fn abort(&self) {
         self.inner.close_requested.cancel();
     }
