@@ -62,8 +62,11 @@ struct Message {
 /// The reading side of one socket.
 pub(super) struct FrameReader {
     io: ReadIo,
-    /// Read but not parsed yet: the rest of a read after the message returned from it.
+    /// Read but not parsed yet from `pending_at` on: the rest of a read after the message
+    /// returned from it. Parsed in place, one message at a time, and freed when used up.
     pending: Vec<u8>,
+    /// A `u32` packs beside `ended`: a read brings at most 64 KiB, the request's early bytes fewer.
+    pending_at: u32,
     parser: Parser,
     ended: bool,
 }
@@ -87,6 +90,7 @@ impl FrameReader {
         Self {
             io,
             pending: early,
+            pending_at: 0,
             parser: Parser::new(limit),
             ended: false,
         }
@@ -98,10 +102,17 @@ impl FrameReader {
             return Poll::Ready(Event::Gone);
         }
         if !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            let (used, event) = self.parser.parse(&pending);
+            // Many messages may have come in one read: each call takes the next in place, so
+            // the rest is not copied again per message.
+            let at = self.pending_at as usize;
+            let (used, event) = self.parser.parse(&self.pending[at..]);
+            debug_assert!(event.is_some() || at + used == self.pending.len());
+            self.pending_at = (at + used) as u32;
+            if at + used == self.pending.len() {
+                self.pending = Vec::new();
+                self.pending_at = 0;
+            }
             if let Some(event) = event {
-                self.keep(&pending[used..]);
                 return Poll::Ready(self.end_if_final(event));
             }
         }
@@ -128,6 +139,7 @@ impl FrameReader {
     fn keep(&mut self, rest: &[u8]) {
         if !rest.is_empty() && !self.ended {
             self.pending = rest.to_vec();
+            self.pending_at = 0;
         }
     }
 
@@ -135,6 +147,7 @@ impl FrameReader {
         if matches!(event, Event::Close(_) | Event::Fault(..) | Event::Gone) {
             self.ended = true;
             self.pending = Vec::new();
+            self.pending_at = 0;
             self.parser = Parser::new(0);
         }
         event

@@ -200,3 +200,30 @@ fn a_whole_frame_and_the_same_frame_cut_up_read_alike() {
         assert_eq!(parse(input.len()), parse(1), "{input:?}");
     }
 }
+
+#[tokio::test]
+async fn messages_that_came_in_one_read_are_taken_in_place() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let _client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    // A hundred messages the client sent with its request, as hyper hands them over.
+    let early: Vec<u8> = (0..100)
+        .flat_map(|i: u32| frame(true, frame::TEXT, format!("message {i}").as_bytes()))
+        .collect();
+    let mut reader = FrameReader::new(ReadIo::Tcp(std::sync::Arc::new(server)), early, 1024);
+    let buffer = reader.pending.as_ptr();
+    for i in 0..100 {
+        let event = std::future::poll_fn(|cx| reader.poll_event(cx)).await;
+        assert_eq!(event, Event::Message(format!("message {i}").into()));
+        if i < 99 {
+            assert_eq!(
+                reader.pending.as_ptr(),
+                buffer,
+                "the rest is not copied per message"
+            );
+        }
+    }
+    assert_eq!(reader.pending.capacity(), 0, "freed once used up");
+}
