@@ -286,12 +286,21 @@ impl WebSocketWire {
             TransferFormat::Text => frame::TEXT,
             TransferFormat::Binary => frame::BINARY,
         };
-        // The frames' headers, and their lengths (`None`: a text frame that is not UTF-8,
-        // dropped).
+        let own = match offset {
+            0 => &self.own[self.own_written..],
+            _ => &[][..],
+        };
+        let own_len = own.len();
+        let mut slices = Slices::<S>::default();
+        slices.push(own);
+        // One walk sets up each frame's header and its pieces; each header is its own element
+        // of `headers`, so a piece can borrow it while the next is written. A header length
+        // of `None`: a text frame that is not UTF-8, dropped.
         let mut headers = [[0; MAX_SERVER_HEADER]; N];
         let mut header_lens = [None; N];
         let mut frames = 0;
-        for item in backlog.iter().take(N) {
+        let mut skip = offset;
+        for (item, header) in backlog.iter().zip(headers.iter_mut()) {
             let Some(payload) = item.payload() else {
                 break;
             };
@@ -300,27 +309,15 @@ impl WebSocketWire {
             if !begun && opcode == frame::TEXT && crate::utf8::from_utf8(payload).is_err() {
                 tracing::error!("dropped a text frame that is not UTF-8");
             } else {
-                let header = &mut headers[frames];
-                header_lens[frames] = Some(frame::server_header(opcode, payload.len(), header));
+                let header_len = frame::server_header(opcode, payload.len(), header);
+                header_lens[frames] = Some(header_len);
+                let header: &[u8; MAX_SERVER_HEADER] = header;
+                let from_header = skip.min(header_len);
+                slices.push(&header[from_header..header_len]);
+                slices.push(&payload[skip - from_header..]);
+                skip = 0;
             }
             frames += 1;
-        }
-        let own = match offset {
-            0 => &self.own[self.own_written..],
-            _ => &[][..],
-        };
-        let own_len = own.len();
-        let mut slices = Slices::<S>::default();
-        slices.push(own);
-        let mut skip = offset;
-        for (i, item) in backlog.iter().take(frames).enumerate() {
-            let (Some(header_len), Some(payload)) = (header_lens[i], item.payload()) else {
-                continue;
-            };
-            let from_header = skip.min(header_len);
-            slices.push(&headers[i][from_header..header_len]);
-            slices.push(&payload[skip - from_header..]);
-            skip = 0;
         }
         if slices.total == 0 {
             if frames == 0 {
@@ -330,11 +327,17 @@ impl WebSocketWire {
             backlog.advance(frames, 0);
             return Ok(());
         }
+        let total = slices.total;
         let polled = self.io.poll_write(cx, slices.as_slice());
         let written = self.written(polled)?;
         // Account for what went: the transport's frame first, then the items in order.
         let own_part = written.min(own_len);
         self.own_written += own_part;
+        if written == total {
+            // All of it, as nearly every write: no need to find where it stopped.
+            backlog.advance(frames, 0);
+            return Ok(());
+        }
         let mut left = written - own_part;
         let (mut done, mut at) = (0, offset);
         for (i, item) in backlog.iter().take(frames).enumerate() {
