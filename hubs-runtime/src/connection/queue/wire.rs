@@ -191,6 +191,9 @@ impl<'a, 'f> Backlog<'a, 'f> {
     }
 }
 
+/// Items a drained queue's storage may hold and still be kept for the next burst.
+const KEPT_FOR_THE_NEXT_BURST: usize = 8;
+
 impl Shared {
     /// Runs the wire (taken out of `state` while it works) on what is queued and then
     /// `arriving` (counted in `state.bytes` already); Finished without one, Idle while the
@@ -213,6 +216,7 @@ impl Shared {
         };
         let buffer = self.limits.buffer;
         let was_full = state.bytes >= buffer;
+        let by_receiver = cx.is_some();
         let mut backlog = Backlog::new(state, buffer, arriving);
         let status = wire.write(&mut backlog, cx);
         backlog.finish();
@@ -226,8 +230,12 @@ impl Shared {
             state.wire = Some(wire);
         }
         if state.items.is_empty() {
-            // Most connections are idle most of the time: an empty queue holds no memory.
-            if state.items.capacity() > 0 {
+            // Most connections are idle most of the time: an empty queue holds no memory. The
+            // storage of a small burst the receiver just wrote is the exception, kept for the
+            // next (broadcasts come in bursts); the next write by anyone else, a ping at the
+            // latest, finds it unused and frees it.
+            let keep = by_receiver && state.items.capacity() <= KEPT_FOR_THE_NEXT_BURST;
+            if state.items.capacity() > 0 && !keep {
                 state.items = VecDeque::new();
             }
             state.offset = 0;
