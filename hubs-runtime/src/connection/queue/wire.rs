@@ -192,7 +192,7 @@ impl<'a, 'f> Backlog<'a, 'f> {
 }
 
 /// Items a drained queue's storage may hold and still be kept for the next burst.
-const KEPT_FOR_THE_NEXT_BURST: usize = 8;
+pub(super) const KEPT_FOR_THE_NEXT_BURST: usize = 8;
 
 impl Shared {
     /// Runs the wire (taken out of `state` while it works) on what is queued and then
