@@ -58,13 +58,20 @@ pub(crate) fn slow_client_disconnected() {
     counters().slow_client_disconnects.increment(1);
 }
 
-/// The label value of a transport, as ASP.NET Core writes it.
-fn transport_label(transport: Option<Transport>) -> &'static str {
+/// Transport label values, as ASP.NET Core writes them, by [`transport_index`].
+const TRANSPORTS: [&str; 4] = [
+    "web_sockets",
+    "server_sent_events",
+    "long_polling",
+    "unknown",
+];
+
+fn transport_index(transport: Option<Transport>) -> usize {
     match transport {
-        Some(Transport::WebSockets) => "web_sockets",
-        Some(Transport::ServerSentEvents) => "server_sent_events",
-        Some(Transport::LongPolling) => "long_polling",
-        None => "unknown",
+        Some(Transport::WebSockets) => 0,
+        Some(Transport::ServerSentEvents) => 1,
+        Some(Transport::LongPolling) => 2,
+        None => 3,
     }
 }
 
@@ -77,25 +84,55 @@ pub(crate) enum Closure {
     Error,
 }
 
+impl Closure {
+    const LABELS: [&str; 4] = ["normal_closure", "timeout", "app_shutdown", "error"];
+}
+
+/// The connection metrics' handles, one per label set, each made the first time it is needed:
+/// a key with labels built per connection cost hundreds of instructions at its start and end,
+/// recorder or not.
+struct ConnectionHandles {
+    active: [OnceLock<Gauge>; TRANSPORTS.len()],
+    duration: [[OnceLock<Histogram>; Closure::LABELS.len()]; TRANSPORTS.len()],
+}
+
+static CONNECTION_HANDLES: ConnectionHandles = ConnectionHandles {
+    active: [const { OnceLock::new() }; TRANSPORTS.len()],
+    duration: [const { [const { OnceLock::new() }; Closure::LABELS.len()] }; TRANSPORTS.len()],
+};
+
+fn active_connections(transport: usize) -> &'static Gauge {
+    CONNECTION_HANDLES.active[transport].get_or_init(|| {
+        metrics::gauge!("signalr.server.active_connections", "signalr.transport" => TRANSPORTS[transport])
+    })
+}
+
+fn connection_duration(transport: usize, closure: Closure) -> &'static Histogram {
+    let status = closure as usize;
+    CONNECTION_HANDLES.duration[transport][status].get_or_init(|| {
+        metrics::histogram!(
+            "signalr.server.connection.duration",
+            "signalr.transport" => TRANSPORTS[transport],
+            "signalr.connection.status" => Closure::LABELS[status],
+        )
+    })
+}
+
 /// One connection, counted as active from its handshake until this is dropped, when its
 /// duration is recorded with how it ended (an error unless [`ended`](Self::ended) said).
 pub(crate) struct ConnectionMetrics {
-    transport: &'static str,
     started: Instant,
-    active: Gauge,
+    transport: u8,
     closure: Closure,
 }
 
 impl ConnectionMetrics {
     pub(crate) fn start(transport: Option<Transport>) -> Self {
-        let transport = transport_label(transport);
-        let active =
-            metrics::gauge!("signalr.server.active_connections", "signalr.transport" => transport);
-        active.increment(1.0);
+        let transport = transport_index(transport);
+        active_connections(transport).increment(1.0);
         Self {
-            transport,
             started: Instant::now(),
-            active,
+            transport: transport as u8,
             closure: Closure::Error,
         }
     }
@@ -108,18 +145,8 @@ impl ConnectionMetrics {
 
 impl Drop for ConnectionMetrics {
     fn drop(&mut self) {
-        let status = match self.closure {
-            Closure::Normal => "normal_closure",
-            Closure::Timeout => "timeout",
-            Closure::AppShutdown => "app_shutdown",
-            Closure::Error => "error",
-        };
-        let duration: Histogram = metrics::histogram!(
-            "signalr.server.connection.duration",
-            "signalr.transport" => self.transport,
-            "signalr.connection.status" => status,
-        );
-        duration.record(self.started.elapsed().as_secs_f64());
-        self.active.decrement(1.0);
+        let transport = usize::from(self.transport);
+        connection_duration(transport, self.closure).record(self.started.elapsed().as_secs_f64());
+        active_connections(transport).decrement(1.0);
     }
 }
