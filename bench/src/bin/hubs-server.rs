@@ -6,13 +6,23 @@
 //! `JoinGroups(prefix, n)`: joins `prefix0` .. `prefix{n-1}`; `SendToGroup(g, s)`: group `g`
 //! gets `Recv(s)`.
 //!
+//! `/echo` answers every text message as it came, on hubs' connection layer alone (a
+//! `ConnectionHandler`, no hub protocol): the generator's `raw` flavour measures the
+//! transport without the hub's work.
+//!
 //! `--redis redis://127.0.0.1:<port>` puts `/hub` on the Redis lifetime manager (feature
 //! `redis`, on by default), so several of these processes behave as one hub. It serves with
 //! `hubs::serve`, the server hubs recommends; `--axum-serve` serves with `axum::serve` instead
 //! (WebSockets then go through hyper's upgraded connection).
 
+use std::sync::Arc;
+
 use bench::server::{self, ServerArgs};
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use hubs::ConnectionHandler;
 use hubs::auth::JwtBearer;
+use hubs::connection::{Outgoing, TransportConnection};
 use hubs::prelude::*;
 
 /// The benchmark hub.
@@ -51,6 +61,27 @@ impl BenchHub {
     pub async fn send_to_group(&self, ctx: &Context, g: String, s: String) -> Result<(), HubError> {
         ctx.clients().group(&g).send("Recv", (s,)).await?;
         Ok(())
+    }
+}
+
+/// A raw echo on hubs' connection layer: each message goes back as it came, in a text frame
+/// (the generator's `raw` flavour sends text).
+struct ConnectionEcho;
+
+impl ConnectionHandler for ConnectionEcho {
+    fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let TransportConnection {
+                mut inbound,
+                outbound,
+                ..
+            } = connection;
+            while let Some(bytes) = inbound.next().await {
+                if outbound.send(Outgoing::Frame(bytes)).await.is_err() {
+                    break;
+                }
+            }
+        })
     }
 }
 
@@ -111,7 +142,8 @@ fn main() {
             .build();
         let app = axum::Router::new()
             .hub("/hub", endpoint)
-            .hub("/hub-auth", authorized);
+            .hub("/hub-auth", authorized)
+            .connection_handler("/echo", ConnectionEcho);
         let listener = server::listen(args.port).await;
         // `hubs::serve` hands a WebSocket its `TcpStream`; under `axum::serve` it goes
         // through hyper's upgraded connection.

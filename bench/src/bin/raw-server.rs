@@ -1,5 +1,5 @@
-//! Contestant `raw`: the limit of our stack, axum WebSockets with the same library, buffer sizes
-//! and runtime as `hubs` and nothing on top.
+//! Contestant `raw`: axum's WebSockets (tungstenite, the stack `hubs` used before it had its
+//! own) on the same runtime as `hubs`, and nothing on top.
 //!
 //! `/echo`: every message comes back as it came. `/broadcast`: every message goes to every
 //! connection (the sender too), one shared buffer, through a per-connection queue and writer

@@ -10,6 +10,9 @@ fn words(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
+/// The column of hubs' connection layer alone (`hubs-server`'s `/echo`).
+pub(crate) const CONNECTION_ONLY: &str = "hubs+connection";
+
 fn echo_entries(json: bool, peers: &[Server]) -> Vec<Entry> {
     let (signalr, raw) = match json {
         true => ("signalr-json", "raw"),
@@ -20,6 +23,14 @@ fn echo_entries(json: bool, peers: &[Server]) -> Vec<Entry> {
         entry(Server::Raw, raw, "/echo"),
         entry(Server::FastWs, raw, "/echo"),
     ];
+    if json {
+        // hubs' connection layer alone, answering text as it came: what the transport costs
+        // without the hub's work.
+        entries.push(Entry {
+            column: CONNECTION_ONLY.to_string(),
+            ..entry(Server::Hubs, raw, "/echo")
+        });
+    }
     if json && peers.contains(&Server::SocketIo) {
         entries.push(entry(Server::SocketIo, "socketio", "/"));
     }

@@ -1,5 +1,6 @@
 //! The Markdown tables of a run, one per section.
 
+use crate::cases::CONNECTION_ONLY;
 use crate::figures::{
     by_case, cell, column_median, columns_present, cost_ratio, f, flags, human, metric_median, ok,
     peers_in, ratio_cell, ratios, table_head, verdict,
@@ -35,6 +36,7 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
                 "target",
                 "hubs / fastwebsockets CPU per msg",
                 "target",
+                "hubs+connection / raw CPU per msg",
                 "flags",
             ],
         ));
@@ -47,8 +49,10 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
             // a raw echo on fastwebsockets (the machine's limit).
             let raw_cost = cost_ratio(case, "echo", "hubs", "raw");
             let fast_cost = cost_ratio(case, "echo", "hubs", "fastwebsockets");
+            // The transport's share: hubs' connection layer alone against raw (JSON only).
+            let transport_cost = cost_ratio(case, "echo", CONNECTION_ONLY, "raw");
             push(format!(
-                "| {name} | {} | {} | {} {} | ≥ 1.5 {} | {}, {}, {} | {} | ≤ 1.0 {} | {} | ≤ 1.5 {} | {} |",
+                "| {name} | {} | {} | {} {} | ≥ 1.5 {} | {}, {}, {} | {} | ≤ 1.0 {} | {} | ≤ 1.5 {} | {} | {} |",
                 cols.iter()
                     .map(|c| cell(column_median(case, c, "echo")))
                     .collect::<Vec<_>>()
@@ -66,6 +70,7 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
                 verdict(&raw_cost, 1.0, false),
                 ratio_cell(&fast_cost),
                 verdict(&fast_cost, 1.5, false),
+                ratio_cell(&transport_cost),
                 flags(case, &["hubs", "raw", "fastwebsockets"]),
             ));
         }
