@@ -15,14 +15,8 @@
 //! `hubs::serve`, the server hubs recommends; `--axum-serve` serves with `axum::serve` instead
 //! (WebSockets then go through hyper's upgraded connection).
 
-use std::sync::Arc;
-
 use bench::server::{self, ServerArgs};
-use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
-use hubs::ConnectionHandler;
 use hubs::auth::JwtBearer;
-use hubs::connection::{Outgoing, TransportConnection};
 use hubs::prelude::*;
 
 /// The benchmark hub.
@@ -64,26 +58,10 @@ impl BenchHub {
     }
 }
 
-/// A raw echo on hubs' connection layer: each message goes back as it came, in a text frame
-/// (the generator's `raw` flavour sends text).
-struct ConnectionEcho;
-
-impl ConnectionHandler for ConnectionEcho {
-    fn run(self: Arc<Self>, connection: TransportConnection) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let TransportConnection {
-                mut inbound,
-                outbound,
-                ..
-            } = connection;
-            while let Some(bytes) = inbound.next().await {
-                if outbound.send(Outgoing::Frame(bytes)).await.is_err() {
-                    break;
-                }
-            }
-        })
-    }
-}
+/// The echo of the connection-endpoint tests: hubs' connection layer answering each message
+/// as it came, in text frames here (the generator's `raw` flavour sends text).
+#[path = "../../../hubs/tests/support/echo.rs"]
+mod connection_echo;
 
 /// The benchmark hub's echo behind authorization: a hub-level `#[authorize]` and a method
 /// policy, for the cost of authorizing every call.
@@ -143,7 +121,7 @@ fn main() {
         let app = axum::Router::new()
             .hub("/hub", endpoint)
             .hub("/hub-auth", authorized)
-            .connection_handler("/echo", ConnectionEcho);
+            .connection_handler("/echo", connection_echo::Echo { binary: false });
         let listener = server::listen(args.port).await;
         // `hubs::serve` hands a WebSocket its `TcpStream`; under `axum::serve` it goes
         // through hyper's upgraded connection.
