@@ -75,13 +75,14 @@ fn transport_index(transport: Option<Transport>) -> usize {
     }
 }
 
-/// How a connection ended, as the duration's status label.
+/// How a connection ended, as the duration's status label; the discriminants index
+/// [`Closure::LABELS`].
 #[derive(Clone, Copy)]
 pub(crate) enum Closure {
-    Normal,
-    Timeout,
-    AppShutdown,
-    Error,
+    Normal = 0,
+    Timeout = 1,
+    AppShutdown = 2,
+    Error = 3,
 }
 
 impl Closure {
