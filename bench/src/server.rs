@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::args::Args;
 
@@ -57,14 +58,23 @@ impl ServerArgs {
     }
 }
 
-/// Runs `main` on a current-thread runtime.
+/// Runs `main` on a current-thread runtime, until it ends or the process gets SIGTERM.
+///
+/// SIGTERM ends the process by returning from `main`, so that exit handlers run: a build
+/// with `-Cprofile-generate` writes its profile then (`scripts/pgo`).
 pub fn run<F: Future<Output = ()>>(main: F) {
     crate::procfs::raise_fd_limit();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a Tokio runtime")
-        .block_on(main)
+        .block_on(async {
+            let mut terminate = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+            tokio::select! {
+                () = main => {}
+                _ = terminate.recv() => {}
+            }
+        })
 }
 
 /// Binds `127.0.0.1:port` and announces the port on stdout.
