@@ -325,7 +325,7 @@ impl<H: Hub> HubEndpointBuilder<H> {
                 authenticator,
                 connect_rule: (!H::AUTHORIZE.is_empty()).then(|| {
                     let rule: crate::auth::ConnectRule = Arc::new(move |user: Arc<Principal>| {
-                        let decision = policies.decide(&[H::AUTHORIZE], Some(&user), None, None);
+                        let decision = policies.decide(&[H::AUTHORIZE], || Some(&user), None, None);
                         Box::pin(decision.allowed())
                     });
                     rule

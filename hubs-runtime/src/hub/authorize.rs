@@ -114,12 +114,12 @@ impl Policies {
         Ok(())
     }
 
-    /// Whether `user` satisfies every rule of every list in `rules`: decided now, or by a
-    /// future when an async policy is involved.
-    pub(crate) fn decide(
+    /// Whether the user satisfies every rule of every list in `rules`: decided now, or by a
+    /// future when an async policy is involved. `user` is asked only when there is a rule.
+    pub(crate) fn decide<'u>(
         &self,
         rules: &[&[AuthorizeRule]],
-        user: Option<&Arc<Principal>>,
+        user: impl FnOnce() -> Option<&'u Arc<Principal>>,
         method: Option<&str>,
         arguments: Option<&Arguments<'_>>,
     ) -> Decision {
@@ -127,7 +127,7 @@ impl Policies {
         if rules.peek().is_none() {
             return Decision::Allowed;
         }
-        let Some(user) = user else {
+        let Some(user) = user() else {
             return Decision::Denied;
         };
         let context = AuthorizationContext {

@@ -37,18 +37,21 @@ pub struct Context {
     results: ClientResults,
 }
 
+/// In declared order (`repr(C)`): what every invocation reads comes first, in the cache line
+/// of the reference count that each invocation's context takes.
+#[repr(C)]
 struct Inner {
     connection: Arc<HubConnection>,
+    parallel_invocations: usize,
+    /// How the hub names struct fields in JSON.
+    json_names: JsonPropertyNames,
+    is_closed: AtomicBool,
     request: Arc<RequestInfo>,
     lifetime: Arc<dyn HubLifetimeManager>,
     close_requested: CancellationToken,
     /// Cancelled when the connection ends; made when first waited for, as most connections
     /// never wait (`is_closed` says whether it ended before then).
     closed: OnceLock<CancellationToken>,
-    is_closed: AtomicBool,
-    parallel_invocations: usize,
-    /// How the hub names struct fields in JSON.
-    json_names: JsonPropertyNames,
     /// What hub code keeps for the connection ([`Context::items`]); allocated on first use.
     items: Items,
 }

@@ -137,12 +137,14 @@ pin_project_lite::pin_project! {
     /// A connection without stateful reconnect: the application and, beside it, the writer.
     /// Once the application is done, its last frames and the Close get the close timeout to
     /// leave. A struct rather than an `async` block: it lives as long as the connection, and
-    /// an `async` block keeps room for every state it passes through.
+    /// an `async` block keeps room for every state it passes through. In declared order
+    /// (`repr(C)`, here and in [`Writer`]): what every wake looks at comes first.
+    #[repr(C)]
     struct Connection {
         application: Option<BoxFuture<'static, ()>>,
+        writer_done: bool,
         #[pin]
         writer: Writer,
-        writer_done: bool,
         close_timeout: Duration,
         closing: Option<Pin<Box<Sleep>>>,
     }
@@ -189,19 +191,20 @@ pin_project_lite::pin_project! {
     /// The part of a connection that writes what senders could not (the socket was full),
     /// closes, and gives up on a socket that takes nothing for the send timeout. Idle while
     /// senders find the socket free, which is most of the time.
+    #[repr(C)]
     struct Writer {
+        aborting: bool,
+        quiet: Quiet,
         queue: QueueReceiver,
+        // While the socket is full: the deadline, and the progress when it was set.
+        stalled: Option<(Pin<Box<Sleep>>, u64)>,
         wire: WireHandle,
         abort: CancellationToken,
         // Waited for once, not per wake, so that a wake registers no new waiter; polled only
         // after it woke (see `Quiet`).
         #[pin]
         aborted: WaitForCancellationFutureOwned,
-        quiet: Quiet,
-        aborting: bool,
         send_timeout: Duration,
-        // While the socket is full: the deadline, and the progress when it was set.
-        stalled: Option<(Pin<Box<Sleep>>, u64)>,
     }
 }
 

@@ -37,18 +37,20 @@ enum Closing {
     Gone,
 }
 
-/// A WebSocket's writing side.
+/// A WebSocket's writing side. In declared order (`repr(C)`): what every write reads comes
+/// first and fits one cache line.
+#[repr(C)]
 pub(super) struct WebSocketWire {
-    io: WriteIo,
-    format: TransferFormat,
-    /// A frame of the transport's own being written (a Pong, the Close), and how much of it is.
-    own: Vec<u8>,
-    own_written: usize,
-    /// The payload of the latest Ping not answered yet (§5.5.3: only the latest needs one).
-    pong: Option<Vec<u8>>,
     closing: Closing,
+    format: TransferFormat,
     /// Written since the last flush: only sockets under another layer (TLS) need flushing.
     unflushed: bool,
+    io: WriteIo,
+    /// A frame of the transport's own being written (a Pong, the Close), and how much of it is.
+    own: Vec<u8>,
+    /// The payload of the latest Ping not answered yet (§5.5.3: only the latest needs one).
+    pong: Option<Vec<u8>>,
+    own_written: usize,
     /// Cancelled when the socket fails: the connection is over.
     abort: CancellationToken,
 }

@@ -119,7 +119,7 @@ impl<H: Hub> HubDispatcher<H> {
             true => [&[], &[]],
             false => [H::AUTHORIZE, method.authorize],
         };
-        let user = context.user_arc();
+        let user = || context.user_arc();
         let authorization =
             match self
                 .policies

@@ -59,29 +59,32 @@ struct Message {
     checked: usize,
 }
 
-/// The reading side of one socket.
+/// The reading side of one socket. In declared order (`repr(C)`, here and in [`Parser`]):
+/// what every read looks at comes first, so that it spans as few cache lines as it can.
+#[repr(C)]
 pub(super) struct FrameReader {
+    ended: bool,
+    /// A `u32` packs beside `ended`: a read brings at most 64 KiB, the request's early bytes fewer.
+    pending_at: u32,
     io: ReadIo,
     /// Read but not parsed yet from `pending_at` on: the rest of a read after the message
     /// returned from it. Parsed in place, one message at a time, and freed when used up.
     pending: Vec<u8>,
-    /// A `u32` packs beside `ended`: a read brings at most 64 KiB, the request's early bytes fewer.
-    pending_at: u32,
     parser: Parser,
-    ended: bool,
 }
 
 /// Client frames parsed from bytes however they are cut, into [`Event`]s.
+#[repr(C)]
 struct Parser {
+    header_len: u8,
     /// The header of the next frame, while it has arrived only in part.
     header: [u8; MAX_CLIENT_HEADER],
-    header_len: u8,
+    /// The largest frame or message accepted.
+    limit: usize,
     frame: Option<Frame>,
     message: Option<Message>,
     /// The payload of the control frame arriving.
     control: Vec<u8>,
-    /// The largest frame or message accepted.
-    limit: usize,
 }
 
 impl FrameReader {
