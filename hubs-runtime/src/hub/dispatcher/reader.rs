@@ -328,7 +328,9 @@ impl<H: Hub> HubDispatcher<H> {
         reader: &mut Reader<'_>,
         data: &[u8],
     ) -> Result<(usize, Option<BlockedUpload>), End> {
-        let connection = Arc::clone(reader.context.connection());
+        // Borrowed for as long as the context, not from `reader`: no count taken per message.
+        let context = reader.context;
+        let connection = context.connection();
         let protocol = connection.protocol();
         let limit = self.options.maximum_receive_message_size;
         let mut offset = 0;
@@ -423,11 +425,10 @@ impl<H: Hub> HubDispatcher<H> {
                         }
                     } else {
                         let result = ClientResult::from_outcome(protocol, &outcome);
-                        if !self.lifetime.complete_client_result(
-                            &connection,
-                            &invocation_id,
-                            result,
-                        ) {
+                        if !self
+                            .lifetime
+                            .complete_client_result(connection, &invocation_id, result)
+                        {
                             tracing::debug!(%invocation_id, "completion for nothing awaited");
                         }
                     }
