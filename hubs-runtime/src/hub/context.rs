@@ -37,8 +37,8 @@ pub struct Context {
     results: ClientResults,
 }
 
-/// In declared order (`repr(C)`): what every invocation reads comes first, in the cache line
-/// of the reference count that each invocation's context takes.
+/// In declared order (`repr(C)`): what every invocation reads comes first, next to the
+/// reference count that each invocation's context takes.
 #[repr(C)]
 struct Inner {
     connection: Arc<HubConnection>,

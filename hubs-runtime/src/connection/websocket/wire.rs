@@ -38,7 +38,7 @@ enum Closing {
 }
 
 /// A WebSocket's writing side. In declared order (`repr(C)`): what every write reads comes
-/// first and fits one cache line.
+/// first, within 56 bytes.
 #[repr(C)]
 pub(super) struct WebSocketWire {
     closing: Closing,
