@@ -19,9 +19,9 @@ type PendingResult = oneshot::Sender<Result<ClientResult, ClientResultError>>;
 
 /// A connection as the lifetime layer sees it: an id, a protocol and a bounded send queue.
 ///
-/// In declared order (`repr(C)`): what every message reads (the protocol and the queue)
-/// shares the first cache line with the reference count, so a message to a connection whose
-/// state is out of the cache misses one line here, not two.
+/// In declared order (`repr(C)`): what every message reads (the protocol and the queue) sits
+/// next to the reference count, so a message to a connection whose state is out of the
+/// cache usually misses one line here, not two (the protocol came last, 200 bytes on).
 #[derive(Debug)]
 #[repr(C)]
 pub struct HubConnection {
