@@ -40,6 +40,9 @@ fn counters() -> &'static Counters {
 }
 
 /// `messages` hub messages in `bytes` bytes came from a client.
+// Small and run per message, often from the dispatcher's code, which is compiled in
+// the application's crate: `#[inline]` lets it fold into its callers there.
+#[inline]
 pub(crate) fn received(messages: u64, bytes: usize) {
     let counters = counters();
     counters.messages_received.increment(messages);
@@ -47,6 +50,7 @@ pub(crate) fn received(messages: u64, bytes: usize) {
 }
 
 /// `messages` frames of `bytes` bytes in all were queued for clients.
+#[inline]
 pub(crate) fn sent(messages: u64, bytes: usize) {
     let counters = counters();
     counters.messages_sent.increment(messages);

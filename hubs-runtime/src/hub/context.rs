@@ -167,6 +167,9 @@ enum InvocationId {
 }
 
 impl InvocationId {
+    // Small and run per message, often from the dispatcher's code, which is compiled in
+    // the application's crate: `#[inline]` lets it fold into its callers there.
+    #[inline]
     fn new(id: &str) -> Self {
         match id.len() {
             len @ 0..=INLINE_ID => {
@@ -181,6 +184,7 @@ impl InvocationId {
         }
     }
 
+    #[inline]
     fn as_str(&self) -> &str {
         match self {
             InvocationId::Short { len, bytes } => {
@@ -227,6 +231,7 @@ impl Context {
     }
 
     /// The context of one invocation.
+    #[inline]
     pub(crate) fn for_invocation(&self, id: Option<&str>, streaming: bool) -> Self {
         let results = if self.inner.parallel_invocations > 1 {
             ClientResults::Allowed
@@ -274,6 +279,7 @@ impl Context {
     }
 
     /// The token of a streaming invocation.
+    #[inline]
     pub(crate) fn cancel_token(&self) -> Option<&CancellationToken> {
         match &self.invocation {
             Scope::Stream(scope) => Some(&scope.cancel),
@@ -281,6 +287,7 @@ impl Context {
         }
     }
 
+    #[inline]
     pub(crate) fn invocation_id(&self) -> Option<&str> {
         match &self.invocation {
             Scope::Hooks => None,
@@ -319,6 +326,7 @@ impl Context {
         self.user_arc().map(|user| &**user)
     }
 
+    #[inline]
     pub(crate) fn user_arc(&self) -> Option<&Arc<Principal>> {
         self.inner
             .request
@@ -388,6 +396,7 @@ impl Context {
         protocol.encode_value(&self.inner.json_names.payload(protocol, value))
     }
 
+    #[inline]
     pub(crate) fn connection(&self) -> &Arc<HubConnection> {
         &self.inner.connection
     }

@@ -181,6 +181,9 @@ impl Protocol {
     }
 
     /// See [`HubProtocol::parse`].
+    // Small and run per message, often from the dispatcher's code, which is compiled in
+    // the application's crate: `#[inline]` lets it fold into its callers there.
+    #[inline]
     pub fn parse(
         self,
         input: &[u8],
@@ -319,6 +322,7 @@ impl<'a> Arguments<'a> {
     }
 
     /// How many arguments the client sent.
+    #[inline]
     pub fn len(&self) -> usize {
         self.values.len()
     }

@@ -41,6 +41,9 @@ impl<'a> ArgumentValues<'a> {
 
     /// Adds a JSON string value whose text has no escape (nor control character), quotes
     /// included.
+    // Small and run per message, often from the dispatcher's code, which is compiled in
+    // the application's crate: `#[inline]` lets it fold into its callers there.
+    #[inline]
     pub(crate) fn push_plain_string(&mut self, value: &'a [u8]) {
         if let Self::Inline {
             len, plain_strings, ..
@@ -60,6 +63,7 @@ impl<'a> ArgumentValues<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, value: &'a [u8]) {
         match self {
             Self::Inline { values, len, .. } if usize::from(*len) < INLINE => {
@@ -86,6 +90,7 @@ impl Default for ArgumentValues<'_> {
 impl<'a> Deref for ArgumentValues<'a> {
     type Target = [&'a [u8]];
 
+    #[inline]
     fn deref(&self) -> &Self::Target {
         match self {
             Self::Inline { values, len, .. } => &values[..usize::from(*len)],
