@@ -14,6 +14,10 @@
 //!   to run it.
 //!
 //! Applications use it through the `hubs` crate.
+//!
+//! Small helpers an echo runs on every message are `#[inline]`: the dispatcher that calls
+//! them is generic over the hub, so it is compiled in the application's crate, where a
+//! plain function of this crate could not be inlined (BENCHMARKS.md, fifteenth pass).
 
 pub mod auth;
 pub mod clients;

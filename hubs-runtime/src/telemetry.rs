@@ -40,8 +40,6 @@ fn counters() -> &'static Counters {
 }
 
 /// `messages` hub messages in `bytes` bytes came from a client.
-// Small and run per message, often from the dispatcher's code, which is compiled in
-// the application's crate: `#[inline]` lets it fold into its callers there.
 #[inline]
 pub(crate) fn received(messages: u64, bytes: usize) {
     let counters = counters();

@@ -167,8 +167,6 @@ enum InvocationId {
 }
 
 impl InvocationId {
-    // Small and run per message, often from the dispatcher's code, which is compiled in
-    // the application's crate: `#[inline]` lets it fold into its callers there.
     #[inline]
     fn new(id: &str) -> Self {
         match id.len() {

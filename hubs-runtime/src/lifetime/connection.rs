@@ -155,8 +155,6 @@ impl HubConnection {
     }
 
     /// Counts an item of `bytes` queued, or reports why it was not.
-    // Small and run per message, often from the dispatcher's code, which is compiled in
-    // the application's crate: `#[inline]` lets it fold into its callers there.
     #[inline]
     fn queued(&self, bytes: usize, queued: Result<(), TrySendError>) -> bool {
         match queued {

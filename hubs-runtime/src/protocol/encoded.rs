@@ -41,8 +41,6 @@ impl Encoded {
 impl Deref for Encoded {
     type Target = [u8];
 
-    // Small and run per message, often from the dispatcher's code, which is compiled in
-    // the application's crate: `#[inline]` lets it fold into its callers there.
     #[inline]
     fn deref(&self) -> &[u8] {
         &self.0

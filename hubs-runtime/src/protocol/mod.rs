@@ -181,8 +181,6 @@ impl Protocol {
     }
 
     /// See [`HubProtocol::parse`].
-    // Small and run per message, often from the dispatcher's code, which is compiled in
-    // the application's crate: `#[inline]` lets it fold into its callers there.
     #[inline]
     pub fn parse(
         self,

@@ -41,8 +41,6 @@ impl<'a> ArgumentValues<'a> {
 
     /// Adds a JSON string value whose text has no escape (nor control character), quotes
     /// included.
-    // Small and run per message, often from the dispatcher's code, which is compiled in
-    // the application's crate: `#[inline]` lets it fold into its callers there.
     #[inline]
     pub(crate) fn push_plain_string(&mut self, value: &'a [u8]) {
         if let Self::Inline {

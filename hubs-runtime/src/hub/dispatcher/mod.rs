@@ -48,8 +48,6 @@ pub(crate) struct HubDispatcher<H> {
 
 /// How method names are ordered for [`HubDispatcher::lookup`]: `lower` (a name in lower case)
 /// against `name` in any case. By length first, so most steps of a search compare no bytes.
-// Small and run per message, often from the dispatcher's code, which is compiled in
-// the application's crate: `#[inline]` lets it fold into its callers there.
 #[inline]
 fn name_order(lower: &str, name: &str) -> std::cmp::Ordering {
     let name_lower = name.bytes().map(|b| b.to_ascii_lowercase());

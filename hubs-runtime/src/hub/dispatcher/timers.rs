@@ -38,8 +38,6 @@ impl Timers {
 
     /// Whether there is any duty, as [`next_due`](Self::next_due) would find one, without
     /// reading the clocks: asked once per message.
-    // Small and run per message, often from the dispatcher's code, which is compiled in
-    // the application's crate: `#[inline]` lets it fold into its callers there.
     #[inline]
     pub(super) fn has_duty(&self, paused: bool) -> bool {
         self.next_ping.is_some()
