@@ -8,7 +8,8 @@
 //!
 //! `/echo` answers every text message as it came, on hubs' connection layer alone (a
 //! `ConnectionHandler`, no hub protocol): the generator's `raw` flavour measures the
-//! transport without the hub's work.
+//! transport without the hub's work. `/floor` answers the generator's JSON Echo calls with the
+//! least work a SignalR echo does (`floor.rs`): the yardstick for the hub's own cost.
 //!
 //! `--redis redis://127.0.0.1:<port>` puts `/hub` on the Redis lifetime manager (feature
 //! `redis`, on by default), so several of these processes behave as one hub. It serves with
@@ -62,6 +63,8 @@ impl BenchHub {
 /// as it came, in text frames here (the generator's `raw` flavour sends text).
 #[path = "../../../hubs/tests/support/echo.rs"]
 mod connection_echo;
+#[path = "hubs-server/floor.rs"]
+mod floor;
 
 /// The benchmark hub's echo behind authorization: a hub-level `#[authorize]` and a method
 /// policy, for the cost of authorizing every call.
@@ -121,7 +124,8 @@ fn main() {
         let app = axum::Router::new()
             .hub("/hub", endpoint)
             .hub("/hub-auth", authorized)
-            .connection_handler("/echo", connection_echo::Echo { binary: false });
+            .connection_handler("/echo", connection_echo::Echo { binary: false })
+            .connection_handler("/floor", floor::Floor);
         let listener = server::listen(args.port).await;
         // `hubs::serve` hands a WebSocket its `TcpStream`; under `axum::serve` it goes
         // through hyper's upgraded connection.

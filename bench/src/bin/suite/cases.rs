@@ -13,6 +13,10 @@ fn words(args: &[&str]) -> Vec<String> {
 /// The column of hubs' connection layer alone (`hubs-server`'s `/echo`).
 pub(crate) const CONNECTION_ONLY: &str = "hubs+connection";
 
+/// The column of the least work a SignalR JSON echo does, on hubs' connection layer
+/// (`hubs-server`'s `/floor`): how near the hub's own cost could come to nothing.
+pub(crate) const FLOOR: &str = "hubs+floor";
+
 fn echo_entries(json: bool, peers: &[Server]) -> Vec<Entry> {
     let (signalr, raw) = match json {
         true => ("signalr-json", "raw"),
@@ -29,6 +33,10 @@ fn echo_entries(json: bool, peers: &[Server]) -> Vec<Entry> {
         entries.push(Entry {
             column: CONNECTION_ONLY.to_string(),
             ..entry(Server::Hubs, raw, "/echo")
+        });
+        entries.push(Entry {
+            column: FLOOR.to_string(),
+            ..entry(Server::Hubs, signalr, "/floor")
         });
     }
     if json && peers.contains(&Server::SocketIo) {

@@ -1,6 +1,6 @@
 //! The Markdown tables of a run, one per section.
 
-use crate::cases::CONNECTION_ONLY;
+use crate::cases::{CONNECTION_ONLY, FLOOR};
 use crate::figures::{
     by_case, cell, column_median, columns_present, cost_ratio, f, flags, human, metric_median, ok,
     peers_in, ratio_cell, ratios, table_head, verdict,
@@ -37,6 +37,7 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
                 "hubs / fastwebsockets CPU per msg",
                 "target",
                 "hubs+connection / raw CPU per msg",
+                "hubs+floor / raw CPU per msg",
                 "flags",
             ],
         ));
@@ -51,8 +52,10 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
             let fast_cost = cost_ratio(case, "echo", "hubs", "fastwebsockets");
             // The transport's share: hubs' connection layer alone against raw (JSON only).
             let transport_cost = cost_ratio(case, "echo", CONNECTION_ONLY, "raw");
+            // The least a SignalR echo costs on the same transport (JSON only).
+            let floor_cost = cost_ratio(case, "echo", FLOOR, "raw");
             push(format!(
-                "| {name} | {} | {} | {} {} | ≥ 1.5 {} | {}, {}, {} | {} | ≤ 1.0 {} | {} | ≤ 1.5 {} | {} | {} |",
+                "| {name} | {} | {} | {} {} | ≥ 1.5 {} | {}, {}, {} | {} | ≤ 1.0 {} | {} | ≤ 1.5 {} | {} | {} | {} |",
                 cols.iter()
                     .map(|c| cell(column_median(case, c, "echo")))
                     .collect::<Vec<_>>()
@@ -71,6 +74,7 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
                 ratio_cell(&fast_cost),
                 verdict(&fast_cost, 1.5, false),
                 ratio_cell(&transport_cost),
+                ratio_cell(&floor_cost),
                 flags(case, &["hubs", "raw", "fastwebsockets"]),
             ));
         }
