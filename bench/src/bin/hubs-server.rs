@@ -8,8 +8,9 @@
 //!
 //! `/echo` answers every text message as it came, on hubs' connection layer alone (a
 //! `ConnectionHandler`, no hub protocol): the generator's `raw` flavour measures the
-//! transport without the hub's work. `/floor` answers the generator's JSON Echo calls with the
-//! least work a SignalR echo does (`floor.rs`): the yardstick for the hub's own cost.
+//! transport without the hub's work. `/floor` answers the generator's JSON Echo calls with a
+//! SignalR echo in as little code as it takes (`floor.rs`): the yardstick for the hub's own
+//! cost.
 //!
 //! `--redis redis://127.0.0.1:<port>` puts `/hub` on the Redis lifetime manager (feature
 //! `redis`, on by default), so several of these processes behave as one hub. It serves with

@@ -1,5 +1,5 @@
-//! The least work a SignalR JSON echo can do, on hubs' connection layer: the yardstick for the
-//! hub's own per-message cost (BENCHMARKS.md, "Issue 14, sixteenth pass").
+//! A SignalR JSON echo in as little code as it takes, on hubs' connection layer: the
+//! yardstick for the hub's own per-message cost (BENCHMARKS.md, "Issue 14, sixteenth pass").
 //!
 //! Not a hub and not for clients: it answers the JSON handshake, then every Invocation that
 //! has an id with a Completion whose result is the first argument, and skips every other
@@ -88,15 +88,15 @@ impl ConnectionHandler for Floor {
             let Some(handshake) = inbound.next().await else {
                 return;
             };
-            let reply: &'static [u8] = match memmem::find(&handshake, b"\"protocol\":\"json\"") {
-                Some(_) => b"{}\x1e",
-                None => b"{\"error\":\"Only the json protocol is served here.\"}\x1e",
+            let json = memmem::find(&handshake, b"\"protocol\":\"json\"").is_some();
+            let reply: &'static [u8] = match json {
+                true => b"{}\x1e",
+                false => b"{\"error\":\"Only the json protocol is served here.\"}\x1e",
             };
-            let refused = reply.len() > 3;
             let _ = outbound
                 .send(Outgoing::Control(Bytes::from_static(reply)))
                 .await;
-            if refused {
+            if !json {
                 return;
             }
             // Records never span chunks here: the generator sends each in one frame.
@@ -106,9 +106,12 @@ impl ConnectionHandler for Floor {
                 for record in chunk.split(|&b| b == SEPARATOR) {
                     answer(record, &mut out);
                 }
+                if out.is_empty() {
+                    continue;
+                }
                 // One allocation per answer, the frame's.
                 let frame = Outgoing::Frame(Bytes::copy_from_slice(&out));
-                if !out.is_empty() && outbound.send(frame).await.is_err() {
+                if outbound.send(frame).await.is_err() {
                     return;
                 }
             }

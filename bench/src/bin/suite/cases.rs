@@ -13,8 +13,8 @@ fn words(args: &[&str]) -> Vec<String> {
 /// The column of hubs' connection layer alone (`hubs-server`'s `/echo`).
 pub(crate) const CONNECTION_ONLY: &str = "hubs+connection";
 
-/// The column of the least work a SignalR JSON echo does, on hubs' connection layer
-/// (`hubs-server`'s `/floor`): how near the hub's own cost could come to nothing.
+/// The column of a SignalR JSON echo in as little code as it takes, on hubs' connection layer
+/// (`hubs-server`'s `/floor`): how low the hub's own cost could go.
 pub(crate) const FLOOR: &str = "hubs+floor";
 
 fn echo_entries(json: bool, peers: &[Server]) -> Vec<Entry> {
