@@ -2,8 +2,8 @@
 //! yardstick for the hub's own per-message cost (BENCHMARKS.md, "Issue 14, sixteenth pass").
 //!
 //! Not a hub and not for clients: it answers the JSON handshake, then every Invocation that
-//! has an id with a Completion whose result is the first argument, and skips every other
-//! message. What it keeps of a method call is what no hub can skip: the argument decoded
+//! has an id and one string argument with a Completion whose result is that argument, and
+//! skips every other message. What it keeps of a method call is what no hub can skip: the argument decoded
 //! into an owned `String`, a boxed future polled once, the result written as JSON, the
 //! Completion framed (into a frame of its own: one allocation the hub avoids). It skips what
 //! the hub does besides: checking the message is valid JSON, finding the method, the checks
@@ -37,7 +37,7 @@ fn after<'a>(record: &'a [u8], key: &Key, end: u8) -> Option<&'a [u8]> {
     Some(&rest[..memchr::memchr(end, rest)?])
 }
 
-/// The Completion of one record, if it is an Invocation with an id and a string argument.
+/// The Completion of one record, if it is an Invocation with an id and one string argument.
 fn answer(record: &[u8], out: &mut Vec<u8>) {
     if after(record, &TYPE, b',').is_none_or(|kind| kind != b"1") {
         return;
