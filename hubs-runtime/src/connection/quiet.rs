@@ -6,8 +6,8 @@
 //! waker of their own that counts its wakes; between wakes, a poll reads that count and
 //! nothing else.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
@@ -79,6 +79,11 @@ impl Quiet {
         self.seen = None;
     }
 
+    /// How many times the waits of the task's futures have woken so far.
+    pub(crate) fn wakes(&self) -> u32 {
+        self.wakes.count.load(Ordering::Acquire)
+    }
+
     /// Polls one wait at once with the waker of the waits, leaving the count alone: for a
     /// wait that changed, such as a timer that was reset, so that its next wake is seen
     /// without polling the others again.
@@ -91,6 +96,71 @@ impl Quiet {
     }
 }
 
+/// The waker of one of the futures a task polls, noting that it was used, so that the task
+/// polls that future only after it woke. A WebSocket's writer is woken for each fan-out
+/// delivery the socket did not take at once; without this, each such wake would also poll
+/// the hub's read loop, its socket's readiness included, for nothing.
+pub(crate) struct OwnWaker {
+    flag: Arc<Flag>,
+    // Made once: a waker made per poll would count a reference up and down each time.
+    waker: Waker,
+}
+
+struct Flag {
+    woke: AtomicBool,
+    /// The task's waker, kept from the first poll: a task's wakers all wake the same task, so
+    /// this is woken by reference, with no slot to take it from and fill again per wake.
+    task: OnceLock<Waker>,
+}
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Set before the task is woken: the task's next poll sees it.
+        self.woke.store(true, Ordering::Release);
+        if let Some(task) = self.task.get() {
+            task.wake_by_ref();
+        }
+    }
+}
+
+impl OwnWaker {
+    /// A waker that counts as woken, so that the future is polled the first time.
+    pub(crate) fn new() -> Self {
+        let flag = Arc::new(Flag {
+            woke: AtomicBool::new(true),
+            task: OnceLock::new(),
+        });
+        let waker = Waker::from(Arc::clone(&flag));
+        Self { flag, waker }
+    }
+
+    /// Polls with this waker if it woke since the last poll, or if `anyway`; `None` otherwise.
+    pub(crate) fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        anyway: bool,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Option<Poll<T>> {
+        let task = self.flag.task.get_or_init(|| cx.waker().clone());
+        if !task.will_wake(cx.waker()) {
+            // Polled by another task than before: a waker for that one, and a poll with it,
+            // so that everything the future waits for learns the new waker.
+            *self = Self::new();
+            self.flag.task.get_or_init(|| cx.waker().clone());
+        }
+        let woke =
+            self.flag.woke.load(Ordering::Acquire) && self.flag.woke.swap(false, Ordering::AcqRel);
+        if !woke && !anyway {
+            return None;
+        }
+        Some(poll(&mut Context::from_waker(&self.waker)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::future::{Future, poll_fn};
@@ -99,7 +169,7 @@ mod tests {
     use futures_util::FutureExt;
     use tokio_util::sync::CancellationToken;
 
-    use super::QuietWakes;
+    use super::{OwnWaker, QuietWakes};
 
     #[tokio::test]
     async fn a_wait_is_polled_again_only_after_it_woke() {
@@ -171,5 +241,83 @@ mod tests {
         assert_eq!(both(), (false, true));
         a.cancel();
         assert!(both().0);
+    }
+
+    /// A task's waker that counts its wakes.
+    #[derive(Default)]
+    struct Task(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Task {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_future_with_its_own_waker_is_polled_only_after_it_woke() {
+        let task = std::sync::Arc::new(Task::default());
+        let waker = std::task::Waker::from(task.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let token = CancellationToken::new();
+        let waited = token.clone().cancelled_owned();
+        tokio::pin!(waited);
+        let mut own = OwnWaker::new();
+        let mut polls = 0;
+        let mut poll = |cx: &mut std::task::Context<'_>, anyway| {
+            own.poll(cx, anyway, |cx| {
+                polls += 1;
+                waited.as_mut().poll(cx)
+            })
+            .map(|polled| polled.is_ready())
+        };
+        assert_eq!(poll(&mut cx, false), Some(false), "polled the first time");
+        assert_eq!(
+            poll(&mut cx, false),
+            None,
+            "a wake for someone else: not polled"
+        );
+        assert_eq!(
+            poll(&mut cx, true),
+            Some(false),
+            "polled when asked to anyway"
+        );
+        token.cancel();
+        assert_eq!(
+            task.0.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the task woke"
+        );
+        assert_eq!(
+            poll(&mut cx, false),
+            Some(true),
+            "polled after its own wake"
+        );
+        assert_eq!(polls, 3);
+    }
+
+    #[test]
+    fn a_future_moved_to_another_task_is_polled_and_wakes_that_task() {
+        let (first, second) = (
+            std::sync::Arc::new(Task::default()),
+            std::sync::Arc::new(Task::default()),
+        );
+        let (first_waker, second_waker) = (
+            std::task::Waker::from(first.clone()),
+            std::task::Waker::from(second.clone()),
+        );
+        let mut own = OwnWaker::new();
+        let mut waker_seen = None;
+        let mut poll = |waker: &std::task::Waker| {
+            own.poll(&mut std::task::Context::from_waker(waker), false, |cx| {
+                waker_seen = Some(cx.waker().clone());
+                std::task::Poll::<()>::Pending
+            })
+            .is_some()
+        };
+        assert!(poll(&first_waker));
+        assert!(poll(&second_waker), "a new task polls it at once");
+        waker_seen.expect("polled").wake();
+        assert_eq!(first.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(second.0.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 }

@@ -30,6 +30,7 @@ use self::frame::code;
 use self::read::{Event, FrameReader};
 use self::wire::WebSocketWire;
 use super::queue::{QueueReceiver, WireHandle, WireStatus};
+use super::quiet::OwnWaker;
 use super::{
     ConnectionHandler, ConnectionOptions, Quiet, QuietWakes, RequestInfo, SendQueue,
     TransportConnection,
@@ -117,6 +118,8 @@ pub(super) fn run(
     };
     Connection {
         application: Some(handler.run(connection)),
+        application_waker: OwnWaker::new(),
+        application_quiet: 0,
         writer: Writer {
             wire: queue.wire_handle(),
             queue,
@@ -135,6 +138,7 @@ pub(super) fn run(
 
 pin_project_lite::pin_project! {
     /// A connection without stateful reconnect: the application and, beside it, the writer.
+    /// The application is polled only after one of its own wakes, not for the writer's.
     /// Once the application is done, its last frames and the Close get the close timeout to
     /// leave. A struct rather than an `async` block: it lives as long as the connection, and
     /// an `async` block keeps room for every state it passes through. In declared order
@@ -142,6 +146,9 @@ pin_project_lite::pin_project! {
     #[repr(C)]
     struct Connection {
         application: Option<BoxFuture<'static, ()>>,
+        application_waker: OwnWaker,
+        // The count of quiet wakes when the application was last polled (see `poll`).
+        application_quiet: u32,
         writer_done: bool,
         #[pin]
         writer: Writer,
@@ -155,12 +162,24 @@ impl Future for Connection {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        if let Some(application) = this.application
-            && application.as_mut().poll(cx).is_ready()
-        {
-            *this.application = None;
-            if !*this.writer_done {
-                this.writer.wire.end();
+        if let Some(application) = this.application {
+            // The application's quiet waits share their waker with the writer's, which
+            // registers after it: a wake of theirs may come by the task's own waker, so the
+            // application is polled whenever the count of quiet wakes moved.
+            let quiet = this.writer.as_ref().get_ref().quiet.wakes();
+            let polled = this
+                .application_waker
+                .poll(cx, quiet != *this.application_quiet, |cx| {
+                    application.as_mut().poll(cx)
+                });
+            if let Some(done) = polled {
+                *this.application_quiet = quiet;
+                if done.is_ready() {
+                    *this.application = None;
+                    if !*this.writer_done {
+                        this.writer.wire.end();
+                    }
+                }
             }
         }
         if !*this.writer_done && this.writer.as_mut().poll(cx).is_ready() {
