@@ -361,6 +361,29 @@ describe('mixed transports and protocols', () => {
   });
 });
 
+describe('a broadcast to many WebSockets', () => {
+  // Over 16 receivers, a send leaves the socket writes to each connection's writer, whose
+  // wakes do not poll the connection's read loop: every delivery must still arrive in order,
+  // and every read loop must still take calls between the broadcasts.
+  test('24 WebSocket connections (JSON and MessagePack) get every broadcast in order and still answer calls', T, async () => {
+    const clients = {};
+    for (let i = 0; i < 24; i++) {
+      const protocol = i % 2 === 0 ? 'json' : 'messagepack';
+      clients[`ws${i}`] = await client({ transport: 'WebSockets', protocol });
+    }
+    const sender = clients.ws0.connection;
+    const text = unique('many');
+    for (let n = 0; n < 3; n++) assert.equal(await sender.invoke('SendToAll', `${text} ${n}`), null);
+    const answers = await Promise.all(
+      Object.entries(clients).map(([name, c]) => c.connection.invoke('Echo', name)),
+    );
+    assert.deepEqual(answers, Object.keys(clients));
+    assert.equal(await clients.ws23.connection.invoke('SendToAll', `${text} last`), null);
+    const expected = [0, 1, 2].map((n) => `${text} ${n}`).concat(`${text} last`);
+    await assertReceived(clients, Object.fromEntries(Object.keys(clients).map((name) => [name, expected])));
+  });
+});
+
 describe('per-connection items and boxed streams', () => {
   for (const { name, transport, protocol } of COMBINATIONS) {
     test(`Context::items() keeps values per connection; a BoxStream streams (${name})`, async () => {
