@@ -164,6 +164,9 @@ impl OwnWaker {
 #[cfg(test)]
 mod tests {
     use std::future::{Future, poll_fn};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
     use std::time::Duration;
 
     use futures_util::FutureExt;
@@ -231,7 +234,7 @@ mod tests {
             poll_fn(|cx| {
                 let a = first.poll(cx, |cx| waited_a.as_mut().poll(cx));
                 let b = second.poll(cx, |cx| waited_b.as_mut().poll(cx));
-                std::task::Poll::Ready((a.is_ready(), b.is_ready()))
+                Poll::Ready((a.is_ready(), b.is_ready()))
             })
             .now_or_never()
             .unwrap()
@@ -245,25 +248,25 @@ mod tests {
 
     /// A task's waker that counts its wakes.
     #[derive(Default)]
-    struct Task(std::sync::atomic::AtomicUsize);
+    struct Task(AtomicUsize);
 
-    impl std::task::Wake for Task {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    impl Wake for Task {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
         }
     }
 
     #[test]
     fn a_future_with_its_own_waker_is_polled_only_after_it_woke() {
-        let task = std::sync::Arc::new(Task::default());
-        let waker = std::task::Waker::from(task.clone());
-        let mut cx = std::task::Context::from_waker(&waker);
+        let task = Arc::new(Task::default());
+        let waker = Waker::from(task.clone());
+        let mut cx = Context::from_waker(&waker);
         let token = CancellationToken::new();
         let waited = token.clone().cancelled_owned();
         tokio::pin!(waited);
         let mut own = OwnWaker::new();
         let mut polls = 0;
-        let mut poll = |cx: &mut std::task::Context<'_>, anyway| {
+        let mut poll = |cx: &mut Context<'_>, anyway| {
             own.poll(cx, anyway, |cx| {
                 polls += 1;
                 waited.as_mut().poll(cx)
@@ -282,11 +285,7 @@ mod tests {
             "polled when asked to anyway"
         );
         token.cancel();
-        assert_eq!(
-            task.0.load(std::sync::atomic::Ordering::SeqCst),
-            1,
-            "the task woke"
-        );
+        assert_eq!(task.0.load(Ordering::SeqCst), 1, "the task woke");
         assert_eq!(
             poll(&mut cx, false),
             Some(true),
@@ -297,27 +296,21 @@ mod tests {
 
     #[test]
     fn a_future_moved_to_another_task_is_polled_and_wakes_that_task() {
-        let (first, second) = (
-            std::sync::Arc::new(Task::default()),
-            std::sync::Arc::new(Task::default()),
-        );
-        let (first_waker, second_waker) = (
-            std::task::Waker::from(first.clone()),
-            std::task::Waker::from(second.clone()),
-        );
+        let (first, second) = (Arc::new(Task::default()), Arc::new(Task::default()));
+        let (first_waker, second_waker) = (Waker::from(first.clone()), Waker::from(second.clone()));
         let mut own = OwnWaker::new();
         let mut waker_seen = None;
-        let mut poll = |waker: &std::task::Waker| {
-            own.poll(&mut std::task::Context::from_waker(waker), false, |cx| {
+        let mut poll = |waker: &Waker| {
+            own.poll(&mut Context::from_waker(waker), false, |cx| {
                 waker_seen = Some(cx.waker().clone());
-                std::task::Poll::<()>::Pending
+                Poll::<()>::Pending
             })
             .is_some()
         };
         assert!(poll(&first_waker));
         assert!(poll(&second_waker), "a new task polls it at once");
         waker_seen.expect("polled").wake();
-        assert_eq!(first.0.load(std::sync::atomic::Ordering::SeqCst), 0);
-        assert_eq!(second.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
     }
 }

@@ -3,11 +3,11 @@
 //!
 //! Not a hub and not for clients: it answers the JSON handshake, then every Invocation that
 //! has an id and one string argument with a Completion whose result is that argument, and
-//! skips every other message. What it keeps of a method call is what no hub can skip: the argument decoded
-//! into an owned `String`, a boxed future polled once, the result written as JSON, the
-//! Completion framed (into a frame of its own: one allocation the hub avoids). It skips what
-//! the hub does besides: checking the message is valid JSON, finding the method, the checks
-//! before a call, timers, metrics.
+//! skips every other message. What it keeps of a method call is what no hub can skip: the
+//! argument decoded into an owned `String`, a boxed future polled once, the result written as
+//! JSON, the Completion framed (into a frame of its own: one allocation the hub avoids). It
+//! skips what the hub does besides: checking the message is valid JSON, finding the method,
+//! the checks before a call, timers, metrics.
 
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, Waker};
