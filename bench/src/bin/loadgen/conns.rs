@@ -6,11 +6,12 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use bench::args::Args;
-use bench::client::{self, Conn, HttpClient};
+use bench::client::{self, Conn};
+use bench::http::{HttpClient, HttpConn};
 use bench::procfs::{self, CpuSample};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{Value, json};
-use tokio::task::spawn_local;
+use tokio::task::{JoinHandle, spawn_local};
 use tokio::time::sleep;
 
 use crate::{Common, Window, failed, histogram, keep_open, per_unit, summary};
@@ -32,13 +33,7 @@ pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
     // the heap it frees (and the first step reuses) is a few KiB. `--warmup-conn 0` skips it;
     // `bytes_per_conn_cold` is measured from before it either way.
     if args.get("warmup-conn", 1usize) > 0 {
-        let conn = client::connect(&common.endpoint, None).await?;
-        let warm = spawn_local(keep_open(
-            conn,
-            ping.clone(),
-            ping_every,
-            Rc::new(Cell::new(0)),
-        ));
+        let warm = open_idle(common, &ping, ping_every, &Rc::new(Cell::new(0))).await?;
         sleep(Duration::from_secs(1)).await;
         warm.abort();
         sleep(Duration::from_millis(500)).await;
@@ -52,17 +47,9 @@ pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
         // connection left silent meanwhile would be closed by the server.
         let started = Instant::now();
         stream::iter(open..step)
-            .map(|_| client::connect(&common.endpoint, None))
+            .map(|_| open_idle(common, &ping, ping_every, &closed))
             .buffer_unordered(common.concurrency.max(1))
-            .try_for_each(|conn| {
-                spawn_local(keep_open(
-                    conn,
-                    ping.clone(),
-                    ping_every,
-                    Rc::clone(&closed),
-                ));
-                async { Ok(()) }
-            })
+            .try_for_each(|_| async { Ok(()) })
             .await?;
         let connect_s = started.elapsed().as_secs_f64();
         open = open.max(step);
@@ -95,6 +82,43 @@ pub(crate) async fn idle(common: &Common, args: &Args) -> io::Result<Value> {
         "slope_bytes_per_conn": slope,
         "closed": closed.get(),
         "server_fds": procfs::open_fds(pid),
+    }))
+}
+
+thread_local! {
+    /// Negotiate connections free for the next connection's setup.
+    static HTTP_CLIENTS: RefCell<Vec<HttpClient>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Opens one connection of the idle workload and keeps it open in a task of its own, which
+/// counts it in `closed` if the server ends it.
+async fn open_idle(
+    common: &Common,
+    ping: &Option<Vec<u8>>,
+    ping_every: Duration,
+    closed: &Rc<Cell<u64>>,
+) -> io::Result<JoinHandle<()>> {
+    let closed = Rc::clone(closed);
+    let Some(transport) = common.transport else {
+        let conn = client::connect(&common.endpoint, None).await?;
+        return Ok(spawn_local(keep_open(
+            conn,
+            ping.clone(),
+            ping_every,
+            closed,
+        )));
+    };
+    let endpoint = &common.endpoint;
+    // A negotiate connection from the pool, or a new one: a socket per connection's setup
+    // would leave thousands of ports waiting out TIME_WAIT.
+    let mut http = HTTP_CLIENTS
+        .with_borrow_mut(Vec::pop)
+        .unwrap_or_else(|| HttpClient::new(endpoint.addr));
+    let conn = HttpConn::connect(&mut http, &endpoint.path, transport).await?;
+    HTTP_CLIENTS.with_borrow_mut(|pool| pool.push(http));
+    Ok(spawn_local(async move {
+        let _ = conn.hold().await;
+        closed.set(closed.get() + 1);
     }))
 }
 

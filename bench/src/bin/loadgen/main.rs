@@ -40,7 +40,9 @@ use std::time::{Duration, Instant};
 
 use bench::args::Args;
 use bench::client::{self, Conn, Endpoint, Flavor};
+use bench::http::HttpTransport;
 use bench::procfs::{self, CpuSample, SystemSample};
+use bench::wire::HubProtocol;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
@@ -83,6 +85,8 @@ struct Common {
     warmup: Duration,
     duration: Duration,
     concurrency: usize,
+    /// SSE or Long Polling instead of WebSockets (`--flavor signalr-json+sse`).
+    transport: Option<HttpTransport>,
 }
 
 /// CPU of the server and of this process over a measurement window.
@@ -226,10 +230,31 @@ fn main() {
         std::process::exit(2)
     };
     let flavor_name: String = args.require("flavor");
-    let Some(flavor) = Flavor::parse(&flavor_name) else {
+    // `+sse` or `+longpolling` after a SignalR JSON flavor: that transport instead of
+    // WebSockets (the idle workload only).
+    let (base, transport) = match flavor_name.rsplit_once('+') {
+        Some((base, suffix)) => match HttpTransport::parse(suffix) {
+            Some(transport) => (base, Some(transport)),
+            None => (flavor_name.as_str(), None),
+        },
+        None => (flavor_name.as_str(), None),
+    };
+    let flavor = Flavor::parse(base).filter(|flavor| {
+        transport.is_none()
+            || *flavor
+                == Flavor::SignalR {
+                    protocol: HubProtocol::Json,
+                    negotiate: false,
+                }
+    });
+    let Some(flavor) = flavor else {
         eprintln!("unknown --flavor {flavor_name}");
         std::process::exit(2)
     };
+    if transport.is_some() && workload != "idle" {
+        eprintln!("--flavor {flavor_name}: only the idle workload runs over SSE or Long Polling");
+        std::process::exit(2)
+    }
     let addr: SocketAddr = args.require("addr");
     if !addr.ip().is_loopback() {
         eprintln!("--addr must be a loopback address");
@@ -245,6 +270,7 @@ fn main() {
         warmup: Duration::from_secs_f64(args.get("warmup", 1.0)),
         duration: Duration::from_secs_f64(args.get("duration", 3.0)),
         concurrency: args.get("connect-concurrency", 64),
+        transport,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

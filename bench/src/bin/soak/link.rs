@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bench::client::{self, Conn, Endpoint, Flavor, read_chunked, read_head};
+use bench::client::{self, Conn, Endpoint, Flavor};
+use bench::http::{read_chunked, read_head};
 use bench::wire::{self, HubProtocol, opcode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -17,6 +17,10 @@ pub(crate) const CONNECTION_ONLY: &str = "hubs+connection";
 /// (`hubs-server`'s `/floor`): how low the hub's own cost could go.
 pub(crate) const FLOOR: &str = "hubs+floor";
 
+/// The idle memory columns of hubs' connections over Server-Sent Events and Long Polling.
+const IDLE_SSE: &str = "hubs+sse";
+const IDLE_LONG_POLLING: &str = "hubs+longpolling";
+
 fn echo_entries(json: bool, peers: &[Server]) -> Vec<Entry> {
     let (signalr, raw) = match json {
         true => ("signalr-json", "raw"),
@@ -206,6 +210,15 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
     // per server process (the fd limit here is 20,000).
     let mut idle_entries = vec![
         entry(Server::Hubs, "signalr-json", "/hub"),
+        // The transports over plain HTTP requests: an SSE stream, a Long Polling poll waiting.
+        Entry {
+            column: IDLE_SSE.to_string(),
+            ..entry(Server::Hubs, "signalr-json+sse", "/hub")
+        },
+        Entry {
+            column: IDLE_LONG_POLLING.to_string(),
+            ..entry(Server::Hubs, "signalr-json+longpolling", "/hub")
+        },
         entry(Server::Raw, "raw", "/echo"),
         entry(Server::FastWs, "raw", "/echo"),
         entry(Server::Frame, "raw", "/broadcast"),
