@@ -157,6 +157,10 @@ impl ConnectionDispatcher {
                 HttpConnection::first_poll()
             }
             Attach::Poll(connection) => {
+                // The request's headers are slices of the server's read buffer: let go of
+                // them before the wait, or the buffer (8 KiB under hyper) stays behind every
+                // poll that waits.
+                drop((parts, body));
                 let (response, finished) = connection.poll(self.options.long_poll_timeout).await;
                 if finished {
                     self.forget(Some(&token));
