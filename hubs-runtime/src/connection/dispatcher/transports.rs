@@ -27,14 +27,34 @@ use super::{
 impl ConnectionDispatcher {
     /// Requests on `{path}` itself: the transports.
     pub async fn connect(self: Arc<Self>, request: Request<Body>) -> Response {
+        // Boxed, and freed before a poll waits (a statement of its own: a temporary of the
+        // `match` would live through the wait): a poll waits up to the poll timeout, and would
+        // otherwise keep room for every step of a request's handling.
+        let routed = Box::pin(self.route(request)).await;
+        match routed {
+            Routed::Answered(response) => response,
+            Routed::Poll(connection, token) => {
+                let (response, finished) = connection.poll(self.options.long_poll_timeout).await;
+                if finished {
+                    self.forget(Some(&token));
+                }
+                response
+            }
+        }
+    }
+
+    /// What a request on `{path}` is: answered at once (or after an upgrade, a POST's body),
+    /// or a poll that waits. The request is gone once this returns: its headers are slices of
+    /// the server's read buffer (8 KiB under hyper), which must not stay behind a waiting poll.
+    async fn route(self: &Arc<Self>, request: Request<Body>) -> Routed {
         let (mut parts, body) = request.into_parts();
         if !matches!(parts.method, Method::GET | Method::POST | Method::DELETE) {
-            return StatusCode::METHOD_NOT_ALLOWED.into_response();
+            return Routed::Answered(StatusCode::METHOD_NOT_ALLOWED.into_response());
         }
         self.register_with_server(&parts);
         let principal = match self.admit(&mut parts).await {
             Ok(principal) => principal,
-            Err(refusal) => return refusal,
+            Err(refusal) => return Routed::Answered(refusal),
         };
         let header_is = |name: header::HeaderName, wanted: &str| {
             parts
@@ -49,8 +69,10 @@ impl ConnectionDispatcher {
                 Transport::ServerSentEvents
             }
             Method::GET => Transport::LongPolling,
-            Method::POST => return self.post(parts.uri.query(), principal, body).await,
-            _ => return self.delete(parts.uri.query(), principal),
+            Method::POST => {
+                return Routed::Answered(self.post(parts.uri.query(), principal, body).await);
+            }
+            _ => return Routed::Answered(self.delete(parts.uri.query(), principal)),
         };
         let mut info = RequestInfo::new(parts.headers.clone(), parts.uri.query());
         info.transport = Some(wanted);
@@ -62,19 +84,20 @@ impl ConnectionDispatcher {
         if wanted == Transport::WebSockets && token.is_none() {
             // skipNegotiation: the socket itself creates the connection.
             if !self.options.transports.contains(&wanted) {
-                return not_supported(wanted);
+                return Routed::Answered(not_supported(wanted));
             }
             if self.stopping() {
-                return shutting_down();
+                return Routed::Answered(shutting_down());
             }
             let id = Arc::from(new_connection_id());
             info.user = principal.map(ConnectionUser::new);
-            return self
+            let response = self
                 .upgrade(&mut parts, None, Socket::New(id, None), info)
                 .await;
+            return Routed::Answered(response);
         }
         let Some(token) = token else {
-            return UnknownConnection::Missing.into_response();
+            return Routed::Answered(UnknownConnection::Missing.into_response());
         };
 
         // The order of ASP.NET Core's checks: the connection, the transport being enabled, a
@@ -82,19 +105,21 @@ impl ConnectionDispatcher {
         let attach = {
             let mut registry = self.registry();
             let Some(registered) = registry.by_token.get_mut(&token) else {
-                return UnknownConnection::Unknown.into_response();
+                return Routed::Answered(UnknownConnection::Unknown.into_response());
             };
             if let Err(refusal) = same_user(&registered.user, principal.as_deref()) {
-                return refusal.into_response();
+                return Routed::Answered(refusal.into_response());
             }
             if !self.options.transports.contains(&wanted) {
-                return not_supported(wanted);
+                return Routed::Answered(not_supported(wanted));
             }
             info.user = registered.user.clone();
             let user = registered.user.clone();
             match &mut registered.state {
                 // Shutdown forgot every waiting connection; this one came meanwhile.
-                State::Waiting { .. } if self.stopping() => return shutting_down(),
+                State::Waiting { .. } if self.stopping() => {
+                    return Routed::Answered(shutting_down());
+                }
                 State::Waiting { early_input, .. } => {
                     let early_input = std::mem::take(early_input);
                     let id = Arc::clone(&registered.connection_id);
@@ -126,10 +151,10 @@ impl ConnectionDispatcher {
                     }
                 }
                 state if state.transport() != Some(wanted) => {
-                    return text(
+                    return Routed::Answered(text(
                         StatusCode::BAD_REQUEST,
                         "Cannot change transports mid-connection",
-                    );
+                    ));
                 }
                 State::Http(connection) if wanted == Transport::LongPolling => {
                     Attach::Poll(Arc::clone(connection))
@@ -139,7 +164,7 @@ impl ConnectionDispatcher {
                     Attach::WebSocket(Socket::Resume(resume.clone()), user)
                 }
                 // One SSE stream or WebSocket at a time.
-                _ => return StatusCode::CONFLICT.into_response(),
+                _ => return Routed::Answered(StatusCode::CONFLICT.into_response()),
             }
         };
         match attach {
@@ -147,26 +172,16 @@ impl ConnectionDispatcher {
                 let mut info = info_of(&parts);
                 info.user = user;
                 info.transport = Some(Transport::WebSockets);
-                self.upgrade(&mut parts, Some(token), socket, info).await
+                Routed::Answered(self.upgrade(&mut parts, Some(token), socket, info).await)
             }
             Attach::Started(connection, Some(events)) => {
-                http::event_stream(events, connection.abort.clone())
+                Routed::Answered(http::event_stream(events, connection.abort.clone()))
             }
             Attach::Started(_, None) => {
                 self.watch_idle_long_polls();
-                HttpConnection::first_poll()
+                Routed::Answered(HttpConnection::first_poll())
             }
-            Attach::Poll(connection) => {
-                // The request's headers are slices of the server's read buffer: let go of
-                // them before the wait, or the buffer (8 KiB under hyper) stays behind every
-                // poll that waits.
-                drop((parts, body));
-                let (response, finished) = connection.poll(self.options.long_poll_timeout).await;
-                if finished {
-                    self.forget(Some(&token));
-                }
-                response
-            }
+            Attach::Poll(connection) => Routed::Poll(connection, token),
         }
     }
 
@@ -378,6 +393,13 @@ impl ConnectionDispatcher {
 enum Socket {
     New(Arc<str>, Option<mpsc::Receiver<WebSocket>>),
     Resume(mpsc::Sender<WebSocket>),
+}
+
+/// How a request on `{path}` goes on once it is routed.
+enum Routed {
+    Answered(Response),
+    /// A Long Polling poll, to wait on with nothing of its request.
+    Poll(Arc<HttpConnection>, Box<str>),
 }
 
 /// What a transport request turned out to be.
