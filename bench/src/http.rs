@@ -14,52 +14,62 @@ fn err(text: impl Into<String>) -> io::Error {
 }
 
 /// A response: its status and its body, decoded.
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
+#[derive(Debug)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The body, without chunked framing.
+    pub body: Vec<u8>,
     /// Whether the server keeps the connection open for another request.
-    keep_alive: bool,
+    pub keep_alive: bool,
 }
 
-/// Sends one request on `stream` and reads its whole response.
-async fn exchange(
+/// Sends one request on `stream` (a keep-alive HTTP/1.1 connection) and reads its whole
+/// response.
+pub async fn exchange(
     stream: &mut TcpStream,
     method: &str,
     target: &str,
     body: &[u8],
 ) -> io::Result<Answer> {
-    let head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nAccept: */*\r\n\r\n",
+    let mut request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\
+         Content-Type: text/plain;charset=UTF-8\r\nAccept: */*\r\n\r\n",
         body.len()
-    );
-    let mut request = head.into_bytes();
+    )
+    .into_bytes();
     request.extend_from_slice(body);
     stream.write_all(&request).await?;
-    let (head, mut body) = read_head(stream).await?;
+    let (head, mut rest) = read_head(stream).await?;
     let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
     let status = head
         .split_ascii_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| err(format!("not an HTTP response: {head}")))?;
-    if head.contains("transfer-encoding: chunked") {
-        body = read_chunked(stream, body).await?;
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    let body = if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        read_chunked(stream, rest).await?
     } else {
-        let length = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
+        let length: usize = header("content-length:")
+            .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        while body.len() < length {
-            if stream.read_buf(&mut body).await? == 0 {
-                return Err(err("the server closed mid-response"));
+        while rest.len() < length {
+            if stream.read_buf(&mut rest).await? == 0 {
+                return Err(err("the server closed mid-body"));
             }
         }
-    }
+        rest.truncate(length);
+        rest
+    };
     Ok(Answer {
         status,
         body,
-        keep_alive: !head.contains("connection: close"),
+        keep_alive: !header("connection:").is_some_and(|v| v.contains("close")),
     })
 }
 

@@ -9,9 +9,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bench::client::{self, Conn, Endpoint, Flavor};
-use bench::http::{read_chunked, read_head};
+use bench::http::exchange;
 use bench::wire::{self, HubProtocol, opcode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -259,42 +259,7 @@ impl Http {
                 self.stream.insert(stream)
             }
         };
-        let mut request = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\
-             Content-Type: text/plain;charset=UTF-8\r\n\r\n",
-            self.addr,
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(body);
-        stream.write_all(&request).await?;
-        let (head, mut rest) = read_head(stream).await?;
-        let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
-        let status: u16 = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| err("no status line"))?;
-        let header = |name: &str| {
-            head.lines()
-                .find_map(|l| l.strip_prefix(name))
-                .map(|v| v.trim().to_string())
-        };
-        let body = if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
-            read_chunked(stream, rest).await?
-        } else {
-            let length: usize = header("content-length:")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            while rest.len() < length {
-                if stream.read_buf(&mut rest).await? == 0 {
-                    return Err(err("the server closed mid-body"));
-                }
-            }
-            rest.truncate(length);
-            rest
-        };
-        let keep = !header("connection:").is_some_and(|v| v.contains("close"));
-        Ok((status, body, keep))
+        let answer = exchange(stream, method, target, body).await?;
+        Ok((answer.status, answer.body, answer.keep_alive))
     }
 }
