@@ -17,6 +17,10 @@ pub(crate) const CONNECTION_ONLY: &str = "hubs+connection";
 /// (`hubs-server`'s `/floor`): how low the hub's own cost could go.
 pub(crate) const FLOOR: &str = "hubs+floor";
 
+/// The latency row's control: `raw` measured a second time in the same rounds. Its p99 over
+/// raw's is what the row reads for a server against itself, the width of the machine's noise.
+pub(crate) const RAW_AGAIN: &str = "raw+again";
+
 /// The idle memory columns of hubs' connections over Server-Sent Events and Long Polling.
 const IDLE_SSE: &str = "hubs+sse";
 const IDLE_LONG_POLLING: &str = "hubs+longpolling";
@@ -434,6 +438,11 @@ pub(crate) fn latency_cases(cfg: &Config, runs: &[Run], peers: &[Server]) -> Vec
         (false, true) => ("1", "3"),
         (false, false) => ("1", "5"),
     };
+    let mut entries = echo_entries(true, peers);
+    entries.push(Entry {
+        column: RAW_AGAIN.to_string(),
+        ..entry(Server::Raw, "raw", "/echo")
+    });
     vec![Case {
         section: "latency",
         name: format!("{conns} conns, 32 B, JSON, {} msg/s", human(rate)),
@@ -450,7 +459,7 @@ pub(crate) fn latency_cases(cfg: &Config, runs: &[Run], peers: &[Server]) -> Vec
             "--duration",
             duration,
         ]),
-        entries: echo_entries(true, peers),
+        entries,
         keepalive: None,
         rounds: cfg.rounds,
         timeout: Duration::from_secs(120),

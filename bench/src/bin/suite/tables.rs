@@ -1,6 +1,6 @@
 //! The Markdown tables of a run, one per section.
 
-use crate::cases::{CONNECTION_ONLY, FLOOR};
+use crate::cases::{CONNECTION_ONLY, FLOOR, RAW_AGAIN};
 use crate::figures::{
     by_case, cell, column_median, columns_present, cost_ratio, f, flags, human, metric_median, ok,
     peers_in, ratio_cell, ratios, table_head, verdict,
@@ -110,14 +110,21 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
         push(table_head(
             "(b) Latency at a fixed rate (50% of the slowest contestant's peak): p50 / p99 / p99.9 µs",
             &cols,
-            &["hubs / raw p99", "target", "hubs / best peer p99", "flags"],
+            &[
+                "hubs / raw p99",
+                "target",
+                "raw+again / raw p99 (control)",
+                "hubs / best peer p99",
+                "flags",
+            ],
         ));
         for (name, case) in &cases {
             let q = |c: &str, k: &str| metric_median(case, c, &["latency", k]);
             let raw = ratios(case, "latency", "hubs", &["raw"]);
+            let control = ratios(case, "latency", RAW_AGAIN, &["raw"]);
             let peer = ratios(case, "latency", "hubs", &peers_in(case));
             push(format!(
-                "| {name} | {} | {} | ≤ 1.0 {} | {} | {} |",
+                "| {name} | {} | {} | ≤ 1.0 {} | {} | {} | {} |",
                 cols.iter()
                     .map(|c| format!(
                         "{} / {} / {}",
@@ -129,8 +136,9 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
                     .join(" | "),
                 ratio_cell(&raw),
                 verdict(&raw, 1.0, false),
+                ratio_cell(&control),
                 ratio_cell(&peer),
-                flags(case, &["hubs", "raw"]),
+                flags(case, &["hubs", "raw", RAW_AGAIN]),
             ));
         }
         push(String::new());
