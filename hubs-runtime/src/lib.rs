@@ -30,6 +30,7 @@ pub mod protocol;
 
 mod axum;
 mod binary;
+mod coarse_clock;
 mod endpoint;
 mod error;
 mod guid;

@@ -15,7 +15,8 @@ use crate::protocol::Protocol;
 /// ```
 #[derive(Debug, Clone)]
 pub struct HubOptions {
-    /// How often the server pings each connection (15 s), on a fixed timer.
+    /// How long a connection may be sent nothing before the server pings it (15 s): a
+    /// connection that receives messages at least this often is never pinged.
     pub keep_alive_interval: Duration,
     /// How long a client may stay silent once it has sent its first ping (30 s).
     pub client_timeout_interval: Duration,

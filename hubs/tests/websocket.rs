@@ -421,7 +421,7 @@ async fn detailed_errors_explain_why_a_connection_closed() {
 }
 
 #[tokio::test]
-async fn the_server_pings_on_a_fixed_timer() {
+async fn an_idle_client_is_pinged_every_interval() {
     let url = server(HubOptions {
         keep_alive_interval: Duration::from_millis(100),
         ..HubOptions::default()

@@ -2,8 +2,9 @@
 //! memberships and the client results it is awaited for.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::{Semaphore, oneshot};
@@ -13,7 +14,7 @@ use super::message::{ClientResult, ClientResultError, SerializedMessage};
 use crate::auth::Principal;
 use crate::connection::{Outgoing, SendQueue, TrySendError};
 use crate::protocol::{EncodeError, Protocol};
-use crate::telemetry;
+use crate::{coarse_clock, telemetry};
 
 type PendingResult = oneshot::Sender<Result<ClientResult, ClientResultError>>;
 
@@ -26,6 +27,9 @@ type PendingResult = oneshot::Sender<Result<ClientResult, ClientResultError>>;
 #[repr(C)]
 pub struct HubConnection {
     protocol: Protocol,
+    /// When something was last queued for the client, on the coarse clock (in the protocol's
+    /// padding, on the line every send reads).
+    last_sent: AtomicU32,
     outbound: SendQueue,
     id: Arc<str>,
     pub(super) abort: CancellationToken,
@@ -80,6 +84,7 @@ impl HubConnection {
         Self {
             id,
             protocol,
+            last_sent: AtomicU32::new(coarse_clock::now()),
             user,
             principal: None,
             stream_budget: OnceLock::new(),
@@ -154,11 +159,29 @@ impl HubConnection {
         self.queued(frame.len(), self.outbound.try_send_lent(frame))
     }
 
+    /// No later than when something was last queued for the client: the keep-alive pings
+    /// only a connection that was sent nothing for its interval.
+    pub fn last_sent(&self) -> Instant {
+        coarse_clock::instant(self.last_sent.load(Ordering::Relaxed))
+    }
+
+    /// Stamps a send. Written only when the clock has moved on, so the line stays clean
+    /// through the deliveries of a broadcast; a stamp a racing sender leaves older is still
+    /// no later than a send.
+    #[inline]
+    fn note_sent(&self) {
+        let now = coarse_clock::now();
+        if self.last_sent.load(Ordering::Relaxed) != now {
+            self.last_sent.store(now, Ordering::Relaxed);
+        }
+    }
+
     /// Counts an item of `bytes` queued, or reports why it was not.
     #[inline]
     fn queued(&self, bytes: usize, queued: Result<(), TrySendError>) -> bool {
         match queued {
             Ok(()) => {
+                self.note_sent();
                 telemetry::sent(1, bytes);
                 true
             }
@@ -208,6 +231,7 @@ impl HubConnection {
             .await
             .is_ok();
         if sent {
+            self.note_sent();
             telemetry::sent(1, bytes);
         }
         sent

@@ -72,8 +72,16 @@ fn run_duties(timers: &mut Timers, reader: &mut Reader<'_>, last_message: Instan
     let connection = reader.context.connection();
     let protocol = connection.protocol();
     if timers.next_ping.is_some_and(|due| due <= now) {
-        connection.deliver_control(protocol.write_ping());
-        timers.next_ping = Some(now + timers.keep_alive);
+        // A connection sent something within the interval needs no ping yet: clients reset
+        // their server timeout on any message. The next is due an interval after that send.
+        // (ASP.NET Core pings every interval whatever it sent.)
+        let quiet_until = Instant::from_std(connection.last_sent()) + timers.keep_alive;
+        if quiet_until > now {
+            timers.next_ping = Some(quiet_until);
+        } else {
+            connection.deliver_control(protocol.write_ping());
+            timers.next_ping = Some(now + timers.keep_alive);
+        }
     }
     if timers.next_ack.is_some_and(|due| due <= now) {
         timers.next_ack = Some(now + ACK_INTERVAL);
