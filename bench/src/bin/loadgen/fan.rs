@@ -246,12 +246,13 @@ pub(crate) async fn fanout(common: &Common, args: &Args) -> io::Result<Value> {
     });
     let fan = Rc::new(Fan::new(true));
     let sender = fan_setup(common, conns, group_size, second.as_ref(), &fan).await?;
-    spawn_local(send_fan(
-        sender,
-        frames,
-        Pace::Window { window, expected },
-        Rc::clone(&fan),
-    ));
+    // `--rate`: that many messages a second instead of a window, for what the server spends
+    // beside its deliveries (keep-alives) at a rate users see.
+    let pace = match args.str("rate") {
+        Some(_) => Pace::Rate(Duration::from_secs_f64(1.0 / args.get("rate", 1.0))),
+        None => Pace::Window { window, expected },
+    };
+    spawn_local(send_fan(sender, frames, pace, Rc::clone(&fan)));
     let mut out = Window::measure(common, &fan.phase).await;
     let seconds = out["duration_s"].as_f64().unwrap_or(1.0);
     let deliveries = fan.deliveries.get();

@@ -13,9 +13,10 @@
 //!
 //! - `echo --conns 100 --size 32 [--depth 1] [--rate <msg/s>]`: closed loop (each connection
 //!   keeps `depth` calls outstanding), or open loop at a fixed total rate;
-//! - `fanout --conns 1000 --size 32 [--group-size 0] [--window 2]`: one sender, `conns`
-//!   receivers; with a group size, groups of that many receivers and the sender targets them
-//!   in turn; `window` messages in flight, each complete when its last copy arrived;
+//! - `fanout --conns 1000 --size 32 [--group-size 0] [--window 2] [--rate <msg/s>]`: one
+//!   sender, `conns` receivers; with a group size, groups of that many receivers and the
+//!   sender targets them in turn; `window` messages in flight, each complete when its last
+//!   copy arrived, or `rate` messages a second;
 //!   `--addr2 HOST:PORT` connects every other receiver to a second node of the same hub;
 //! - `idle --steps 1000,5000,10000 [--settle 7] [--ping-every 5]`: server RSS, idle CPU and open
 //!   descriptors at each count;
