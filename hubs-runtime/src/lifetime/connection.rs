@@ -161,7 +161,7 @@ impl HubConnection {
 
     /// No later than when something was last queued for the client: the keep-alive pings
     /// only a connection that was sent nothing for its interval.
-    pub fn last_sent(&self) -> Instant {
+    pub(crate) fn last_sent(&self) -> Instant {
         coarse_clock::instant(self.last_sent.load(Ordering::Relaxed))
     }
 
