@@ -1,59 +1,52 @@
-//! A clock the send path reads for the price of one load: a thread of its own moves it on
-//! every [`TICK`]. Connections stamp their last send with it, so the keep-alive can spare a
-//! connection that was sent something within the interval without a clock read per delivery
-//! of a broadcast. ASP.NET Core does not spare them: to save that clock read, its stamp moves
-//! only when it pings, so it pings every interval whatever else it sent.
+//! A clock cheap enough to read on every send: milliseconds on the kernel's coarse monotonic
+//! clock, which the vDSO reads from memory the kernel updates on each tick (no time counter
+//! read, no system call). Connections stamp their last send with it, so the keep-alive can
+//! spare a connection that was sent something within the interval. ASP.NET Core does not
+//! spare them: to save a clock read per send, its stamp moves only when it pings, so it pings
+//! every interval whatever else it sent.
 //!
-//! It may only lag, never lead: a stamp is no later than the send it marks. If the thread
-//! cannot be started the clock stays at its start, every stamp looks old and every ping is
-//! sent, as with no clock at all.
+//! Readings are off by at most the kernel's tick (1 to 10 ms), and wrap after 49 days: only
+//! differences of readings less than that apart are meaningful, which every stamp is, since
+//! a ping (a send) goes out at least once per keep-alive interval. Elsewhere than Linux the
+//! clock is `Instant`'s.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How often the clock moves on: a ping goes out at most this much before its interval has
-/// passed since the last send.
-const TICK: Duration = Duration::from_millis(250);
-
-struct Clock {
-    started: Instant,
-    /// Whole ticks from `started` to the last time the thread looked.
-    ticks: AtomicU32,
-}
-
-fn clock() -> &'static Clock {
-    static CLOCK: OnceLock<Clock> = OnceLock::new();
-    CLOCK.get_or_init(|| {
-        // The thread waits in `clock()` until this closure has returned.
-        let _ = std::thread::Builder::new()
-            .name("hubs-clock".into())
-            .spawn(|| {
-                let clock = clock();
-                loop {
-                    std::thread::sleep(TICK);
-                    let ticks = clock.started.elapsed().as_millis() / TICK.as_millis();
-                    clock
-                        .ticks
-                        .store(u32::try_from(ticks).unwrap_or(u32::MAX), Ordering::Relaxed);
-                }
-            });
-        Clock {
-            started: Instant::now(),
-            ticks: AtomicU32::new(0),
-        }
-    })
-}
-
-/// The time now, in ticks; no later than the real time.
+/// The time now, in milliseconds of an arbitrary, wrapping epoch.
 #[inline]
 pub(crate) fn now() -> u32 {
-    clock().ticks.load(Ordering::Relaxed)
+    imp::millis() as u32
 }
 
-/// The instant `ticks` stands for.
-pub(crate) fn instant(ticks: u32) -> Instant {
-    clock().started + TICK * ticks
+/// How long ago `stamp`, a reading of [`now`], was.
+pub(crate) fn since(stamp: u32) -> Duration {
+    Duration::from_millis(u64::from(now().wrapping_sub(stamp)))
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    #[inline]
+    pub(super) fn millis() -> u64 {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `now` is a valid timespec for the call to write; CLOCK_MONOTONIC_COARSE
+        // exists on every Linux since 2.6.32 and cannot fail with a valid pointer.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut now) };
+        (now.tv_sec as u64) * 1000 + (now.tv_nsec as u64) / 1_000_000
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod imp {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+
+    pub(super) fn millis() -> u64 {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+    }
 }
 
 #[cfg(test)]
@@ -61,13 +54,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn moves_on_and_never_leads_the_real_time() {
-        let first = now();
-        std::thread::sleep(TICK * 3);
-        let later = now();
-        assert!(later > first, "{first} -> {later}");
-        assert!(instant(later) <= Instant::now());
-        // A busy machine may delay the thread, never by this much.
-        assert!(Instant::now() - instant(later) < Duration::from_secs(2));
+    fn measures_time_since_a_stamp_to_within_a_kernel_tick() {
+        let stamp = now();
+        std::thread::sleep(Duration::from_millis(100));
+        let since = since(stamp);
+        assert!(
+            since >= Duration::from_millis(85) && since < Duration::from_secs(2),
+            "{since:?}"
+        );
+    }
+
+    #[test]
+    fn a_stamp_from_before_the_wrap_still_measures() {
+        let stamp = now().wrapping_sub(5_000);
+        let since = since(stamp);
+        assert!(since >= Duration::from_secs(5) && since < Duration::from_secs(7));
     }
 }

@@ -86,10 +86,11 @@ async fn a_connection_sent_messages_within_every_interval_is_not_pinged() {
     let (pinged_at, ping) = after.first().expect("a ping once the calls stopped");
     assert_eq!(*ping, json!({"type": 6}));
     let quiet = *pinged_at - last_sent;
-    // Never later than the interval (the client's timeout counts on that), at most the
-    // coarse clock's tick and the machine's slack earlier.
+    // The interval (the client's timeout counts on that), to within the kernel's tick, give
+    // or take a busy machine's delays.
     assert!(
-        quiet >= KEEP_ALIVE / 2 && quiet <= KEEP_ALIVE + Duration::from_millis(300),
+        quiet >= KEEP_ALIVE - Duration::from_millis(100)
+            && quiet <= KEEP_ALIVE + Duration::from_millis(500),
         "pinged {quiet:?} after the last send"
     );
 }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{Semaphore, oneshot};
@@ -159,15 +159,16 @@ impl HubConnection {
         self.queued(frame.len(), self.outbound.try_send_lent(frame))
     }
 
-    /// No later than when something was last queued for the client: the keep-alive pings
-    /// only a connection that was sent nothing for its interval.
-    pub(crate) fn last_sent(&self) -> Instant {
-        coarse_clock::instant(self.last_sent.load(Ordering::Relaxed))
+    /// How long ago something was last queued for the client (to within the coarse clock's
+    /// few milliseconds): the keep-alive pings only a connection that was sent nothing for its
+    /// interval.
+    pub(crate) fn since_last_sent(&self) -> Duration {
+        coarse_clock::since(self.last_sent.load(Ordering::Relaxed))
     }
 
     /// Stamps a send. Written only when the clock has moved on, so the line stays clean
-    /// through the deliveries of a broadcast; a stamp a racing sender leaves older is still
-    /// no later than a send.
+    /// through the deliveries of a broadcast; a racing sender may leave a stamp a few
+    /// milliseconds older, which only brings a ping forward.
     #[inline]
     fn note_sent(&self) {
         let now = coarse_clock::now();

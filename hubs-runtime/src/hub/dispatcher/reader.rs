@@ -75,9 +75,9 @@ fn run_duties(timers: &mut Timers, reader: &mut Reader<'_>, last_message: Instan
         // A connection sent something within the interval needs no ping yet: clients reset
         // their server timeout on any message. The next is due an interval after that send.
         // (ASP.NET Core pings every interval whatever it sent.)
-        let quiet_until = Instant::from_std(connection.last_sent()) + timers.keep_alive;
-        if quiet_until > now {
-            timers.next_ping = Some(quiet_until);
+        let since = connection.since_last_sent();
+        if since < timers.keep_alive {
+            timers.next_ping = Some(now + (timers.keep_alive - since));
         } else {
             connection.deliver_control(protocol.write_ping());
             timers.next_ping = Some(now + timers.keep_alive);
