@@ -20,7 +20,12 @@ pub(crate) fn now() -> u32 {
 
 /// How long ago `stamp`, a reading of [`now`], was.
 pub(crate) fn since(stamp: u32) -> Duration {
-    Duration::from_millis(u64::from(now().wrapping_sub(stamp)))
+    between(stamp, now())
+}
+
+/// The time from reading `earlier` to reading `later`, across the wrap.
+fn between(earlier: u32, later: u32) -> Duration {
+    Duration::from_millis(u64::from(later.wrapping_sub(earlier)))
 }
 
 #[cfg(target_os = "linux")]
@@ -66,8 +71,7 @@ mod tests {
 
     #[test]
     fn a_stamp_from_before_the_wrap_still_measures() {
-        let stamp = now().wrapping_sub(5_000);
-        let since = since(stamp);
-        assert!(since >= Duration::from_secs(5) && since < Duration::from_secs(7));
+        assert_eq!(between(u32::MAX - 999, 4_000), Duration::from_secs(5));
+        assert_eq!(between(1_000, 6_000), Duration::from_secs(5));
     }
 }
