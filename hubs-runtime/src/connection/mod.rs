@@ -155,6 +155,15 @@ pub trait ConnectionHandler: Send + Sync + 'static {
     fn shutdown(&self, allow_reconnect: bool) {
         let _ = allow_reconnect;
     }
+
+    /// Whether [`inbound`](TransportConnection::inbound) may bring several WebSocket messages
+    /// in one chunk, as a Long Polling post or a Server-Sent Events send may: true for a
+    /// protocol that tells its own messages apart, as the hub protocols do. The messages a
+    /// client sent together then arrive together, and their replies can leave in one write.
+    /// The default, false, hands each WebSocket message on alone.
+    fn delimits_messages(&self) -> bool {
+        false
+    }
 }
 
 /// The parts of the HTTP request that opened a connection, for hub code to inspect.

@@ -101,7 +101,12 @@ pub(super) fn run(
     let wire = Box::new(WebSocketWire::new(write, abort.clone()));
     let (outbound, queue) = SendQueue::with_wire(options.queue_limits(), wire);
     let inbound = Inbound {
-        reader: FrameReader::new(read, early, options.transport_max_message_size),
+        reader: FrameReader::new(
+            read,
+            early,
+            options.transport_max_message_size,
+            handler.delimits_messages(),
+        ),
         wire: queue.wire_handle(),
     };
     let connection = TransportConnection {

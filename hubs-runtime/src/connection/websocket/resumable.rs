@@ -59,6 +59,7 @@ pub(in crate::connection) async fn run_resumable(
         resumable: Some(Arc::clone(&resumable)),
         quiet: None,
     };
+    let together = handler.delimits_messages();
     let mut application = tokio::spawn(handler.run(connection));
     let mut format = TransferFormat::Text;
     let mut next_socket = Some(first);
@@ -79,7 +80,8 @@ pub(in crate::connection) async fn run_resumable(
             },
         };
         let Socket { read, write, early } = socket;
-        let mut reader = FrameReader::new(read, early, options.transport_max_message_size);
+        let mut reader =
+            FrameReader::new(read, early, options.transport_max_message_size, together);
         let mut writer = SocketWriter {
             io: write,
             buffer: Vec::new(),

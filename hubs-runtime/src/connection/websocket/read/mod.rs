@@ -79,6 +79,8 @@ struct Parser {
     header_len: u8,
     /// The header of the next frame, while it has arrived only in part.
     header: [u8; MAX_CLIENT_HEADER],
+    /// Whole messages that follow one another are one event (see [`FrameReader::new`]).
+    together: bool,
     /// The largest frame or message accepted.
     limit: usize,
     frame: Option<Frame>,
@@ -89,12 +91,16 @@ struct Parser {
 
 impl FrameReader {
     /// A reader of `io` that first parses `early` (bytes read with the HTTP request).
-    pub(super) fn new(io: ReadIo, early: Vec<u8>, limit: usize) -> Self {
+    /// `together`: whole messages that follow one another in a read are handed on as one
+    /// (see `ConnectionHandler::delimits_messages`).
+    pub(super) fn new(io: ReadIo, early: Vec<u8>, limit: usize, together: bool) -> Self {
+        let mut parser = Parser::new(limit);
+        parser.together = together;
         Self {
             io,
             pending: early,
             pending_at: 0,
-            parser: Parser::new(limit),
+            parser,
             ended: false,
         }
     }
@@ -187,6 +193,7 @@ impl Parser {
         Self {
             header: [0; MAX_CLIENT_HEADER],
             header_len: 0,
+            together: false,
             frame: None,
             message: None,
             control: Vec::new(),
@@ -251,27 +258,43 @@ impl Parser {
     /// A whole message in one frame at the start of `input` (what nearly every read brings),
     /// taken in one step: the general path's state is for frames cut by reads and messages
     /// cut into frames. `None` leaves `input` to that path, which also has every refusal's
-    /// wording (an empty message, one over the limit, a control frame, a bad header).
+    /// wording (an empty message, one over the limit, a control frame, a bad header). With
+    /// `together`, the whole messages that follow it join it.
     fn whole_message(&self, input: &[u8]) -> Option<(usize, Option<Event>)> {
         let (header, used) = Header::parse(input)?;
-        let text = header.opcode == frame::TEXT;
+        let mut end = self.whole_frame_end(&header, used, input.len())?;
+        let mut data = Vec::with_capacity(end - used);
+        frame::unmask_into(&mut data, &input[used..end], header.mask, 0);
+        if header.opcode == frame::TEXT && crate::utf8::from_utf8(&data).is_err() {
+            return Some((end, Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8))));
+        }
+        while self.together
+            && let Some((next, used)) = Header::parse(&input[end..])
+            && let Some(next_end) = self.whole_frame_end(&next, used, input.len() - end)
+        {
+            let start = data.len();
+            frame::unmask_into(&mut data, &input[end + used..end + next_end], next.mask, 0);
+            if next.opcode == frame::TEXT && crate::utf8::from_utf8(&data[start..]).is_err() {
+                // Refused on its own, by the next parse.
+                data.truncate(start);
+                break;
+            }
+            end += next_end;
+        }
+        Some((end, Some(Event::Message(Bytes::from(data)))))
+    }
+
+    /// Where a frame with `header` (of `used` bytes) ends in `available` bytes, if it is a
+    /// whole message that the limit allows and that is all there.
+    fn whole_frame_end(&self, header: &Header, used: usize, available: usize) -> Option<usize> {
         let whole = header.fin
             && header.rsv == 0
             && header.masked
-            && (text || header.opcode == frame::BINARY)
+            && (header.opcode == frame::TEXT || header.opcode == frame::BINARY)
             && header.length > 0
             && header.length <= self.limit as u64
-            && header.length <= (input.len() - used) as u64;
-        if !whole {
-            return None;
-        }
-        let end = used + header.length as usize;
-        let mut data = Vec::with_capacity(end - used);
-        frame::unmask_into(&mut data, &input[used..end], header.mask, 0);
-        if text && crate::utf8::from_utf8(&data).is_err() {
-            return Some((end, Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8))));
-        }
-        Some((end, Some(Event::Message(Bytes::from(data)))))
+            && header.length <= (available - used) as u64;
+        whole.then(|| used + header.length as usize)
     }
 
     /// The header at the start of `input`, completed from what came before if it was cut.

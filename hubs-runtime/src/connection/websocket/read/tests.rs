@@ -212,7 +212,7 @@ async fn messages_that_came_in_one_read_are_taken_in_place() {
     let early: Vec<u8> = (0..100)
         .flat_map(|i: u32| frame(true, frame::TEXT, format!("message {i}").as_bytes()))
         .collect();
-    let mut reader = FrameReader::new(ReadIo::Tcp(std::sync::Arc::new(server)), early, 1024);
+    let mut reader = FrameReader::new(ReadIo::Tcp(std::sync::Arc::new(server)), early, 1024, false);
     let buffer = reader.pending.as_ptr();
     for i in 0..100 {
         let event = std::future::poll_fn(|cx| reader.poll_event(cx)).await;
@@ -226,4 +226,82 @@ async fn messages_that_came_in_one_read_are_taken_in_place() {
         }
     }
     assert_eq!(reader.pending.capacity(), 0, "freed once used up");
+}
+
+/// A parser whose handler tells its messages apart (`ConnectionHandler::delimits_messages`).
+fn together(limit: usize) -> Parser {
+    let mut parser = Parser::new(limit);
+    parser.together = true;
+    parser
+}
+
+#[test]
+fn whole_messages_of_one_read_are_one_event_for_a_handler_that_delimits_them() {
+    let input: Vec<u8> = [
+        frame(true, frame::TEXT, b"one\x1e"),
+        frame(true, frame::BINARY, b"two\x1e"),
+        frame(true, frame::TEXT, "κόσμε\x1e".as_bytes()),
+    ]
+    .concat();
+    assert_eq!(
+        together(64).parse(&input),
+        (
+            input.len(),
+            Some(Event::Message(Bytes::from("one\x1etwo\x1eκόσμε\x1e")))
+        )
+    );
+    // Without it, each message is an event of its own.
+    let mut alone = Parser::new(64);
+    let (used, event) = alone.parse(&input);
+    assert_eq!(event, Some(Event::Message(Bytes::from("one\x1e"))));
+    assert!(used < input.len());
+}
+
+#[test]
+fn what_cannot_join_a_run_of_whole_messages_is_read_on_its_own() {
+    let first = frame(true, frame::TEXT, b"first");
+    let cases: [(&str, Vec<u8>, Event); 4] = [
+        (
+            "invalid UTF-8",
+            frame(true, frame::TEXT, &[b'a', 0xff]),
+            Event::Fault(code::INVALID, TEXT_NOT_UTF8),
+        ),
+        (
+            "a Ping",
+            frame(true, frame::PING, b"ping"),
+            Event::Ping(b"ping".to_vec()),
+        ),
+        (
+            "a fragment",
+            [
+                frame(false, frame::TEXT, b"frag"),
+                frame(true, frame::CONTINUATION, b"ment"),
+            ]
+            .concat(),
+            Event::Message(Bytes::from("fragment")),
+        ),
+        (
+            "a message over the limit",
+            frame(true, frame::BINARY, &[1; 65]),
+            Event::Fault(code::SIZE, ""),
+        ),
+    ];
+    for (what, next, expected) in cases {
+        let input = [first.clone(), next.clone()].concat();
+        let mut parser = together(64);
+        let (used, event) = parser.parse(&input);
+        assert_eq!(
+            (used, event),
+            (first.len(), Some(Event::Message("first".into()))),
+            "{what}"
+        );
+        let (_, event) = parser.parse(&input[used..]);
+        let event = event.expect(what);
+        match (&event, &expected) {
+            (Event::Fault(code, _), Event::Fault(expected, _)) => {
+                assert_eq!(code, expected, "{what}")
+            }
+            _ => assert_eq!(event, expected, "{what}"),
+        }
+    }
 }
