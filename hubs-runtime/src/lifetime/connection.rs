@@ -159,6 +159,18 @@ impl HubConnection {
         self.queued(frame.len(), self.outbound.try_send_lent(frame))
     }
 
+    /// Holds what is sent to this connection from here on, to leave in one write at
+    /// [`end_batch`](Self::end_batch) (or once it fills the send buffer): the replies to a
+    /// client's burst of calls.
+    pub(crate) fn begin_batch(&self) {
+        self.outbound.batch();
+    }
+
+    /// Sends what [`begin_batch`](Self::begin_batch) held.
+    pub(crate) fn end_batch(&self) {
+        self.outbound.end_batch();
+    }
+
     /// How long ago something was last queued for the client (to within the coarse clock's
     /// few milliseconds): the keep-alive pings only a connection that was sent nothing for its
     /// interval.

@@ -37,6 +37,11 @@ impl Quiet {
     pub async fn echo(&self, text: String) -> String {
         text
     }
+
+    /// Sends `text` back to the caller before it answers.
+    pub async fn note(&self, ctx: &Context, text: String) -> Result<(), HubError> {
+        Ok(ctx.clients().caller().send("Note", (text,)).await?)
+    }
 }
 
 /// Paths of the test server.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::client::{BINARY, CLOSE, Frame, RawSocket, TEXT, parse, upgrade_request};
-use crate::{BINARY_ECHO, TEXT_ECHO, server};
+use crate::{BINARY_ECHO, HUB, TEXT_ECHO, server};
 
 #[tokio::test]
 async fn a_close_without_a_code_is_answered_with_1000() {
@@ -162,4 +162,53 @@ async fn pile_up_then_read(socket: RawSocket, messages: Vec<Vec<u8>>) {
         assert!(frame.payload == *message, "echo {i} differs");
     }
     drop(writer.await.unwrap());
+}
+
+/// A client that pipelines its calls sends many in one write. They are read together, and
+/// everything they send the caller (the Completions, and what the methods send it before
+/// answering) leaves in one write, in the order the calls ran.
+#[tokio::test]
+async fn a_burst_of_calls_is_answered_in_one_write_in_order() {
+    let address = server().await;
+    let socket = RawSocket::open_hub(address, HUB).await;
+    let calls: Vec<(String, &str)> = (0..12)
+        .map(|i| (i.to_string(), if i % 3 == 1 { "Note" } else { "Echo" }))
+        .collect();
+    let mut stream = socket.into_stream();
+    let burst: Vec<u8> = calls
+        .iter()
+        .flat_map(|(id, target)| {
+            let call = serde_json::json!({"type": 1, "invocationId": id, "target": target, "arguments": [id]});
+            Frame::text(format!("{call}\x1e")).encode()
+        })
+        .collect();
+    stream.write_all(&burst).await.unwrap();
+
+    let mut expected = Vec::new();
+    for (id, target) in &calls {
+        if *target == "Note" {
+            expected.push(serde_json::json!({"type": 1, "target": "Note", "arguments": [id]}));
+            expected.push(serde_json::json!({"type": 3, "invocationId": id, "result": null}));
+        } else {
+            expected.push(serde_json::json!({"type": 3, "invocationId": id, "result": id}));
+        }
+    }
+    // One read, as soon as anything arrives: it holds every answer.
+    let mut read = vec![0; 64 * 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut read))
+        .await
+        .expect("answered within 5 s")
+        .unwrap();
+    let mut heard = Vec::new();
+    let mut at = 0;
+    while let Some((frame, used)) = parse(&read[at..n]) {
+        assert_eq!(frame.opcode, TEXT);
+        let text = std::str::from_utf8(&frame.payload).unwrap();
+        for message in text.split_terminator('\x1e') {
+            heard.push(serde_json::from_str::<serde_json::Value>(message).unwrap());
+        }
+        at += used;
+    }
+    assert_eq!(at, n, "whole frames");
+    assert_eq!(heard, expected);
 }

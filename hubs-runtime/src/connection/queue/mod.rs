@@ -86,6 +86,9 @@ struct State {
     wire_blocked: bool,
     /// Items are queued but not handed on (see [`SendQueue::hold`]).
     held: bool,
+    /// The hold is a batch's, let go of once the buffer size is reached (see
+    /// [`SendQueue::batch`]).
+    batching: bool,
     /// The receiver asked for the end once every item is written.
     ended: bool,
     /// The bytes of `items`.
@@ -167,6 +170,7 @@ impl SendQueue {
                 wire_blocked: false,
                 ended: false,
                 held: false,
+                batching: false,
             }),
             limits,
             receiver: AtomicWaker::new(),
@@ -221,6 +225,12 @@ impl SendQueue {
             return Err(TrySendError::Closed(item.into_owned()));
         }
         let after = state.bytes + item.len();
+        if state.batching && after > limits.buffer {
+            // A batch is never what makes a client look slow: it leaves as it reaches the
+            // buffer size, and what is sent after it goes out as it comes.
+            state.batching = false;
+            state.held = false;
+        }
         // One item always fits an empty queue, whatever its size.
         if after > limits.buffer && !state.items.is_empty() {
             let stalled = match state.stalled {
@@ -275,6 +285,34 @@ impl SendQueue {
     pub(crate) fn release(&self) {
         let mut state = self.shared.lock();
         state.held = false;
+        self.let_go(state);
+    }
+
+    /// Holds what is sent from here on until [`end_batch`](Self::end_batch), so that it
+    /// leaves in one write, as [`hold`](Self::hold) does; but only while it fits the buffer
+    /// size, so that a batch never makes its client look slow. Nothing changes while the queue
+    /// is held already.
+    pub(crate) fn batch(&self) {
+        let mut state = self.shared.lock();
+        if !state.held {
+            state.held = true;
+            state.batching = true;
+        }
+    }
+
+    /// Lets what [`batch`](Self::batch) kept leave, in order; nothing if the batch already
+    /// left.
+    pub(crate) fn end_batch(&self) {
+        let mut state = self.shared.lock();
+        if state.batching {
+            state.batching = false;
+            state.held = false;
+            self.let_go(state);
+        }
+    }
+
+    /// Writes or hands on what a hold kept.
+    fn let_go(&self, state: MutexGuard<'_, State>) {
         if state.wire.is_some() {
             return self.shared.write_or_wake(state, None);
         }

@@ -405,3 +405,75 @@ async fn an_idle_wire_runs_again_only_after_a_sender_woke_its_receiver() {
     poll_wire(&mut receiver);
     assert_eq!(socket.lock().unwrap().runs, runs + 1);
 }
+
+/// A queue of `buffer` bytes (four times that at most) writing to `socket`.
+fn wired(buffer: usize, socket: &Arc<Mutex<Socket>>) -> (SendQueue, QueueReceiver) {
+    let limits = QueueLimits {
+        buffer,
+        max_buffer: 4 * buffer,
+        drain_timeout: Duration::from_secs(60),
+    };
+    SendQueue::with_wire(limits, Box::new(Narrow(Arc::clone(socket))))
+}
+
+#[tokio::test]
+async fn a_batch_leaves_in_one_write_when_it_ends() {
+    let socket = socket(1024);
+    let (queue, _receiver) = wired(64, &socket);
+    queue.batch();
+    queue.try_send_lent(b"a").unwrap();
+    queue.try_send(frame("b")).unwrap();
+    queue.try_send_lent(b"c").unwrap();
+    assert_eq!(
+        socket.lock().unwrap().runs,
+        0,
+        "nothing written during the batch"
+    );
+    queue.end_batch();
+    {
+        let socket = socket.lock().unwrap();
+        assert_eq!((socket.written.as_str(), socket.runs), ("abc", 1));
+    }
+    queue.try_send_lent(b"d").unwrap();
+    assert_eq!(
+        socket.lock().unwrap().runs,
+        2,
+        "after the batch, written as it comes"
+    );
+    queue.end_batch();
+    assert_eq!(
+        socket.lock().unwrap().runs,
+        2,
+        "a second end changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_leaves_as_it_reaches_the_buffer_size_and_never_makes_its_client_look_slow() {
+    let socket = socket(1024);
+    // A hard cap of 16 bytes: held whole, the batch below would pass it.
+    let (queue, _receiver) = wired(4, &socket);
+    queue.batch();
+    queue.try_send(frame("ab")).unwrap();
+    queue.try_send(frame("cd")).unwrap();
+    assert_eq!(socket.lock().unwrap().runs, 0);
+    for item in ["ef", "gh", "ij", "kl", "mn", "op", "qr", "st", "uv"] {
+        queue.try_send(frame(item)).unwrap();
+    }
+    assert_eq!(socket.lock().unwrap().written, "abcdefghijklmnopqrstuv");
+    queue.end_batch();
+    assert_eq!(socket.lock().unwrap().written, "abcdefghijklmnopqrstuv");
+}
+
+#[tokio::test]
+async fn a_batch_leaves_a_hold_alone() {
+    let socket = socket(1024);
+    let (queue, _receiver) = wired(64, &socket);
+    queue.hold();
+    queue.batch();
+    queue.try_send(frame("handshake")).unwrap();
+    queue.end_batch();
+    assert_eq!(socket.lock().unwrap().written, "", "still held");
+    queue.release();
+    assert_eq!(socket.lock().unwrap().written, "handshake");
+}

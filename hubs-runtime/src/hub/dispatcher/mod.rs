@@ -2,6 +2,7 @@
 //! timeout, invocation dispatch (plain, streaming, with uploads), client-result completions,
 //! and the closing message.
 
+mod batch;
 mod close_all;
 mod invoke;
 mod reader;
@@ -370,5 +371,10 @@ impl<H: Hub> ConnectionHandler for HubDispatcher<H> {
 
     fn shutdown(&self, allow_reconnect: bool) {
         self.close_all.close(allow_reconnect, true);
+    }
+
+    /// The hub protocols tell their messages apart (a record separator, a length prefix).
+    fn delimits_messages(&self) -> bool {
+        true
     }
 }

@@ -20,6 +20,7 @@ use crate::lifetime::ClientResult;
 use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError, SequenceMessage};
 use crate::telemetry;
 
+use super::batch::Batch;
 use super::close_all::Round;
 use super::invoke::{Calls, Slot};
 use super::timers::{ACK_INTERVAL, Timers};
@@ -336,6 +337,20 @@ impl<H: Hub> HubDispatcher<H> {
         reader: &mut Reader<'_>,
         data: &[u8],
     ) -> Result<(usize, Option<BlockedUpload>), End> {
+        let mut batch = Batch::default();
+        let processed = self.process_messages(reader, data, &mut batch);
+        batch.end(reader.context.connection());
+        processed
+    }
+
+    /// [`process_some`](Self::process_some), with the replies to several messages of one read
+    /// sent together (see [`Batch`]).
+    fn process_messages(
+        &self,
+        reader: &mut Reader<'_>,
+        data: &[u8],
+        batch: &mut Batch,
+    ) -> Result<(usize, Option<BlockedUpload>), End> {
         // Borrowed for as long as the context, not from `reader`: no count taken per message.
         let context = reader.context;
         let connection = context.connection();
@@ -360,6 +375,7 @@ impl<H: Hub> HubDispatcher<H> {
             };
             offset += used;
             reader.parsed += 1;
+            batch.next_message(connection, offset < data.len());
             if let Some(incoming) = reader.incoming.as_mut() {
                 let counted = matches!(
                     message,
