@@ -56,6 +56,9 @@ fn echo_entries(json: bool, peers: &[Server]) -> Vec<Entry> {
     entries
 }
 
+/// Calls each connection keeps in flight in the pipelined echo cases.
+const PIPELINED: usize = 8;
+
 /// The cases of the suite in this mode, in run order (the latency cases are added once the echo
 /// peaks are known).
 pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
@@ -102,6 +105,29 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
                 });
             }
         }
+        // Clients that keep several calls in flight (code that does not await each call):
+        // what arrives in one read, and what its replies cost.
+        let c = if cfg.smoke { 4 } else { 100 };
+        out.push(Case {
+            section: "echo",
+            name: format!(
+                "{c} conns, 32 B, {}, {PIPELINED} in flight",
+                if json { "JSON" } else { "MessagePack" }
+            ),
+            workload: "echo",
+            args: timing(words(&[
+                "--conns",
+                &c.to_string(),
+                "--size",
+                "32",
+                "--depth",
+                &PIPELINED.to_string(),
+            ])),
+            entries: echo_entries(json, peers),
+            keepalive: None,
+            rounds,
+            timeout: Duration::from_secs(120),
+        });
     }
 
     // (i) the cost of authorization: the same echo behind a hub-level #[authorize] and a
