@@ -1,6 +1,7 @@
 // Helpers shared by the interop tests: spawning the example servers, building
 // official-client connections, and waiting for things to happen.
 import { spawn } from 'node:child_process';
+import { after, afterEach, before } from 'node:test';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -26,6 +27,23 @@ const LOG_TAIL_CHARS = 60_000;
 const LOG_KEEP_CHARS = 4_000_000;
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The server of a test file: starts `${binDir}/${binName}` (see startServer()) before the
+ * file's tests, stops it after them, and cleans up after each test (see cleanup()). Returns
+ * the server as startServer() does, once the tests run.
+ */
+export function useServer(binName, options) {
+  let server;
+  before(async () => {
+    server = await startServer(binName, options);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+  afterEach(cleanup);
+  return new Proxy({}, { get: (_, key) => server?.[key] });
+}
 
 /** Finds a free TCP port by binding port 0 on 127.0.0.1 and closing again. */
 export function freePort() {

@@ -3,21 +3,14 @@
 // produce in as few writes as it can. On every transport and protocol, every call still gets
 // its own answer, the calls run in the order they were sent, and what the hub sends the
 // caller meanwhile arrives once each, in order.
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, collect, COMBINATIONS, connect, startServer } from '../lib/server.mjs';
+import { collect, COMBINATIONS, connect, useServer } from '../lib/server.mjs';
 
 const CALLS = 300;
 const T = { timeout: 30_000 };
 
-let server;
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(cleanup);
+const server = useServer('interop');
 
 for (const { name, transport, protocol } of COMBINATIONS) {
   test(`${name}: ${CALLS} calls sent at once each get their own answer, in order`, T, async () => {

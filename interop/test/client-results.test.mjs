@@ -3,9 +3,9 @@
 // AskCallerWithin) and a REST endpoint through the hub context
 // (POST /api/ask/{connectionId}) ask the client's `Confirm(question)` handler
 // and await its answer.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, COMBINATIONS, connect, sleep, startServer, waitFor } from '../lib/server.mjs';
+import { COMBINATIONS, connect, sleep, useServer, waitFor } from '../lib/server.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 20_000 };
@@ -14,16 +14,8 @@ const PARALLEL = '/hubs/streaming';
 const SERIAL = '/hubs/streaming-serial';
 const REST_QUESTION = 'Asked from outside the hub?';
 
-let server;
+const server = useServer('streaming');
 const hub = (path = PARALLEL) => `${server.url}${path}`;
-
-before(async () => {
-  server = await startServer('streaming');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(cleanup);
 
 /** POST /api/ask/{id}; returns { status, body } with the body parsed as JSON. */
 async function askFromRest(connectionId) {

@@ -3,23 +3,15 @@
 // and Long Polling; JSON and MessagePack): results, error texts on the
 // default and the detailed-errors path, request data, client targeting, groups
 // and sends from outside the hub (REST).
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer, usedTransport } from '../lib/server.mjs';
+import { collect, COMBINATIONS, connect, QUIET_MS, sleep, usedTransport, useServer } from '../lib/server.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 30_000 };
 
-let server;
+const server = useServer('interop');
 const hub = (path = '/hubs/test') => `${server.url}${path}`;
-
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(cleanup);
 
 /** Connects with a collector for the hub's only client method, `Received`. */
 async function connectClient(path = '/hubs/test', opts = {}) {

@@ -2,22 +2,14 @@
 // `/hubs/test-filtered` endpoint has a filter that refuses `Record` of a negative value before
 // the method runs and multiplies `Add`'s result by ten. Over WebSockets with JSON and Long
 // Polling with MessagePack.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, connect, startServer } from '../lib/server.mjs';
+import { connect, useServer } from '../lib/server.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 30_000 };
 
-let server;
-
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(cleanup);
+const server = useServer('interop');
 
 const CASES = [
   { name: 'WebSockets + json', transport: 'WebSockets', protocol: 'json' },

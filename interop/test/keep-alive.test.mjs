@@ -6,24 +6,15 @@
 // client whose server timeout is twice the interval (what ASP.NET Core recommends) never
 // times out across the change from one to the other.
 // The endpoint /hubs/chaos of the interop server pings every 0.5 s (examples/src/chaos_hub.rs).
-import { after, afterEach, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageType } from '@microsoft/signalr';
-import { buildConnection, cleanup, COMBINATIONS, hubProtocol, sleep, startServer } from '../lib/server.mjs';
+import { buildConnection, COMBINATIONS, hubProtocol, sleep, useServer } from '../lib/server.mjs';
 
 const KEEP_ALIVE_MS = 500;
 const T = { timeout: 30_000 };
 
-let server;
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(async (t) => {
-  await cleanup(t);
-});
+const server = useServer('interop');
 
 /** The official protocol for `name`, counting the Pings it parses. */
 function countingPings(name) {

@@ -1,20 +1,12 @@
 // The official client, over every transport × hub protocol combination, against the
 // `notifications` example: services push
 // through the hub context to everyone, to one user's connections, and to an order's followers.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, collect, COMBINATIONS, connect, postJson, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+import { collect, COMBINATIONS, connect, postJson, QUIET_MS, sleep, useServer } from '../lib/server.mjs';
 
 const T = { timeout: 30_000 };
-let server;
-
-before(async () => {
-  server = await startServer('notifications');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(cleanup);
+const server = useServer('notifications');
 
 async function post(path, body) {
   assert.equal(await postJson(`${server.url}${path}`, body), 202, `POST ${path}`);

@@ -3,9 +3,9 @@
 // the client sends is matched without regard to case, so camelCase, PascalCase and the
 // declared snake_case all bind. MessagePack keeps the declared names, as ASP.NET Core's
 // MessagePack protocol does. Over every transport that carries JSON.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, collect, connect, startServer, usedTransport } from '../lib/server.mjs';
+import { collect, connect, usedTransport, useServer } from '../lib/server.mjs';
 
 const T = { timeout: 30_000 };
 
@@ -16,17 +16,7 @@ const DECLARED = { display_name: 'Ann', login_count: 3, home_town: { postal_code
 /** `EchoProfile` also sends `Profile`; tests about results only take it and drop it. */
 const ignoreProfiles = (connection) => connection.on('Profile', () => {});
 
-let server;
-
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(async (t) => {
-  await cleanup(t);
-});
+const server = useServer('interop');
 
 for (const transport of ['WebSockets', 'ServerSentEvents', 'LongPolling']) {
   describe(`${transport} + json`, () => {

@@ -3,19 +3,18 @@
 // cancellation on the server, errors), client-to-server uploads with Subject,
 // and MaximumParallelInvocationsPerClient (1 on /hubs/streaming-serial, 4 on
 // /hubs/streaming; streams take no slot).
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { HubConnectionState, MessageType, Subject } from '@microsoft/signalr';
 import {
   buildConnection,
-  cleanup,
   COMBINATIONS,
   connect,
   QUIET_MS,
   sleep,
-  startServer,
   usedTransport,
+  useServer,
   waitFor,
 } from '../lib/server.mjs';
 import { runStream, spyProtocol, waitForItems } from '../lib/streams.mjs';
@@ -26,16 +25,8 @@ const T = { timeout: 20_000 };
 const PARALLEL = '/hubs/streaming';
 const SERIAL = '/hubs/streaming-serial';
 
-let server;
+const server = useServer('streaming');
 const hub = (path = PARALLEL) => `${server.url}${path}`;
-
-before(async () => {
-  server = await startServer('streaming');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(cleanup);
 
 async function assertStillWorks(connection) {
   assert.equal(await connection.invoke('Delay', 0), 0, 'the connection keeps working');

@@ -4,22 +4,14 @@
 // a user, several users, and a user from outside the hub (REST). Over every
 // transport × hub protocol combination, plus connections of all combinations
 // sharing one broadcast.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, collect, COMBINATIONS, connect, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+import { collect, COMBINATIONS, connect, QUIET_MS, sleep, useServer } from '../lib/server.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 30_000 };
 
-let server;
-
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(cleanup);
+const server = useServer('interop');
 
 /** Names unique to one test, so that nothing a test leaves behind can reach the next one. */
 let serial = 0;

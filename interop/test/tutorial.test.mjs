@@ -1,22 +1,14 @@
 // The official client, over every transport × hub protocol combination, against the
 // `tutorial` example (the ASP.NET Core tutorial hubs ported from the hubs docs alone): news
 // pushed from REST endpoints, chat rooms, a counter stream and an upload.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Subject } from '@microsoft/signalr';
-import { cleanup, collect, COMBINATIONS, connect, postJson, QUIET_MS, sleep, startServer } from '../lib/server.mjs';
+import { collect, COMBINATIONS, connect, postJson, QUIET_MS, sleep, useServer } from '../lib/server.mjs';
 import { runStream } from '../lib/streams.mjs';
 
 const T = { timeout: 30_000 };
-let server;
-
-before(async () => {
-  server = await startServer('tutorial');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(cleanup);
+const server = useServer('tutorial');
 
 async function publish(path, body) {
   assert.equal(await postJson(`${server.url}${path}`, body), 202, `POST ${path}`);
