@@ -80,54 +80,34 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
         (false, true) => (&[1, 100], &[32, 1024]),
         (false, false) => (&[1, 100, 1000], &[32, 1024]),
     };
-    for &json in &[true, false] {
-        for &c in conns {
-            for &size in sizes {
-                out.push(Case {
-                    section: "echo",
-                    name: format!(
-                        "{} conns, {} B, {}",
-                        c,
-                        size,
-                        if json { "JSON" } else { "MessagePack" }
-                    ),
-                    workload: "echo",
-                    args: timing(words(&[
-                        "--conns",
-                        &c.to_string(),
-                        "--size",
-                        &size.to_string(),
-                    ])),
-                    entries: echo_entries(json, peers),
-                    keepalive: None,
-                    rounds,
-                    timeout: Duration::from_secs(120),
-                });
-            }
+    let echo = |json: bool, c: usize, size: usize, in_flight: usize| {
+        let protocol = if json { "JSON" } else { "MessagePack" };
+        let mut args = words(&["--conns", &c.to_string(), "--size", &size.to_string()]);
+        let mut name = format!("{c} conns, {size} B, {protocol}");
+        if in_flight > 1 {
+            args.extend(words(&["--depth", &in_flight.to_string()]));
+            name = format!("{name}, {in_flight} in flight");
         }
-        // Clients that keep several calls in flight (code that does not await each call):
-        // what arrives in one read, and what its replies cost.
-        let c = if cfg.smoke { 4 } else { 100 };
-        out.push(Case {
+        Case {
             section: "echo",
-            name: format!(
-                "{c} conns, 32 B, {}, {PIPELINED} in flight",
-                if json { "JSON" } else { "MessagePack" }
-            ),
+            name,
             workload: "echo",
-            args: timing(words(&[
-                "--conns",
-                &c.to_string(),
-                "--size",
-                "32",
-                "--depth",
-                &PIPELINED.to_string(),
-            ])),
+            args: timing(args),
             entries: echo_entries(json, peers),
             keepalive: None,
             rounds,
             timeout: Duration::from_secs(120),
-        });
+        }
+    };
+    for &json in &[true, false] {
+        for &c in conns {
+            for &size in sizes {
+                out.push(echo(json, c, size, 1));
+            }
+        }
+        // Clients that keep several calls in flight (code that does not await each call):
+        // what arrives in one read, and what its replies cost.
+        out.push(echo(json, if cfg.smoke { 4 } else { 100 }, 32, PIPELINED));
     }
 
     // (i) the cost of authorization: the same echo behind a hub-level #[authorize] and a
