@@ -28,7 +28,8 @@ thread_local! {
 #[derive(Debug, PartialEq, Eq)]
 #[doc(hidden)] // public only for the fuzz target, through `FuzzParser`
 pub enum Event {
-    /// A whole data message, never empty; text is valid UTF-8.
+    /// A whole data message, or several that came in a row when the reader joins them (see
+    /// [`FrameReader::new`]); never empty; text is valid UTF-8.
     Message(Bytes),
     /// A Ping, to be answered with a Pong carrying the same payload.
     Ping(Vec<u8>),
