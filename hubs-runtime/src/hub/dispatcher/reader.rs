@@ -1,8 +1,7 @@
-//! The read loop of one connection: timers (pings, acks, client timeout, credential
-//! expiry), back-pressure while an invocation waits for a slot, and message handling.
+//! The read loop of one connection: its timer (the duties it wakes for are in `timers.rs`),
+//! back-pressure while an invocation waits for a slot, and message handling.
 
 use std::future::{Future, poll_fn};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -10,20 +9,20 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
 use futures_util::future::{BoxFuture, Either, Ready, ready};
 use tokio::sync::mpsc;
-use tokio::time::{Duration, Instant, Sleep, sleep_until};
+use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::{Quiet, QuietWakes, Resumable, TransportConnection};
+use crate::connection::{QuietWakes, Resumable, TransportConnection};
 use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub, HubError};
 use crate::lifetime::ClientResult;
-use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError, SequenceMessage};
+use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError};
 use crate::telemetry;
 
 use super::batch::Batch;
 use super::close_all::Round;
 use super::invoke::{Calls, Slot};
-use super::timers::{ACK_INTERVAL, Timers};
+use super::timers::{self, ACK_INTERVAL, Timers};
 use super::{End, HubDispatcher, lock};
 
 /// Per-connection state of the read loop.
@@ -54,58 +53,6 @@ enum Woke {
     Due,
 }
 
-/// Does the duties that are due: a ping, an acknowledgement, or the end of a connection that
-/// timed out or whose credentials expired.
-fn run_duties(timers: &mut Timers, reader: &mut Reader<'_>, last_message: Instant) -> Option<End> {
-    let now = Instant::now();
-    if timers.expired() {
-        return Some(End::Failed(HubError::internal(
-            "AuthenticationExpired",
-            "The connection's credentials expired.",
-        )));
-    }
-    if timers.timed_out(last_message, now, reader.calls.waiting.is_some()) {
-        return Some(End::Failed(HubError::internal(
-            "TimeoutException",
-            "The client sent nothing within the client timeout interval.",
-        )));
-    }
-    let connection = reader.context.connection();
-    let protocol = connection.protocol();
-    if timers.next_ping.is_some_and(|due| due <= now) {
-        // A connection sent something within the interval needs no ping yet: clients reset
-        // their server timeout on any message. The next is due an interval after that send.
-        // (ASP.NET Core pings every interval whatever it sent.)
-        let since = connection.since_last_sent();
-        if since < timers.keep_alive {
-            timers.next_ping = Some(now + (timers.keep_alive - since));
-        } else {
-            connection.deliver_control(protocol.write_ping());
-            timers.next_ping = Some(now + timers.keep_alive);
-        }
-    }
-    if timers.next_ack.is_some_and(|due| due <= now) {
-        timers.next_ack = Some(now + ACK_INTERVAL);
-        if let Some(incoming) = reader.incoming.as_mut()
-            && incoming.received > incoming.acknowledged
-        {
-            incoming.acknowledged = incoming.received;
-            let ack = protocol.write_sequence_message(SequenceMessage::Ack, incoming.received);
-            connection.deliver_control(ack);
-        }
-    }
-    None
-}
-
-/// Moves the timer to `due`. Polled at once with the gate's waker: tokio does not promise
-/// that a reset timer keeps the waker it had, and a timer already due must be seen.
-fn rearm(quiet: &mut Quiet, mut timer: Pin<&mut Sleep>, due: Instant) {
-    timer.as_mut().reset(due);
-    if quiet.poll_one(|cx| timer.poll(cx)).is_ready() {
-        quiet.reopen();
-    }
-}
-
 /// The client's side of stateful reconnect: which of its messages arrived.
 struct Incoming {
     resumable: Arc<Resumable>,
@@ -115,6 +62,16 @@ struct Incoming {
     next: u64,
     /// The highest id acknowledged to the client.
     acknowledged: u64,
+}
+
+impl Incoming {
+    /// The highest id processed, when the client has not been told of it yet; it is told now.
+    fn unacknowledged(&mut self) -> Option<u64> {
+        (self.received > self.acknowledged).then(|| {
+            self.acknowledged = self.received;
+            self.received
+        })
+    }
 }
 
 impl<H: Hub> HubDispatcher<H> {
@@ -241,7 +198,7 @@ impl<H: Hub> HubDispatcher<H> {
                             // Clients that never ping are never timed out.
                             timers.timeout_armed = true;
                             if let Some(due) = timers.next_due(last_message, reader.calls.waiting.is_some()) {
-                                rearm(&mut quiet, timer.as_mut(), due);
+                                timers::rearm(&mut quiet, timer.as_mut(), due);
                             }
                         }
                     }
@@ -261,11 +218,16 @@ impl<H: Hub> HubDispatcher<H> {
                         Woke::Closing if transport.abort.is_cancelled() => return End::TransportGone,
                         Woke::Closing => return End::CloseRequested,
                         Woke::Due => {
-                            if let Some(end) = run_duties(&mut timers, &mut reader, last_message) {
+                            if let Some(end) = timers.run_duties(
+                                reader.context.connection(),
+                                last_message,
+                                reader.calls.waiting.is_some(),
+                                || reader.incoming.as_mut().and_then(|i| i.unacknowledged()),
+                            ) {
                                 return end;
                             }
                             if let Some(due) = timers.next_due(last_message, reader.calls.waiting.is_some()) {
-                                rearm(&mut quiet, timer.as_mut(), due);
+                                timers::rearm(&mut quiet, timer.as_mut(), due);
                             }
                         }
                     },

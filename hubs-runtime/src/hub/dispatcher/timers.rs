@@ -1,11 +1,18 @@
 //! The read loop's timed duties: pings, acknowledgements, the client timeout and the
 //! credentials' expiry, all on one timer.
 
+use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::time::{Duration, Instant};
+use tokio::time::{Duration, Instant, Sleep};
 
 use crate::auth::ConnectionUser;
+use crate::connection::Quiet;
+use crate::hub::HubError;
+use crate::lifetime::HubConnection;
+use crate::protocol::SequenceMessage;
+
+use super::End;
 
 /// How often stateful reconnect acknowledges the client's messages.
 pub(super) const ACK_INTERVAL: Duration = Duration::from_secs(1);
@@ -49,6 +56,51 @@ impl Timers {
                 .is_some_and(|user| user.expires_at().is_some())
     }
 
+    /// Does the duties that are due: a ping, an acknowledgement (of the id `unacknowledged`
+    /// gives, if any), or the end of a connection that timed out or whose credentials expired.
+    pub(super) fn run_duties(
+        &mut self,
+        connection: &HubConnection,
+        last_message: Instant,
+        paused: bool,
+        unacknowledged: impl FnOnce() -> Option<u64>,
+    ) -> Option<End> {
+        let now = Instant::now();
+        if self.expired() {
+            return Some(End::Failed(HubError::internal(
+                "AuthenticationExpired",
+                "The connection's credentials expired.",
+            )));
+        }
+        if self.timed_out(last_message, now, paused) {
+            return Some(End::Failed(HubError::internal(
+                "TimeoutException",
+                "The client sent nothing within the client timeout interval.",
+            )));
+        }
+        let protocol = connection.protocol();
+        if self.next_ping.is_some_and(|due| due <= now) {
+            // A connection sent something within the interval needs no ping yet: clients reset
+            // their server timeout on any message. The next is due an interval after that send.
+            // (ASP.NET Core pings every interval whatever it sent.)
+            let since = connection.since_last_sent();
+            if since < self.keep_alive {
+                self.next_ping = Some(now + (self.keep_alive - since));
+            } else {
+                connection.deliver_control(protocol.write_ping());
+                self.next_ping = Some(now + self.keep_alive);
+            }
+        }
+        if self.next_ack.is_some_and(|due| due <= now) {
+            self.next_ack = Some(now + ACK_INTERVAL);
+            if let Some(received) = unacknowledged() {
+                let ack = protocol.write_sequence_message(SequenceMessage::Ack, received);
+                connection.deliver_control(ack);
+            }
+        }
+        None
+    }
+
     /// When the connection's credentials expire, if it closes then.
     fn expiry(&self) -> Option<Instant> {
         let expires_at = self.expiring.as_ref()?.expires_at()?;
@@ -67,5 +119,14 @@ impl Timers {
 
     pub(super) fn timed_out(&self, last_message: Instant, now: Instant, paused: bool) -> bool {
         self.timeout_armed && !paused && last_message + self.client_timeout <= now
+    }
+}
+
+/// Moves the timer to `due`. Polled at once with the gate's waker: tokio does not promise
+/// that a reset timer keeps the waker it had, and a timer already due must be seen.
+pub(super) fn rearm(quiet: &mut Quiet, mut timer: Pin<&mut Sleep>, due: Instant) {
+    timer.as_mut().reset(due);
+    if quiet.poll_one(|cx| timer.poll(cx)).is_ready() {
+        quiet.reopen();
     }
 }
