@@ -359,3 +359,17 @@ export function watchLogLines(server, pattern) {
     },
   };
 }
+
+/** Counts equal values: { value: n }. */
+export function count(values) {
+  const counts = {};
+  for (const v of values) counts[String(v)] = (counts[String(v)] ?? 0) + 1;
+  return counts;
+}
+
+/** { min, p50, max } of numbers (null when empty). */
+export function stats(values) {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0], p50: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1) };
+}
