@@ -3,12 +3,14 @@
 //! fed bytes cut into reads of sizes the input chooses, keeping the rest of a read after an
 //! event as the reader does. The bytes are either raw or frames built from fields (any
 //! opcode, FIN, RSV, mask bit, length form and payload), for which a model of RFC 6455 gives
-//! the exact events expected.
+//! the exact events expected. Each input is read again as the hub's reader reads, joining the
+//! whole messages that follow one another in a read into one event.
 //!
 //! Checked: no panic; every outcome is messages, Pings, then at most one Close or fault,
 //! faults carrying 1002, 1007 or 1009; reads cut differently give the same events as one read
 //! of everything; an unmasked frame fails with 1002; between reads the parser holds at most
-//! the limit plus one control frame's payload and a header.
+//! the limit plus one control frame's payload and a header; joining changes only how the
+//! messages' bytes are grouped, never the bytes, their order, the Pings, the Close or the fault.
 #![no_main]
 
 use arbitrary::{Arbitrary, Result, Unstructured};
@@ -23,7 +25,11 @@ const MAX_CONTROL: usize = 125;
 /// Every event of `input` read in pieces of the sizes `cuts` repeats, as the reader would see
 /// them, up to the first Close or fault.
 fn events(input: &[u8], cuts: &[usize], limit: usize) -> Vec<Event> {
-    let mut parser = Parser::new(limit);
+    events_of(Parser::new(limit), input, cuts, limit)
+}
+
+/// [`events`], read by `parser`.
+fn events_of(mut parser: Parser, input: &[u8], cuts: &[usize], limit: usize) -> Vec<Event> {
     let mut events = Vec::new();
     let mut pending: Vec<u8> = Vec::new();
     let (mut at, mut cut) = (0, 0);
@@ -249,6 +255,18 @@ fn model(frames: &[Frame], limit: usize) -> Vec<(u8, u16, Vec<u8>)> {
     out
 }
 
+/// The events with each run of messages as one: what joining whole messages may change.
+fn messages_merged(events: &[Event]) -> Vec<(u8, u16, Vec<u8>)> {
+    let mut merged: Vec<(u8, u16, Vec<u8>)> = Vec::new();
+    for event in flatten(events) {
+        match (merged.last_mut(), event) {
+            (Some((0, _, run)), (0, _, bytes)) => run.extend(bytes),
+            (_, event) => merged.push(event),
+        }
+    }
+    merged
+}
+
 fn flatten(events: &[Event]) -> Vec<(u8, u16, Vec<u8>)> {
     events
         .iter()
@@ -291,6 +309,17 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     assert_eq!(cut, whole, "reads cut in {cuts:?} change the events");
     let byte_by_byte = events(&input, &[1], limit);
     assert_eq!(byte_by_byte, whole, "reads of one byte change the events");
+    // Joined, a message may pass the limit (each of its parts is within it): the shape is
+    // checked on the events read alone, the bytes here.
+    for cuts in [&[input.len()][..], &cuts] {
+        let joined = events_of(Parser::joining(limit), &input, cuts, limit);
+        assert!(joined.len() <= whole.len(), "joining made more events");
+        assert_eq!(
+            messages_merged(&joined),
+            messages_merged(&whole),
+            "joining whole messages in reads cut in {cuts:?} changes what is read"
+        );
+    }
     if let Some(expected) = expected {
         assert_eq!(flatten(&whole), expected, "events differ from RFC 6455's");
     } else if input.len() >= 2 && input[0] & 0x70 == 0 && input[1] & 0x80 == 0 {

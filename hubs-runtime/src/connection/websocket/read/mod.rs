@@ -175,6 +175,14 @@ impl FuzzParser {
         Self(Parser::new(limit))
     }
 
+    /// The same, reading as it does for a handler that delimits its messages: whole messages
+    /// that follow one another in a read come as one event.
+    pub fn joining(limit: usize) -> Self {
+        let mut parser = Parser::new(limit);
+        parser.together = true;
+        Self(parser)
+    }
+
     /// Parses `input` up to the first event; returns the bytes used and that event.
     pub fn parse(&mut self, input: &[u8]) -> (usize, Option<Event>) {
         self.0.parse(input)
