@@ -110,14 +110,14 @@ impl Timers {
         Some(Instant::now() + left)
     }
 
-    pub(super) fn expired(&self) -> bool {
+    fn expired(&self) -> bool {
         self.expiring
             .as_ref()
             .and_then(|user| user.expires_at())
             .is_some_and(|at| at <= std::time::SystemTime::now())
     }
 
-    pub(super) fn timed_out(&self, last_message: Instant, now: Instant, paused: bool) -> bool {
+    fn timed_out(&self, last_message: Instant, now: Instant, paused: bool) -> bool {
         self.timeout_armed && !paused && last_message + self.client_timeout <= now
     }
 }
