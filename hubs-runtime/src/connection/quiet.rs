@@ -62,8 +62,19 @@ impl Quiet {
         cx: &mut Context<'_>,
         poll_waits: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
+        self.poll_waking(cx.waker(), poll_waits)
+    }
+
+    /// [`poll`](Self::poll), with `waker` (one that wakes this task) woken when a wait ends.
+    /// The futures of one task share the registration: when they register the same waker it
+    /// is kept, where different ones would each replace the other's with a clone.
+    pub(crate) fn poll_waking<T>(
+        &mut self,
+        waker: &Waker,
+        poll_waits: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
         // Registered before the count is read: a wake after the read wakes this task.
-        self.wakes.task.register(cx.waker());
+        self.wakes.task.register(waker);
         let count = self.wakes.count.load(Ordering::Acquire);
         if self.seen == Some(count) {
             return Poll::Pending;
@@ -136,6 +147,11 @@ impl OwnWaker {
         });
         let waker = Waker::from(Arc::clone(&flag));
         Self { flag, waker }
+    }
+
+    /// This waker, once a poll has told it the task it wakes.
+    pub(crate) fn waker(&self) -> Option<&Waker> {
+        self.flag.task.get().map(|_| &self.waker)
     }
 
     /// Polls with this waker if it woke since the last poll, or if `anyway`; `None` otherwise.

@@ -17,7 +17,7 @@ mod wire;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -168,9 +168,10 @@ impl Future for Connection {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
         if let Some(application) = this.application {
-            // The application's quiet waits share their waker with the writer's, which
-            // registers after it: a wake of theirs may come by the task's own waker, so the
-            // application is polled whenever the count of quiet wakes moved.
+            // The application's quiet waits share their registration with the writer's: a
+            // wake of theirs comes by whichever waker was registered last (the task's own
+            // once the application is done), so the application is polled whenever the count
+            // of quiet wakes moved.
             let quiet = this.writer.as_ref().get_ref().quiet.wakes();
             let polled = this
                 .application_waker
@@ -187,7 +188,14 @@ impl Future for Connection {
                 }
             }
         }
-        if !*this.writer_done && this.writer.as_mut().poll(cx).is_ready() {
+        // The writer's quiet waits register the application's waker while it runs, the
+        // waker the application's own quiet waits register: one waker kept, not the task's
+        // and the application's replacing each other (a clone and a drop per message).
+        let quiet_waker = match this.application {
+            Some(_) => this.application_waker.waker(),
+            None => None,
+        };
+        if !*this.writer_done && this.writer.as_mut().poll_waking(cx, quiet_waker).is_ready() {
             // The socket is closed or gone; the application (if still running) sees its
             // input end.
             *this.writer_done = true;
@@ -232,15 +240,21 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl Future for Writer {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+impl Writer {
+    /// Writes what is queued; `Ready` once the socket is closed or gone. `quiet_waker` (one
+    /// that wakes this task; else the task's own) is woken when the writer's quiet waits end.
+    fn poll_waking(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        quiet_waker: Option<&Waker>,
+    ) -> Poll<()> {
         let mut this = self.project();
         if !*this.aborting
             && this
                 .quiet
-                .poll(cx, |cx| this.aborted.as_mut().poll(cx))
+                .poll_waking(quiet_waker.unwrap_or(cx.waker()), |cx| {
+                    this.aborted.as_mut().poll(cx)
+                })
                 .is_ready()
         {
             *this.aborting = true;
