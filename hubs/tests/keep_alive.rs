@@ -94,3 +94,13 @@ async fn a_connection_sent_messages_within_every_interval_is_not_pinged() {
         "pinged {quiet:?} after the last send"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn with_tokio_time_paused_an_idle_connection_is_still_pinged_every_interval() {
+    // A test of a hub may pause Tokio's time and let it run ahead: the keep-alive follows
+    // that clock, though each send is stamped on the kernel's (which barely moves meanwhile).
+    let mut idle = connect().await;
+    let heard = heard_until(&mut idle, Instant::now() + KEEP_ALIVE * 3 + KEEP_ALIVE / 2).await;
+    assert_eq!(pings(&heard), 3, "{heard:?}");
+    assert_eq!(pings(&heard), heard.len(), "only pings: {heard:?}");
+}

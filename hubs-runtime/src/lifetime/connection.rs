@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::{Semaphore, oneshot};
@@ -171,11 +170,11 @@ impl HubConnection {
         self.outbound.end_batch();
     }
 
-    /// How long ago something was last queued for the client (to within the coarse clock's
-    /// few milliseconds): the keep-alive pings only a connection that was sent nothing for its
+    /// When something was last queued for the client, on the coarse clock (to within its few
+    /// milliseconds): the keep-alive pings only a connection that was sent nothing for its
     /// interval.
-    pub(crate) fn since_last_sent(&self) -> Duration {
-        coarse_clock::since(self.last_sent.load(Ordering::Relaxed))
+    pub(crate) fn last_sent(&self) -> u32 {
+        self.last_sent.load(Ordering::Relaxed)
     }
 
     /// Stamps a send. Written only when the clock has moved on, so the line stays clean

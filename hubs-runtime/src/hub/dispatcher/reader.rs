@@ -113,6 +113,7 @@ impl<H: Hub> HubDispatcher<H> {
                 let timers = Timers {
                     keep_alive: self.options.keep_alive_interval,
                     next_ping: pings.then(|| now + self.options.keep_alive_interval),
+                    sent_before_ping: reader.context.connection().last_sent(),
                     // With stateful reconnect, acknowledge what arrived about once a second.
                     next_ack: reader.incoming.is_some().then(|| now + ACK_INTERVAL),
                     client_timeout: self.options.client_timeout_interval,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::time::{Duration, Instant, Sleep};
 
 use crate::auth::ConnectionUser;
+use crate::coarse_clock;
 use crate::connection::Quiet;
 use crate::hub::HubError;
 use crate::lifetime::HubConnection;
@@ -22,6 +23,8 @@ pub(super) struct Timers {
     pub(super) keep_alive: Duration,
     /// `None` without keep-alive.
     pub(super) next_ping: Option<Instant>,
+    /// The connection's last-send stamp when `next_ping` was set (see `run_duties`).
+    pub(super) sent_before_ping: u32,
     /// `None` without stateful reconnect.
     pub(super) next_ack: Option<Instant>,
     pub(super) client_timeout: Duration,
@@ -82,14 +85,18 @@ impl Timers {
         if self.next_ping.is_some_and(|due| due <= now) {
             // A connection sent something within the interval needs no ping yet: clients reset
             // their server timeout on any message. The next is due an interval after that send.
-            // (ASP.NET Core pings every interval whatever it sent.)
-            let since = connection.since_last_sent();
-            if since < self.keep_alive {
+            // (ASP.NET Core pings every interval whatever it sent.) With nothing sent since the
+            // ping was set, the interval has passed on the timer's clock: Tokio's, which a
+            // test may pause and run ahead while the coarse clock of the stamps stands still.
+            let stamp = connection.last_sent();
+            let since = coarse_clock::since(stamp);
+            if stamp != self.sent_before_ping && since < self.keep_alive {
                 self.next_ping = Some(now + (self.keep_alive - since));
             } else {
                 connection.deliver_control(protocol.write_ping());
                 self.next_ping = Some(now + self.keep_alive);
             }
+            self.sent_before_ping = connection.last_sent();
         }
         if self.next_ack.is_some_and(|due| due <= now) {
             self.next_ack = Some(now + ACK_INTERVAL);
