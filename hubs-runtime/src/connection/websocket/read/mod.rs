@@ -95,13 +95,11 @@ impl FrameReader {
     /// `together`: whole messages that follow one another in a read are handed on as one
     /// (see `ConnectionHandler::delimits_messages`).
     pub(super) fn new(io: ReadIo, early: Vec<u8>, limit: usize, together: bool) -> Self {
-        let mut parser = Parser::new(limit);
-        parser.together = together;
         Self {
             io,
             pending: early,
             pending_at: 0,
-            parser,
+            parser: Parser::with_joining(limit, together),
             ended: false,
         }
     }
@@ -178,9 +176,7 @@ impl FuzzParser {
     /// The same, reading as it does for a handler that delimits its messages: whole messages
     /// that follow one another in a read come as one event.
     pub fn joining(limit: usize) -> Self {
-        let mut parser = Parser::new(limit);
-        parser.together = true;
-        Self(parser)
+        Self(Parser::with_joining(limit, true))
     }
 
     /// Parses `input` up to the first event; returns the bytes used and that event.
@@ -207,6 +203,14 @@ impl Parser {
             message: None,
             control: Vec::new(),
             limit,
+        }
+    }
+
+    /// A parser that, with `together`, joins the whole messages that follow one another.
+    fn with_joining(limit: usize, together: bool) -> Self {
+        Self {
+            together,
+            ..Self::new(limit)
         }
     }
 

@@ -230,9 +230,7 @@ async fn messages_that_came_in_one_read_are_taken_in_place() {
 
 /// A parser whose handler tells its messages apart (`ConnectionHandler::delimits_messages`).
 fn together(limit: usize) -> Parser {
-    let mut parser = Parser::new(limit);
-    parser.together = true;
-    parser
+    Parser::with_joining(limit, true)
 }
 
 #[test]
