@@ -169,7 +169,12 @@ pub(crate) async fn disconnect(common: &Common, args: &Args) -> io::Result<Value
     let holders: usize = args.get("holders", 100);
     let conns: usize = args.get("conns", 1000);
     let per_conn: usize = args.get("per-conn", 5);
-    let per_holder = groups.div_ceil(holders);
+    // With no holders each leaving connection joins groups of its own (as an app's group per
+    // user or per document), so every disconnect empties its groups.
+    let (per_holder, existing) = match holders {
+        0 => (0, conns * per_conn),
+        _ => (groups.div_ceil(holders), groups.div_ceil(holders) * holders),
+    };
     let closed = Rc::new(Cell::new(0u64));
     // Holders keep `groups` groups in existence.
     let held: Vec<Conn> = stream::iter(0..holders)
@@ -194,7 +199,10 @@ pub(crate) async fn disconnect(common: &Common, args: &Args) -> io::Result<Value
     let leaving: Vec<Conn> = stream::iter(0..conns)
         .map(|i| async move {
             let mut conn = client::connect(&common.endpoint, None).await?;
-            let prefix = format!("h{}-", i % holders);
+            let prefix = match holders {
+                0 => format!("c{i}-"),
+                _ => format!("h{}-", i % holders),
+            };
             conn.call(&flavor.join_many_frame(&prefix, per_conn as u64))
                 .await?;
             Ok::<_, io::Error>(conn)
@@ -238,7 +246,7 @@ pub(crate) async fn disconnect(common: &Common, args: &Args) -> io::Result<Value
     let elapsed = last.at.duration_since(before.at).as_secs_f64();
     let cpu = (last.cpu_since(&before) as f64 - idle_rate * elapsed).max(0.0) as u64;
     Ok(json!({
-        "groups": holders * per_holder,
+        "groups": existing,
         "disconnects": conns,
         "server_cpu_ns": cpu,
         "cpu_us_per_disconnect": cpu as f64 / 1000.0 / conns as f64,

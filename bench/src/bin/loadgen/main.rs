@@ -26,7 +26,9 @@
 //!   closed it);
 //! - `disconnect --groups 2000 [--holders 100] [--conns 1000] [--per-conn 5]
 //!   [--idle-window 1]`: CPU per disconnect of connections in `per-conn` groups each, with
-//!   `groups` groups existing (less the server's idle CPU, measured over `idle-window`).
+//!   `groups` groups existing (less the server's idle CPU, measured over `idle-window`);
+//!   `--holders 0`: each connection joins `per-conn` groups of its own instead (`--groups`
+//!   unused), so that its disconnect empties them.
 
 mod conns;
 mod echo;

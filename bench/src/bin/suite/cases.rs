@@ -350,10 +350,11 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
         timeout: Duration::from_secs(180),
     });
 
-    // (h) disconnect cost with few and many groups.
+    // (h) disconnect cost with few and many groups, and with groups of its own that each
+    // disconnect empties (`--holders 0`).
     let group_counts: &[&str] = match cfg.smoke {
-        true => &["20", "200"],
-        false => &["2000", "50000"],
+        true => &["20", "200", "own"],
+        false => &["2000", "50000", "own"],
     };
     let leaving = match (cfg.smoke, cfg.quick) {
         (true, _) => "10",
@@ -362,9 +363,13 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
     };
     let holders = if cfg.smoke { "4" } else { "100" };
     for &groups in group_counts {
+        let (name, groups, holders) = match groups {
+            "own" => ("each alone in its groups".to_owned(), "0", "0"),
+            _ => (format!("{groups} groups exist"), groups, holders),
+        };
         out.push(Case {
             section: "disconnect",
-            name: format!("{groups} groups exist"),
+            name,
             workload: "disconnect",
             args: words(&[
                 "--groups",

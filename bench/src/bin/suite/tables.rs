@@ -333,10 +333,15 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
                 ratio_cell(&ratios(case, "disconnect", "hubs", &peers_in(case))),
             ));
         }
-        if cases.len() == 2 {
+        // Growth compares the two cases that differ only in how many groups exist.
+        let existing: Vec<_> = cases
+            .iter()
+            .filter(|(name, _)| name.ends_with("groups exist"))
+            .collect();
+        if let [(_, few), (_, many)] = existing[..] {
             let growth = |c: &str| {
-                let a = column_median(&cases[0].1, c, "disconnect")?;
-                let b = column_median(&cases[1].1, c, "disconnect")?;
+                let a = column_median(few, c, "disconnect")?;
+                let b = column_median(many, c, "disconnect")?;
                 Some(b / a)
             };
             push(format!(
