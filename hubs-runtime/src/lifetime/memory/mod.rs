@@ -2,6 +2,7 @@
 //! every other manager (see [`HubLifetimeManager::local`]).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -15,7 +16,59 @@ use crate::protocol::Protocol;
 /// Connections by id. Ids are the server's own random strings, so a fast keyed hash serves
 /// (a client cannot choose keys to collide); maps keyed by group and user names, which
 /// clients choose, keep std's SipHash.
-type Members = HashMap<Arc<str>, Arc<HubConnection>, rapidhash::fast::RandomState>;
+type Connections = HashMap<Arc<str>, Arc<HubConnection>, rapidhash::fast::RandomState>;
+
+/// The connections here of one group or user: never none (the entry goes with its last).
+/// Most have one (a group per user or per document, a user with one tab), kept without a
+/// table of its own: joining and leaving it allocate and free nothing besides its name.
+enum Members {
+    One(Arc<HubConnection>),
+    /// Two or more.
+    Many(Connections),
+}
+
+impl Members {
+    /// Adds a connection, or replaces the one with its id.
+    fn insert(&mut self, connection: Arc<HubConnection>) {
+        match self {
+            Members::Many(many) => {
+                many.insert(Arc::clone(connection.id_arc()), connection);
+            }
+            Members::One(one) if one.id() == connection.id() => *one = connection,
+            Members::One(one) => {
+                let mut many = Connections::with_capacity_and_hasher(2, Default::default());
+                for member in [Arc::clone(one), connection] {
+                    many.insert(Arc::clone(member.id_arc()), member);
+                }
+                *self = Members::Many(many);
+            }
+        }
+    }
+
+    /// Removes a connection; returns whether none is left, for the caller to drop the entry.
+    fn remove(&mut self, connection_id: &str) -> bool {
+        match self {
+            Members::One(one) => one.id() == connection_id,
+            Members::Many(many) => {
+                many.remove(connection_id);
+                // Back to one: its table is freed.
+                if many.len() == 1
+                    && let Some(last) = many.values().next().cloned()
+                {
+                    *self = Members::One(last);
+                }
+                false
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Members::One(_) => 1,
+            Members::Many(many) => many.len(),
+        }
+    }
+}
 
 /// The most connections a delivery writes to itself (see [`InMemoryLifetimeManager::deliver`]).
 const DIRECT_FAN_OUT: usize = 16;
@@ -28,7 +81,7 @@ const DIRECT_FAN_OUT: usize = 16;
 /// connection here, which is when a backplane subscribes and unsubscribes.
 #[derive(Default)]
 pub struct InMemoryLifetimeManager {
-    connections: RwLock<Members>,
+    connections: RwLock<Connections>,
     groups: RwLock<HashMap<Arc<str>, Members>>,
     users: RwLock<HashMap<Arc<str>, Members>>,
     per_protocol: [AtomicUsize; Protocol::COUNT],
@@ -78,6 +131,13 @@ impl Recipients<'_> {
             .for_each(|c| self.add(c));
     }
 
+    fn add_members(&mut self, members: &Members, except: &[String]) {
+        match members {
+            Members::One(one) => self.add_all(std::iter::once(one), except),
+            Members::Many(many) => self.add_all(many.values(), except),
+        }
+    }
+
     fn add(&mut self, connection: &Arc<HubConnection>) {
         if self.many {
             connection.deliver_in_fan_out(self.message);
@@ -100,16 +160,38 @@ impl Recipients<'_> {
     }
 }
 
-/// Removes `connection_id` from `map[key]`; returns whether that emptied (and removed) it.
-fn remove_member(map: &mut HashMap<Arc<str>, Members>, key: &str, connection_id: &str) -> bool {
-    if let Some(members) = map.get_mut(key) {
-        members.remove(connection_id);
-        if members.is_empty() {
-            map.remove(key);
-            return true;
+/// Adds `connection` to `map[key]`; returns whether it is the first there.
+fn add_member(
+    map: &mut HashMap<Arc<str>, Members>,
+    key: Arc<str>,
+    connection: Arc<HubConnection>,
+) -> bool {
+    match map.entry(key) {
+        Entry::Occupied(mut members) => {
+            members.get_mut().insert(connection);
+            false
+        }
+        Entry::Vacant(entry) => {
+            entry.insert(Members::One(connection));
+            true
         }
     }
-    false
+}
+
+/// Removes `connection_id` from `map[key]`, finding it by one hash of the name; returns the
+/// name when that left no member there (the entry is then removed).
+fn remove_member(
+    map: &mut HashMap<Arc<str>, Members>,
+    key: Arc<str>,
+    connection_id: &str,
+) -> Option<Arc<str>> {
+    let Entry::Occupied(mut members) = map.entry(key) else {
+        return None;
+    };
+    members
+        .get_mut()
+        .remove(connection_id)
+        .then(|| members.remove_entry().0)
 }
 
 impl InMemoryLifetimeManager {
@@ -145,7 +227,7 @@ impl InMemoryLifetimeManager {
 
     /// How many connections user `user` has here.
     pub fn user_connection_count(&self, user: &str) -> usize {
-        read(&self.users).get(user).map_or(0, HashMap::len)
+        read(&self.users).get(user).map_or(0, Members::len)
     }
 
     /// The users with a connection here.
@@ -182,9 +264,7 @@ impl InMemoryLifetimeManager {
         let mut first_of_user = false;
         if let Some(user) = connection.user() {
             let mut users = write(&self.users);
-            let members = users.entry(Arc::clone(user)).or_default();
-            first_of_user = members.is_empty();
-            members.insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
+            first_of_user = add_member(&mut users, Arc::clone(user), Arc::clone(&connection));
         }
         write(&self.connections).insert(Arc::clone(connection.id_arc()), connection);
         first_of_user
@@ -203,17 +283,21 @@ impl InMemoryLifetimeManager {
         };
         let mut departure = Departure::default();
         if !groups.is_empty() {
+            let count = groups.len();
+            let emptied = &mut departure.emptied_groups;
             let mut all_groups = write(&self.groups);
-            for group in groups {
-                if remove_member(&mut all_groups, &group, id) {
-                    departure.emptied_groups.push(group);
+            for (seen, group) in groups.into_iter().enumerate() {
+                if let Some(group) = remove_member(&mut all_groups, group, id) {
+                    // Sized once, for at most the groups still to see.
+                    if emptied.capacity() == 0 {
+                        emptied.reserve_exact(count - seen);
+                    }
+                    emptied.push(group);
                 }
             }
         }
-        if let Some(user) = connection.user()
-            && remove_member(&mut write(&self.users), user, id)
-        {
-            departure.emptied_user = Some(Arc::clone(user));
+        if let Some(user) = connection.user() {
+            departure.emptied_user = remove_member(&mut write(&self.users), Arc::clone(user), id);
         }
         departure
     }
@@ -227,7 +311,7 @@ impl InMemoryLifetimeManager {
         };
         let in_map = |map: &RwLock<HashMap<Arc<str>, Members>>, key: &str, except, to: &mut _| {
             if let Some(members) = read(map).get(key) {
-                Recipients::add_all(to, members.values(), except);
+                Recipients::add_members(to, members, except);
             }
         };
         match target {
@@ -278,9 +362,8 @@ impl InMemoryLifetimeManager {
                 Some((name, _)) => Arc::clone(name),
                 None => group.into(),
             };
-            let members = groups.entry(Arc::clone(&group)).or_default();
-            members.insert(Arc::clone(connection.id_arc()), Arc::clone(&connection));
-            (members.len() == 1, group)
+            let first = add_member(&mut groups, Arc::clone(&group), Arc::clone(&connection));
+            (first, group)
         };
         membership.groups.insert(group);
         first
@@ -293,8 +376,9 @@ impl InMemoryLifetimeManager {
             return false;
         };
         let mut membership = connection.membership();
-        membership.groups.remove(group)
-            && remove_member(&mut write(&self.groups), group, connection_id)
+        membership.groups.take(group).is_some_and(|group| {
+            remove_member(&mut write(&self.groups), group, connection_id).is_some()
+        })
     }
 
     /// Sends an invocation to a connection here and awaits its client's answer.

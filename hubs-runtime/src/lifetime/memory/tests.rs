@@ -138,6 +138,50 @@ async fn first_and_last_members_are_reported_for_subscriptions() {
     assert!(!m.has_user("u") && !m.has_group("g"));
 }
 
+/// A group or user goes from one member (kept without a table) to several and back; each
+/// step reaches exactly its members and reports first and last correctly.
+#[tokio::test]
+async fn groups_and_users_grow_from_one_member_and_shrink_back() {
+    let m = InMemoryLifetimeManager::new();
+    let (a, mut ra) = connection("a", Some("u"), 64 * 1024);
+    let (b, mut rb) = connection("b", Some("u"), 64 * 1024);
+    let (c, mut rc) = connection("c", Some("u"), 64 * 1024);
+    assert!(m.connect(Arc::clone(&a)));
+    assert!(m.add("a", "g"));
+    send(&m, Target::Group("g".into()), "one").await;
+    assert_eq!(texts(received(&mut ra)), ["one"]);
+
+    assert!(!m.connect(Arc::clone(&b)) && !m.connect(Arc::clone(&c)));
+    assert_eq!(m.user_connection_count("u"), 3);
+    assert!(!m.add("b", "g") && !m.add("c", "g"));
+    send(&m, Target::Group("g".into()), "three").await;
+    for rx in [&mut ra, &mut rb, &mut rc] {
+        assert_eq!(texts(received(rx)), ["three"]);
+    }
+
+    // Down to one: only the one left hears, and its leaving empties the group.
+    assert!(!m.remove("a", "g"));
+    let departure = m.disconnect(&b);
+    assert!(departure.emptied_groups.is_empty() && departure.emptied_user.is_none());
+    assert_eq!(m.user_connection_count("u"), 2);
+    send(&m, Target::Group("g".into()), "last").await;
+    send(&m, Target::User("u".into()), "user").await;
+    assert_eq!(texts(received(&mut rc)), ["last", "user"]);
+    assert_eq!(texts(received(&mut ra)), ["user"]);
+    assert!(received(&mut rb).is_empty());
+    assert!(!m.remove("nobody", "g") && !m.remove("a", "g"));
+    assert!(m.remove("c", "g"), "c was g's last member");
+    assert!(!m.has_group("g"));
+
+    // A group that a departure empties is reported once, with the user's last connection.
+    assert!(m.add("c", "h"));
+    assert_eq!(m.disconnect(&a).emptied_user, None);
+    let departure = m.disconnect(&c);
+    assert_eq!(departure.emptied_groups, [Arc::from("h")]);
+    assert_eq!(departure.emptied_user.as_deref(), Some("u"));
+    assert!(!m.has_user("u") && m.group_count() == 0 && m.connection_count() == 0);
+}
+
 #[tokio::test]
 async fn a_full_queue_aborts_only_that_connection() {
     let m = InMemoryLifetimeManager::new();
