@@ -173,7 +173,10 @@ pub(crate) async fn disconnect(common: &Common, args: &Args) -> io::Result<Value
     // user or per document), so every disconnect empties its groups.
     let (per_holder, existing) = match holders {
         0 => (0, conns * per_conn),
-        _ => (groups.div_ceil(holders), groups.div_ceil(holders) * holders),
+        _ => {
+            let per_holder = groups.div_ceil(holders);
+            (per_holder, per_holder * holders)
+        }
     };
     let closed = Rc::new(Cell::new(0u64));
     // Holders keep `groups` groups in existence.

@@ -350,23 +350,23 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
         timeout: Duration::from_secs(180),
     });
 
-    // (h) disconnect cost with few and many groups, and with groups of its own that each
-    // disconnect empties (`--holders 0`).
-    let group_counts: &[&str] = match cfg.smoke {
-        true => &["20", "200", "own"],
-        false => &["2000", "50000", "own"],
+    // (h) disconnect cost with few and many groups held by others, and with groups of its
+    // own that each disconnect empties (no holders).
+    let (few, many, holders) = match cfg.smoke {
+        true => ("20", "200", "4"),
+        false => ("2000", "50000", "100"),
     };
     let leaving = match (cfg.smoke, cfg.quick) {
         (true, _) => "10",
         (false, true) => "500",
         (false, false) => "1000",
     };
-    let holders = if cfg.smoke { "4" } else { "100" };
-    for &groups in group_counts {
-        let (name, groups, holders) = match groups {
-            "own" => ("each alone in its groups".to_owned(), "0", "0"),
-            _ => (format!("{groups} groups exist"), groups, holders),
-        };
+    let shapes = [
+        (format!("{few} groups exist"), few, holders),
+        (format!("{many} groups exist"), many, holders),
+        ("each alone in its groups".to_owned(), "0", "0"),
+    ];
+    for (name, groups, holders) in shapes {
         out.push(Case {
             section: "disconnect",
             name,
