@@ -93,7 +93,7 @@ impl<H: Hub> HubDispatcher<H> {
         &self,
         context: &Context,
         calls: &mut Calls,
-        invocation: Invocation<'_>,
+        invocation: &Invocation<'_>,
         streaming: bool,
     ) {
         let connection = context.connection();
@@ -112,7 +112,7 @@ impl<H: Hub> HubDispatcher<H> {
         let Some(index) = self.lookup(target) else {
             return fail(texts::unknown_method(target));
         };
-        let method = H::METHODS[index];
+        let method = &H::METHODS[index];
         // Refused calls never reach binding or the method (ASP.NET Core checks right after
         // finding the method).
         let rules: [&[crate::hub::AuthorizeRule]; 2] = match method.allow_anonymous {
@@ -164,23 +164,30 @@ impl<H: Hub> HubDispatcher<H> {
 
         let capacity = self.options.stream_buffer_capacity;
         // Most calls upload nothing: no channels, and nothing to add to the uploads.
-        let (senders, channels): (Vec<_>, Vec<_>) = match invocation.stream_ids.is_empty() {
-            true => (Vec::new(), Vec::new()),
-            false => invocation
-                .stream_ids
-                .iter()
-                .map(|stream_id| {
-                    let (sender, receiver) = mpsc::channel(capacity);
-                    (
-                        (stream_id.to_string(), sender),
-                        UploadChannel { receiver, protocol },
-                    )
-                })
-                .unzip(),
+        let (senders, channels): (Option<Vec<_>>, Vec<_>) = match invocation.stream_ids.is_empty() {
+            true => (None, Vec::new()),
+            false => {
+                let (senders, channels) = invocation
+                    .stream_ids
+                    .iter()
+                    .map(|stream_id| {
+                        let (sender, receiver) = mpsc::channel(capacity);
+                        (
+                            (stream_id.to_string(), sender),
+                            UploadChannel { receiver, protocol },
+                        )
+                    })
+                    .unzip();
+                (Some(senders), channels)
+            }
         };
-        let context = context.for_invocation(id, streaming);
+        // The method's context. A call that completes at its first poll (most do) needs no
+        // other; a stream keeps a copy, which shares its cancellation.
+        let method_context = context.for_invocation(id, streaming);
+        let stream_context = streaming.then(|| method_context.clone());
+        let filtered = (!self.filters.is_empty()).then(|| method_context.clone());
         let mut bindings = Bindings::new(&invocation.arguments, channels);
-        let future = match H::invoke(&self.hub, index, context.clone(), &mut bindings) {
+        let future = match H::invoke(&self.hub, index, method_context, &mut bindings) {
             Ok(future) => future,
             Err(error) => {
                 // The deserializer's message may quote the argument: only its index is logged.
@@ -195,25 +202,28 @@ impl<H: Hub> HubDispatcher<H> {
             }
         };
         // Filters get their own copy of the arguments; without filters nothing is copied.
-        let future = if self.filters.is_empty() {
-            future
-        } else {
-            let hub = self.hub.clone();
-            let call = HubInvocation::new(
-                hub,
-                self.hub_name,
-                context.clone(),
-                method.name,
-                &invocation.arguments,
-            );
-            self.filters.around_invocation(call, future)
+        let mut future = match filtered {
+            None => future,
+            Some(filtered) => {
+                let hub = self.hub.clone();
+                let call = HubInvocation::new(
+                    hub,
+                    self.hub_name,
+                    filtered,
+                    method.name,
+                    &invocation.arguments,
+                );
+                self.filters.around_invocation(call, future)
+            }
         };
-        if !senders.is_empty() {
+        if let Some(senders) = senders {
             calls.uploads.extend(senders);
         }
-        let call = Call {
+        let policy_pending = authorization.is_some();
+        // What the call keeps when it outlives this step.
+        let call = |future| Call {
             future,
-            context,
+            context: stream_context.unwrap_or_else(|| context.for_invocation(id, false)),
             name: if target == method.name {
                 Cow::Borrowed(method.name)
             } else {
@@ -224,27 +234,98 @@ impl<H: Hub> HubDispatcher<H> {
         };
         // Streaming calls and calls with uploads take no slot; others run when one is free,
         // and until then the loop reads nothing more.
-        if streaming || method.uploads > 0 {
-            return self.start(call, Slot::Unlimited, &mut calls.running);
-        }
-        if calls
+        let slot = if streaming || method.uploads > 0 {
+            Slot::Unlimited
+        } else if calls
             .slots
             .as_ref()
             .is_none_or(|s| s.available_permits() > 0)
         {
-            let slot = Slot::Free {
+            Slot::Free {
                 slots: &mut calls.slots,
                 limit: self.options.maximum_parallel_invocations_per_client,
-            };
-            self.start(call, slot, &mut calls.running)
+            }
         } else {
-            calls.waiting = Some(Box::new(call));
+            calls.waiting = Some(Box::new(call(future)));
+            return;
+        };
+        let span = self.span(target, id);
+        if !streaming
+            && !policy_pending
+            && self.completes_inline(&mut future, connection, id, target, &span)
+        {
+            return;
         }
+        self.spawn(call(future), slot, &mut calls.running, span);
     }
 
-    /// Runs a bound call and sends its Completion: at once when it finishes without waiting
-    /// (most calls do), otherwise as its own task.
-    pub(super) fn start(&self, call: Call, slot: Slot<'_>, running: &mut Option<Running>) {
+    /// Runs a call that waited for its slot, and sends its Completion.
+    pub(super) fn start(&self, mut call: Call, slot: Slot<'_>, running: &mut Option<Running>) {
+        let span = self.span(&call.name, call.context.invocation_id());
+        let connection = call.context.connection();
+        if !call.streaming
+            && call.authorization.is_none()
+            && self.completes_inline(
+                &mut call.future,
+                connection,
+                call.context.invocation_id(),
+                &call.name,
+                &span,
+            )
+        {
+            // The slot it holds is given back now, after its completion was queued.
+            return;
+        }
+        self.spawn(call, slot, running, span)
+    }
+
+    /// A span per invocation for debugging (disabled, and free, below debug level).
+    fn span(&self, name: &str, id: Option<&str>) -> tracing::Span {
+        tracing::debug_span!(
+            "invocation",
+            hub = self.hub_name,
+            method = %name,
+            invocation_id = id.unwrap_or_default(),
+            outcome = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+        )
+    }
+
+    /// Polls a call once, without a task, when nothing traces it, and sends its Completion if
+    /// it finished. One that waits moves to its own task (see [`spawn`](Self::spawn)), whose
+    /// first poll registers the task's waker in place of this no-op one.
+    fn completes_inline(
+        &self,
+        future: &mut MethodFuture,
+        connection: &HubConnection,
+        id: Option<&str>,
+        name: &str,
+        span: &tracing::Span,
+    ) -> bool {
+        if !span.is_disabled() {
+            return false;
+        }
+        let mut first = std::task::Context::from_waker(std::task::Waker::noop());
+        let outcome =
+            match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut first))) {
+                Ok(Poll::Pending) => return false,
+                Ok(Poll::Ready(outcome)) => Ok(outcome),
+                Err(panic) => Err(panic),
+            };
+        let detailed = self.options.enable_detailed_errors;
+        let call = (self.hub_name, name);
+        completion(connection, id, call, None, Some(outcome), detailed, deliver);
+        true
+    }
+
+    /// Runs a call as its own task, sending its Completion when it ends.
+    fn spawn(
+        &self,
+        call: Call,
+        slot: Slot<'_>,
+        running: &mut Option<Running>,
+        span: tracing::Span,
+    ) {
         let detailed = self.options.enable_detailed_errors;
         // Only a stream can be cancelled by the client, and only a stream is tracked as running.
         let (cancel, running) = match call.streaming {
@@ -260,15 +341,6 @@ impl<H: Hub> HubDispatcher<H> {
             lock(running).insert(id.to_owned(), cancel.clone());
         }
         let hub = self.hub_name;
-        // A span per invocation for debugging (disabled, and free, below debug level).
-        let span = tracing::debug_span!(
-            "invocation",
-            hub,
-            method = %call.name,
-            invocation_id = call.context.invocation_id().unwrap_or_default(),
-            outcome = tracing::field::Empty,
-            duration_us = tracing::field::Empty,
-        );
         let started = (!span.is_disabled()).then(std::time::Instant::now);
         let Call {
             future,
@@ -277,26 +349,9 @@ impl<H: Hub> HubDispatcher<H> {
             streaming,
             authorization,
         } = call;
-        let mut future = AssertUnwindSafe(future).catch_unwind();
-        // The common case takes no task: no policy to wait for, not a stream, not traced, and
-        // a method that completes at its first poll. One that waits moves to its own task,
-        // whose first poll registers the task's waker in place of this no-op one.
+        let future = AssertUnwindSafe(future).catch_unwind();
+        // Whether `completes_inline` polled it already.
         let inline = !streaming && authorization.is_none() && started.is_none();
-        if inline {
-            let mut first = std::task::Context::from_waker(std::task::Waker::noop());
-            if let Poll::Ready(outcome) = future.poll_unpin(&mut first) {
-                completion(
-                    &context,
-                    (hub, &name),
-                    false,
-                    Some(outcome),
-                    detailed,
-                    deliver,
-                );
-                // A slot it holds is given back now, after its completion was queued.
-                return;
-            }
-        }
         let traced = started.is_some().then(|| span.clone());
         let permit = slot.take();
         let task = async move {
@@ -343,15 +398,33 @@ impl<H: Hub> HubDispatcher<H> {
                 span.record("outcome", ended);
                 span.record("duration_us", started.elapsed().as_micros() as u64);
             }
+            let connection = context.connection();
+            let id = context.invocation_id();
             if !streaming {
-                completion(&context, (hub, &name), false, outcome, detailed, deliver);
+                completion(
+                    connection,
+                    id,
+                    (hub, &name),
+                    None,
+                    outcome,
+                    detailed,
+                    deliver,
+                );
                 return;
             }
             let write = |connection: &HubConnection, id: &str, outcome: CompletionOutcome<'_>| {
                 connection.protocol().write_completion(id, outcome)
             };
-            if let Some(frame) = completion(&context, (hub, &name), true, outcome, detailed, write)
-            {
+            let started = Some(context.stream_started());
+            if let Some(frame) = completion(
+                connection,
+                id,
+                (hub, &name),
+                started,
+                outcome,
+                detailed,
+                write,
+            ) {
                 // After the items, which may still be waiting for room in the queue.
                 context.connection().deliver_paced(frame).await;
             }
@@ -372,30 +445,30 @@ impl<H: Hub> HubDispatcher<H> {
 }
 
 /// What a finished invocation sends: its Completion (none for a call without an id), after
-/// logging a failure, made by `send`. `outcome` is `None` for a cancelled stream.
+/// logging a failure, made by `send`. `stream_started` is `None` for a call that is not a
+/// stream, and `outcome` is `None` for a cancelled stream.
 fn completion<R>(
-    context: &Context,
+    connection: &HubConnection,
+    id: Option<&str>,
     (hub, name): (&str, &str),
-    streaming: bool,
+    stream_started: Option<bool>,
     outcome: Option<std::thread::Result<Result<Encoded, HubError>>>,
     detailed: bool,
     send: impl FnOnce(&HubConnection, &str, CompletionOutcome<'_>) -> R,
 ) -> Option<R> {
-    let id = context.invocation_id();
     let result = match outcome {
         None => Ok(Encoded::default()),
         Some(outcome) => outcome.unwrap_or_else(|panic| Err(panic_error(&*panic))),
     };
-    let connection = context.connection();
     if let Err(error) = &result {
         // The error as the method (or a filter) made it; never the arguments.
         tracing::error!(hub, method = %name, connection_id = %connection.id(), %error, "hub method failed");
     }
     let sent = match result {
-        Ok(_) if streaming => send(connection, id?, CompletionOutcome::Empty),
+        Ok(_) if stream_started.is_some() => send(connection, id?, CompletionOutcome::Empty),
         Ok(value) => send(connection, id?, CompletionOutcome::Result(&value)),
         Err(error) => {
-            let text = if streaming && context.stream_started() {
+            let text = if stream_started == Some(true) {
                 texts::streaming_failed(&error, detailed)
             } else {
                 texts::invocation_failed(name, &error, detailed)

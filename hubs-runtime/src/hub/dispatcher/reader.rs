@@ -360,14 +360,14 @@ impl<H: Hub> HubDispatcher<H> {
             }
             match message {
                 HubMessage::Invocation(invocation) => {
-                    self.invoke(reader.context, &mut reader.calls, invocation, false);
+                    self.invoke(reader.context, &mut reader.calls, &invocation, false);
                     if reader.calls.waiting.is_some() {
                         // No slot: what follows is read once the call has one.
                         return Ok((offset, None));
                     }
                 }
                 HubMessage::StreamInvocation(invocation) => {
-                    self.invoke(reader.context, &mut reader.calls, invocation, true)
+                    self.invoke(reader.context, &mut reader.calls, &invocation, true)
                 }
                 HubMessage::StreamItem {
                     invocation_id,
