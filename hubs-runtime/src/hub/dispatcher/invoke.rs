@@ -250,33 +250,24 @@ impl<H: Hub> HubDispatcher<H> {
             return;
         };
         let span = self.span(target, id);
-        if !streaming
-            && !policy_pending
-            && self.completes_inline(&mut future, connection, id, target, &span)
-        {
+        let inline = polls_inline(streaming, policy_pending, &span);
+        if inline && self.completes_inline(&mut future, connection, id, target) {
             return;
         }
-        self.spawn(call(future), slot, &mut calls.running, span);
+        self.spawn(call(future), slot, &mut calls.running, span, inline);
     }
 
     /// Runs a call that waited for its slot, and sends its Completion.
     pub(super) fn start(&self, mut call: Call, slot: Slot<'_>, running: &mut Option<Running>) {
         let span = self.span(&call.name, call.context.invocation_id());
+        let inline = polls_inline(call.streaming, call.authorization.is_some(), &span);
         let connection = call.context.connection();
-        if !call.streaming
-            && call.authorization.is_none()
-            && self.completes_inline(
-                &mut call.future,
-                connection,
-                call.context.invocation_id(),
-                &call.name,
-                &span,
-            )
-        {
+        let id = call.context.invocation_id();
+        if inline && self.completes_inline(&mut call.future, connection, id, &call.name) {
             // The slot it holds is given back now, after its completion was queued.
             return;
         }
-        self.spawn(call, slot, running, span)
+        self.spawn(call, slot, running, span, inline)
     }
 
     /// A span per invocation for debugging (disabled, and free, below debug level).
@@ -291,20 +282,16 @@ impl<H: Hub> HubDispatcher<H> {
         )
     }
 
-    /// Polls a call once, without a task, when nothing traces it, and sends its Completion if
-    /// it finished. One that waits moves to its own task (see [`spawn`](Self::spawn)), whose
-    /// first poll registers the task's waker in place of this no-op one.
+    /// Polls a call once, without a task, and sends its Completion if it finished. One that
+    /// waits moves to its own task (see [`spawn`](Self::spawn)), whose first poll registers
+    /// the task's waker in place of this no-op one.
     fn completes_inline(
         &self,
         future: &mut MethodFuture,
         connection: &HubConnection,
         id: Option<&str>,
         name: &str,
-        span: &tracing::Span,
     ) -> bool {
-        if !span.is_disabled() {
-            return false;
-        }
         let mut first = std::task::Context::from_waker(std::task::Waker::noop());
         let outcome =
             match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut first))) {
@@ -318,13 +305,15 @@ impl<H: Hub> HubDispatcher<H> {
         true
     }
 
-    /// Runs a call as its own task, sending its Completion when it ends.
+    /// Runs a call as its own task, sending its Completion when it ends. `polled`: it was
+    /// polled once already ([`polls_inline`]).
     fn spawn(
         &self,
         call: Call,
         slot: Slot<'_>,
         running: &mut Option<Running>,
         span: tracing::Span,
+        polled: bool,
     ) {
         let detailed = self.options.enable_detailed_errors;
         // Only a stream can be cancelled by the client, and only a stream is tracked as running.
@@ -350,8 +339,6 @@ impl<H: Hub> HubDispatcher<H> {
             authorization,
         } = call;
         let future = AssertUnwindSafe(future).catch_unwind();
-        // Whether `completes_inline` polled it already.
-        let inline = !streaming && authorization.is_none() && started.is_none();
         let traced = started.is_some().then(|| span.clone());
         let permit = slot.take();
         let task = async move {
@@ -433,8 +420,9 @@ impl<H: Hub> HubDispatcher<H> {
             Some(span) => Box::pin(task.instrument(span)),
             None => Box::pin(task),
         };
-        if !streaming && !inline {
-            // As above: a policy decided at once and a traced call take no task either.
+        if !streaming && !polled {
+            // A call not polled where it started (a policy to decide, a trace) takes no task
+            // either when it finishes at its first poll.
             let mut first = std::task::Context::from_waker(std::task::Waker::noop());
             if task.as_mut().poll(&mut first).is_ready() {
                 return;
@@ -442,6 +430,12 @@ impl<H: Hub> HubDispatcher<H> {
         }
         tokio::spawn(task);
     }
+}
+
+/// Whether a call is polled once where it is started, before it takes a task: not a stream,
+/// no policy still to decide, and not traced (a traced call runs inside its span).
+fn polls_inline(streaming: bool, policy_pending: bool, span: &tracing::Span) -> bool {
+    !streaming && !policy_pending && span.is_disabled()
 }
 
 /// What a finished invocation sends: its Completion (none for a call without an id), after
