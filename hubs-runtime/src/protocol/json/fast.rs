@@ -15,66 +15,45 @@ use crate::protocol::ArgumentValues;
 /// Deeper nesting goes to serde.
 const MAX_DEPTH: usize = 64;
 
-/// The envelope of `json`, if it is one this reader handles.
-pub(super) fn read(json: &str) -> Option<Envelope<'_>> {
+/// Reads the envelope of `json` into `envelope` (all of it `None` before), if it is one this
+/// reader handles; `None` leaves part of it read. Written in place, so the envelope and the
+/// argument list are not moved on their way out.
+pub(super) fn read<'a>(json: &'a str, envelope: &mut Envelope<'a>) -> Option<()> {
     let mut scan = Scanner { json, at: 0 };
-    let mut envelope = Envelope::default();
     // Keys seen, one bit each: serde refuses a key given twice.
     let mut seen = 0u16;
     scan.eat(b'{')?;
     scan.items(b'}', |scan| {
         let key = scan.key()?;
-        scan.eat(b':')?;
         let bit = match key {
-            Key::Type => {
-                envelope.kind = Some(scan.whole_number()?);
-                1
-            }
-            Key::InvocationId => {
-                envelope.invocation_id = Some(Cow::Borrowed(scan.plain_str()?));
-                2
-            }
-            Key::Target => {
-                envelope.target = Some(Cow::Borrowed(scan.plain_str()?));
-                4
-            }
-            Key::Arguments => {
-                envelope.arguments = Some(scan.values()?);
-                8
-            }
-            Key::StreamIds => {
-                envelope.stream_ids = Some(scan.plain_strs()?);
-                16
-            }
-            Key::Error => {
-                envelope.error = Some(Cow::Borrowed(scan.plain_str()?));
-                32
-            }
-            Key::Item => {
-                envelope.item = Some(scan.value(0)?.as_bytes());
-                64
-            }
-            Key::SequenceId => {
-                envelope.sequence_id = Some(scan.whole_number()?);
-                128
-            }
-            Key::Result => {
-                envelope.result = Some(scan.value(0)?.as_bytes());
-                256
-            }
             Key::Headers => return None,
-            Key::Other => {
-                scan.value(0)?;
-                0
-            }
+            Key::Other => 0,
+            key => 1 << key as u16,
         };
         if seen & bit != 0 {
             return None;
         }
         seen |= bit;
+        scan.eat(b':')?;
+        match key {
+            Key::Type => envelope.kind = Some(scan.whole_number()?),
+            Key::InvocationId => {
+                envelope.invocation_id = Some(Cow::Borrowed(scan.plain_str()?));
+            }
+            Key::Target => envelope.target = Some(Cow::Borrowed(scan.plain_str()?)),
+            Key::Arguments => scan.values(envelope.arguments.insert(ArgumentValues::new()))?,
+            Key::StreamIds => envelope.stream_ids = Some(scan.plain_strs()?),
+            Key::Error => envelope.error = Some(Cow::Borrowed(scan.plain_str()?)),
+            Key::Item => envelope.item = Some(scan.value(0)?.as_bytes()),
+            Key::SequenceId => envelope.sequence_id = Some(scan.whole_number()?),
+            Key::Result => envelope.result = Some(scan.value(0)?.as_bytes()),
+            Key::Headers | Key::Other => {
+                scan.value(0)?;
+            }
+        }
         Some(())
     })?;
-    scan.end().then_some(envelope)
+    scan.end().then_some(())
 }
 
 /// The keys of the envelope, and any other.
@@ -188,9 +167,8 @@ impl<'a> Scanner<'a> {
         Some(strings)
     }
 
-    /// An array of JSON values, each as its text.
-    fn values(&mut self) -> Option<ArgumentValues<'a>> {
-        let mut values = ArgumentValues::new();
+    /// An array of JSON values, each as its text, pushed to `values`.
+    fn values(&mut self, values: &mut ArgumentValues<'a>) -> Option<()> {
         self.eat(b'[')?;
         self.items(b']', |scan| {
             scan.skip_whitespace();
@@ -207,8 +185,7 @@ impl<'a> Scanner<'a> {
                 values.push(scan.value(1)?.as_bytes());
             }
             Some(())
-        })?;
-        Some(values)
+        })
     }
 
     /// A key: one of the envelope's, compared in place as it stands (with its closing quote),

@@ -93,14 +93,16 @@ impl<'a> From<WireMessage<'a>> for Envelope<'a> {
     }
 }
 
-/// The envelope of one message (without its separator).
-fn envelope(json: &str) -> Result<Envelope<'_>, ProtocolError> {
-    if let Some(envelope) = fast::read(json) {
-        return Ok(envelope);
+/// Reads the envelope of one message (without its separator) into `envelope`, which starts
+/// empty; the caller's, so that it is not moved on its way to the message.
+fn read_envelope<'a>(json: &'a str, envelope: &mut Envelope<'a>) -> Result<(), ProtocolError> {
+    if fast::read(json, envelope).is_some() {
+        return Ok(());
     }
-    serde_json::from_str::<WireMessage<'_>>(json)
+    *envelope = serde_json::from_str::<WireMessage<'_>>(json)
         .map(Envelope::from)
-        .map_err(|e| ProtocolError::Malformed(format!("Error reading JSON. {e}")))
+        .map_err(|e| ProtocolError::Malformed(format!("Error reading JSON. {e}")))?;
+    Ok(())
 }
 
 /// A key that is present, even with a `null` value (plain `Option` would read `null` as absent).
@@ -172,7 +174,8 @@ impl HubProtocol for JsonProtocol {
         let json = crate::utf8::from_utf8(&input[..end]).map_err(|e| {
             ProtocolError::Malformed(format!("Error reading JSON. The message is not UTF-8: {e}"))
         })?;
-        let wire = envelope(json)?;
+        let mut wire = Envelope::default();
+        read_envelope(json, &mut wire)?;
         let kind = wire.kind.ok_or_else(|| missing("type"))?;
         let message = match kind {
             1 => HubMessage::Invocation(invocation(wire)?),
