@@ -176,9 +176,11 @@ impl<H: Hub> HubDispatcher<H> {
                         let chunk_len = chunk.len();
                         let processed = if buffer.is_empty() {
                             // The common case, a chunk of whole messages: read it where it lies.
-                            self.process(&mut reader, &chunk)
-                                .await
-                                .inspect(|&used| buffer.extend_from_slice(&chunk[used..]))
+                            self.process(&mut reader, &chunk).await.inspect(|&used| {
+                                if let Some(rest) = chunk.get(used..).filter(|rest| !rest.is_empty()) {
+                                    buffer.extend_from_slice(rest);
+                                }
+                            })
                         } else {
                             buffer.extend_from_slice(&chunk);
                             self.process(&mut reader, &buffer)
@@ -325,16 +327,12 @@ impl<H: Hub> HubDispatcher<H> {
             if offset == data.len() {
                 return Ok((offset, None));
             }
-            let parsed = protocol.parse(&data[offset..], limit).map_err(|error| {
-                let kind = match error {
-                    ProtocolError::MessageTooLarge { .. } | ProtocolError::Malformed(_) => {
-                        "InvalidDataException"
-                    }
-                };
-                End::Failed(HubError::internal(kind, error.to_string()))
-            })?;
-            let Some((message, used)) = parsed else {
-                return Ok((offset, None));
+            // Matched where it was returned: a `map_err` and a `let else` each moved the
+            // message once more.
+            let (message, used) = match protocol.parse(&data[offset..], limit) {
+                Ok(Some(parsed)) => parsed,
+                Ok(None) => return Ok((offset, None)),
+                Err(error) => return Err(unreadable(error)),
             };
             offset += used;
             reader.parsed += 1;
@@ -359,15 +357,16 @@ impl<H: Hub> HubDispatcher<H> {
                 }
             }
             match message {
-                HubMessage::Invocation(invocation) => {
-                    self.invoke(reader.context, &mut reader.calls, &invocation, false);
+                // Borrowed where it lies rather than moved out of the message.
+                HubMessage::Invocation(ref invocation) => {
+                    self.invoke(reader.context, &mut reader.calls, invocation, false);
                     if reader.calls.waiting.is_some() {
                         // No slot: what follows is read once the call has one.
                         return Ok((offset, None));
                     }
                 }
-                HubMessage::StreamInvocation(invocation) => {
-                    self.invoke(reader.context, &mut reader.calls, &invocation, true)
+                HubMessage::StreamInvocation(ref invocation) => {
+                    self.invoke(reader.context, &mut reader.calls, invocation, true)
                 }
                 HubMessage::StreamItem {
                     invocation_id,
@@ -457,6 +456,17 @@ impl<H: Hub> HubDispatcher<H> {
             }
         }
     }
+}
+
+/// How the connection ends on a message it cannot read.
+#[cold]
+fn unreadable(error: ProtocolError) -> End {
+    let kind = match error {
+        ProtocolError::MessageTooLarge { .. } | ProtocolError::Malformed(_) => {
+            "InvalidDataException"
+        }
+    };
+    End::Failed(HubError::internal(kind, error.to_string()))
 }
 
 /// An upload item that waits for room in its stream's buffer.
