@@ -67,6 +67,21 @@ fn writes_completions_with_escaped_ids_and_errors() {
 }
 
 #[test]
+fn ids_are_written_as_serde_json_writes_them() {
+    let ids = (0..=0x7fu8)
+        .map(|byte| format!("id{}7", byte as char))
+        .chain(["", "é", "日本", "\u{2028}", "a\\b\"c"].map(String::from));
+    for id in ids {
+        let frame = JsonProtocol::write_completion(&id, CompletionOutcome::Empty);
+        let expected = format!(
+            "{{\"type\":3,\"invocationId\":{}}}\x1e",
+            serde_json::to_string(&id).unwrap()
+        );
+        assert_eq!(&frame[..], expected.as_bytes(), "{id:?}");
+    }
+}
+
+#[test]
 fn reads_escaped_strings() {
     let msg = parse_one("{\"type\":1,\"target\":\"A\\u0042\",\"arguments\":[\"x\\ny\"]}\x1e");
     let HubMessage::Invocation(inv) = msg else {
