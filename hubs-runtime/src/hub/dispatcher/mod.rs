@@ -69,10 +69,11 @@ enum End {
     ClosedByServer(bool),
     /// The transport failed or was aborted; nothing more can be sent.
     TransportGone,
-    /// An error ends the connection; the client may reconnect.
-    Failed(HubError),
+    /// An error ends the connection; the client may reconnect. Boxed, as below: every
+    /// message's result carries an `End`, which stays two words this way.
+    Failed(Box<HubError>),
     /// The connected hook failed; the client should not reconnect.
-    ConnectFailed(HubError),
+    ConnectFailed(Box<HubError>),
 }
 
 impl<H: Hub> HubDispatcher<H> {
@@ -255,9 +256,8 @@ impl<H: Hub> HubDispatcher<H> {
                 .await
             {
                 Ok(Ok(())) => None,
-                // Boxed: this stays in the connection's future while the read loop runs.
-                Ok(Err(error)) => Some(Box::new(End::ConnectFailed(error))),
-                Err(panic) => Some(Box::new(End::ConnectFailed(panic_error(&*panic)))),
+                Ok(Err(error)) => Some(End::ConnectFailed(Box::new(error))),
+                Err(panic) => Some(End::ConnectFailed(Box::new(panic_error(&*panic)))),
             };
             let end = match refused {
                 None => {
@@ -269,14 +269,14 @@ impl<H: Hub> HubDispatcher<H> {
                     self.read_loop(&mut transport, &context, &close_requested, &round, buffer)
                         .await
                 }
-                Some(end) => *end,
+                Some(end) => end,
             };
             // Streams stop, cancellation waits end, awaited client results fail.
             context.close();
             connection.fail_pending_invocations();
 
             let error = match &end {
-                End::Failed(e) | End::ConnectFailed(e) => Some(e.clone()),
+                End::Failed(e) | End::ConnectFailed(e) => Some(HubError::clone(e)),
                 _ => None,
             };
             if AssertUnwindSafe(self.disconnected_hook(context.clone(), error))

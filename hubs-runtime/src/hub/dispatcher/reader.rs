@@ -278,12 +278,17 @@ impl<H: Hub> HubDispatcher<H> {
         reader: &mut Reader<'_>,
         data: &[u8],
         mut offset: usize,
-        mut blocked: BlockedUpload,
+        mut blocked: Box<BlockedUpload>,
     ) -> Result<usize, End> {
         loop {
             // A full upload buffer holds the read loop back, as in ASP.NET Core.
-            let delivered = blocked.upload.send(blocked.item).await.is_ok();
-            if let (false, Some(stream)) = (delivered, blocked.stream) {
+            let BlockedUpload {
+                upload,
+                item,
+                stream,
+            } = *blocked;
+            let delivered = upload.send(item).await.is_ok();
+            if let (false, Some(stream)) = (delivered, stream) {
                 reader.calls.uploads.remove(&stream);
             }
             let (used, next) = self.process_some(reader, &data[offset..])?;
@@ -301,7 +306,7 @@ impl<H: Hub> HubDispatcher<H> {
         &self,
         reader: &mut Reader<'_>,
         data: &[u8],
-    ) -> Result<(usize, Option<BlockedUpload>), End> {
+    ) -> Result<(usize, Option<Box<BlockedUpload>>), End> {
         let mut batch = Batch::default();
         let processed = self.process_messages(reader, data, &mut batch);
         batch.end(reader.context.connection());
@@ -315,7 +320,7 @@ impl<H: Hub> HubDispatcher<H> {
         reader: &mut Reader<'_>,
         data: &[u8],
         batch: &mut Batch,
-    ) -> Result<(usize, Option<BlockedUpload>), End> {
+    ) -> Result<(usize, Option<Box<BlockedUpload>>), End> {
         // Borrowed for as long as the context, not from `reader`: no count taken per message.
         let context = reader.context;
         let connection = context.connection();
@@ -385,7 +390,7 @@ impl<H: Hub> HubDispatcher<H> {
                                     item,
                                     stream: Some(invocation_id.to_string()),
                                 };
-                                return Ok((offset, Some(blocked)));
+                                return Ok((offset, Some(Box::new(blocked))));
                             }
                         }
                     }
@@ -406,7 +411,7 @@ impl<H: Hub> HubDispatcher<H> {
                                     item,
                                     stream: None,
                                 };
-                                return Ok((offset, Some(blocked)));
+                                return Ok((offset, Some(Box::new(blocked))));
                             }
                         }
                     } else {
@@ -438,10 +443,10 @@ impl<H: Hub> HubDispatcher<H> {
                 HubMessage::Sequence { sequence_id } => {
                     if let Some(incoming) = reader.incoming.as_mut() {
                         if *sequence_id > incoming.received + 1 {
-                            return Err(End::Failed(HubError::internal(
+                            return Err(End::Failed(Box::new(HubError::internal(
                                 "InvalidOperationException",
                                 "Sequence ID greater than amount of messages we've received.",
-                            )));
+                            ))));
                         }
                         incoming.next = *sequence_id;
                     }
@@ -466,10 +471,11 @@ fn unreadable(error: &ProtocolError) -> End {
             "InvalidDataException"
         }
     };
-    End::Failed(HubError::internal(kind, error.to_string()))
+    End::Failed(Box::new(HubError::internal(kind, error.to_string())))
 }
 
-/// An upload item that waits for room in its stream's buffer.
+/// An upload item that waits for room in its stream's buffer. Boxed where it is returned:
+/// it is rare, and every message's result would otherwise have room for it.
 struct BlockedUpload {
     upload: mpsc::Sender<UploadItem>,
     item: UploadItem,

@@ -70,16 +70,16 @@ impl Timers {
     ) -> Option<End> {
         let now = Instant::now();
         if self.expired() {
-            return Some(End::Failed(HubError::internal(
+            return Some(End::Failed(Box::new(HubError::internal(
                 "AuthenticationExpired",
                 "The connection's credentials expired.",
-            )));
+            ))));
         }
         if self.timed_out(last_message, now, paused) {
-            return Some(End::Failed(HubError::internal(
+            return Some(End::Failed(Box::new(HubError::internal(
                 "TimeoutException",
                 "The client sent nothing within the client timeout interval.",
-            )));
+            ))));
         }
         let protocol = connection.protocol();
         if self.next_ping.is_some_and(|due| due <= now) {
