@@ -120,14 +120,16 @@ fn required_id(id: Option<Cow<'_, str>>) -> Result<Cow<'_, str>, ProtocolError> 
     id.ok_or_else(|| missing("invocationId"))
 }
 
-fn invocation(wire: Envelope<'_>) -> Result<Invocation<'_>, ProtocolError> {
-    let target = wire.target.ok_or_else(|| missing("target"))?;
-    let arguments = wire.arguments.ok_or_else(|| missing("arguments"))?;
+/// The invocation in `wire`, its fields taken where they lie.
+#[inline(always)]
+fn invocation<'a>(wire: &mut Envelope<'a>) -> Result<Invocation<'a>, ProtocolError> {
+    let target = wire.target.take().ok_or_else(|| missing("target"))?;
+    let arguments = wire.arguments.take().ok_or_else(|| missing("arguments"))?;
     Ok(Invocation {
-        invocation_id: wire.invocation_id.filter(|id| !id.is_empty()),
+        invocation_id: wire.invocation_id.take().filter(|id| !id.is_empty()),
         target,
         arguments: Arguments::new(Protocol::Json, arguments),
-        stream_ids: wire.stream_ids.unwrap_or_default(),
+        stream_ids: wire.stream_ids.take().unwrap_or_default(),
     })
 }
 
@@ -178,7 +180,7 @@ impl HubProtocol for JsonProtocol {
         read_envelope(json, &mut wire)?;
         let kind = wire.kind.ok_or_else(|| missing("type"))?;
         let message = match kind {
-            1 => HubMessage::Invocation(invocation(wire)?),
+            1 => HubMessage::Invocation(invocation(&mut wire)?),
             2 => HubMessage::StreamItem {
                 item: wire.item.ok_or_else(|| missing("item"))?,
                 invocation_id: required_id(wire.invocation_id)?,
@@ -203,7 +205,7 @@ impl HubProtocol for JsonProtocol {
                 if wire.invocation_id.as_ref().is_none_or(|id| id.is_empty()) {
                     return Err(missing("invocationId"));
                 }
-                HubMessage::StreamInvocation(invocation(wire)?)
+                HubMessage::StreamInvocation(invocation(&mut wire)?)
             }
             5 => HubMessage::CancelInvocation {
                 invocation_id: required_id(wire.invocation_id)?,
