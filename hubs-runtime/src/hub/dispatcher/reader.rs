@@ -1,5 +1,6 @@
 //! The read loop of one connection: its timer (the duties it wakes for are in `timers.rs`),
-//! back-pressure while an invocation waits for a slot, and message handling.
+//! back-pressure while an invocation waits for a slot or an upload item for room, and message
+//! handling.
 
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
@@ -7,7 +8,6 @@ use std::task::Poll;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::StreamExt;
-use futures_util::future::{BoxFuture, Either, Ready, ready};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
@@ -35,10 +35,18 @@ pub(super) struct Reader<'a> {
     /// Numbering of the client's messages, with stateful reconnect. Boxed: only those
     /// connections have it, and the reader lives as long as the connection.
     incoming: Option<Box<Incoming>>,
+    /// An upload item waiting for room in its stream's buffer: what follows it is read once
+    /// it has some, as in ASP.NET Core.
+    blocked: Option<Box<BlockedUpload>>,
 }
 
-/// [`HubDispatcher::process`]: done at once, or waiting for an upload's buffer.
-type Processing<'a> = Either<Ready<Result<usize, End>>, BoxFuture<'a, Result<usize, End>>>;
+impl Reader<'_> {
+    /// Whether the client's messages wait unread: a call waits for a slot, or an upload item
+    /// for room. The client timeout pauses meanwhile.
+    fn paused(&self) -> bool {
+        self.calls.waiting.is_some() || self.blocked.is_some()
+    }
+}
 
 /// A deadline that never comes, for a timer with nothing to do.
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365);
@@ -94,6 +102,7 @@ impl<H: Hub> HubDispatcher<H> {
                     calls: Calls::default(),
                     saw_ping: false,
                     parsed: 0,
+                    blocked: None,
                     incoming: transport.resumable.as_ref().filter(|r| r.is_active()).map(
                         |resumable| {
                             Box::new(Incoming {
@@ -127,7 +136,7 @@ impl<H: Hub> HubDispatcher<H> {
                 // One timer for all three duties: idle connections cost one timer entry each.
                 let timer = sleep_until(
                     timers
-                        .next_due(now, reader.calls.waiting.is_some())
+                        .next_due(now, reader.paused())
                         .unwrap_or(now + FAR_FUTURE),
                 );
                 (timers, now, timer)
@@ -135,11 +144,8 @@ impl<H: Hub> HubDispatcher<H> {
             tokio::pin!(timer);
 
             // Messages that came in the same chunk as the handshake.
-            if !buffer.is_empty() {
-                match self.process(&mut reader, &buffer).await {
-                    Ok(used) => buffer.advance(used),
-                    Err(end) => return end,
-                }
+            if let Err(end) = self.resume(&mut reader, &mut buffer) {
+                return end;
             }
             // Waiting once, outside the loop, keeps each message from registering and removing a
             // waiter. `close_requested` is a child of the transport's token: this sees both.
@@ -156,7 +162,7 @@ impl<H: Hub> HubDispatcher<H> {
             // The timer waits behind the same gate: polled once per wake, not per message.
             let mut timed = false;
             loop {
-                let has_duty = timers.has_duty(reader.calls.waiting.is_some());
+                let has_duty = timers.has_duty(reader.paused());
                 if has_duty != timed {
                     timed = has_duty;
                     quiet.reopen();
@@ -166,7 +172,7 @@ impl<H: Hub> HubDispatcher<H> {
                     // What the client sent comes first: when there is some, the waits below
                     // are not polled at all, and a close is seen once the messages at hand are
                     // handled (as `Context::abort` says).
-                    chunk = transport.inbound.next(), if reader.calls.waiting.is_none() => {
+                    chunk = transport.inbound.next(), if !reader.paused() => {
                         let Some(chunk) = chunk else { return End::ClientClosed };
                         if chunk.is_empty() {
                             // A new socket resumed the connection: a half message is gone for good.
@@ -176,15 +182,14 @@ impl<H: Hub> HubDispatcher<H> {
                         let chunk_len = chunk.len();
                         let processed = if buffer.is_empty() {
                             // The common case, a chunk of whole messages: read it where it lies.
-                            self.process(&mut reader, &chunk).await.inspect(|&used| {
+                            self.process_some(&mut reader, &chunk).inspect(|&used| {
                                 if let Some(rest) = chunk.get(used..).filter(|rest| !rest.is_empty()) {
                                     buffer.extend_from_slice(rest);
                                 }
                             })
                         } else {
                             buffer.extend_from_slice(&chunk);
-                            self.process(&mut reader, &buffer)
-                                .await
+                            self.process_some(&mut reader, &buffer)
                                 .inspect(|&used| buffer.advance(used))
                         };
                         telemetry::received(std::mem::take(&mut reader.parsed), chunk_len);
@@ -200,7 +205,7 @@ impl<H: Hub> HubDispatcher<H> {
                         if reader.saw_ping && !timers.timeout_armed && pings {
                             // Clients that never ping are never timed out.
                             timers.timeout_armed = true;
-                            if let Some(due) = timers.next_due(last_message, reader.calls.waiting.is_some()) {
+                            if let Some(due) = timers.next_due(last_message, reader.paused()) {
                                 timers::rearm(&mut quiet, timer.as_mut(), due);
                             }
                         }
@@ -224,33 +229,55 @@ impl<H: Hub> HubDispatcher<H> {
                             if let Some(end) = timers.run_duties(
                                 reader.context.connection(),
                                 last_message,
-                                reader.calls.waiting.is_some(),
+                                reader.paused(),
                                 || reader.incoming.as_mut().and_then(|i| i.unacknowledged()),
                             ) {
                                 return end;
                             }
-                            if let Some(due) = timers.next_due(last_message, reader.calls.waiting.is_some()) {
+                            if let Some(due) = timers.next_due(last_message, reader.paused()) {
                                 timers::rearm(&mut quiet, timer.as_mut(), due);
                             }
                         }
                     },
                     // Boxed: rarely waited for, and its state would enlarge every read loop.
-                    permit = async {
+                    slot = async {
                         let slots = reader.calls.slots.clone().expect("a call waits only for slots taken");
                         Box::pin(slots.acquire_owned()).await
                     },
                         if reader.calls.waiting.is_some() => {
-                        let permit = permit.expect("the invocation semaphore is never closed");
+                        let slot = slot.expect("the invocation semaphore is never closed");
                         if let Some(call) = reader.calls.waiting.take() {
-                            self.start(*call, Slot::Held(permit), &mut reader.calls.running);
+                            self.start(*call, Slot::Held(slot), &mut reader.calls.running);
                         }
                         last_message = Instant::now();
                         // Carry on with what was read before the loop stopped.
-                        if !buffer.is_empty() {
-                            match self.process(&mut reader, &buffer).await {
-                                Ok(used) => buffer.advance(used),
-                                Err(end) => return end,
+                        if let Err(end) = self.resume(&mut reader, &mut buffer) {
+                            return end;
+                        }
+                    }
+                    // Room is reserved rather than the item sent here: a wake of another branch
+                    // drops this wait, and nothing is lost with it.
+                    room = async {
+                        let upload = reader.blocked.as_ref().map(|blocked| blocked.upload.clone());
+                        Box::pin(upload.expect("an upload waits only when blocked").reserve_owned()).await
+                    },
+                        if reader.blocked.is_some() => {
+                        if let Some(blocked) = reader.blocked.take() {
+                            let BlockedUpload { item, stream, .. } = *blocked;
+                            match (room, stream) {
+                                (Ok(room), _) => {
+                                    room.send(item);
+                                }
+                                // The method stopped reading its stream: forget it.
+                                (Err(_), Some(stream)) => {
+                                    reader.calls.uploads.remove(&stream);
+                                }
+                                (Err(_), None) => {}
                             }
+                        }
+                        last_message = Instant::now();
+                        if let Err(end) = self.resume(&mut reader, &mut buffer) {
+                            return end;
                         }
                     }
                 }
@@ -258,55 +285,19 @@ impl<H: Hub> HubDispatcher<H> {
         }
     }
 
-    /// Handles every whole message at the start of `data`; returns the bytes used.
-    ///
-    /// Only waiting for a full upload buffer takes a future of its own, boxed: it is rare,
-    /// and its state would otherwise enlarge every connection's read loop.
-    fn process<'a>(&'a self, reader: &'a mut Reader<'_>, data: &'a [u8]) -> Processing<'a> {
-        match self.process_some(reader, data) {
-            Ok((used, Some(blocked))) => {
-                Either::Right(Box::pin(self.process_after(reader, data, used, blocked)))
-            }
-            Ok((used, None)) => Either::Left(ready(Ok(used))),
-            Err(end) => Either::Left(ready(Err(end))),
+    /// Handles what the buffer holds: what came with the handshake, or what was read before
+    /// the loop paused, once it may go on.
+    fn resume(&self, reader: &mut Reader<'_>, buffer: &mut BytesMut) -> Result<(), End> {
+        if !buffer.is_empty() {
+            let used = self.process_some(reader, buffer)?;
+            buffer.advance(used);
         }
+        Ok(())
     }
 
-    /// Carries on from `offset` once the upload that blocked the read loop takes its item.
-    async fn process_after(
-        &self,
-        reader: &mut Reader<'_>,
-        data: &[u8],
-        mut offset: usize,
-        mut blocked: Box<BlockedUpload>,
-    ) -> Result<usize, End> {
-        loop {
-            // A full upload buffer holds the read loop back, as in ASP.NET Core.
-            let BlockedUpload {
-                upload,
-                item,
-                stream,
-            } = *blocked;
-            let delivered = upload.send(item).await.is_ok();
-            if let (false, Some(stream)) = (delivered, stream) {
-                reader.calls.uploads.remove(&stream);
-            }
-            let (used, next) = self.process_some(reader, &data[offset..])?;
-            offset += used;
-            match next {
-                Some(next) => blocked = next,
-                None => return Ok(offset),
-            }
-        }
-    }
-
-    /// Handles whole messages at the start of `data` until they run out or one must wait for
-    /// an upload's buffer; returns the bytes used and what waits.
-    fn process_some(
-        &self,
-        reader: &mut Reader<'_>,
-        data: &[u8],
-    ) -> Result<(usize, Option<Box<BlockedUpload>>), End> {
+    /// Handles whole messages at the start of `data` until they run out or the loop must
+    /// pause (see [`Reader::paused`]); returns the bytes used.
+    fn process_some(&self, reader: &mut Reader<'_>, data: &[u8]) -> Result<usize, End> {
         let mut batch = Batch::default();
         let processed = self.process_messages(reader, data, &mut batch);
         batch.end(reader.context.connection());
@@ -320,7 +311,7 @@ impl<H: Hub> HubDispatcher<H> {
         reader: &mut Reader<'_>,
         data: &[u8],
         batch: &mut Batch,
-    ) -> Result<(usize, Option<Box<BlockedUpload>>), End> {
+    ) -> Result<usize, End> {
         // Borrowed for as long as the context, not from `reader`: no count taken per message.
         let context = reader.context;
         let connection = context.connection();
@@ -330,14 +321,14 @@ impl<H: Hub> HubDispatcher<H> {
         loop {
             // A frame usually holds one whole message: no need to look for another.
             if offset == data.len() {
-                return Ok((offset, None));
+                return Ok(offset);
             }
             // Borrowed where it was returned: taking it apart moved the message (about 160
             // bytes) once more, and again to take the invocation out of it.
             let parsed = protocol.parse(&data[offset..], limit);
             let (message, used) = match &parsed {
                 Ok(Some((message, used))) => (message, *used),
-                Ok(None) => return Ok((offset, None)),
+                Ok(None) => return Ok(offset),
                 Err(error) => return Err(unreadable(error)),
             };
             offset += used;
@@ -367,7 +358,7 @@ impl<H: Hub> HubDispatcher<H> {
                     self.invoke(reader.context, &mut reader.calls, invocation, false);
                     if reader.calls.waiting.is_some() {
                         // No slot: what follows is read once the call has one.
-                        return Ok((offset, None));
+                        return Ok(offset);
                     }
                 }
                 HubMessage::StreamInvocation(invocation) => {
@@ -385,12 +376,12 @@ impl<H: Hub> HubDispatcher<H> {
                                 reader.calls.uploads.remove(&**invocation_id);
                             }
                             Err(mpsc::error::TrySendError::Full(item)) => {
-                                let blocked = BlockedUpload {
+                                reader.blocked = Some(Box::new(BlockedUpload {
                                     upload: upload.clone(),
                                     item,
                                     stream: Some(invocation_id.to_string()),
-                                };
-                                return Ok((offset, Some(Box::new(blocked))));
+                                }));
+                                return Ok(offset);
                             }
                         }
                     }
@@ -406,12 +397,12 @@ impl<H: Hub> HubDispatcher<H> {
                             if let Err(mpsc::error::TrySendError::Full(item)) =
                                 upload.try_send(item)
                             {
-                                let blocked = BlockedUpload {
+                                reader.blocked = Some(Box::new(BlockedUpload {
                                     upload,
                                     item,
                                     stream: None,
-                                };
-                                return Ok((offset, Some(Box::new(blocked))));
+                                }));
+                                return Ok(offset);
                             }
                         }
                     } else {
@@ -474,8 +465,7 @@ fn unreadable(error: &ProtocolError) -> End {
     End::Failed(Box::new(HubError::internal(kind, error.to_string())))
 }
 
-/// An upload item that waits for room in its stream's buffer. Boxed where it is returned:
-/// it is rare, and every message's result would otherwise have room for it.
+/// An upload item that waits for room in its stream's buffer.
 struct BlockedUpload {
     upload: mpsc::Sender<UploadItem>,
     item: UploadItem,
