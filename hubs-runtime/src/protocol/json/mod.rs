@@ -139,7 +139,21 @@ fn quoted_len(s: &str) -> usize {
     s.len() + 2
 }
 
+/// `s` as a JSON string. Ids and names seldom need an escape: those are copied between quotes
+/// after the scan the reader uses (serde_json escapes exactly what it stops at).
+#[inline(always)]
 fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    if fast::plain_len(s.as_bytes()) == s.len() {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        push_escaped_string(out, s);
+    }
+}
+
+#[cold]
+fn push_escaped_string(out: &mut Vec<u8>, s: &str) {
     // Writing a str to a Vec cannot fail.
     serde_json::to_writer(&mut *out, s).expect("writing a string to memory");
 }
