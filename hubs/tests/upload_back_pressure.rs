@@ -77,7 +77,9 @@ async fn items_for_a_method_that_stopped_reading_are_dropped_and_the_rest_is_rea
     let mut socket = serve_and_connect(axum::Router::new().hub("/hub", Uploads)).await;
     // 40 items: more than the 10 the stream buffers, so the read loop waits on the 11th.
     let mut frame = upload_frame("1", "First", 40);
-    frame.push_str("{\"type\":1,\"invocationId\":\"2\",\"target\":\"Echo\",\"arguments\":[7]}\u{1e}");
+    frame.push_str(
+        "{\"type\":1,\"invocationId\":\"2\",\"target\":\"Echo\",\"arguments\":[7]}\u{1e}",
+    );
     socket.send(Message::text(frame)).await.unwrap();
 
     let first = next_of_kind(&mut socket, 3).await;
