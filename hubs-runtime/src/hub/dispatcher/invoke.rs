@@ -402,12 +402,12 @@ impl<H: Hub> HubDispatcher<H> {
             let write = |connection: &HubConnection, id: &str, outcome: CompletionOutcome<'_>| {
                 connection.protocol().write_completion(id, outcome)
             };
-            let started = Some(context.stream_started());
+            let stream_started = Some(context.stream_started());
             if let Some(frame) = completion(
                 connection,
                 id,
                 (hub, &name),
-                started,
+                stream_started,
                 outcome,
                 detailed,
                 write,

@@ -76,6 +76,14 @@ enum End {
     ConnectFailed(Box<HubError>),
 }
 
+impl End {
+    /// An error of the runtime's own (`kind` names it as ASP.NET Core's exception would) ends
+    /// the connection.
+    fn failed(kind: &'static str, message: impl Into<String>) -> Self {
+        End::Failed(Box::new(HubError::internal(kind, message)))
+    }
+}
+
 impl<H: Hub> HubDispatcher<H> {
     pub(crate) fn new(
         hub: Arc<H>,

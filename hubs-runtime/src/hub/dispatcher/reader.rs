@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::{QuietWakes, Resumable, TransportConnection};
 use crate::hub::streams::UploadItem;
-use crate::hub::{Context, Hub, HubError};
+use crate::hub::{Context, Hub};
 use crate::lifetime::ClientResult;
 use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError};
 use crate::telemetry;
@@ -434,10 +434,10 @@ impl<H: Hub> HubDispatcher<H> {
                 HubMessage::Sequence { sequence_id } => {
                     if let Some(incoming) = reader.incoming.as_mut() {
                         if *sequence_id > incoming.received + 1 {
-                            return Err(End::Failed(Box::new(HubError::internal(
+                            return Err(End::failed(
                                 "InvalidOperationException",
                                 "Sequence ID greater than amount of messages we've received.",
-                            ))));
+                            ));
                         }
                         incoming.next = *sequence_id;
                     }
@@ -462,7 +462,7 @@ fn unreadable(error: &ProtocolError) -> End {
             "InvalidDataException"
         }
     };
-    End::Failed(Box::new(HubError::internal(kind, error.to_string())))
+    End::failed(kind, error.to_string())
 }
 
 /// An upload item that waits for room in its stream's buffer.

@@ -9,7 +9,6 @@ use tokio::time::{Duration, Instant, Sleep};
 use crate::auth::ConnectionUser;
 use crate::coarse_clock;
 use crate::connection::Quiet;
-use crate::hub::HubError;
 use crate::lifetime::HubConnection;
 use crate::protocol::SequenceMessage;
 
@@ -70,16 +69,16 @@ impl Timers {
     ) -> Option<End> {
         let now = Instant::now();
         if self.expired() {
-            return Some(End::Failed(Box::new(HubError::internal(
+            return Some(End::failed(
                 "AuthenticationExpired",
                 "The connection's credentials expired.",
-            ))));
+            ));
         }
         if self.timed_out(last_message, now, paused) {
-            return Some(End::Failed(Box::new(HubError::internal(
+            return Some(End::failed(
                 "TimeoutException",
                 "The client sent nothing within the client timeout interval.",
-            ))));
+            ));
         }
         let protocol = connection.protocol();
         if self.next_ping.is_some_and(|due| due <= now) {
