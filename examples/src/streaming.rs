@@ -234,6 +234,31 @@ impl StreamingHub {
         items.map(|item| item.map(|text| text.to_uppercase()))
     }
 
+    /// `ReadSlowlyThenClose(items, ms)`: reads its upload one item per 100 ms and closes the
+    /// caller's connection after `ms` milliseconds. The close is carried out even while the
+    /// client's further items wait for room in the upload's buffer. Answers the items read
+    /// (if the client is still there to hear it).
+    pub async fn read_slowly_then_close(
+        &self,
+        ctx: &Context,
+        items: UploadStream<u32>,
+        ms: u64,
+    ) -> Result<u32, HubError> {
+        let closer = ctx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            closer.abort();
+        });
+        let mut read = 0;
+        let mut items = pin!(items);
+        while let Some(item) = items.next().await {
+            item?;
+            read += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(read)
+    }
+
     /// `AskCaller(question)`: asks the calling client and returns its answer.
     pub async fn ask_caller(&self, ctx: &Context, question: String) -> Result<bool, HubError> {
         ctx.clients().caller().confirm(&question).await

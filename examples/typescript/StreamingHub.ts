@@ -51,6 +51,13 @@ export interface StreamingHub {
   decorate(prefix: string, items: Subject<string>, suffix: string): Promise<string>;
   /** `Shout(items)`: a streaming method that takes an upload stream. */
   shout(items: Subject<string>): IStreamResult<string>;
+  /**
+   * `ReadSlowlyThenClose(items, ms)`: reads its upload one item per 100 ms and closes the
+   * caller's connection after `ms` milliseconds. The close is carried out even while the
+   * client's further items wait for room in the upload's buffer. Answers the items read
+   * (if the client is still there to hear it).
+   */
+  readSlowlyThenClose(items: Subject<number>, ms: number): Promise<number>;
   /** `AskCaller(question)`: asks the calling client and returns its answer. */
   askCaller(question: string): Promise<boolean>;
   /** `AskCallerWithin(question, ms)`: the same, failing after `ms` milliseconds. */
@@ -93,6 +100,9 @@ export function createStreamingHub(connection: HubConnection): StreamingHub {
     },
     shout(items: Subject<string>): IStreamResult<string> {
       return connection.stream<string>("Shout", items);
+    },
+    readSlowlyThenClose(items: Subject<number>, ms: number): Promise<number> {
+      return connection.invoke<number>("ReadSlowlyThenClose", items, ms);
     },
     askCaller(question: string): Promise<boolean> {
       return connection.invoke<boolean>("AskCaller", question);

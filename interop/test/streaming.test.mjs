@@ -340,6 +340,23 @@ for (const { name, transport, protocol } of COMBINATIONS) {
         await assertStillWorks(connection);
       });
 
+      test('a close the server asks for is carried out while items wait for room in the upload buffer', T, async () => {
+        const connection = await client();
+        const closed = new Promise((resolve) => connection.onclose(resolve));
+        const subject = new Subject();
+        // The method reads one item per 100 ms and closes the connection after 300 ms.
+        const result = connection.invoke('ReadSlowlyThenClose', subject, 300);
+        const rejected = assert.rejects(result);
+        const started = Date.now();
+        // Reading all 60 would take 6 s; the 11th on waits for room in the 10-item buffer.
+        for (let i = 0; i < 60; i++) subject.next(i);
+        const error = await closed;
+        const elapsed = Date.now() - started;
+        assert.equal(error, undefined, `closed with ${error}`);
+        assert.ok(elapsed < 3000, `closed only after ${elapsed} ms`);
+        await rejected;
+      });
+
       test('SumStreams: two uploads separated by an ordinary argument', T, async () => {
         const connection = await client();
         const a = new Subject();
