@@ -26,8 +26,7 @@ pub(super) fn read<'a>(json: &'a str, envelope: &mut Envelope<'a>) -> Option<()>
     scan.items(b'}', |scan| {
         let key = scan.key()?;
         let bit = match key {
-            Key::Headers => return None,
-            Key::Other => 0,
+            Key::Headers | Key::Other => 0,
             key => 1 << key as u16,
         };
         if seen & bit != 0 {
@@ -47,7 +46,8 @@ pub(super) fn read<'a>(json: &'a str, envelope: &mut Envelope<'a>) -> Option<()>
             Key::Item => envelope.item = Some(scan.value(0)?.as_bytes()),
             Key::SequenceId => envelope.sequence_id = Some(scan.whole_number()?),
             Key::Result => envelope.result = Some(scan.value(0)?.as_bytes()),
-            Key::Headers | Key::Other => {
+            Key::Headers => return None,
+            Key::Other => {
                 scan.value(0)?;
             }
         }
