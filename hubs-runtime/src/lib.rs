@@ -35,6 +35,7 @@ mod endpoint;
 mod error;
 mod guid;
 mod options;
+mod rare;
 mod serve;
 mod telemetry;
 mod timestamp;

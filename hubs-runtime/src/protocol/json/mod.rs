@@ -11,6 +11,8 @@ mod fast;
 mod plain;
 
 use super::property_names::CaseInsensitive;
+use crate::rare::rare;
+
 use super::{
     ArgumentValues, Arguments, CompletionOutcome, EncodeError, Encoded, HubMessage, HubProtocol,
     Invocation, Protocol, ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
@@ -99,6 +101,7 @@ fn read_envelope<'a>(json: &'a str, envelope: &mut Envelope<'a>) -> Result<(), P
     if fast::read(json, envelope).is_some() {
         return Ok(());
     }
+    rare();
     *envelope = serde_json::from_str::<WireMessage<'_>>(json)
         .map(Envelope::from)
         .map_err(|e| ProtocolError::Malformed(format!("Error reading JSON. {e}")))?;
@@ -112,8 +115,16 @@ fn present<'de, D: serde::Deserializer<'de>>(
     <&RawValue>::deserialize(deserializer).map(Some)
 }
 
+#[cold]
 fn missing(property: &str) -> ProtocolError {
     ProtocolError::Malformed(format!("Missing required property '{property}'."))
+}
+
+#[cold]
+fn not_utf8(error: std::str::Utf8Error) -> ProtocolError {
+    ProtocolError::Malformed(format!(
+        "Error reading JSON. The message is not UTF-8: {error}"
+    ))
 }
 
 fn required_id(id: Option<Cow<'_, str>>) -> Result<Cow<'_, str>, ProtocolError> {
@@ -158,6 +169,54 @@ fn push_escaped_string(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(&mut *out, s).expect("writing a string to memory");
 }
 
+/// A message other than an invocation, from its envelope. Invocations are most of what
+/// clients send: the other kinds are read here, apart, so that an invocation's path is short.
+#[inline(never)]
+fn other_message<'a>(kind: u64, wire: &mut Envelope<'a>) -> Result<HubMessage<'a>, ProtocolError> {
+    Ok(match kind {
+        2 => HubMessage::StreamItem {
+            item: wire.item.ok_or_else(|| missing("item"))?,
+            invocation_id: required_id(wire.invocation_id.take())?,
+        },
+        3 => {
+            let outcome = match (wire.result, wire.error.take()) {
+                (Some(_), Some(_)) => {
+                    return Err(ProtocolError::Malformed(
+                        "The 'error' and 'result' properties are mutually exclusive.".into(),
+                    ));
+                }
+                (Some(result), None) => CompletionOutcome::Result(result),
+                (None, Some(error)) => CompletionOutcome::Error(error),
+                (None, None) => CompletionOutcome::Empty,
+            };
+            HubMessage::Completion {
+                invocation_id: required_id(wire.invocation_id.take())?,
+                outcome,
+            }
+        }
+        4 => {
+            if wire.invocation_id.as_ref().is_none_or(|id| id.is_empty()) {
+                return Err(missing("invocationId"));
+            }
+            HubMessage::StreamInvocation(invocation(wire)?)
+        }
+        5 => HubMessage::CancelInvocation {
+            invocation_id: required_id(wire.invocation_id.take())?,
+        },
+        6 => HubMessage::Ping,
+        7 => HubMessage::Close {
+            error: wire.error.take(),
+        },
+        8 => HubMessage::Ack {
+            sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
+        },
+        9 => HubMessage::Sequence {
+            sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
+        },
+        _ => HubMessage::Ignored,
+    })
+}
+
 impl JsonProtocol {
     /// [`HubProtocol::decode_value`] for a value the reader found to be a JSON string with
     /// nothing escaped (see [`ArgumentValues`]): its text is not scanned again.
@@ -187,52 +246,16 @@ impl HubProtocol for JsonProtocol {
             };
         };
         // Checked once as a whole, so serde_json need not check each string again.
-        let json = crate::utf8::from_utf8(&input[..end]).map_err(|e| {
-            ProtocolError::Malformed(format!("Error reading JSON. The message is not UTF-8: {e}"))
-        })?;
+        let json = crate::utf8::from_utf8(&input[..end]).map_err(not_utf8)?;
         let mut wire = Envelope::default();
         read_envelope(json, &mut wire)?;
         let kind = wire.kind.ok_or_else(|| missing("type"))?;
         let message = match kind {
             1 => HubMessage::Invocation(invocation(&mut wire)?),
-            2 => HubMessage::StreamItem {
-                item: wire.item.ok_or_else(|| missing("item"))?,
-                invocation_id: required_id(wire.invocation_id)?,
-            },
-            3 => {
-                let outcome = match (wire.result, wire.error) {
-                    (Some(_), Some(_)) => {
-                        return Err(ProtocolError::Malformed(
-                            "The 'error' and 'result' properties are mutually exclusive.".into(),
-                        ));
-                    }
-                    (Some(result), None) => CompletionOutcome::Result(result),
-                    (None, Some(error)) => CompletionOutcome::Error(error),
-                    (None, None) => CompletionOutcome::Empty,
-                };
-                HubMessage::Completion {
-                    invocation_id: required_id(wire.invocation_id)?,
-                    outcome,
-                }
+            _ => {
+                rare();
+                other_message(kind, &mut wire)?
             }
-            4 => {
-                if wire.invocation_id.as_ref().is_none_or(|id| id.is_empty()) {
-                    return Err(missing("invocationId"));
-                }
-                HubMessage::StreamInvocation(invocation(&mut wire)?)
-            }
-            5 => HubMessage::CancelInvocation {
-                invocation_id: required_id(wire.invocation_id)?,
-            },
-            6 => HubMessage::Ping,
-            7 => HubMessage::Close { error: wire.error },
-            8 => HubMessage::Ack {
-                sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
-            },
-            9 => HubMessage::Sequence {
-                sequence_id: wire.sequence_id.ok_or_else(|| missing("sequenceId"))?,
-            },
-            _ => HubMessage::Ignored,
         };
         Ok(Some((message, end + 1)))
     }
