@@ -13,6 +13,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::rare::rare;
+
 use crate::hub::Decision;
 use crate::hub::HubInvocation;
 use crate::hub::streams::{UploadChannel, UploadItem};
@@ -103,6 +105,7 @@ impl<H: Hub> HubDispatcher<H> {
         let target = &*invocation.target;
         // Refusals are the client's doing: debug, and never the arguments' text.
         let fail = |text: String| {
+            rare();
             tracing::debug!(hub = self.hub_name, connection_id = %connection.id(), error = %text, "invocation refused");
             if let Some(id) = id {
                 deliver(connection, id, CompletionOutcome::error(&text));
@@ -246,6 +249,7 @@ impl<H: Hub> HubDispatcher<H> {
                 limit: self.options.maximum_parallel_invocations_per_client,
             }
         } else {
+            rare();
             calls.waiting = Some(Box::new(call(future)));
             return;
         };

@@ -24,6 +24,7 @@ use super::close_all::Round;
 use super::invoke::{Calls, Slot};
 use super::timers::{self, ACK_INTERVAL, Timers};
 use super::{End, HubDispatcher, lock};
+use crate::rare::rare;
 
 /// Per-connection state of the read loop.
 pub(super) struct Reader<'a> {
@@ -361,96 +362,116 @@ impl<H: Hub> HubDispatcher<H> {
                         return Ok(offset);
                     }
                 }
-                HubMessage::StreamInvocation(invocation) => {
-                    self.invoke(reader.context, &mut reader.calls, invocation, true)
-                }
-                HubMessage::StreamItem {
-                    invocation_id,
-                    item,
-                } => {
-                    if let Some(upload) = reader.calls.uploads.get(&**invocation_id) {
-                        let item = UploadItem::Item(Bytes::copy_from_slice(item));
-                        match upload.try_send(item) {
-                            Ok(()) => {}
-                            Err(mpsc::error::TrySendError::Closed(_)) => {
-                                reader.calls.uploads.remove(&**invocation_id);
-                            }
-                            Err(mpsc::error::TrySendError::Full(item)) => {
-                                reader.blocked = Some(Box::new(BlockedUpload {
-                                    upload: upload.clone(),
-                                    item,
-                                    stream: Some(invocation_id.to_string()),
-                                }));
-                                return Ok(offset);
-                            }
-                        }
+                message => {
+                    // Invocations are most of what clients send: the other kinds are handled
+                    // apart, so that an invocation's path is short.
+                    rare();
+                    if self.handle(reader, message)? {
+                        return Ok(offset);
                     }
                 }
-                HubMessage::Completion {
-                    invocation_id,
-                    outcome,
-                } => {
-                    // Upload streams first, then client results, as ASP.NET Core matches them.
-                    if let Some(upload) = reader.calls.uploads.remove(&**invocation_id) {
-                        if let CompletionOutcome::Error(error) = outcome {
-                            let item = UploadItem::Error(error.to_string());
-                            if let Err(mpsc::error::TrySendError::Full(item)) =
-                                upload.try_send(item)
-                            {
-                                reader.blocked = Some(Box::new(BlockedUpload {
-                                    upload,
-                                    item,
-                                    stream: None,
-                                }));
-                                return Ok(offset);
-                            }
-                        }
-                    } else {
-                        let result = ClientResult::from_outcome(protocol, outcome);
-                        if !self
-                            .lifetime
-                            .complete_client_result(connection, invocation_id, result)
-                        {
-                            tracing::debug!(%invocation_id, "completion for nothing awaited");
-                        }
-                    }
-                }
-                HubMessage::CancelInvocation { invocation_id } => {
-                    let token = reader
-                        .calls
-                        .running
-                        .as_ref()
-                        .and_then(|running| lock(running).remove(&**invocation_id));
-                    if let Some(token) = token {
-                        token.cancel();
-                    }
-                }
-                HubMessage::Ping => reader.saw_ping = true,
-                HubMessage::Ack { sequence_id } => {
-                    if let Some(incoming) = &reader.incoming {
-                        incoming.resumable.acknowledge(*sequence_id);
-                    }
-                }
-                HubMessage::Sequence { sequence_id } => {
-                    if let Some(incoming) = reader.incoming.as_mut() {
-                        if *sequence_id > incoming.received + 1 {
-                            return Err(End::failed(
-                                "InvalidOperationException",
-                                "Sequence ID greater than amount of messages we've received.",
-                            ));
-                        }
-                        incoming.next = *sequence_id;
-                    }
-                }
-                HubMessage::Close { error } => {
-                    if let Some(error) = error {
-                        tracing::debug!(%error, "the client closed with an error");
-                    }
-                    return Err(End::ClientClosed);
-                }
-                HubMessage::Ignored => {}
             }
         }
+    }
+
+    /// Handles any message (the loop above handles invocations itself); whether reading
+    /// pauses after it (a call waits for a slot, an upload item for room).
+    #[inline(never)]
+    fn handle(&self, reader: &mut Reader<'_>, message: &HubMessage<'_>) -> Result<bool, End> {
+        let connection = reader.context.connection();
+        let protocol = connection.protocol();
+        match message {
+            HubMessage::Invocation(invocation) | HubMessage::StreamInvocation(invocation) => {
+                let streaming = matches!(message, HubMessage::StreamInvocation(_));
+                self.invoke(reader.context, &mut reader.calls, invocation, streaming);
+                // No slot: what follows is read once the call has one.
+                return Ok(reader.calls.waiting.is_some());
+            }
+            HubMessage::StreamItem {
+                invocation_id,
+                item,
+            } => {
+                if let Some(upload) = reader.calls.uploads.get(&**invocation_id) {
+                    let item = UploadItem::Item(Bytes::copy_from_slice(item));
+                    match upload.try_send(item) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            reader.calls.uploads.remove(&**invocation_id);
+                        }
+                        Err(mpsc::error::TrySendError::Full(item)) => {
+                            reader.blocked = Some(Box::new(BlockedUpload {
+                                upload: upload.clone(),
+                                item,
+                                stream: Some(invocation_id.to_string()),
+                            }));
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+            HubMessage::Completion {
+                invocation_id,
+                outcome,
+            } => {
+                // Upload streams first, then client results, as ASP.NET Core matches them.
+                if let Some(upload) = reader.calls.uploads.remove(&**invocation_id) {
+                    if let CompletionOutcome::Error(error) = outcome {
+                        let item = UploadItem::Error(error.to_string());
+                        if let Err(mpsc::error::TrySendError::Full(item)) = upload.try_send(item) {
+                            reader.blocked = Some(Box::new(BlockedUpload {
+                                upload,
+                                item,
+                                stream: None,
+                            }));
+                            return Ok(true);
+                        }
+                    }
+                } else {
+                    let result = ClientResult::from_outcome(protocol, outcome);
+                    if !self
+                        .lifetime
+                        .complete_client_result(connection, invocation_id, result)
+                    {
+                        tracing::debug!(%invocation_id, "completion for nothing awaited");
+                    }
+                }
+            }
+            HubMessage::CancelInvocation { invocation_id } => {
+                let token = reader
+                    .calls
+                    .running
+                    .as_ref()
+                    .and_then(|running| lock(running).remove(&**invocation_id));
+                if let Some(token) = token {
+                    token.cancel();
+                }
+            }
+            HubMessage::Ping => reader.saw_ping = true,
+            HubMessage::Ack { sequence_id } => {
+                if let Some(incoming) = &reader.incoming {
+                    incoming.resumable.acknowledge(*sequence_id);
+                }
+            }
+            HubMessage::Sequence { sequence_id } => {
+                if let Some(incoming) = reader.incoming.as_mut() {
+                    if *sequence_id > incoming.received + 1 {
+                        return Err(End::failed(
+                            "InvalidOperationException",
+                            "Sequence ID greater than amount of messages we've received.",
+                        ));
+                    }
+                    incoming.next = *sequence_id;
+                }
+            }
+            HubMessage::Close { error } => {
+                if let Some(error) = error {
+                    tracing::debug!(%error, "the client closed with an error");
+                }
+                return Err(End::ClientClosed);
+            }
+            HubMessage::Ignored => {}
+        }
+        Ok(false)
     }
 }
 
