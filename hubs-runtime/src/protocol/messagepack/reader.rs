@@ -7,6 +7,7 @@ use super::super::{
     ArgumentValues, Arguments, CompletionOutcome, HubMessage, Invocation, Protocol, ProtocolError,
 };
 use super::malformed;
+use crate::rare::rare;
 
 /// A cursor over one msgpack message body.
 pub(super) struct Reader<'a> {
@@ -186,13 +187,29 @@ impl<'a> Reader<'a> {
         if elements == 0 {
             return Err(malformed("A message needs a type."));
         }
-        let kind = self.uint()?;
+        match self.uint()? {
+            1 => Ok(HubMessage::Invocation(self.invocation(elements)?)),
+            kind => {
+                rare();
+                self.other_message(kind, elements)
+            }
+        }
+    }
+
+    /// A message other than an invocation, its type read. Invocations are most of what
+    /// clients send: the other kinds are read here, apart, so that an invocation's path is
+    /// short.
+    #[inline(never)]
+    fn other_message(
+        &mut self,
+        kind: u64,
+        elements: usize,
+    ) -> Result<HubMessage<'a>, ProtocolError> {
         let needs_id = |reader: &mut Self| -> Result<Cow<'a, str>, ProtocolError> {
             reader.headers()?;
             Ok(Cow::Borrowed(reader.str()?))
         };
         let message = match kind {
-            1 => HubMessage::Invocation(self.invocation(elements)?),
             2 if elements >= 4 => HubMessage::StreamItem {
                 invocation_id: needs_id(self)?,
                 item: self.raw_value()?,
