@@ -212,12 +212,25 @@ impl<'a> Scanner<'a> {
             Some(b'i') => known(rest, b"invocationId\"", Key::InvocationId)
                 .or_else(|| known(rest, b"item\"", Key::Item)),
             Some(b'a') => known(rest, b"arguments\"", Key::Arguments),
-            Some(b's') => known(rest, b"streamIds\"", Key::StreamIds)
-                .or_else(|| known(rest, b"sequenceId\"", Key::SequenceId)),
-            Some(b'e') => known(rest, b"error\"", Key::Error),
             Some(b'r') => known(rest, b"result\"", Key::Result),
-            Some(b'h') => known(rest, b"headers\"", Key::Headers),
-            _ => None,
+            // Keys an invocation, a stream item and a result do not carry.
+            Some(b's') => {
+                rare();
+                known(rest, b"streamIds\"", Key::StreamIds)
+                    .or_else(|| known(rest, b"sequenceId\"", Key::SequenceId))
+            }
+            Some(b'e') => {
+                rare();
+                known(rest, b"error\"", Key::Error)
+            }
+            Some(b'h') => {
+                rare();
+                known(rest, b"headers\"", Key::Headers)
+            }
+            _ => {
+                rare();
+                None
+            }
         };
         match found {
             Some((key, len)) => {
