@@ -13,8 +13,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::rare::rare;
-
 use crate::hub::Decision;
 use crate::hub::HubInvocation;
 use crate::hub::streams::{UploadChannel, UploadItem};
@@ -22,6 +20,7 @@ use crate::hub::texts::{self, panic_error};
 use crate::hub::{Bindings, Context, Hub, HubError, MethodFuture};
 use crate::lifetime::HubConnection;
 use crate::protocol::{CompletionOutcome, Encoded, Invocation};
+use crate::rare::rare;
 
 use super::{HubDispatcher, lock};
 

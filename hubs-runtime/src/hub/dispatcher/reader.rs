@@ -17,6 +17,7 @@ use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub};
 use crate::lifetime::ClientResult;
 use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError};
+use crate::rare::rare;
 use crate::telemetry;
 
 use super::batch::Batch;
@@ -24,7 +25,6 @@ use super::close_all::Round;
 use super::invoke::{Calls, Slot};
 use super::timers::{self, ACK_INTERVAL, Timers};
 use super::{End, HubDispatcher, lock};
-use crate::rare::rare;
 
 /// Per-connection state of the read loop.
 pub(super) struct Reader<'a> {

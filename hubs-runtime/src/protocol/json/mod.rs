@@ -7,12 +7,12 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 
+use crate::rare::rare;
+
 mod fast;
 mod plain;
 
 use super::property_names::CaseInsensitive;
-use crate::rare::rare;
-
 use super::{
     ArgumentValues, Arguments, CompletionOutcome, EncodeError, Encoded, HubMessage, HubProtocol,
     Invocation, Protocol, ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
