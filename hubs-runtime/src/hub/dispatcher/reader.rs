@@ -16,7 +16,7 @@ use crate::connection::{QuietWakes, Resumable, TransportConnection};
 use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub};
 use crate::lifetime::ClientResult;
-use crate::protocol::{CompletionOutcome, HubMessage, ProtocolError};
+use crate::protocol::{CompletionOutcome, HubMessage, Invocation, ProtocolError};
 use crate::rare::rare;
 use crate::telemetry;
 
@@ -356,9 +356,7 @@ impl<H: Hub> HubDispatcher<H> {
             }
             match message {
                 HubMessage::Invocation(invocation) => {
-                    self.invoke(reader.context, &mut reader.calls, invocation, false);
-                    if reader.calls.waiting.is_some() {
-                        // No slot: what follows is read once the call has one.
+                    if self.call(reader, invocation, false) {
                         return Ok(offset);
                     }
                 }
@@ -374,6 +372,14 @@ impl<H: Hub> HubDispatcher<H> {
         }
     }
 
+    /// Starts a call; whether reading pauses (it has no slot: what follows is read once it
+    /// has one).
+    #[inline(always)]
+    fn call(&self, reader: &mut Reader<'_>, invocation: &Invocation<'_>, streaming: bool) -> bool {
+        self.invoke(reader.context, &mut reader.calls, invocation, streaming);
+        reader.calls.waiting.is_some()
+    }
+
     /// Handles any message (the loop above handles invocations itself); whether reading
     /// pauses after it (a call waits for a slot, an upload item for room).
     #[inline(never)]
@@ -383,9 +389,7 @@ impl<H: Hub> HubDispatcher<H> {
         match message {
             HubMessage::Invocation(invocation) | HubMessage::StreamInvocation(invocation) => {
                 let streaming = matches!(message, HubMessage::StreamInvocation(_));
-                self.invoke(reader.context, &mut reader.calls, invocation, streaming);
-                // No slot: what follows is read once the call has one.
-                return Ok(reader.calls.waiting.is_some());
+                return Ok(self.call(reader, invocation, streaming));
             }
             HubMessage::StreamItem {
                 invocation_id,
