@@ -24,12 +24,20 @@ impl Encoded {
     /// least double) rather than to SmallVec's next power of two: a 1 KiB result then stays
     /// within what the allocator serves from its per-thread cache (glibc's takes blocks up to
     /// 1,032 bytes), where the 2 KiB block it would round up to takes malloc's slow path.
+    #[inline]
     pub(crate) fn reserve(&mut self, additional: usize) {
         let needed = self.0.len() + additional;
         if needed > self.0.capacity() {
-            let grown = needed.max(2 * self.0.capacity());
-            self.0.reserve_exact(grown - self.0.len());
+            self.grow(needed);
         }
+    }
+
+    /// Out of line: a short value fits inline and never comes here.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, needed: usize) {
+        let grown = needed.max(2 * self.0.capacity());
+        self.0.reserve_exact(grown - self.0.len());
     }
 
     pub(crate) fn push(&mut self, byte: u8) {

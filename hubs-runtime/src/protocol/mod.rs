@@ -10,6 +10,7 @@ mod handshake;
 mod json;
 mod messagepack;
 mod property_names;
+mod text_or;
 mod values;
 
 use std::borrow::Cow;

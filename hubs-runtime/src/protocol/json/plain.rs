@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeOwned, Deserializer, Visitor};
+use serde::de::DeserializeOwned;
 use serde::ser::{Error, Impossible, Serialize, Serializer};
 use serde_json::de::SliceRead;
 
@@ -182,68 +182,8 @@ fn json<'de, R>(
     Ok(value)
 }
 
-/// An argument that is a plain string: `text` for a type that asks for a string, serde_json
-/// on `raw` for anything else.
-struct PlainText<'de> {
-    text: &'de str,
-    raw: &'de [u8],
-}
-
-macro_rules! to_json {
-    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
-        fn $method<V: Visitor<'de>>(
-            self,
-            $($arg: $ty,)*
-            visitor: V,
-        ) -> Result<V::Value, serde_json::Error> {
-            json(self.raw, |json| json.$method($($arg,)* visitor))
-        }
-    )*};
-}
-
-impl<'de> Deserializer<'de> for PlainText<'de> {
-    type Error = serde_json::Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        visitor.visit_borrowed_str(self.text)
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        visitor.visit_borrowed_str(self.text)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        visitor.visit_borrowed_str(self.text)
-    }
-
-    to_json! {
-        deserialize_bool();
-        deserialize_i8();
-        deserialize_i16();
-        deserialize_i32();
-        deserialize_i64();
-        deserialize_i128();
-        deserialize_u8();
-        deserialize_u16();
-        deserialize_u32();
-        deserialize_u64();
-        deserialize_u128();
-        deserialize_f32();
-        deserialize_f64();
-        deserialize_char();
-        deserialize_bytes();
-        deserialize_byte_buf();
-        deserialize_option();
-        deserialize_unit();
-        deserialize_unit_struct(name: &'static str);
-        deserialize_newtype_struct(name: &'static str);
-        deserialize_seq();
-        deserialize_tuple(len: usize);
-        deserialize_tuple_struct(name: &'static str, len: usize);
-        deserialize_map();
-        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-        deserialize_identifier();
-        deserialize_ignored_any();
-    }
+crate::protocol::text_or::text_or! {
+    /// An argument that is a plain string: `text` for a type that asks for a string, serde_json
+    /// on `raw` for anything else.
+    PlainText, serde_json::Error, json, human_readable: true
 }
