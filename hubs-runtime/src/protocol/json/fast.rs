@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 
 use super::Envelope;
+use super::scan::plain_len;
 use crate::protocol::ArgumentValues;
 use crate::rare::rare;
 
@@ -393,56 +394,6 @@ fn known<const N: usize>(bytes: &[u8], literal: &[u8; N], key: Key) -> Option<(K
     (bytes.first_chunk::<N>() == Some(literal)).then_some((key, N))
 }
 
-/// The bytes before the first `"`, `\` or control character (all of them if there is none).
-///
-/// Short strings (keys, ids, most values) end within a few words, tested eight bytes at a
-/// time; past [`SHORT`] bytes two passes that each take many bytes per instruction take
-/// over: `memchr2` finds the first quote or backslash, and the least byte before it (vector
-/// minimums) shows whether a control character comes first.
-pub(super) fn plain_len(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
-    let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        if at == SHORT {
-            return at + long_plain_len(&bytes[at..]);
-        }
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        // The high bit of each byte that is zero (`x - 1` borrows) or below 0x20; a false
-        // one only ever follows a true one, so the lowest is the first match.
-        let found = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | word.wrapping_sub(ONES * 0x20) & !word)
-            & HIGH;
-        if found != 0 {
-            return at + found.trailing_zeros() as usize / 8;
-        }
-        at += 8;
-    }
-    at + bytes[at..]
-        .iter()
-        .position(|&b| is_special(b))
-        .unwrap_or(bytes.len() - at)
-}
-
 fn is_whitespace(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// Where [`plain_len`] stops testing words.
-const SHORT: usize = 32;
-
-fn is_special(byte: u8) -> bool {
-    byte == b'"' || byte == b'\\' || byte < 0x20
-}
-
-fn long_plain_len(bytes: &[u8]) -> usize {
-    let end = memchr::memchr2(b'"', b'\\', bytes).unwrap_or(bytes.len());
-    let run = &bytes[..end];
-    if run.iter().copied().min().is_none_or(|least| least >= 0x20) {
-        return end;
-    }
-    run.iter().position(|&b| b < 0x20).unwrap_or(end)
 }

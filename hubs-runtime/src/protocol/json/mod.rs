@@ -11,6 +11,7 @@ use crate::rare::rare;
 
 mod fast;
 mod plain;
+mod scan;
 
 use super::property_names::CaseInsensitive;
 use super::{
@@ -154,7 +155,7 @@ fn quoted_len(s: &str) -> usize {
 /// after the scan the reader uses (serde_json escapes exactly what it stops at).
 #[inline(always)]
 fn push_json_string(out: &mut Vec<u8>, s: &str) {
-    if fast::plain_len(s.as_bytes()) == s.len() {
+    if scan::plain_len(s.as_bytes()) == s.len() {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');

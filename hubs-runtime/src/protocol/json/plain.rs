@@ -13,7 +13,7 @@ use serde::ser::{Error, Impossible, Serialize, Serializer};
 use serde_json::de::SliceRead;
 
 use super::CaseInsensitive;
-use super::fast::plain_len;
+use super::scan::plain_len;
 use crate::protocol::Encoded;
 
 /// Writes `value` into `out` as the JSON string it serializes as, if it serializes as a string
