@@ -1,13 +1,14 @@
-//! Where a JSON string's plain run ends: the first `"`, `\\` or control character. Every
+//! Where a JSON string's plain run ends: the first `"`, `\` or control character. Every
 //! string the reader reads and every string written as a result goes through it, so a 1 KiB
 //! echo scans its text twice.
 
 /// The bytes before the first `"`, `\` or control character (all of them if there is none).
 ///
 /// Short strings (keys, ids, most values) end within a few words, tested eight bytes at a
-/// time; past [`SHORT`] bytes two passes that each take many bytes per instruction take
-/// over: `memchr2` finds the first quote or backslash, and the least byte before it (vector
-/// minimums) shows whether a control character comes first.
+/// time. Past [`SHORT`] bytes, whole blocks with nothing special are passed over where the CPU
+/// tests them in vectors ([`clean_blocks`]); then two passes that each take many bytes per
+/// instruction: `memchr2` finds the first quote or backslash, and the least byte before it
+/// (vector minimums) shows whether a control character comes first.
 pub(super) fn plain_len(bytes: &[u8]) -> usize {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGH: u64 = ONES << 7;
