@@ -66,11 +66,6 @@ pub enum Outgoing {
 /// The bytes a client sends, in arrival order, as the transport delivered them: a chunk may
 /// hold several messages or part of one. An empty chunk means a new socket replaced a lost
 /// one (stateful reconnect): a partial message from before is to be dropped.
-///
-/// A WebSocket chunk shares its allocation with the chunks read before and after it on the
-/// same thread (blocks of 16 KiB, taken back once every chunk cut from one is dropped): to
-/// keep a few bytes of one for long, copy them (`Bytes::copy_from_slice`) rather than keep
-/// the chunk, which keeps its whole block.
 pub type Inbound = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
 
 /// One client connection as the transport layer hands it to a [`ConnectionHandler`].

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::frame::{self, Header, MAX_CLIENT_HEADER, code};
 use super::io::ReadIo;
@@ -22,16 +22,7 @@ thread_local! {
     /// Where every WebSocket served by this thread reads into; only borrowed during a read
     /// and the parsing of what it brought.
     static READ: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUFFER].into_boxed_slice());
-
-    /// Where the messages that arrive whole are unmasked: each is cut from this block and
-    /// shares it. Once every message cut from a block is dropped (the hub layer is done with
-    /// each before it reads the next), the next messages reuse it, so that a message costs no
-    /// allocation of its own; while one is kept, the next block is a new one.
-    static MESSAGES: RefCell<BytesMut> = RefCell::new(BytesMut::with_capacity(MESSAGE_BLOCK));
 }
-
-/// Bytes of a block of [`MESSAGES`].
-const MESSAGE_BLOCK: usize = 16 * 1024;
 
 /// What the client sent.
 #[derive(Debug, PartialEq, Eq)]
@@ -285,28 +276,25 @@ impl Parser {
     fn whole_message(&self, input: &[u8]) -> Option<(usize, Option<Event>)> {
         let (header, used) = Header::parse(input)?;
         let mut end = self.whole_frame_end(&header, used, input.len())?;
-        let event = MESSAGES.with_borrow_mut(|block| {
-            unmask_onto(block, &input[used..end], header.mask);
-            if header.opcode == frame::TEXT && crate::utf8::from_utf8(block).is_err() {
-                block.clear();
-                return Event::Fault(code::INVALID, TEXT_NOT_UTF8);
+        let mut data = Vec::with_capacity(end - used);
+        frame::unmask_into(&mut data, &input[used..end], header.mask, 0);
+        if header.opcode == frame::TEXT && crate::utf8::from_utf8(&data).is_err() {
+            return Some((end, Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8))));
+        }
+        while self.together
+            && let Some((next, used)) = Header::parse(&input[end..])
+            && let Some(next_end) = self.whole_frame_end(&next, used, input.len() - end)
+        {
+            let start = data.len();
+            frame::unmask_into(&mut data, &input[end + used..end + next_end], next.mask, 0);
+            if next.opcode == frame::TEXT && crate::utf8::from_utf8(&data[start..]).is_err() {
+                // Refused on its own, by the next parse.
+                data.truncate(start);
+                break;
             }
-            while self.together
-                && let Some((next, used)) = Header::parse(&input[end..])
-                && let Some(next_end) = self.whole_frame_end(&next, used, input.len() - end)
-            {
-                let start = block.len();
-                unmask_onto(block, &input[end + used..end + next_end], next.mask);
-                if next.opcode == frame::TEXT && crate::utf8::from_utf8(&block[start..]).is_err() {
-                    // Refused on its own, by the next parse.
-                    block.truncate(start);
-                    break;
-                }
-                end += next_end;
-            }
-            Event::Message(block.split().freeze())
-        });
-        Some((end, Some(event)))
+            end += next_end;
+        }
+        Some((end, Some(Event::Message(Bytes::from(data)))))
     }
 
     /// Where a frame with `header` (of `used` bytes) ends in `available` bytes, if it is a
@@ -439,13 +427,6 @@ impl Parser {
             }
         }
     }
-}
-
-/// Appends `masked` to `block`, unmasked with `mask` (a whole frame's payload).
-fn unmask_onto(block: &mut BytesMut, masked: &[u8], mask: [u8; 4]) {
-    let start = block.len();
-    block.extend_from_slice(masked);
-    frame::unmask(&mut block[start..], mask, 0);
 }
 
 /// The fault of a text message that is not UTF-8, whichever path found it.

@@ -303,27 +303,3 @@ fn what_cannot_join_a_run_of_whole_messages_is_read_on_its_own() {
         }
     }
 }
-
-#[test]
-fn a_kept_message_is_not_overwritten_by_the_messages_after_it() {
-    // Whole messages share blocks of MESSAGE_BLOCK bytes: enough of them to fill several
-    // blocks, every third kept, the others dropped so that a block may be taken back.
-    let mut parser = Parser::new(1 << 20);
-    let mut kept = Vec::new();
-    for i in 0..200usize {
-        let payload: Vec<u8> = (0..300 + i).map(|j| b'a' + ((i + j) % 26) as u8).collect();
-        let input = frame(true, frame::TEXT, &payload);
-        let (used, event) = parser.parse(&input);
-        assert_eq!(used, input.len());
-        let Some(Event::Message(bytes)) = event else {
-            panic!("message {i}: {event:?}");
-        };
-        assert_eq!(bytes, payload, "message {i} as read");
-        if i % 3 == 0 {
-            kept.push((bytes, payload));
-        }
-    }
-    for (i, (bytes, payload)) in kept.iter().enumerate() {
-        assert_eq!(bytes, payload, "kept message {i}");
-    }
-}
