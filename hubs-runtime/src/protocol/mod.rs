@@ -5,6 +5,7 @@
 //! hub layer asks for them by type ([`Arguments::decode`]), so nothing builds an intermediate
 //! value tree.
 
+mod deserialize_methods;
 mod encoded;
 mod handshake;
 mod json;

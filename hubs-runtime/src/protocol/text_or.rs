@@ -42,35 +42,12 @@ macro_rules! text_or {
                 $human
             }
 
-            $crate::protocol::text_or::text_or! { @read $read;
-                deserialize_bool();
-                deserialize_i8();
-                deserialize_i16();
-                deserialize_i32();
-                deserialize_i64();
-                deserialize_i128();
-                deserialize_u8();
-                deserialize_u16();
-                deserialize_u32();
-                deserialize_u64();
-                deserialize_u128();
-                deserialize_f32();
-                deserialize_f64();
-                deserialize_char();
-                deserialize_bytes();
-                deserialize_byte_buf();
-                deserialize_option();
-                deserialize_unit();
-                deserialize_unit_struct(name: &'static str);
-                deserialize_newtype_struct(name: &'static str);
-                deserialize_seq();
-                deserialize_tuple(len: usize);
-                deserialize_tuple_struct(name: &'static str, len: usize);
-                deserialize_map();
+            crate::protocol::deserialize_methods::deserialize_methods!(
+                [crate::protocol::text_or::text_or] { @read $read; }
+            );
+            crate::protocol::text_or::text_or! { @read $read;
                 deserialize_struct(name: &'static str, fields: &'static [&'static str]);
                 deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-                deserialize_identifier();
-                deserialize_ignored_any();
             }
         }
     };

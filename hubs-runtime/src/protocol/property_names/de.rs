@@ -45,35 +45,10 @@ macro_rules! forward_common {
     () => {
         forward_deserialize! {
             deserialize_any();
-            deserialize_bool();
-            deserialize_i8();
-            deserialize_i16();
-            deserialize_i32();
-            deserialize_i64();
-            deserialize_i128();
-            deserialize_u8();
-            deserialize_u16();
-            deserialize_u32();
-            deserialize_u64();
-            deserialize_u128();
-            deserialize_f32();
-            deserialize_f64();
-            deserialize_char();
             deserialize_str();
             deserialize_string();
-            deserialize_bytes();
-            deserialize_byte_buf();
-            deserialize_option();
-            deserialize_unit();
-            deserialize_unit_struct(name: &'static str);
-            deserialize_newtype_struct(name: &'static str);
-            deserialize_seq();
-            deserialize_tuple(len: usize);
-            deserialize_tuple_struct(name: &'static str, len: usize);
-            deserialize_map();
-            deserialize_identifier();
-            deserialize_ignored_any();
         }
+        crate::protocol::deserialize_methods::deserialize_methods!([forward_deserialize] {});
     };
 }
 
