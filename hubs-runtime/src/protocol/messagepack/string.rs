@@ -27,8 +27,8 @@ fn str_text(raw: &[u8]) -> Option<&str> {
         ),
         _ => return None,
     };
-    let text = raw.get(header..)?;
-    (text.len() == len).then(|| crate::utf8::from_utf8(text).ok())?
+    let text = raw.get(header..).filter(|text| text.len() == len)?;
+    crate::utf8::from_utf8(text).ok()
 }
 
 /// Runs `read` on rmp_serde's reader of `raw`, as `rmp_serde::from_slice` reads it.
