@@ -35,7 +35,7 @@ pub use hubs_runtime::{ConnectionEndpoint, ConnectionHandler, match_path_case};
 /// same negotiate and transports as a hub.
 pub mod connection {
     pub use hubs_runtime::connection::{
-        ConnectionEndpoint, ConnectionHandler, ConnectionOptions, Outgoing, RequestInfo,
+        ConnectionEndpoint, ConnectionHandler, ConnectionOptions, Inbound, Outgoing, RequestInfo,
         TransferFormat, Transport, TransportConnection,
     };
 }

@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 use super::body::read_body;
 use super::shutdown::LiveGuard;
 use super::{
-    ConnectionHandler, Outgoing, QueueLimits, QueueReceiver, RequestInfo, SendQueue, Transport,
-    TransportConnection, TryRecvError,
+    ConnectionHandler, Inbound, Outgoing, QueueLimits, QueueReceiver, RequestInfo, SendQueue,
+    Transport, TransportConnection, TryRecvError,
 };
 
 /// A connection whose transport is SSE or Long Polling.
@@ -151,7 +151,7 @@ impl HttpConnection {
             supports_binary: long_polling,
             // Neither side pings over Long Polling, so there is no client timeout either.
             keep_alive: !long_polling,
-            inbound: Box::pin(PostedBytes(received)),
+            inbound: Inbound::chunks(PostedBytes(received)),
             outbound,
             abort,
             resumable: None,

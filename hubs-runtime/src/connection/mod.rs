@@ -7,20 +7,19 @@ mod body;
 mod dispatcher;
 mod endpoint;
 mod http;
+mod inbound;
 mod queue;
 mod quiet;
 mod resumable;
 mod shutdown;
 mod websocket;
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
 use base64::Engine;
 use bytes::Bytes;
-use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +28,7 @@ use crate::auth::ConnectionUser;
 
 pub use dispatcher::ConnectionDispatcher;
 pub use endpoint::ConnectionEndpoint;
+pub use inbound::Inbound;
 pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
 pub(crate) use quiet::{Quiet, QuietWakes};
 pub use resumable::{Resumable, SequenceWriter};
@@ -62,11 +62,6 @@ pub enum Outgoing {
     /// Close the transport normally after what came before.
     Close,
 }
-
-/// The bytes a client sends, in arrival order, as the transport delivered them: a chunk may
-/// hold several messages or part of one. An empty chunk means a new socket replaced a lost
-/// one (stateful reconnect): a partial message from before is to be dropped.
-pub type Inbound = Pin<Box<dyn Stream<Item = Bytes> + Send>>;
 
 /// One client connection as the transport layer hands it to a [`ConnectionHandler`].
 pub struct TransportConnection {

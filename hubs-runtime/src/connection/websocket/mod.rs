@@ -3,7 +3,7 @@
 //! sends, from whichever task finds the socket free.
 //!
 //! A connection without stateful reconnect is one task: the application (which reads through
-//! [`Inbound`]) and, beside it, the part that finishes writes the socket did not take at once,
+//! [`Messages`]) and, beside it, the part that finishes writes the socket did not take at once,
 //! enforces the send timeout and closes. With stateful reconnect (`resumable`) the connection
 //! outlives its sockets, and one loop moves messages between the current socket and the queue.
 
@@ -20,19 +20,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use self::frame::code;
-use self::read::{Event, FrameReader};
+use self::read::{Event, FrameReader, Lent};
 use self::wire::WebSocketWire;
 use super::queue::{QueueReceiver, WireHandle, WireStatus};
 use super::quiet::OwnWaker;
 use super::{
-    ConnectionHandler, ConnectionOptions, Quiet, QuietWakes, RequestInfo, SendQueue,
+    ConnectionHandler, ConnectionOptions, Inbound, Quiet, QuietWakes, RequestInfo, SendQueue,
     TransportConnection,
 };
 
@@ -47,18 +45,26 @@ const FRAMES_PER_DEADLINE: u64 = 64;
 
 /// The payloads of data messages until the client closes or the socket fails. Pings are
 /// answered, and a Close or a fault is answered with a Close, through the wire.
-struct Inbound {
+pub(super) struct Messages {
     reader: FrameReader,
     wire: WireHandle,
 }
 
-impl Stream for Inbound {
-    type Item = Bytes;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+impl Messages {
+    /// The next message, handed to `lend` where it was read; `None` once the client is gone.
+    #[inline]
+    pub(super) fn poll_lend<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        lend: &mut impl FnMut(&[u8]) -> R,
+    ) -> Poll<Option<R>> {
         loop {
-            let (code, reason) = match std::task::ready!(self.reader.poll_event(cx)) {
-                Event::Message(bytes) => return Poll::Ready(Some(bytes)),
+            let event = match std::task::ready!(self.reader.poll_lend(cx, lend)) {
+                Lent::Message(lent) => return Poll::Ready(Some(lent)),
+                Lent::Other(event) => event,
+            };
+            let (code, reason) = match event {
+                Event::Message(bytes) => return Poll::Ready(Some(lend(&bytes))),
                 Event::Ping(payload) => {
                     self.wire
                         .with_wire(|wire: &mut WebSocketWire, _| wire.pong(payload));
@@ -100,7 +106,7 @@ pub(super) fn run(
     let quiet = QuietWakes::default();
     let wire = Box::new(WebSocketWire::new(write, abort.clone()));
     let (outbound, queue) = SendQueue::with_wire(options.queue_limits(), wire);
-    let inbound = Inbound {
+    let messages = Messages {
         reader: FrameReader::new(
             read,
             early,
@@ -114,7 +120,7 @@ pub(super) fn run(
         request,
         supports_binary: true,
         keep_alive: true,
-        inbound: Box::pin(inbound),
+        inbound: Inbound::websocket(messages),
         outbound,
         abort: abort.clone(),
         resumable: None,

@@ -18,7 +18,7 @@ use super::frame::{self, MAX_SERVER_HEADER, code};
 use super::io::{Socket, WriteIo};
 use super::read::{Event, FrameReader};
 use crate::connection::{
-    ConnectionHandler, ConnectionOptions, Outgoing, QueueReceiver, RequestInfo, Resumable,
+    ConnectionHandler, ConnectionOptions, Inbound, Outgoing, QueueReceiver, RequestInfo, Resumable,
     SendQueue, TransferFormat, TransportConnection,
 };
 
@@ -53,7 +53,7 @@ pub(in crate::connection) async fn run_resumable(
         request,
         supports_binary: true,
         keep_alive: true,
-        inbound: Box::pin(ReceiverStream(inbound)),
+        inbound: Inbound::chunks(ReceiverStream(inbound)),
         outbound,
         abort: abort.clone(),
         resumable: Some(Arc::clone(&resumable)),

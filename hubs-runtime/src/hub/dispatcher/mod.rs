@@ -5,6 +5,7 @@
 mod batch;
 mod close_all;
 mod invoke;
+mod other_messages;
 mod reader;
 mod timers;
 

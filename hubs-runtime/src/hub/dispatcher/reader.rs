@@ -1,44 +1,42 @@
 //! The read loop of one connection: its timer (the duties it wakes for are in `timers.rs`),
 //! back-pressure while an invocation waits for a slot or an upload item for room, and message
-//! handling.
+//! handling, where the transport read the message (the kinds other than an invocation are in
+//! `other_messages.rs`).
 
 use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::task::Poll;
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use bytes::{Buf, BytesMut};
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{QuietWakes, Resumable, TransportConnection};
-use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub};
-use crate::lifetime::ClientResult;
-use crate::protocol::{CompletionOutcome, HubMessage, Invocation, ProtocolError};
+use crate::protocol::{HubMessage, Invocation, ProtocolError};
 use crate::rare::rare;
 use crate::telemetry;
 
 use super::batch::Batch;
 use super::close_all::Round;
 use super::invoke::{Calls, Slot};
+use super::other_messages::BlockedUpload;
 use super::timers::{self, ACK_INTERVAL, Timers};
-use super::{End, HubDispatcher, lock};
+use super::{End, HubDispatcher};
 
 /// Per-connection state of the read loop.
 pub(super) struct Reader<'a> {
-    context: &'a Context,
-    calls: Calls,
-    saw_ping: bool,
+    pub(super) context: &'a Context,
+    pub(super) calls: Calls,
+    pub(super) saw_ping: bool,
     /// Messages parsed since they were last counted in the metrics.
     parsed: u64,
     /// Numbering of the client's messages, with stateful reconnect. Boxed: only those
     /// connections have it, and the reader lives as long as the connection.
-    incoming: Option<Box<Incoming>>,
+    pub(super) incoming: Option<Box<Incoming>>,
     /// An upload item waiting for room in its stream's buffer: what follows it is read once
     /// it has some, as in ASP.NET Core.
-    blocked: Option<Box<BlockedUpload>>,
+    pub(super) blocked: Option<Box<BlockedUpload>>,
 }
 
 impl Reader<'_> {
@@ -63,12 +61,12 @@ enum Woke {
 }
 
 /// The client's side of stateful reconnect: which of its messages arrived.
-struct Incoming {
-    resumable: Arc<Resumable>,
+pub(super) struct Incoming {
+    pub(super) resumable: Arc<Resumable>,
     /// The highest sequence id processed.
-    received: u64,
+    pub(super) received: u64,
     /// The id the next counted message carries.
-    next: u64,
+    pub(super) next: u64,
     /// The highest id acknowledged to the client.
     acknowledged: u64,
 }
@@ -168,32 +166,26 @@ impl<H: Hub> HubDispatcher<H> {
                     timed = has_duty;
                     quiet.reopen();
                 }
+                // What the rare waits below need, taken out of `reader` beforehand: the first
+                // branch borrows it while it reads.
+                let slots = match reader.calls.waiting {
+                    Some(_) => reader.calls.slots.clone(),
+                    None => None,
+                };
+                let upload = reader
+                    .blocked
+                    .as_ref()
+                    .map(|blocked| blocked.upload.clone());
+                let paused = reader.paused();
                 tokio::select! {
                     biased;
                     // What the client sent comes first: when there is some, the waits below
                     // are not polled at all, and a close is seen once the messages at hand are
-                    // handled (as `Context::abort` says).
-                    chunk = transport.inbound.next(), if !reader.paused() => {
-                        let Some(chunk) = chunk else { return End::ClientClosed };
-                        if chunk.is_empty() {
-                            // A new socket resumed the connection: a half message is gone for good.
-                            buffer.clear();
-                            continue;
-                        }
-                        let chunk_len = chunk.len();
-                        let processed = if buffer.is_empty() {
-                            // The common case, a chunk of whole messages: read it where it lies.
-                            self.process_some(&mut reader, &chunk).inspect(|&used| {
-                                if let Some(rest) = chunk.get(used..).filter(|rest| !rest.is_empty()) {
-                                    buffer.extend_from_slice(rest);
-                                }
-                            })
-                        } else {
-                            buffer.extend_from_slice(&chunk);
-                            self.process_some(&mut reader, &buffer)
-                                .inspect(|&used| buffer.advance(used))
-                        };
-                        telemetry::received(std::mem::take(&mut reader.parsed), chunk_len);
+                    // handled (as `Context::abort` says). Handled where the transport read it.
+                    processed = poll_fn(|cx| transport.inbound.poll_lend(cx, |chunk| {
+                        self.take_chunk(&mut reader, &mut buffer, chunk)
+                    })), if !paused => {
+                        let Some(processed) = processed else { return End::ClientClosed };
                         match processed {
                             Ok(0) => {}
                             Ok(_) => last_message = Instant::now(),
@@ -242,10 +234,10 @@ impl<H: Hub> HubDispatcher<H> {
                     },
                     // Boxed: rarely waited for, and its state would enlarge every read loop.
                     slot = async {
-                        let slots = reader.calls.slots.clone().expect("a call waits only for slots taken");
+                        let slots = slots.expect("a call waits only for slots taken");
                         Box::pin(slots.acquire_owned()).await
                     },
-                        if reader.calls.waiting.is_some() => {
+                        if slots.is_some() => {
                         let slot = slot.expect("the invocation semaphore is never closed");
                         if let Some(call) = reader.calls.waiting.take() {
                             self.start(*call, Slot::Held(slot), &mut reader.calls.running);
@@ -259,10 +251,9 @@ impl<H: Hub> HubDispatcher<H> {
                     // Room is reserved rather than the item sent here: a wake of another branch
                     // drops this wait, and nothing is lost with it.
                     room = async {
-                        let upload = reader.blocked.as_ref().map(|blocked| blocked.upload.clone());
                         Box::pin(upload.expect("an upload waits only when blocked").reserve_owned()).await
                     },
-                        if reader.blocked.is_some() => {
+                        if upload.is_some() => {
                         if let Some(blocked) = reader.blocked.take() {
                             let BlockedUpload { item, stream, .. } = *blocked;
                             match (room, stream) {
@@ -284,6 +275,37 @@ impl<H: Hub> HubDispatcher<H> {
                 }
             }
         }
+    }
+
+    /// Handles a chunk the client sent, where it lies when it starts with a whole message and
+    /// nothing is left from before; keeps what it did not use (part of a message, or what
+    /// follows a pause) in `buffer`. Returns the bytes of messages used.
+    #[inline]
+    fn take_chunk(
+        &self,
+        reader: &mut Reader<'_>,
+        buffer: &mut BytesMut,
+        chunk: &[u8],
+    ) -> Result<usize, End> {
+        if chunk.is_empty() {
+            // A new socket resumed the connection: a half message is gone for good.
+            buffer.clear();
+            return Ok(0);
+        }
+        let processed = if buffer.is_empty() {
+            // The common case, a chunk of whole messages: read it where it lies.
+            self.process_some(reader, chunk).inspect(|&used| {
+                if let Some(rest) = chunk.get(used..).filter(|rest| !rest.is_empty()) {
+                    buffer.extend_from_slice(rest);
+                }
+            })
+        } else {
+            buffer.extend_from_slice(chunk);
+            self.process_some(reader, buffer)
+                .inspect(|&used| buffer.advance(used))
+        };
+        telemetry::received(std::mem::take(&mut reader.parsed), chunk.len());
+        processed
     }
 
     /// Handles what the buffer holds: what came with the handshake, or what was read before
@@ -375,107 +397,14 @@ impl<H: Hub> HubDispatcher<H> {
     /// Starts a call; whether reading pauses (it has no slot: what follows is read once it
     /// has one).
     #[inline(always)]
-    fn call(&self, reader: &mut Reader<'_>, invocation: &Invocation<'_>, streaming: bool) -> bool {
+    pub(super) fn call(
+        &self,
+        reader: &mut Reader<'_>,
+        invocation: &Invocation<'_>,
+        streaming: bool,
+    ) -> bool {
         self.invoke(reader.context, &mut reader.calls, invocation, streaming);
         reader.calls.waiting.is_some()
-    }
-
-    /// Handles any message (the loop above handles invocations itself); whether reading
-    /// pauses after it (a call waits for a slot, an upload item for room).
-    #[inline(never)]
-    fn handle(&self, reader: &mut Reader<'_>, message: &HubMessage<'_>) -> Result<bool, End> {
-        let connection = reader.context.connection();
-        let protocol = connection.protocol();
-        match message {
-            HubMessage::Invocation(invocation) | HubMessage::StreamInvocation(invocation) => {
-                let streaming = matches!(message, HubMessage::StreamInvocation(_));
-                return Ok(self.call(reader, invocation, streaming));
-            }
-            HubMessage::StreamItem {
-                invocation_id,
-                item,
-            } => {
-                if let Some(upload) = reader.calls.uploads.get(&**invocation_id) {
-                    let item = UploadItem::Item(Bytes::copy_from_slice(item));
-                    match upload.try_send(item) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
-                            reader.calls.uploads.remove(&**invocation_id);
-                        }
-                        Err(mpsc::error::TrySendError::Full(item)) => {
-                            reader.blocked = Some(Box::new(BlockedUpload {
-                                upload: upload.clone(),
-                                item,
-                                stream: Some(invocation_id.to_string()),
-                            }));
-                            return Ok(true);
-                        }
-                    }
-                }
-            }
-            HubMessage::Completion {
-                invocation_id,
-                outcome,
-            } => {
-                // Upload streams first, then client results, as ASP.NET Core matches them.
-                if let Some(upload) = reader.calls.uploads.remove(&**invocation_id) {
-                    if let CompletionOutcome::Error(error) = outcome {
-                        let item = UploadItem::Error(error.to_string());
-                        if let Err(mpsc::error::TrySendError::Full(item)) = upload.try_send(item) {
-                            reader.blocked = Some(Box::new(BlockedUpload {
-                                upload,
-                                item,
-                                stream: None,
-                            }));
-                            return Ok(true);
-                        }
-                    }
-                } else {
-                    let result = ClientResult::from_outcome(protocol, outcome);
-                    if !self
-                        .lifetime
-                        .complete_client_result(connection, invocation_id, result)
-                    {
-                        tracing::debug!(%invocation_id, "completion for nothing awaited");
-                    }
-                }
-            }
-            HubMessage::CancelInvocation { invocation_id } => {
-                let token = reader
-                    .calls
-                    .running
-                    .as_ref()
-                    .and_then(|running| lock(running).remove(&**invocation_id));
-                if let Some(token) = token {
-                    token.cancel();
-                }
-            }
-            HubMessage::Ping => reader.saw_ping = true,
-            HubMessage::Ack { sequence_id } => {
-                if let Some(incoming) = &reader.incoming {
-                    incoming.resumable.acknowledge(*sequence_id);
-                }
-            }
-            HubMessage::Sequence { sequence_id } => {
-                if let Some(incoming) = reader.incoming.as_mut() {
-                    if *sequence_id > incoming.received + 1 {
-                        return Err(End::failed(
-                            "InvalidOperationException",
-                            "Sequence ID greater than amount of messages we've received.",
-                        ));
-                    }
-                    incoming.next = *sequence_id;
-                }
-            }
-            HubMessage::Close { error } => {
-                if let Some(error) = error {
-                    tracing::debug!(%error, "the client closed with an error");
-                }
-                return Err(End::ClientClosed);
-            }
-            HubMessage::Ignored => {}
-        }
-        Ok(false)
     }
 }
 
@@ -488,12 +417,4 @@ fn unreadable(error: &ProtocolError) -> End {
         }
     };
     End::failed(kind, error.to_string())
-}
-
-/// An upload item that waits for room in its stream's buffer.
-struct BlockedUpload {
-    upload: mpsc::Sender<UploadItem>,
-    item: UploadItem,
-    /// The stream's invocation id, to forget it if the method stopped reading.
-    stream: Option<String>,
 }

@@ -3,24 +3,27 @@
 //! rules, fragmentation order, UTF-8, size limits).
 //!
 //! An idle connection holds no read buffer. The reader waits for the socket to be readable,
-//! reads into a buffer of the worker thread, and keeps only what it could not hand on yet:
-//! the header of a frame cut short, the message being assembled, the rest of a read that held
-//! more than one message.
+//! reads into a buffer of the worker thread, unmasks a whole message where it lies there and
+//! lends it to the layer above, and keeps only what it could not hand on yet: the header of a
+//! frame cut short, the message being assembled, the rest of a read that held more than one
+//! message.
+
+mod parser;
 
 use std::cell::RefCell;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use super::frame::{self, Header, MAX_CLIENT_HEADER, code};
+use self::parser::Parser;
 use super::io::ReadIo;
 
 /// Bytes of the per-thread read buffer.
 const READ_BUFFER: usize = 64 * 1024;
 
 thread_local! {
-    /// Where every WebSocket served by this thread reads into; only borrowed during a read
-    /// and the parsing of what it brought.
+    /// Where every WebSocket served by this thread reads into; only borrowed during a read,
+    /// the parsing of what it brought and the handling of the message lent from it.
     static READ: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_BUFFER].into_boxed_slice());
 }
 
@@ -42,22 +45,21 @@ pub enum Event {
     Gone,
 }
 
-/// A frame whose payload is arriving.
-struct Frame {
-    opcode: u8,
-    fin: bool,
-    remaining: usize,
-    mask: [u8; 4],
-    phase: usize,
+/// What a read brought, with a data message handed to the caller's function where it lies.
+pub(super) enum Lent<R> {
+    /// What the function made of the message.
+    Message(R),
+    /// Anything else the client did (never a data message).
+    Other(Event),
 }
 
-/// A data message being assembled from its frames.
-struct Message {
-    text: bool,
-    data: Vec<u8>,
-    /// Bytes of `data` known to be valid UTF-8 (text only): the rest is a code point cut
-    /// between frames.
-    checked: usize,
+impl Lent<Bytes> {
+    fn into_event(self) -> Event {
+        match self {
+            Lent::Message(bytes) => Event::Message(bytes),
+            Lent::Other(event) => event,
+        }
+    }
 }
 
 /// The reading side of one socket. In declared order (`repr(C)`, here and in [`Parser`]):
@@ -74,22 +76,6 @@ pub(super) struct FrameReader {
     parser: Parser,
 }
 
-/// Client frames parsed from bytes however they are cut, into [`Event`]s.
-#[repr(C)]
-struct Parser {
-    header_len: u8,
-    /// The header of the next frame, while it has arrived only in part.
-    header: [u8; MAX_CLIENT_HEADER],
-    /// Whole messages that follow one another are one event (see [`FrameReader::new`]).
-    together: bool,
-    /// The largest frame or message accepted.
-    limit: usize,
-    frame: Option<Frame>,
-    message: Option<Message>,
-    /// The payload of the control frame arriving.
-    control: Vec<u8>,
-}
-
 impl FrameReader {
     /// A reader of `io` that first parses `early` (bytes read with the HTTP request).
     /// `together`: whole messages that follow one another in a read are handed on as one
@@ -104,24 +90,41 @@ impl FrameReader {
         }
     }
 
-    /// The next thing the client did. After `Close`, `Fault` or `Gone`, `Gone` for ever.
+    /// The next thing the client did, a data message in bytes of its own. After `Close`,
+    /// `Fault` or `Gone`, `Gone` for ever.
     pub(super) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        self.poll_lend(cx, &mut Bytes::copy_from_slice)
+            .map(Lent::into_event)
+    }
+
+    /// The next thing the client did, a data message handed to `lend` where it was read (the
+    /// thread's read buffer, most often), so that it is never copied out: `lend` runs while
+    /// this thread reads no other socket.
+    pub(super) fn poll_lend<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        lend: &mut impl FnMut(&[u8]) -> R,
+    ) -> Poll<Lent<R>> {
         if self.ended {
-            return Poll::Ready(Event::Gone);
+            return Poll::Ready(Lent::Other(Event::Gone));
         }
         if !self.pending.is_empty() {
             // Many messages may have come in one read: each call takes the next in place, so
             // the rest is not copied again per message.
             let at = self.pending_at as usize;
-            let (used, event) = self.parser.parse(&self.pending[at..]);
-            debug_assert!(event.is_some() || at + used == self.pending.len());
+            let (used, found) = self.parser.parse_in_place(&mut self.pending[at..]);
+            debug_assert!(found.is_some() || at + used == self.pending.len());
+            let lent = match found {
+                Some(found) => Some(found.lend(&self.pending[at..], lend)),
+                None => None,
+            };
             self.pending_at = (at + used) as u32;
             if at + used == self.pending.len() {
                 self.pending = Vec::new();
                 self.pending_at = 0;
             }
-            if let Some(event) = event {
-                return Poll::Ready(self.end_if_final(event));
+            if let Some(lent) = lent {
+                return Poll::Ready(self.end_if_final(lent));
             }
         }
         READ.with(|buffer| {
@@ -130,14 +133,15 @@ impl FrameReader {
                 let n = match self.io.poll_read(cx, &mut buffer) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(0) | Err(_)) => {
-                        return Poll::Ready(self.end_if_final(Event::Gone));
+                        return Poll::Ready(self.end_if_final(Lent::Other(Event::Gone)));
                     }
                     Poll::Ready(Ok(n)) => n,
                 };
-                let (used, event) = self.parser.parse(&buffer[..n]);
-                if let Some(event) = event {
+                let (used, found) = self.parser.parse_in_place(&mut buffer[..n]);
+                if let Some(found) = found {
                     self.keep(&buffer[used..n]);
-                    return Poll::Ready(self.end_if_final(event));
+                    let lent = found.lend(&buffer[..n], lend);
+                    return Poll::Ready(self.end_if_final(lent));
                 }
             }
         })
@@ -151,14 +155,14 @@ impl FrameReader {
         }
     }
 
-    fn end_if_final(&mut self, event: Event) -> Event {
-        if matches!(event, Event::Close(_) | Event::Fault(..) | Event::Gone) {
+    fn end_if_final<R>(&mut self, lent: Lent<R>) -> Lent<R> {
+        if let Lent::Other(Event::Close(_) | Event::Fault(..) | Event::Gone) = lent {
             self.ended = true;
             self.pending = Vec::new();
             self.pending_at = 0;
             self.parser = Parser::new(0);
         }
-        event
+        lent
     }
 }
 
@@ -187,294 +191,7 @@ impl FuzzParser {
     /// Bytes the parser holds between reads: the message being assembled and the payload of
     /// the control frame arriving (allocated), and the header cut short.
     pub fn held(&self) -> usize {
-        self.0.message.as_ref().map_or(0, |m| m.data.capacity())
-            + self.0.control.capacity()
-            + usize::from(self.0.header_len)
-    }
-}
-
-impl Parser {
-    fn new(limit: usize) -> Self {
-        Self {
-            header: [0; MAX_CLIENT_HEADER],
-            header_len: 0,
-            together: false,
-            frame: None,
-            message: None,
-            control: Vec::new(),
-            limit,
-        }
-    }
-
-    /// A parser that, with `together`, joins the whole messages that follow one another.
-    fn with_joining(limit: usize, together: bool) -> Self {
-        Self {
-            together,
-            ..Self::new(limit)
-        }
-    }
-
-    /// Parses `input` up to the first event; returns the bytes used and that event.
-    fn parse(&mut self, input: &[u8]) -> (usize, Option<Event>) {
-        if self.frame.is_none()
-            && self.message.is_none()
-            && self.header_len == 0
-            && let Some(parsed) = self.whole_message(input)
-        {
-            return parsed;
-        }
-        let mut at = 0;
-        loop {
-            if self.frame.is_none() {
-                let header = match self.take_header(&input[at..]) {
-                    (used, Some(header)) => {
-                        at += used;
-                        header
-                    }
-                    (_, None) => return (input.len(), None),
-                };
-                if let Err(fault) = self.start_frame(header, input.len() - at) {
-                    return (at, Some(fault));
-                }
-            }
-            let frame = self.frame.as_mut().expect("a frame is arriving");
-            let take = frame.remaining.min(input.len() - at);
-            let chunk = &input[at..at + take];
-            at += take;
-            frame.remaining -= take;
-            if frame::is_control(frame.opcode) {
-                frame.phase = frame::unmask_into(&mut self.control, chunk, frame.mask, frame.phase);
-            } else {
-                let message = self
-                    .message
-                    .as_mut()
-                    .expect("a data frame belongs to a message");
-                let end = message.data.len() + take + frame.remaining;
-                reserve_within(&mut message.data, take, end);
-                frame.phase = frame::unmask_into(&mut message.data, chunk, frame.mask, frame.phase);
-                if message.text && !check_utf8(message) {
-                    return (at, Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8)));
-                }
-            }
-            if frame.remaining > 0 {
-                return (at, None);
-            }
-            if let Some(event) = self.end_frame() {
-                return (at, Some(event));
-            }
-            if at == input.len() {
-                return (at, None);
-            }
-        }
-    }
-
-    /// A whole message in one frame at the start of `input` (what nearly every read brings),
-    /// taken in one step: the general path's state is for frames cut by reads and messages
-    /// cut into frames. `None` leaves `input` to that path, which also has every refusal's
-    /// wording (an empty message, one over the limit, a control frame, a bad header). With
-    /// `together`, the whole messages that follow it join it.
-    fn whole_message(&self, input: &[u8]) -> Option<(usize, Option<Event>)> {
-        let (header, used) = Header::parse(input)?;
-        let mut end = self.whole_frame_end(&header, used, input.len())?;
-        let mut data = Vec::with_capacity(end - used);
-        frame::unmask_into(&mut data, &input[used..end], header.mask, 0);
-        if header.opcode == frame::TEXT && crate::utf8::from_utf8(&data).is_err() {
-            return Some((end, Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8))));
-        }
-        while self.together
-            && let Some((next, used)) = Header::parse(&input[end..])
-            && let Some(next_end) = self.whole_frame_end(&next, used, input.len() - end)
-        {
-            let start = data.len();
-            frame::unmask_into(&mut data, &input[end + used..end + next_end], next.mask, 0);
-            if next.opcode == frame::TEXT && crate::utf8::from_utf8(&data[start..]).is_err() {
-                // Refused on its own, by the next parse.
-                data.truncate(start);
-                break;
-            }
-            end += next_end;
-        }
-        Some((end, Some(Event::Message(Bytes::from(data)))))
-    }
-
-    /// Where a frame with `header` (of `used` bytes) ends in `available` bytes, if it is a
-    /// whole message that the limit allows and that is all there.
-    fn whole_frame_end(&self, header: &Header, used: usize, available: usize) -> Option<usize> {
-        let whole = header.fin
-            && header.rsv == 0
-            && header.masked
-            && (header.opcode == frame::TEXT || header.opcode == frame::BINARY)
-            && header.length > 0
-            && header.length <= self.limit as u64
-            && header.length <= (available - used) as u64;
-        whole.then(|| used + header.length as usize)
-    }
-
-    /// The header at the start of `input`, completed from what came before if it was cut.
-    fn take_header(&mut self, input: &[u8]) -> (usize, Option<Header>) {
-        if self.header_len == 0
-            && let Some((header, used)) = Header::parse(input)
-        {
-            return (used, Some(header));
-        }
-        // Cut short: gather it byte by byte (at most 14).
-        let mut used = 0;
-        let have = self.header_len as usize;
-        let want = if have >= 2 {
-            Header::length_from([self.header[0], self.header[1]])
-        } else {
-            2
-        };
-        let more = (want - have).min(input.len());
-        self.header[have..have + more].copy_from_slice(&input[..more]);
-        used += more;
-        self.header_len += more as u8;
-        if (self.header_len as usize) < want {
-            return (used, None);
-        }
-        match Header::parse(&self.header[..self.header_len as usize]) {
-            Some((header, _)) => {
-                self.header_len = 0;
-                (used, Some(header))
-            }
-            // The first two bytes are in: now the rest of the header is known.
-            None => {
-                let (more_used, header) = self.take_header(&input[used..]);
-                (used + more_used, header)
-            }
-        }
-    }
-
-    /// Checks a frame's header and gets ready for its payload (`available` bytes of which are
-    /// in hand); the fault that fails the connection otherwise.
-    fn start_frame(&mut self, header: Header, available: usize) -> Result<(), Event> {
-        let protocol = |reason| Err(Event::Fault(code::PROTOCOL, reason));
-        if header.rsv != 0 {
-            return protocol("reserved bits set");
-        }
-        if !header.masked {
-            return protocol("a client frame must be masked");
-        }
-        let control = frame::is_control(header.opcode);
-        match header.opcode {
-            frame::CLOSE | frame::PING | frame::PONG => {
-                if !header.fin {
-                    return protocol("a control frame cannot be fragmented");
-                }
-                if header.length > frame::MAX_CONTROL_PAYLOAD as u64 {
-                    return protocol("a control frame's payload is over 125 bytes");
-                }
-            }
-            frame::CONTINUATION if self.message.is_none() => {
-                return protocol("nothing to continue");
-            }
-            frame::TEXT | frame::BINARY if self.message.is_some() => {
-                return protocol("a new message inside a fragmented one");
-            }
-            frame::CONTINUATION | frame::TEXT | frame::BINARY => {}
-            _ => return protocol("a reserved opcode"),
-        }
-        let so_far = self.message.as_ref().map_or(0, |m| m.data.len());
-        if !control && header.length > (self.limit - so_far) as u64 {
-            return Err(Event::Fault(code::SIZE, "message too big"));
-        }
-        let length = header.length as usize;
-        if !control {
-            let message = self.message.get_or_insert_with(|| Message {
-                text: header.opcode == frame::TEXT,
-                data: Vec::new(),
-                checked: 0,
-            });
-            // What is in hand, not what the header promises: a client cannot make the server
-            // allocate a megabyte by announcing it. Exactly that for a message in one frame.
-            let in_hand = length.min(available);
-            reserve_within(&mut message.data, in_hand, so_far + length);
-        } else {
-            // Emptied by the last control frame; at most 125 bytes.
-            self.control.reserve_exact(length);
-        }
-        self.frame = Some(Frame {
-            opcode: header.opcode,
-            fin: header.fin,
-            remaining: length,
-            mask: header.mask,
-            phase: 0,
-        });
-        Ok(())
-    }
-
-    /// A frame's payload is complete: the event it makes, if any.
-    fn end_frame(&mut self) -> Option<Event> {
-        let frame = self.frame.take().expect("a frame ended");
-        match frame.opcode {
-            frame::PING => Some(Event::Ping(std::mem::take(&mut self.control))),
-            frame::PONG => {
-                self.control.clear();
-                None
-            }
-            frame::CLOSE => Some(close_event(&std::mem::take(&mut self.control))),
-            _ if !frame.fin => None,
-            _ => {
-                let message = self
-                    .message
-                    .take()
-                    .expect("a data frame belongs to a message");
-                if message.text && message.checked != message.data.len() {
-                    return Some(Event::Fault(code::INVALID, TEXT_NOT_UTF8));
-                }
-                // Empty messages carry nothing for the layer above.
-                (!message.data.is_empty()).then(|| Event::Message(Bytes::from(message.data)))
-            }
-        }
-    }
-}
-
-/// The fault of a text message that is not UTF-8, whichever path found it.
-const TEXT_NOT_UTF8: &str = "text is not UTF-8";
-
-/// Makes room in `data` for `more` bytes, doubling as `Vec` does (a frame arriving a byte at
-/// a time is not copied over and over) but never past `end`, where the frame arriving ends:
-/// a message never takes more than the limit, however the reads cut it.
-fn reserve_within(data: &mut Vec<u8>, more: usize, end: usize) {
-    let needed = data.len() + more;
-    if needed > data.capacity() {
-        let target = (data.capacity() * 2).clamp(needed, end.max(needed));
-        data.reserve_exact(target - data.len());
-    }
-}
-
-/// Checks the text of `message` received since the last check; false when it is not UTF-8.
-/// A code point cut at the end is left for the next frame to complete.
-fn check_utf8(message: &mut Message) -> bool {
-    match crate::utf8::from_utf8(&message.data[message.checked..]) {
-        Ok(_) => {
-            message.checked = message.data.len();
-            true
-        }
-        Err(error) if error.error_len().is_none() => {
-            message.checked += error.valid_up_to();
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-/// What a Close frame's payload says: its code (1000 without one), or the fault
-/// of a malformed Close.
-fn close_event(payload: &[u8]) -> Event {
-    match payload {
-        [] => Event::Close(code::NORMAL),
-        [_] => Event::Fault(code::PROTOCOL, "a close code needs two bytes"),
-        [high, low, reason @ ..] => {
-            let code = u16::from_be_bytes([*high, *low]);
-            if !frame::is_valid_close_code(code) {
-                Event::Fault(code::PROTOCOL, "an invalid close code")
-            } else if std::str::from_utf8(reason).is_err() {
-                Event::Fault(code::INVALID, "a close reason that is not UTF-8")
-            } else {
-                Event::Close(code)
-            }
-        }
+        self.0.held()
     }
 }
 
