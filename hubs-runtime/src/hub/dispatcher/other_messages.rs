@@ -10,7 +10,7 @@ use crate::hub::streams::UploadItem;
 use crate::lifetime::ClientResult;
 use crate::protocol::{CompletionOutcome, HubMessage};
 
-use super::reader::Reader;
+use super::reader::{BlockedUpload, Reader};
 use super::{End, HubDispatcher, lock};
 
 impl<H: Hub> HubDispatcher<H> {
@@ -115,12 +115,4 @@ impl<H: Hub> HubDispatcher<H> {
         }
         Ok(false)
     }
-}
-
-/// An upload item that waits for room in its stream's buffer.
-pub(super) struct BlockedUpload {
-    pub(super) upload: mpsc::Sender<UploadItem>,
-    pub(super) item: UploadItem,
-    /// The stream's invocation id, to forget it if the method stopped reading.
-    pub(super) stream: Option<String>,
 }

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use bytes::{Buf, BytesMut};
+use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::connection::{QuietWakes, Resumable, TransportConnection};
+use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub};
 use crate::protocol::{HubMessage, Invocation, ProtocolError};
 use crate::rare::rare;
@@ -20,7 +22,6 @@ use crate::telemetry;
 use super::batch::Batch;
 use super::close_all::Round;
 use super::invoke::{Calls, Slot};
-use super::other_messages::BlockedUpload;
 use super::timers::{self, ACK_INTERVAL, Timers};
 use super::{End, HubDispatcher};
 
@@ -417,4 +418,12 @@ fn unreadable(error: &ProtocolError) -> End {
         }
     };
     End::failed(kind, error.to_string())
+}
+
+/// An upload item that waits for room in its stream's buffer.
+pub(super) struct BlockedUpload {
+    pub(super) upload: mpsc::Sender<UploadItem>,
+    pub(super) item: UploadItem,
+    /// The stream's invocation id, to forget it if the method stopped reading.
+    pub(super) stream: Option<String>,
 }
