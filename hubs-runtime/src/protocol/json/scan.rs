@@ -4,30 +4,27 @@
 
 /// The bytes before the first `"`, `\` or control character (all of them if there is none).
 ///
-/// Short strings (keys, ids, most values) end within a few words, tested eight bytes at a
-/// time. Past [`SHORT`] bytes, whole blocks with nothing special are passed over where the CPU
-/// tests them in vectors ([`clean_blocks`]); then two passes that each take many bytes per
-/// instruction: `memchr2` finds the first quote or backslash, and the least byte before it
-/// (vector minimums) shows whether a control character comes first.
+/// Short strings (keys, ids, most values) end within a few steps of sixteen bytes, each tested
+/// in one vector where the CPU has them ([`sixteen`]); fewer than sixteen left are
+/// tested as a word of eight, then one by one. Past [`SHORT`] bytes, whole blocks with nothing
+/// special are passed over where the CPU tests them in wider vectors ([`clean_blocks`]); then
+/// two passes that each take many bytes per instruction: `memchr2` finds the first quote or
+/// backslash, and the least byte before it (vector minimums) shows whether a control character
+/// comes first.
 pub(super) fn plain_len(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
     let mut at = 0;
-    while let Some(chunk) = bytes.get(at..at + 8) {
+    while let Some(chunk) = bytes.get(at..at + 16) {
         if at == SHORT {
             return at + long_plain_len(&bytes[at..]);
         }
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        // The high bit of each byte that is zero (`x - 1` borrows) or below 0x20; a false
-        // one only ever follows a true one, so the lowest is the first match.
-        let found = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | word.wrapping_sub(ONES * 0x20) & !word)
-            & HIGH;
-        if found != 0 {
-            return at + found.trailing_zeros() as usize / 8;
+        if let Some(found) = sixteen(chunk.try_into().expect("sixteen bytes")) {
+            return at + found;
+        }
+        at += 16;
+    }
+    if let Some(chunk) = bytes.get(at..at + 8) {
+        if let Some(found) = first_special_of_8(chunk.try_into().expect("eight bytes")) {
+            return at + found;
         }
         at += 8;
     }
@@ -37,13 +34,71 @@ pub(super) fn plain_len(bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len() - at)
 }
 
-/// Where [`plain_len`] stops testing words.
-const SHORT: usize = 32;
+/// Where [`plain_len`] stops taking sixteen bytes a step: four steps cost about what the
+/// long path's setup does.
+const SHORT: usize = 64;
+
+/// The first special byte of a chunk of sixteen.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+pub(super) fn sixteen(chunk: &[u8; 16]) -> Option<usize> {
+    // SAFETY: the build targets SSE2 (every x86-64 CPU has it), the one feature it needs.
+    unsafe { first_special_of_16(chunk) }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+use sixteen_in_words as sixteen;
+
+/// The first special byte of a chunk of sixteen, as two words of eight (where there are no
+/// vectors).
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+pub(super) fn sixteen_in_words(chunk: &[u8; 16]) -> Option<usize> {
+    let (low, high) = chunk.split_at(8);
+    first_special_of_8(low.try_into().expect("eight bytes")).or_else(|| {
+        first_special_of_8(high.try_into().expect("eight bytes")).map(|found| found + 8)
+    })
+}
+
+/// The first special byte of `chunk`, in one SSE2 vector: three comparisons, one mask, its
+/// lowest bit.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+fn first_special_of_16(chunk: &[u8; 16]) -> Option<usize> {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    // SAFETY: `chunk` is sixteen readable bytes, and this load has no alignment to keep.
+    let bytes = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
+    let quote = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'"' as i8));
+    let backslash = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(b'\\' as i8));
+    // A byte is below 0x20 when the least of it and 0x1f is itself (unsigned).
+    let control = _mm_cmpeq_epi8(_mm_min_epu8(bytes, _mm_set1_epi8(0x1f)), bytes);
+    let found = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control));
+    (found != 0).then(|| found.trailing_zeros() as usize)
+}
+
+/// The first special byte of `chunk`, tested as one word.
+fn first_special_of_8(chunk: &[u8; 8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let word = u64::from_le_bytes(*chunk);
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    // The high bit of each byte that is zero (`x - 1` borrows) or below 0x20; a false one only
+    // ever follows a true one, so the lowest is the first match.
+    let found = (quote.wrapping_sub(ONES) & !quote
+        | backslash.wrapping_sub(ONES) & !backslash
+        | word.wrapping_sub(ONES * 0x20) & !word)
+        & HIGH;
+    (found != 0).then(|| found.trailing_zeros() as usize / 8)
+}
 
 fn is_special(byte: u8) -> bool {
     byte == b'"' || byte == b'\\' || byte < 0x20
 }
 
+/// Kept out of [`plain_len`], whose short steps then need no registers saved.
+#[inline(never)]
 fn long_plain_len(bytes: &[u8]) -> usize {
     let clean = clean_blocks(bytes);
     let bytes = &bytes[clean..];

@@ -102,8 +102,9 @@ fn plain_strings_end_at_the_first_quote_backslash_or_control_character() {
             .unwrap_or(bytes.len())
     };
     for filler in [b'a', b' ', 0x21, 0x5b, 0x7f, 0x80, 0xe9, 0xff] {
-        // Past 64 bytes, whole blocks are tested at once where the CPU has AVX2.
-        for len in (0..20).chain([40, 41, 47, 63, 64, 65, 70, 128, 130, 200]) {
+        // Steps of sixteen and eight, then single bytes; past 64 bytes, whole blocks are
+        // tested at once where the CPU has AVX2.
+        for len in (0..36).chain([40, 41, 47, 48, 63, 64, 65, 70, 80, 128, 130, 200]) {
             for at in 0..len {
                 for byte in 0..=255u8 {
                     let mut bytes = vec![filler; len];
@@ -114,6 +115,23 @@ fn plain_strings_end_at_the_first_quote_backslash_or_control_character() {
                     }
                     assert_eq!(scan::plain_len(&bytes), naive(&bytes), "{bytes:?}");
                 }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_chunk_of_sixteen_reads_the_same_in_a_vector_and_in_words() {
+    for filler in [b'a', 0x20, 0x7f, 0x80, 0xff] {
+        for at in 0..16 {
+            for byte in 0..=255u8 {
+                let mut chunk = [filler; 16];
+                chunk[at] = byte;
+                let naive = chunk
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+                assert_eq!(scan::sixteen(&chunk), naive, "{chunk:?}");
+                assert_eq!(scan::sixteen_in_words(&chunk), naive, "{chunk:?}");
             }
         }
     }
