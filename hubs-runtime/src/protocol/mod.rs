@@ -343,11 +343,9 @@ impl<'a> Arguments<'a> {
             index,
             message: "missing".into(),
         })?;
-        match self.protocol {
-            Protocol::Json if self.values.is_plain_string(index) => {
-                JsonProtocol::decode_plain_string(raw)
-            }
-            protocol => protocol.decode_value(raw),
+        match (self.protocol, self.values.plain_string(index)) {
+            (Protocol::Json, Some(text)) => JsonProtocol::decode_plain_string(text),
+            (protocol, _) => protocol.decode_value(raw),
         }
         .map_err(|message| ArgumentError { index, message })
     }

@@ -10,13 +10,19 @@ const INLINE: usize = 4;
 /// `Vec<&'a [u8]>` is, so a borrow of the arguments can be shortened as before.
 ///
 /// Inline values also say which are JSON strings with nothing escaped, as the JSON reader
-/// found them, so that decoding them does not scan them again.
+/// found them in text it had checked to be UTF-8, so that decoding them neither scans nor
+/// checks them again.
 #[derive(Clone)]
-pub(crate) enum ArgumentValues<'a> {
+pub(crate) struct ArgumentValues<'a>(Values<'a>);
+
+/// The values, private to this file: only [`ArgumentValues::push_plain_string`] marks one as
+/// text, which [`ArgumentValues::plain_string`] relies on.
+#[derive(Clone)]
+enum Values<'a> {
     Inline {
         values: [&'a [u8]; INLINE],
         len: u8,
-        /// One bit per value: a JSON string with nothing escaped.
+        /// One bit per value: a JSON string with nothing escaped, pushed as text.
         plain_strings: u8,
     },
     Spilled(Vec<&'a [u8]>),
@@ -24,57 +30,67 @@ pub(crate) enum ArgumentValues<'a> {
 
 impl<'a> ArgumentValues<'a> {
     pub(crate) const fn new() -> Self {
-        Self::Inline {
+        Self(Values::Inline {
             values: [&[]; INLINE],
             len: 0,
             plain_strings: 0,
-        }
+        })
     }
 
     /// Room for `capacity` values, inline when they fit.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         match capacity {
             0..=INLINE => Self::new(),
-            _ => Self::Spilled(Vec::with_capacity(capacity)),
+            _ => Self(Values::Spilled(Vec::with_capacity(capacity))),
         }
     }
 
     /// Adds a JSON string value whose text has no escape (nor control character), quotes
     /// included.
     #[inline]
-    pub(crate) fn push_plain_string(&mut self, value: &'a [u8]) {
-        if let Self::Inline {
+    pub(crate) fn push_plain_string(&mut self, value: &'a str) {
+        if let Values::Inline {
             len, plain_strings, ..
-        } = self
+        } = &mut self.0
             && usize::from(*len) < INLINE
         {
             *plain_strings |= 1 << *len;
         }
-        self.push(value);
+        self.push(value.as_bytes());
     }
 
-    /// Whether value `index` is known to be a JSON string with nothing escaped.
-    pub(crate) fn is_plain_string(&self, index: usize) -> bool {
-        match self {
-            Self::Inline { plain_strings, .. } => index < INLINE && plain_strings >> index & 1 == 1,
-            Self::Spilled(_) => false,
+    /// Value `index` as text, if it is known to be a JSON string with nothing escaped (quotes
+    /// included).
+    #[inline]
+    pub(crate) fn plain_string(&self, index: usize) -> Option<&'a str> {
+        match &self.0 {
+            Values::Inline {
+                values,
+                plain_strings,
+                ..
+            } if index < INLINE && plain_strings >> index & 1 == 1 => {
+                // SAFETY: only `push_plain_string` sets the bit, for a value it was given as a
+                // `str`; nothing outside this file can reach the fields.
+                Some(unsafe { std::str::from_utf8_unchecked(values[index]) })
+            }
+            _ => None,
         }
     }
 
     #[inline]
     pub(crate) fn push(&mut self, value: &'a [u8]) {
-        match self {
-            Self::Inline { values, len, .. } if usize::from(*len) < INLINE => {
+        match &mut self.0 {
+            Values::Inline { values, len, .. } if usize::from(*len) < INLINE => {
                 values[usize::from(*len)] = value;
                 *len += 1;
             }
-            Self::Inline { values, .. } => {
+            Values::Inline { values, .. } => {
                 let mut spilled = Vec::with_capacity(2 * INLINE);
                 spilled.extend_from_slice(values);
                 spilled.push(value);
-                *self = Self::Spilled(spilled);
+                self.0 = Values::Spilled(spilled);
             }
-            Self::Spilled(values) => values.push(value),
+            Values::Spilled(values) => values.push(value),
         }
     }
 }
@@ -90,9 +106,9 @@ impl<'a> Deref for ArgumentValues<'a> {
 
     #[inline]
     fn deref(&self) -> &Self::Target {
-        match self {
-            Self::Inline { values, len, .. } => &values[..usize::from(*len)],
-            Self::Spilled(values) => values,
+        match &self.0 {
+            Values::Inline { values, len, .. } => &values[..usize::from(*len)],
+            Values::Spilled(values) => values,
         }
     }
 }
@@ -129,7 +145,7 @@ mod tests {
             let pushed: ArgumentValues<'_> = expected.iter().copied().collect();
             assert_eq!(&*pushed, &expected[..], "{count} values");
             assert_eq!(
-                matches!(pushed, ArgumentValues::Inline { .. }),
+                matches!(pushed.0, Values::Inline { .. }),
                 count <= INLINE,
                 "{count} values"
             );
@@ -142,14 +158,14 @@ mod tests {
     #[test]
     fn plain_strings_are_marked_while_inline_and_forgotten_once_spilled() {
         let mut values = ArgumentValues::new();
-        values.push_plain_string(b"\"a\"");
+        values.push_plain_string("\"a\"");
         values.push(b"1");
-        values.push_plain_string(b"\"b\"");
-        let marked: Vec<bool> = (0..4).map(|i| values.is_plain_string(i)).collect();
-        assert_eq!(marked, [true, false, true, false]);
+        values.push_plain_string("\"b\"");
+        let marked: Vec<_> = (0..4).map(|i| values.plain_string(i)).collect();
+        assert_eq!(marked, [Some("\"a\""), None, Some("\"b\""), None]);
         values.push(b"2");
-        values.push_plain_string(b"\"c\"");
+        values.push_plain_string("\"c\"");
         assert_eq!(values.len(), 5);
-        assert!((0..8).all(|i| !values.is_plain_string(i)), "only a hint");
+        assert!((0..8).all(|i| values.plain_string(i).is_none()), "only a hint");
     }
 }

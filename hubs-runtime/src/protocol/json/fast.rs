@@ -189,10 +189,10 @@ impl<'a> Scanner<'a> {
             if scan.bytes().get(start) == Some(&b'"') {
                 // Said to the argument's decoder, which then need not scan it again.
                 let plain = scan.string()?;
-                let value = &scan.bytes()[start..scan.at];
+                let value = &scan.json[start..scan.at];
                 match plain {
                     true => values.push_plain_string(value),
-                    false => values.push(value),
+                    false => values.push(value.as_bytes()),
                 }
             } else {
                 values.push(scan.value(1)?.as_bytes());

@@ -220,8 +220,9 @@ fn other_message<'a>(kind: u64, wire: &mut Envelope<'a>) -> Result<HubMessage<'a
 
 impl JsonProtocol {
     /// [`HubProtocol::decode_value`] for a value the reader found to be a JSON string with
-    /// nothing escaped (see [`ArgumentValues`]): its text is not scanned again.
-    pub(crate) fn decode_plain_string<T: DeserializeOwned>(raw: &[u8]) -> Result<T, String> {
+    /// nothing escaped, in text it checked (see [`ArgumentValues`]): its text is neither
+    /// scanned nor checked again.
+    pub(crate) fn decode_plain_string<T: DeserializeOwned>(raw: &str) -> Result<T, String> {
         plain::decode_plain_string(raw).map_err(|e| e.to_string())
     }
 }

@@ -137,11 +137,9 @@ pub(super) fn decode<T: DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::E
 
 /// [`decode`] for `raw` the reader found to be a JSON string with nothing escaped: its text is
 /// not scanned again.
-pub(super) fn decode_plain_string<T: DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::Error> {
-    decode_text(
-        raw,
-        quoted(raw).and_then(|inner| crate::utf8::from_utf8(inner).ok()),
-    )
+pub(super) fn decode_plain_string<T: DeserializeOwned>(raw: &str) -> Result<T, serde_json::Error> {
+    let text = raw.strip_prefix('"').and_then(|raw| raw.strip_suffix('"'));
+    decode_text(raw.as_bytes(), text)
 }
 
 /// `raw` as `T`: `text`, if it is a plain string's, for a type that asks for a string.

@@ -268,7 +268,7 @@ fn the_fast_reader_marks_the_arguments_that_are_strings_with_nothing_escaped() {
     let values = &invocation.arguments.values;
     // Inline room is four values; past it nothing is marked (a hint, not a promise).
     assert_eq!(values.len(), 6);
-    let marked: Vec<bool> = (0..6).map(|i| values.is_plain_string(i)).collect();
+    let marked: Vec<bool> = (0..6).map(|i| values.plain_string(i).is_some()).collect();
     assert_eq!(marked, [false; 6], "six values spill: {values:?}");
     let frame = concat!(
         r#"{"type":1,"target":"M","arguments":["plain", "a\"b", 12, "é"]}"#,
@@ -278,6 +278,6 @@ fn the_fast_reader_marks_the_arguments_that_are_strings_with_nothing_escaped() {
         panic!("an invocation");
     };
     let values = &invocation.arguments.values;
-    let marked: Vec<bool> = (0..4).map(|i| values.is_plain_string(i)).collect();
+    let marked: Vec<bool> = (0..4).map(|i| values.plain_string(i).is_some()).collect();
     assert_eq!(marked, [true, false, false, true]);
 }
