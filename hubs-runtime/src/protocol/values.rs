@@ -166,6 +166,9 @@ mod tests {
         values.push(b"2");
         values.push_plain_string("\"c\"");
         assert_eq!(values.len(), 5);
-        assert!((0..8).all(|i| values.plain_string(i).is_none()), "only a hint");
+        assert!(
+            (0..8).all(|i| values.plain_string(i).is_none()),
+            "only a hint"
+        );
     }
 }
