@@ -26,7 +26,7 @@ fn is_ascii(bytes: &[u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
     if bytes.len() >= LONG && std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the one feature the function is built for.
-        return unsafe { is_ascii_avx2(bytes) };
+        return unsafe { is_ascii_avx2(bytes, last) };
     }
     words_are_ascii(bytes, last)
 }
@@ -52,8 +52,7 @@ fn words_are_ascii(bytes: &[u8], last: &[u8; 8]) -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline(never)]
-fn is_ascii_avx2(bytes: &[u8]) -> bool {
-    let last = bytes.last_chunk::<8>().expect("a long input");
+fn is_ascii_avx2(bytes: &[u8], last: &[u8; 8]) -> bool {
     words_are_ascii(bytes, last)
 }
 
