@@ -2,7 +2,7 @@
 //! it is fragmented, invalid text fails the connection with 1007 as soon as it is seen.
 
 use crate::client::{BINARY, Frame, RawSocket, TEXT};
-use crate::{BINARY_ECHO, TEXT_ECHO, fails_with, server};
+use crate::{BINARY_ECHO, HUB, TEXT_ECHO, fails_with, server};
 
 /// Valid text, including the edges of each encoded length, a byte-order mark and
 /// noncharacters (Autobahn 6.1, 6.2, 6.5, 6.7-6.9, 6.22, 6.23).
@@ -111,4 +111,61 @@ async fn binary_messages_are_not_checked_for_utf8() {
         socket.send(Frame::binary(bad)).await;
         socket.expect(BINARY, bad).await;
     }
+}
+
+/// A JSON hub reads its messages from text and binary frames alike, also when frames of both
+/// kinds come in one read. The WebSocket checks only text frames; JSON in a binary frame is
+/// checked by the hub, which ends the connection with a Close message when it is not UTF-8,
+/// after answering the calls before it.
+#[tokio::test]
+async fn a_hub_reads_json_from_text_and_binary_frames_and_refuses_binary_json_that_is_not_utf8() {
+    let address = server().await;
+    let mut socket = RawSocket::open_hub(address, HUB).await;
+    let call = |id: usize| {
+        let argument = VALID[id];
+        let call = serde_json::json!({"type": 1, "invocationId": id.to_string(), "target": "Echo", "arguments": [argument]});
+        format!("{call}\x1e").into_bytes()
+    };
+    let answer = |id: usize| serde_json::json!({"type": 3, "invocationId": id.to_string(), "result": VALID[id]});
+    // Text frames, none of it ASCII.
+    socket
+        .send_all([Frame::text(call(1)), Frame::text(call(6))])
+        .await;
+    assert_eq!(hear(&mut socket, 2).await, [answer(1), answer(6)]);
+
+    // Both kinds, then JSON that is not UTF-8 in a binary frame.
+    let mut not_utf8 = call(0);
+    let at = not_utf8.len() - 4 - VALID[0].len();
+    not_utf8[at..at + 2].copy_from_slice(INVALID[8]);
+    socket
+        .send_all([
+            Frame::binary(call(2)),
+            Frame::text(call(3)),
+            Frame::binary(not_utf8),
+        ])
+        .await;
+    let heard = hear(&mut socket, 3).await;
+    assert_eq!(heard[..2], [answer(2), answer(3)]);
+    // As ASP.NET Core ends a connection it cannot read (no detailed errors); the call was
+    // never answered.
+    assert_eq!(
+        heard[2],
+        serde_json::json!({"type": 7, "error": "Connection closed with an error.", "allowReconnect": true})
+    );
+    socket.expect_close(1000).await;
+}
+
+/// The next `count` hub messages, from as many text frames as hold them.
+async fn hear(socket: &mut RawSocket, count: usize) -> Vec<serde_json::Value> {
+    let mut heard = Vec::new();
+    while heard.len() < count {
+        let frame = socket.next().await.expect("a frame, not the end of TCP");
+        assert_eq!(frame.opcode, TEXT, "{frame:?}");
+        let text = String::from_utf8(frame.payload).expect("the server writes UTF-8");
+        for message in text.split_terminator('\x1e') {
+            heard.push(serde_json::from_str(message).unwrap());
+        }
+    }
+    assert_eq!(heard.len(), count, "{heard:?}");
+    heard
 }

@@ -144,27 +144,44 @@ pub(super) fn unmask_into(out: &mut Vec<u8>, masked: &[u8], mask: [u8; 4], phase
 }
 
 /// Unmasks `data` in place with `mask` starting at byte `phase` of the key; returns the phase
-/// after it. Eight bytes a word (the key repeats every four), which the compiler reads in
-/// vectors: SSE2's, or AVX2's for a long message where the CPU has them; then four bytes and
-/// the last few one by one, so a short message's tail costs no more than a word's work.
+/// after it.
 pub(super) fn unmask(data: &mut [u8], mask: [u8; 4], phase: usize) -> usize {
-    let len = data.len();
+    unmask_seeing_ascii(data, mask, phase);
+    (phase + data.len()) % 4
+}
+
+/// Unmasks a whole payload in place (the key from its first byte) and tells whether it is
+/// all ASCII, seen as it is unmasked: a text message that is (nearly every one) then needs
+/// no pass of its own for its UTF-8 check.
+pub(super) fn unmask_is_ascii(data: &mut [u8], mask: [u8; 4]) -> bool {
+    unmask_seeing_ascii(data, mask, 0)
+}
+
+/// Unmasks `data` in place with `mask` starting at byte `phase` of the key; returns whether
+/// every byte unmasked is ASCII (no high bit in the OR of them all). Eight bytes a
+/// word (the key repeats every four), which the compiler reads in vectors: SSE2's, or AVX2's
+/// for a long message where the CPU has them; then four bytes and the last few one by one,
+/// so a short message's tail costs no more than a word's work.
+fn unmask_seeing_ascii(data: &mut [u8], mask: [u8; 4], phase: usize) -> bool {
     // The key from byte `phase` on, as the little-endian word the data is read in.
     let key = u32::from_le_bytes(mask).rotate_right(8 * (phase % 4) as u32);
     let wide = u64::from(key) << 32 | u64::from(key);
-    let rest = unmask_words_where_fastest(data, wide);
+    let (rest, words) = unmask_words_where_fastest(data, wide);
+    let mut seen = words;
     let rest = match rest.split_at_mut_checked(4) {
         Some((word, after)) => {
             let value = u32::from_le_bytes((&*word).try_into().expect("four bytes")) ^ key;
             word.copy_from_slice(&value.to_le_bytes());
+            seen |= u64::from(value);
             after
         }
         None => rest,
     };
     for (byte, key_byte) in rest.iter_mut().zip(key.to_le_bytes()) {
         *byte ^= key_byte;
+        seen |= u64::from(*byte);
     }
-    (phase + len) % 4
+    seen & 0x8080_8080_8080_8080 == 0
 }
 
 /// From here on [`unmask`] reads AVX2 vectors where it can: a few of them pay for the test
@@ -173,7 +190,7 @@ const LONG: usize = 128;
 
 /// [`unmask_words`] in the widest vectors this CPU has.
 #[inline]
-fn unmask_words_where_fastest(data: &mut [u8], wide: u64) -> &mut [u8] {
+fn unmask_words_where_fastest(data: &mut [u8], wide: u64) -> (&mut [u8], u64) {
     #[cfg(target_arch = "x86_64")]
     if data.len() >= LONG && std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the one feature the function is built for.
@@ -186,20 +203,22 @@ fn unmask_words_where_fastest(data: &mut [u8], wide: u64) -> &mut [u8] {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline(never)]
-fn unmask_words_avx2(data: &mut [u8], wide: u64) -> &mut [u8] {
+fn unmask_words_avx2(data: &mut [u8], wide: u64) -> (&mut [u8], u64) {
     unmask_words(data, wide)
 }
 
 /// XORs each whole word of eight bytes of `data` with `wide` (the key twice); returns the
-/// rest, fewer than eight bytes.
+/// rest, fewer than eight bytes, and the OR of the words unmasked.
 #[inline(always)]
-fn unmask_words(data: &mut [u8], wide: u64) -> &mut [u8] {
+fn unmask_words(data: &mut [u8], wide: u64) -> (&mut [u8], u64) {
     let mut words = data.chunks_exact_mut(8);
+    let mut seen = 0;
     for word in &mut words {
         let value = u64::from_le_bytes((&*word).try_into().expect("eight bytes")) ^ wide;
         word.copy_from_slice(&value.to_le_bytes());
+        seen |= value;
     }
-    words.into_remainder()
+    (words.into_remainder(), seen)
 }
 
 /// Whether a peer may send `code` in a Close frame (§7.4: the codes defined for the protocol,
@@ -267,6 +286,29 @@ mod tests {
                 phase = unmask_into(&mut out, chunk, mask, phase);
             }
             assert_eq!(out, plain, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn unmasking_sees_a_byte_outside_ascii_wherever_it_is() {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        // Every position of the words, the four-byte step and the last bytes, in short
+        // payloads and in AVX2's.
+        for len in (0..=40).chain([127, 128, 129, 200, 1000]) {
+            for outside in std::iter::once(None).chain((0..len).map(Some)) {
+                let mut plain = vec![b'~'; len];
+                if let Some(at) = outside {
+                    plain[at] = 0x80;
+                }
+                let mut data: Vec<u8> = plain
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| b ^ mask[i % 4])
+                    .collect();
+                let ascii = unmask_is_ascii(&mut data, mask);
+                assert_eq!(ascii, outside.is_none(), "{len} bytes, {outside:?}");
+                assert_eq!(data, plain, "{len} bytes, {outside:?}");
+            }
         }
     }
 

@@ -170,8 +170,7 @@ impl Parser {
     fn whole_message(&self, input: &mut [u8]) -> Option<(usize, Option<Found>)> {
         let (header, start) = Header::parse(input)?;
         let mut end = self.whole_frame_end(&header, start, input.len())?;
-        frame::unmask(&mut input[start..end], header.mask, 0);
-        if header.opcode == frame::TEXT && crate::utf8::from_utf8(&input[start..end]).is_err() {
+        if !unmask_whole(&mut input[start..end], &header) {
             return Some((
                 end,
                 Some(Found::Event(Event::Fault(code::INVALID, TEXT_NOT_UTF8))),
@@ -183,10 +182,7 @@ impl Parser {
             && let Some(next_end) = self.whole_frame_end(&next, used, input.len() - end)
         {
             let payload = end + used..end + next_end;
-            frame::unmask(&mut input[payload.clone()], next.mask, 0);
-            if next.opcode == frame::TEXT
-                && crate::utf8::from_utf8(&input[payload.clone()]).is_err()
-            {
+            if !unmask_whole(&mut input[payload.clone()], &next) {
                 // Refused on its own, by the next parse, which reads it as it came: masked.
                 frame::unmask(&mut input[payload], next.mask, 0);
                 break;
@@ -328,6 +324,14 @@ impl Parser {
             }
         }
     }
+}
+
+/// Unmasks the payload of a whole frame with `header` in place; false for a text frame that is
+/// not UTF-8. The unmasking sees whether the payload is ASCII, as nearly every text is, so
+/// only other text takes a check of its own.
+fn unmask_whole(payload: &mut [u8], header: &Header) -> bool {
+    let ascii = frame::unmask_is_ascii(payload, header.mask);
+    ascii || header.opcode != frame::TEXT || std::str::from_utf8(payload).is_ok()
 }
 
 /// The fault of a text message that is not UTF-8, whichever path found it.
