@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::message::{ClientResult, ClientResultError, SerializedMessage};
 use crate::auth::Principal;
-use crate::connection::{Outgoing, SendQueue, TrySendError};
+use crate::connection::{LentFrame, Outgoing, SendQueue, TrySendError};
 use crate::protocol::{EncodeError, Protocol};
 use crate::{coarse_clock, telemetry};
 
@@ -154,8 +154,9 @@ impl HubConnection {
 
     /// [`deliver`](Self::deliver) of a frame the caller only lends: copied only when the
     /// socket does not take it at once.
-    pub(crate) fn deliver_lent(&self, frame: &[u8]) -> bool {
-        self.queued(frame.len(), self.outbound.try_send_lent(frame))
+    pub(crate) fn deliver_lent(&self, frame: LentFrame<'_>) -> bool {
+        let bytes = frame.len();
+        self.queued(bytes, self.outbound.try_send_lent(frame))
     }
 
     /// Holds what is sent to this connection from here on, to leave in one write at

@@ -66,19 +66,20 @@ pub trait HubProtocol {
         arguments: &A,
     ) -> Result<Bytes, EncodeError>;
 
-    /// Writes a whole framed Completion into `buffer` (emptied first, its allocation reused)
-    /// and returns the frame: all of `buffer`, or its end.
-    fn write_completion_in<'b>(
-        buffer: &'b mut Vec<u8>,
+    /// Writes a whole framed Completion into `buffer` (its allocation reused) after at least
+    /// `room` bytes, which keep whatever they held or are zeros; returns where the frame
+    /// starts (it runs to the buffer's end).
+    fn write_completion_in(
+        buffer: &mut Vec<u8>,
+        room: usize,
         invocation_id: &str,
         outcome: CompletionOutcome<'_>,
-    ) -> &'b [u8];
+    ) -> usize;
 
     /// Writes a whole framed Completion.
     fn write_completion(invocation_id: &str, outcome: CompletionOutcome<'_>) -> Bytes {
         let mut buffer = Vec::new();
-        let framed = Self::write_completion_in(&mut buffer, invocation_id, outcome).len();
-        let start = buffer.len() - framed;
+        let start = Self::write_completion_in(&mut buffer, 0, invocation_id, outcome);
         // Advancing (unlike slicing) takes no shared header.
         let mut frame = Bytes::from(buffer);
         bytes::Buf::advance(&mut frame, start);
@@ -213,13 +214,14 @@ impl Protocol {
     }
 
     /// See [`HubProtocol::write_completion_in`].
-    pub(crate) fn write_completion_in<'b>(
+    pub(crate) fn write_completion_in(
         self,
-        buffer: &'b mut Vec<u8>,
+        buffer: &mut Vec<u8>,
+        room: usize,
         invocation_id: &str,
         outcome: CompletionOutcome<'_>,
-    ) -> &'b [u8] {
-        dispatch!(self, P => P::write_completion_in(buffer, invocation_id, outcome))
+    ) -> usize {
+        dispatch!(self, P => P::write_completion_in(buffer, room, invocation_id, outcome))
     }
 
     /// See [`HubProtocol::write_stream_item`].
@@ -422,3 +424,36 @@ impl std::fmt::Display for EncodeError {
 }
 
 impl std::error::Error for EncodeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completion_written_after_room_is_the_completion_written_alone() {
+        let long = "é".repeat(200);
+        let outcomes = [
+            CompletionOutcome::Result(b"\"result\""),
+            CompletionOutcome::error(&long),
+            CompletionOutcome::Empty,
+        ];
+        for protocol in [Protocol::Json, Protocol::MessagePack] {
+            let encoded = protocol.encode_value("result").unwrap();
+            for room in [0, 2, 10] {
+                for outcome in outcomes.clone() {
+                    let outcome = match outcome {
+                        CompletionOutcome::Result(_) => CompletionOutcome::Result(&encoded),
+                        other => other,
+                    };
+                    // A buffer used before: emptied first.
+                    let mut buffer = vec![7; 300];
+                    let start =
+                        protocol.write_completion_in(&mut buffer, room, "1", outcome.clone());
+                    assert!(start >= room, "{protocol:?}, room {room}");
+                    let alone = protocol.write_completion("1", outcome);
+                    assert_eq!(buffer[start..], alone[..], "{protocol:?}, room {room}");
+                }
+            }
+        }
+    }
+}

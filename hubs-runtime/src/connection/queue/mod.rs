@@ -29,7 +29,9 @@ use tokio::sync::Notify;
 use super::Outgoing;
 
 use wire::Arriving;
-pub(crate) use wire::{Backlog, Item, Wire, WireHandle, WireStatus};
+pub(crate) use wire::{
+    Backlog, Item, LENT_FRAME_ROOM, LentFrame, Lone, Wire, WireHandle, WireStatus,
+};
 
 /// The sending side of a connection's queue. Cloning it adds a sender; the receiver sees the
 /// end of the queue when every sender is gone.
@@ -214,7 +216,7 @@ impl SendQueue {
     /// [`try_send`](Self::try_send) of a data frame the caller only lends: copied only if the
     /// socket does not take it at once (or there is no socket to take it, or the queue is
     /// refusing).
-    pub(crate) fn try_send_lent(&self, frame: &[u8]) -> Result<(), TrySendError> {
+    pub(crate) fn try_send_lent(&self, frame: LentFrame<'_>) -> Result<(), TrySendError> {
         self.try_send_arriving(Arriving::Lent(frame), true)
     }
 

@@ -38,14 +38,14 @@ pub(crate) enum WireStatus {
 #[derive(Debug)]
 pub(crate) enum Arriving<'f> {
     Owned(Outgoing),
-    Lent(&'f [u8]),
+    Lent(LentFrame<'f>),
 }
 
 impl Arriving<'_> {
     pub(super) fn len(&self) -> usize {
         match self {
             Arriving::Owned(item) => item.len(),
-            Arriving::Lent(frame) => frame.len(),
+            Arriving::Lent(lent) => lent.len(),
         }
     }
 
@@ -53,8 +53,79 @@ impl Arriving<'_> {
     pub(super) fn into_owned(self) -> Outgoing {
         match self {
             Arriving::Owned(item) => item,
-            Arriving::Lent(frame) => Outgoing::Frame(Bytes::copy_from_slice(frame)),
+            Arriving::Lent(lent) => copied(lent.frame()),
         }
+    }
+}
+
+/// A lent frame kept: the socket did not take it at once, which seldom happens.
+#[cold]
+fn copied(frame: &[u8]) -> Outgoing {
+    Outgoing::Frame(Bytes::copy_from_slice(frame))
+}
+
+/// The frame being sent when it is all that waits (see [`Backlog::lone_arriving`]).
+pub(crate) enum Lone<'b, 'f> {
+    Owned(&'b [u8]),
+    Lent(&'b mut LentFrame<'f>),
+}
+
+impl Lone<'_, '_> {
+    #[inline(always)]
+    pub(crate) fn frame(&self) -> &[u8] {
+        match self {
+            Lone::Owned(frame) => frame,
+            Lone::Lent(lent) => lent.frame(),
+        }
+    }
+}
+
+/// Room a sender may leave before a frame it lends: enough for any header a transport puts
+/// before a frame (a WebSocket server frame's is at most ten bytes).
+pub(crate) const LENT_FRAME_ROOM: usize = 10;
+
+/// A data frame its sender lends for the call, in a buffer that may have room before it
+/// (see [`LENT_FRAME_ROOM`]): a transport can write its own header there, and the two leave
+/// as one piece rather than copied together.
+#[derive(Debug)]
+pub(crate) struct LentFrame<'f> {
+    buffer: &'f mut [u8],
+    start: usize,
+}
+
+impl<'f> LentFrame<'f> {
+    /// The frame `buffer[start..]`; what comes before it may be written over.
+    pub(crate) fn new(buffer: &'f mut [u8], start: usize) -> Self {
+        assert!(start <= buffer.len(), "a frame starts within its buffer");
+        Self { buffer, start }
+    }
+
+    #[inline(always)]
+    pub(crate) fn frame(&self) -> &[u8] {
+        &self.buffer[self.start..]
+    }
+
+    /// The frame's length.
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        // `new` checked that the frame starts within the buffer.
+        self.buffer.len() - self.start
+    }
+
+    /// The bytes free before the frame.
+    #[inline(always)]
+    pub(crate) fn room(&self) -> usize {
+        self.start
+    }
+
+    /// The frame with a header written before it, as one piece: the header is
+    /// `block[start..]`, and all of `block` (a fixed size, copied in a few moves) must fit
+    /// the room.
+    #[inline(always)]
+    pub(crate) fn with_header<const N: usize>(&mut self, block: &[u8; N], start: usize) -> &[u8] {
+        let at = self.start - N;
+        self.buffer[at..self.start].copy_from_slice(block);
+        &self.buffer[at + start..]
     }
 }
 
@@ -98,6 +169,7 @@ impl<'a, 'f> Backlog<'a, 'f> {
     }
 
     /// Queues what the wire did not take of the item being sent.
+    #[inline]
     fn finish(self) {
         if let Some(item) = self.arriving {
             self.state.items.push_back(item.into_owned());
@@ -108,20 +180,21 @@ impl<'a, 'f> Backlog<'a, 'f> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = Item<'_>> {
         let arriving = self.arriving.as_ref().map(|item| match item {
             Arriving::Owned(item) => Item::Queued(item),
-            Arriving::Lent(frame) => Item::Lent(frame),
+            Arriving::Lent(lent) => Item::Lent(lent.frame()),
         });
         self.state.items.iter().map(Item::Queued).chain(arriving)
     }
 
     /// The frame being sent, when it is all that waits and none of it is written: the usual
-    /// delivery to an idle socket, which a wire can write without walking the queue.
-    pub(crate) fn lone_arriving(&self) -> Option<&[u8]> {
+    /// delivery to an idle socket, which a wire can write without walking the queue. As its
+    /// sender gave it: a lent frame may have room for a header.
+    pub(crate) fn lone_arriving(&mut self) -> Option<Lone<'_, 'f>> {
         if self.state.offset != 0 || !self.state.items.is_empty() {
             return None;
         }
-        match self.arriving.as_ref()? {
-            Arriving::Owned(item) => Item::Queued(item).payload(),
-            Arriving::Lent(frame) => Some(frame),
+        match self.arriving.as_mut()? {
+            Arriving::Owned(item) => Item::Queued(item).payload().map(Lone::Owned),
+            Arriving::Lent(lent) => Some(Lone::Lent(lent)),
         }
     }
 

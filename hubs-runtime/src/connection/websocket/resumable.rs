@@ -244,8 +244,8 @@ impl SocketWriter {
     /// Adds a frame of `opcode`.
     fn frame(&mut self, opcode: u8, payload: &[u8]) {
         let mut header = [0; MAX_SERVER_HEADER];
-        let used = frame::server_header(opcode, payload.len(), &mut header);
-        self.buffer.extend_from_slice(&header[..used]);
+        let start = frame::server_header(opcode, payload.len(), &mut header);
+        self.buffer.extend_from_slice(&header[start..]);
         self.buffer.extend_from_slice(payload);
     }
 

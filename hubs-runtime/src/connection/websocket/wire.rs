@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, MAX_SERVER_HEADER, code};
 use super::io::WriteIo;
-use crate::connection::queue::{Backlog, Item, Wire, WireStatus};
+use crate::connection::queue::{Backlog, Item, Lone, Wire, WireStatus};
 use crate::connection::{Outgoing, TransferFormat};
 
 /// Most frames one write takes.
@@ -239,17 +239,28 @@ impl WebSocketWire {
         backlog: &mut Backlog<'_, '_>,
         mut cx: Option<&mut Context<'_>>,
     ) -> Option<WireStatus> {
-        let payload = backlog.lone_arriving()?;
+        let lone = backlog.lone_arriving()?;
+        let payload = lone.frame();
         let opcode = match self.format {
             TransferFormat::Text if crate::utf8::from_utf8(payload).is_err() => return None,
             TransferFormat::Text => frame::TEXT,
             TransferFormat::Binary => frame::BINARY,
         };
         let mut header = [0; MAX_SERVER_HEADER];
-        let header_len = frame::server_header(opcode, payload.len(), &mut header);
-        let size = header_len + payload.len();
-        let slices = [IoSlice::new(&header[..header_len]), IoSlice::new(payload)];
-        let polled = self.io.poll_write(cx.as_deref_mut(), &slices);
+        let start = frame::server_header(opcode, payload.len(), &mut header);
+        let size = MAX_SERVER_HEADER - start + payload.len();
+        let polled = match lone {
+            // Written where its sender left room for it: one piece to send.
+            Lone::Lent(lent) if lent.room() >= MAX_SERVER_HEADER => {
+                let whole = lent.with_header(&header, start);
+                self.io
+                    .poll_write(cx.as_deref_mut(), &[IoSlice::new(whole)])
+            }
+            lone => {
+                let slices = [IoSlice::new(&header[start..]), IoSlice::new(lone.frame())];
+                self.io.poll_write(cx.as_deref_mut(), &slices)
+            }
+        };
         let written = match self.written(polled) {
             Ok(written) => written,
             Err(status) => return Some(status),
@@ -311,11 +322,11 @@ impl WebSocketWire {
             if !begun && opcode == frame::TEXT && crate::utf8::from_utf8(payload).is_err() {
                 tracing::error!("dropped a text frame that is not UTF-8");
             } else {
-                let header_len = frame::server_header(opcode, payload.len(), header);
-                header_lens[frames] = Some(header_len);
-                let header: &[u8; MAX_SERVER_HEADER] = header;
-                let from_header = skip.min(header_len);
-                slices.push(&header[from_header..header_len]);
+                let start = frame::server_header(opcode, payload.len(), header);
+                let header: &[u8] = &header[start..];
+                header_lens[frames] = Some(header.len());
+                let from_header = skip.min(header.len());
+                slices.push(&header[from_header..]);
                 slices.push(&payload[skip - from_header..]);
                 skip = 0;
             }

@@ -13,6 +13,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::connection::{LENT_FRAME_ROOM, LentFrame};
 use crate::hub::Decision;
 use crate::hub::HubInvocation;
 use crate::hub::streams::{UploadChannel, UploadItem};
@@ -487,10 +488,12 @@ fn deliver(connection: &HubConnection, id: &str, outcome: CompletionOutcome<'_>)
     // Taken out while in use, so that a send made meanwhile (a tracing subscriber's) finds
     // an empty buffer rather than a borrowed one.
     let mut buffer = COMPLETION.take();
-    let frame = connection
-        .protocol()
-        .write_completion_in(&mut buffer, id, outcome);
-    connection.deliver_lent(frame);
+    // With room before it for the transport's header, which then need not be sent apart.
+    let start =
+        connection
+            .protocol()
+            .write_completion_in(&mut buffer, LENT_FRAME_ROOM, id, outcome);
+    connection.deliver_lent(LentFrame::new(&mut buffer, start));
     if buffer.capacity() <= KEPT {
         COMPLETION.set(buffer);
     }

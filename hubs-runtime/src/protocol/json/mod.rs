@@ -297,19 +297,24 @@ impl HubProtocol for JsonProtocol {
         Ok(out.into())
     }
 
-    fn write_completion_in<'b>(
-        out: &'b mut Vec<u8>,
+    fn write_completion_in(
+        out: &mut Vec<u8>,
+        room: usize,
         invocation_id: &str,
         outcome: CompletionOutcome<'_>,
-    ) -> &'b [u8] {
+    ) -> usize {
         const HEAD: &[u8] = br#"{"type":3,"invocationId":"#;
         let (key, value): (&[u8], usize) = match &outcome {
             CompletionOutcome::Result(raw) => (br#","result":"#, raw.len()),
             CompletionOutcome::Error(error) => (br#","error":"#, quoted_len(error)),
             CompletionOutcome::Empty => (b"", 0),
         };
-        out.clear();
-        out.reserve_exact(HEAD.len() + quoted_len(invocation_id) + key.len() + value + 2);
+        // The room keeps what a write before left in it (none of it is sent).
+        out.truncate(room);
+        out.reserve_exact(
+            room - out.len() + HEAD.len() + quoted_len(invocation_id) + key.len() + value + 2,
+        );
+        out.resize(room, 0);
         out.extend_from_slice(HEAD);
         push_json_string(out, invocation_id);
         out.extend_from_slice(key);
@@ -319,7 +324,7 @@ impl HubProtocol for JsonProtocol {
             CompletionOutcome::Empty => {}
         }
         out.extend_from_slice(&[b'}', RECORD_SEPARATOR]);
-        out
+        room
     }
 
     fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {

@@ -6,7 +6,10 @@ use serde::Serialize;
 use super::super::EncodeError;
 
 /// A message body under construction, with room kept in front for the length prefix.
-pub(super) struct Frame(pub(super) Vec<u8>);
+pub(super) struct Frame(pub(super) Vec<u8>, Body);
+
+/// Where a frame's message starts in its buffer: after the room for its length prefix.
+struct Body(usize);
 
 const PREFIX_ROOM: usize = 5;
 
@@ -19,21 +22,25 @@ impl Frame {
     pub(super) fn with_room(payload: usize) -> Self {
         let mut buf = Vec::with_capacity(64 + payload);
         buf.resize(PREFIX_ROOM, 0);
-        Frame(buf)
+        Frame(buf, Body(PREFIX_ROOM))
     }
 
     /// A frame of exactly `message` bytes (after the length prefix): one allocation, which the
     /// returned `Bytes` keeps as its own.
     pub(super) fn exact(message: usize) -> Self {
-        Self::exact_in(Vec::new(), message)
+        Self::exact_in(Vec::new(), 0, message)
     }
 
-    /// [`exact`](Self::exact) in `buffer`'s allocation (see [`finish_in`](Self::finish_in)).
-    pub(super) fn exact_in(mut buffer: Vec<u8>, message: usize) -> Self {
-        buffer.clear();
-        buffer.reserve_exact(PREFIX_ROOM + message);
-        buffer.resize(PREFIX_ROOM, 0);
-        Frame(buffer)
+    /// [`exact`](Self::exact) in `buffer`'s allocation (see [`finish_in`](Self::finish_in)),
+    /// after `room` bytes left free.
+    pub(super) fn exact_in(mut buffer: Vec<u8>, room: usize, message: usize) -> Self {
+        let body = room + PREFIX_ROOM;
+        // The room and the prefix's keep what a write before left in them (the prefix is
+        // written over, the rest is not sent).
+        buffer.truncate(body);
+        buffer.reserve_exact(body - buffer.len() + message);
+        buffer.resize(body, 0);
+        Frame(buffer, Body(body))
     }
 
     /// The encoded size of `s`, header included.
@@ -73,8 +80,8 @@ impl Frame {
     /// Writes the length prefix into the room kept for it; returns the buffer and where the
     /// framed bytes start in it.
     pub(super) fn finish_in(self) -> (Vec<u8>, usize) {
-        let mut buf = self.0;
-        let mut length = buf.len() - PREFIX_ROOM;
+        let Frame(mut buf, Body(body)) = self;
+        let mut length = buf.len() - body;
         let mut prefix = [0u8; PREFIX_ROOM];
         let mut n = 0;
         loop {
@@ -89,8 +96,8 @@ impl Frame {
                 break;
             }
         }
-        let start = PREFIX_ROOM - n;
-        buf[start..PREFIX_ROOM].copy_from_slice(&prefix[..n]);
+        let start = body - n;
+        buf[start..body].copy_from_slice(&prefix[..n]);
         (buf, start)
     }
 }

@@ -97,15 +97,17 @@ impl HubProtocol for MessagePackProtocol {
         Ok(frame.finish())
     }
 
-    fn write_completion_in<'b>(
-        buffer: &'b mut Vec<u8>,
+    fn write_completion_in(
+        buffer: &mut Vec<u8>,
+        room: usize,
         invocation_id: &str,
         outcome: CompletionOutcome<'_>,
-    ) -> &'b [u8] {
+    ) -> usize {
         // Array header, type, headers map, id, then the result kind and its value.
         let head = 3 + Frame::str_size(invocation_id);
         let mut frame = Frame::exact_in(
             std::mem::take(buffer),
+            room,
             head + match &outcome {
                 CompletionOutcome::Result(raw) => 1 + raw.len(),
                 CompletionOutcome::Error(error) => 1 + Frame::str_size(error),
@@ -142,7 +144,7 @@ impl HubProtocol for MessagePackProtocol {
         }
         let start;
         (*buffer, start) = frame.finish_in();
-        &buffer[start..]
+        start
     }
 
     fn write_stream_item(invocation_id: &str, item: &[u8]) -> Bytes {
