@@ -425,6 +425,16 @@ impl std::fmt::Display for EncodeError {
 
 impl std::error::Error for EncodeError {}
 
+/// Readies a reused `buffer` for a frame written after its first `room` bytes, with space for
+/// `more`: those bytes keep whatever a write before left there (none of it is sent) and are
+/// zeros only where the buffer was shorter, so a reused buffer costs no fill.
+#[inline]
+fn keep_room(buffer: &mut Vec<u8>, room: usize, more: usize) {
+    buffer.truncate(room);
+    buffer.reserve_exact(room - buffer.len() + more);
+    buffer.resize(room, 0);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,7 +455,7 @@ mod tests {
                         CompletionOutcome::Result(_) => CompletionOutcome::Result(&encoded),
                         other => other,
                     };
-                    // A buffer used before: emptied first.
+                    // A buffer used before: none of what it held reaches the frame.
                     let mut buffer = vec![7; 300];
                     let start =
                         protocol.write_completion_in(&mut buffer, room, "1", outcome.clone());

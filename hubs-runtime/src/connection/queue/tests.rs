@@ -340,13 +340,16 @@ async fn a_large_burst_gives_its_storage_back_once_written() {
     assert_eq!((state.items.capacity(), state.bytes), (0, 0));
 }
 
+/// Lends `frame` to `queue` as the hub lends a Completion, but with no room before it.
+fn send_lent(queue: &SendQueue, frame: &[u8]) -> Result<(), TrySendError> {
+    queue.try_send_lent(LentFrame::new(&mut frame.to_vec(), 0))
+}
+
 #[tokio::test]
 async fn a_lent_frame_is_copied_only_for_what_the_socket_does_not_take_at_once() {
     let socket = socket(usize::MAX);
     let (queue, mut receiver) = narrow_queue(&socket);
-    queue
-        .try_send_lent(LentFrame::new(&mut b"hello".to_vec(), 0))
-        .unwrap();
+    send_lent(&queue, b"hello").unwrap();
     {
         let state = receiver.shared.lock();
         assert_eq!(
@@ -356,25 +359,21 @@ async fn a_lent_frame_is_copied_only_for_what_the_socket_does_not_take_at_once()
     }
     // Part taken: the frame is kept whole (the wire counts from its start), three bytes in.
     socket.lock().unwrap().room = 3;
-    queue
-        .try_send_lent(LentFrame::new(&mut b"abcdef".to_vec(), 0))
-        .unwrap();
+    send_lent(&queue, b"abcdef").unwrap();
     {
         let state = receiver.shared.lock();
         assert_eq!((state.items.len(), state.offset, state.bytes), (1, 3, 6));
         assert!(matches!(&state.items[0], Outgoing::Frame(kept) if kept == &b"abcdef"[..]));
     }
     // Lent behind a queued item: copied, and in order.
-    queue
-        .try_send_lent(LentFrame::new(&mut b"gh".to_vec(), 0))
-        .unwrap();
+    send_lent(&queue, b"gh").unwrap();
     socket.lock().unwrap().room = usize::MAX;
     assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
     assert_eq!(socket.lock().unwrap().written, "helloabcdefgh");
     // Refused like any item once the receiver is gone.
     drop(receiver);
     assert!(matches!(
-        queue.try_send_lent(LentFrame::new(&mut b"late".to_vec(), 0)),
+        send_lent(&queue, b"late"),
         Err(TrySendError::Closed(Outgoing::Frame(kept))) if kept == b"late"[..]
     ));
 }
@@ -392,9 +391,7 @@ fn a_header_goes_in_the_room_left_before_a_lent_frame() {
 #[tokio::test]
 async fn a_lent_frame_without_a_wire_is_queued_as_a_copy() {
     let (queue, mut receiver) = queue(64, 1024, 1000);
-    queue
-        .try_send_lent(LentFrame::new(&mut b"copied".to_vec(), 0))
-        .unwrap();
+    send_lent(&queue, b"copied").unwrap();
     assert_eq!(receiver.try_recv().map(text).as_deref(), Ok("copied"));
 }
 
@@ -439,13 +436,9 @@ async fn a_batch_leaves_in_one_write_when_it_ends() {
     let socket = socket(1024);
     let (queue, _receiver) = wired(64, &socket);
     queue.batch();
-    queue
-        .try_send_lent(LentFrame::new(&mut b"a".to_vec(), 0))
-        .unwrap();
+    send_lent(&queue, b"a").unwrap();
     queue.try_send(frame("b")).unwrap();
-    queue
-        .try_send_lent(LentFrame::new(&mut b"c".to_vec(), 0))
-        .unwrap();
+    send_lent(&queue, b"c").unwrap();
     assert_eq!(
         socket.lock().unwrap().runs,
         0,
@@ -456,9 +449,7 @@ async fn a_batch_leaves_in_one_write_when_it_ends() {
         let socket = socket.lock().unwrap();
         assert_eq!((socket.written.as_str(), socket.runs), ("abc", 1));
     }
-    queue
-        .try_send_lent(LentFrame::new(&mut b"d".to_vec(), 0))
-        .unwrap();
+    send_lent(&queue, b"d").unwrap();
     assert_eq!(
         socket.lock().unwrap().runs,
         2,

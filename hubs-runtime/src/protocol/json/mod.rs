@@ -17,6 +17,7 @@ use super::property_names::CaseInsensitive;
 use super::{
     ArgumentValues, Arguments, CompletionOutcome, EncodeError, Encoded, HubMessage, HubProtocol,
     Invocation, Protocol, ProtocolError, RECORD_SEPARATOR, SequenceMessage, TransferFormat,
+    keep_room,
 };
 
 /// The `json` hub protocol.
@@ -309,12 +310,8 @@ impl HubProtocol for JsonProtocol {
             CompletionOutcome::Error(error) => (br#","error":"#, quoted_len(error)),
             CompletionOutcome::Empty => (b"", 0),
         };
-        // The room keeps what a write before left in it (none of it is sent).
-        out.truncate(room);
-        out.reserve_exact(
-            room - out.len() + HEAD.len() + quoted_len(invocation_id) + key.len() + value + 2,
-        );
-        out.resize(room, 0);
+        let size = HEAD.len() + quoted_len(invocation_id) + key.len() + value + 2;
+        keep_room(out, room, size);
         out.extend_from_slice(HEAD);
         push_json_string(out, invocation_id);
         out.extend_from_slice(key);

@@ -3,7 +3,7 @@
 use bytes::{Buf, Bytes};
 use serde::Serialize;
 
-use super::super::EncodeError;
+use super::super::{EncodeError, keep_room};
 
 /// A message body under construction, with room kept in front for the length prefix.
 pub(super) struct Frame(pub(super) Vec<u8>, Body);
@@ -34,12 +34,9 @@ impl Frame {
     /// [`exact`](Self::exact) in `buffer`'s allocation (see [`finish_in`](Self::finish_in)),
     /// after `room` bytes left free.
     pub(super) fn exact_in(mut buffer: Vec<u8>, room: usize, message: usize) -> Self {
+        // The prefix's room is part of the room kept (the prefix is written over it).
         let body = room + PREFIX_ROOM;
-        // The room and the prefix's keep what a write before left in them (the prefix is
-        // written over, the rest is not sent).
-        buffer.truncate(body);
-        buffer.reserve_exact(body - buffer.len() + message);
-        buffer.resize(body, 0);
+        keep_room(&mut buffer, body, message);
         Frame(buffer, Body(body))
     }
 
