@@ -18,44 +18,64 @@ use crate::protocol::Protocol;
 /// clients choose, keep std's SipHash.
 type Connections = HashMap<Arc<str>, Arc<HubConnection>, rapidhash::fast::RandomState>;
 
+/// The most members kept in a plain list; a larger group is kept in a table.
+const LISTED: usize = 16;
+
 /// The connections here of one group or user: never none (the entry goes with its last).
-/// Most have one (a group per user or per document, a user with one tab), kept without a
-/// table of its own: joining and leaving it allocate and free nothing besides its name.
+/// A member is found by the address of its connection, which is one allocation for its
+/// whole life: finding it hashes no id and reads nothing of the connection, and a short
+/// list is searched within the cache lines it fills.
 enum Members {
+    /// Most have one (a group per user or per document, a user with one tab), kept without
+    /// a list: joining and leaving it allocate and free nothing besides its name.
     One(Arc<HubConnection>),
-    /// Two or more.
-    Many(Connections),
+    /// Two to [`LISTED`], in no order.
+    Listed(Vec<Arc<HubConnection>>),
+    /// More, by address; back to a list at half that.
+    Many(HashMap<usize, Arc<HubConnection>, rapidhash::fast::RandomState>),
+}
+
+fn address(connection: &Arc<HubConnection>) -> usize {
+    Arc::as_ptr(connection) as usize
 }
 
 impl Members {
-    /// Adds a connection, or replaces the one with its id.
+    /// Adds a connection unless it is a member already.
     fn insert(&mut self, connection: Arc<HubConnection>) {
         match self {
-            Members::Many(many) => {
-                many.insert(Arc::clone(connection.id_arc()), connection);
-            }
-            Members::One(one) if one.id() == connection.id() => *one = connection,
-            Members::One(one) => {
-                let mut many = Connections::with_capacity_and_hasher(2, Default::default());
-                for member in [Arc::clone(one), connection] {
-                    many.insert(Arc::clone(member.id_arc()), member);
-                }
+            Members::One(one) if Arc::ptr_eq(one, &connection) => {}
+            Members::One(one) => *self = Members::Listed(vec![Arc::clone(one), connection]),
+            Members::Listed(list) if list.iter().any(|m| Arc::ptr_eq(m, &connection)) => {}
+            Members::Listed(list) if list.len() < LISTED => list.push(connection),
+            Members::Listed(list) => {
+                let mut many = HashMap::with_capacity_and_hasher(2 * LISTED, Default::default());
+                many.extend(list.drain(..).chain([connection]).map(|m| (address(&m), m)));
                 *self = Members::Many(many);
+            }
+            Members::Many(many) => {
+                many.insert(address(&connection), connection);
             }
         }
     }
 
     /// Removes a connection; returns whether none is left, for the caller to drop the entry.
-    fn remove(&mut self, connection_id: &str) -> bool {
+    fn remove(&mut self, connection: &Arc<HubConnection>) -> bool {
         match self {
-            Members::One(one) => one.id() == connection_id,
+            Members::One(one) => Arc::ptr_eq(one, connection),
+            Members::Listed(list) => {
+                if let Some(at) = list.iter().position(|m| Arc::ptr_eq(m, connection)) {
+                    list.swap_remove(at);
+                }
+                // Back to one: its list is freed.
+                if let [last] = list.as_slice() {
+                    *self = Members::One(Arc::clone(last));
+                }
+                false
+            }
             Members::Many(many) => {
-                many.remove(connection_id);
-                // Back to one: its table is freed.
-                if many.len() == 1
-                    && let Some(last) = many.values().next().cloned()
-                {
-                    *self = Members::One(last);
+                many.remove(&address(connection));
+                if many.len() <= LISTED / 2 {
+                    *self = Members::Listed(many.drain().map(|(_, m)| m).collect());
                 }
                 false
             }
@@ -65,6 +85,7 @@ impl Members {
     fn len(&self) -> usize {
         match self {
             Members::One(_) => 1,
+            Members::Listed(list) => list.len(),
             Members::Many(many) => many.len(),
         }
     }
@@ -134,6 +155,7 @@ impl Recipients<'_> {
     fn add_members(&mut self, members: &Members, except: &[String]) {
         match members {
             Members::One(one) => self.add_all(std::iter::once(one), except),
+            Members::Listed(list) => self.add_all(list.iter(), except),
             Members::Many(many) => self.add_all(many.values(), except),
         }
     }
@@ -178,19 +200,19 @@ fn add_member(
     }
 }
 
-/// Removes `connection_id` from `map[key]`, finding it by one hash of the name; returns the
+/// Removes `connection` from `map[key]`, finding it by one hash of the name; returns the
 /// name when that left no member there (the entry is then removed).
 fn remove_member(
     map: &mut HashMap<Arc<str>, Members>,
     key: Arc<str>,
-    connection_id: &str,
+    connection: &Arc<HubConnection>,
 ) -> Option<Arc<str>> {
     let Entry::Occupied(mut members) = map.entry(key) else {
         return None;
     };
     members
         .get_mut()
-        .remove(connection_id)
+        .remove(connection)
         .then(|| members.remove_entry().0)
 }
 
@@ -287,7 +309,7 @@ impl InMemoryLifetimeManager {
             let emptied = &mut departure.emptied_groups;
             let mut all_groups = write(&self.groups);
             for (seen, group) in groups.into_iter().enumerate() {
-                if let Some(group) = remove_member(&mut all_groups, group, id) {
+                if let Some(group) = remove_member(&mut all_groups, group, connection) {
                     // Sized once, for at most the groups still to see.
                     if emptied.capacity() == 0 {
                         emptied.reserve_exact(count - seen);
@@ -297,7 +319,8 @@ impl InMemoryLifetimeManager {
             }
         }
         if let Some(user) = connection.user() {
-            departure.emptied_user = remove_member(&mut write(&self.users), Arc::clone(user), id);
+            departure.emptied_user =
+                remove_member(&mut write(&self.users), Arc::clone(user), connection);
         }
         departure
     }
@@ -377,7 +400,7 @@ impl InMemoryLifetimeManager {
         };
         let mut membership = connection.membership();
         membership.groups.take(group).is_some_and(|group| {
-            remove_member(&mut write(&self.groups), group, connection_id).is_some()
+            remove_member(&mut write(&self.groups), group, &connection).is_some()
         })
     }
 

@@ -182,6 +182,52 @@ async fn groups_and_users_grow_from_one_member_and_shrink_back() {
     assert!(!m.has_user("u") && m.group_count() == 0 && m.connection_count() == 0);
 }
 
+/// A group grows past the members kept in a list into a table and shrinks back through a
+/// list to one; at every size a send reaches each member once, and joining twice adds
+/// nothing.
+#[tokio::test]
+async fn a_group_outgrowing_its_list_still_reaches_each_member_once() {
+    let m = InMemoryLifetimeManager::new();
+    let members: Vec<_> = (0..3 * LISTED)
+        .map(|i| connection(&format!("c{i}"), None, 64 * 1024))
+        .collect();
+    for (c, _) in &members {
+        m.connect(Arc::clone(c));
+    }
+    let reached = |members: &mut Vec<(Arc<HubConnection>, QueueReceiver)>| {
+        members
+            .iter_mut()
+            .map(|(_, rx)| texts(received(rx)).len())
+            .collect::<Vec<_>>()
+    };
+    let mut members = members;
+    for size in [1, 2, LISTED, LISTED + 1, 3 * LISTED] {
+        for (c, _) in &members[..size] {
+            m.add(c.id(), "g");
+            assert!(!m.add(c.id(), "g"), "a second join adds nothing");
+        }
+        send(&m, Target::Group("g".into()), "hi").await;
+        let mut expected = vec![1; size];
+        expected.resize(3 * LISTED, 0);
+        assert_eq!(reached(&mut members), expected, "{size} members");
+    }
+    // Leaving, by removal and by disconnecting, down to one and then none.
+    for left in [2 * LISTED, LISTED / 2, 2, 1] {
+        for (i, (c, _)) in members.iter().enumerate().skip(left) {
+            match i % 2 {
+                0 => _ = m.remove(c.id(), "g"),
+                _ => _ = m.disconnect(c),
+            }
+        }
+        send(&m, Target::Group("g".into()), "hi").await;
+        let mut expected = vec![1; left];
+        expected.resize(3 * LISTED, 0);
+        assert_eq!(reached(&mut members), expected, "{left} left");
+    }
+    assert!(m.remove("c0", "g"), "the last member empties the group");
+    assert!(!m.has_group("g"));
+}
+
 #[tokio::test]
 async fn a_full_queue_aborts_only_that_connection() {
     let m = InMemoryLifetimeManager::new();
