@@ -35,6 +35,7 @@ mod endpoint;
 mod error;
 mod guid;
 mod options;
+mod prefetch;
 mod rare;
 mod serve;
 mod telemetry;

@@ -217,6 +217,18 @@ impl HubConnection {
         }
     }
 
+    /// Starts loading the line a delivery reads first: the protocol and the queue's handle.
+    #[inline]
+    pub(crate) fn prefetch(self: &Arc<Self>) {
+        crate::prefetch::prefetch(Arc::as_ptr(self));
+    }
+
+    /// Starts loading the queue's state; call once [`prefetch`](Self::prefetch) has had time.
+    #[inline]
+    pub(crate) fn prefetch_queue(&self) {
+        self.outbound.prefetch();
+    }
+
     /// [`deliver_serialized`](Self::deliver_serialized) as one of the many deliveries of a
     /// fan-out: the write to the socket is left to the connection's transport.
     pub(crate) fn deliver_in_fan_out(&self, message: &SerializedMessage) -> bool {

@@ -220,6 +220,14 @@ impl SendQueue {
         self.try_send_arriving(Arriving::Lent(frame), true)
     }
 
+    /// Starts loading the queue's state a send reads first (see [`crate::prefetch`]).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        let shared = Arc::as_ptr(&self.shared);
+        crate::prefetch::prefetch(shared);
+        crate::prefetch::prefetch(shared.cast::<u8>().wrapping_add(64));
+    }
+
     fn try_send_arriving(&self, item: Arriving<'_>, direct: bool) -> Result<(), TrySendError> {
         let limits = self.shared.limits;
         let mut state = self.shared.lock();

@@ -91,6 +91,9 @@ impl Members {
     }
 }
 
+/// How many recipients ahead a delivery to many starts loading a connection's state.
+const PREFETCH_AHEAD: usize = 4;
+
 /// The most connections a delivery writes to itself (see [`InMemoryLifetimeManager::deliver`]).
 const DIRECT_FAN_OUT: usize = 16;
 
@@ -144,12 +147,23 @@ struct Recipients<'m> {
 impl Recipients<'_> {
     fn add_all<'a>(
         &mut self,
-        members: impl Iterator<Item = &'a Arc<HubConnection>>,
+        members: impl Iterator<Item = &'a Arc<HubConnection>> + Clone,
         except: &[String],
     ) {
-        members
-            .filter(|c| !excluded(c, except))
-            .for_each(|c| self.add(c));
+        // Two steps ahead: a connection's line, then (its line arrived) its queue's state.
+        let mut far = members.clone().skip(2 * PREFETCH_AHEAD);
+        let mut near = members.clone().skip(PREFETCH_AHEAD);
+        for connection in members {
+            if let Some(ahead) = far.next() {
+                ahead.prefetch();
+            }
+            if let Some(ahead) = near.next() {
+                ahead.prefetch_queue();
+            }
+            if !excluded(connection, except) {
+                self.add(connection);
+            }
+        }
     }
 
     fn add_members(&mut self, members: &Members, except: &[String]) {
