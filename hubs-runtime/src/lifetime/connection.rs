@@ -219,8 +219,8 @@ impl HubConnection {
 
     /// Starts loading the line a delivery reads first: the protocol and the queue's handle.
     #[inline]
-    pub(crate) fn prefetch(self: &Arc<Self>) {
-        crate::prefetch::prefetch(Arc::as_ptr(self));
+    pub(crate) fn prefetch(&self) {
+        crate::prefetch::prefetch(self);
     }
 
     /// Starts loading the queue's state; call once [`prefetch`](Self::prefetch) has had time.

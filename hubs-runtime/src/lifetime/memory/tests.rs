@@ -188,7 +188,7 @@ async fn groups_and_users_grow_from_one_member_and_shrink_back() {
 #[tokio::test]
 async fn a_group_outgrowing_its_list_still_reaches_each_member_once() {
     let m = InMemoryLifetimeManager::new();
-    let members: Vec<_> = (0..3 * LISTED)
+    let mut members: Vec<_> = (0..3 * LISTED)
         .map(|i| connection(&format!("c{i}"), None, 64 * 1024))
         .collect();
     for (c, _) in &members {
@@ -200,7 +200,6 @@ async fn a_group_outgrowing_its_list_still_reaches_each_member_once() {
             .map(|(_, rx)| texts(received(rx)).len())
             .collect::<Vec<_>>()
     };
-    let mut members = members;
     for size in [1, 2, LISTED, LISTED + 1, 3 * LISTED] {
         for (c, _) in &members[..size] {
             m.add(c.id(), "g");
