@@ -1,7 +1,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 
 use axum::http::HeaderMap;
+use futures_util::task::AtomicWaker;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Principal;
@@ -46,25 +48,30 @@ struct Inner {
     /// How the hub names struct fields in JSON.
     json_names: JsonPropertyNames,
     is_closed: AtomicBool,
+    /// Set by [`Context::abort`]: the read loop ends after the messages at hand.
+    abort_requested: AtomicBool,
     request: Arc<RequestInfo>,
     lifetime: Arc<dyn HubLifetimeManager>,
-    close_requested: CancellationToken,
     /// Cancelled when the connection ends; made when first waited for, as most connections
     /// never wait (`is_closed` says whether it ended before then).
     closed: OnceLock<CancellationToken>,
     /// What hub code keeps for the connection ([`Context::items`]); allocated on first use.
     items: Items,
+    /// The read loop, woken when hub code asks to close. A flag and a waker rather than a
+    /// token of its own: a child token is two allocations a connection and two locks when
+    /// it ends, for a request most connections never make.
+    abort_waiter: AtomicWaker,
 }
 
 impl Inner {
     /// The token cancelled when the connection ends, made on first use. A child of the
-    /// close request, so hub code sees the end at once when the transport is aborted (a client
-    /// dropped as too slow) or `Context::abort` is called, as with ASP.NET Core's
+    /// transport's token, so hub code sees the end at once when the transport is aborted (a
+    /// client dropped as too slow) or `Context::abort` is called, as with ASP.NET Core's
     /// `ConnectionAborted`, rather than when the read loop gets round to it.
     fn closed(&self) -> &CancellationToken {
         let closed = self
             .closed
-            .get_or_init(|| self.close_requested.child_token());
+            .get_or_init(|| self.connection.abort_token().child_token());
         // Token first, then the flag: a close meanwhile either finds the token or is seen here.
         if self.is_closed.load(Ordering::SeqCst) {
             closed.cancel();
@@ -199,7 +206,6 @@ impl Context {
         connection: Arc<HubConnection>,
         request: Arc<RequestInfo>,
         lifetime: Arc<dyn HubLifetimeManager>,
-        close_requested: CancellationToken,
         parallel_invocations: usize,
         json_names: JsonPropertyNames,
     ) -> Self {
@@ -208,9 +214,10 @@ impl Context {
                 connection,
                 request,
                 lifetime,
-                close_requested,
                 closed: OnceLock::new(),
                 is_closed: AtomicBool::new(false),
+                abort_requested: AtomicBool::new(false),
+                abort_waiter: AtomicWaker::new(),
                 parallel_invocations,
                 json_names,
                 items: Items::default(),
@@ -381,7 +388,19 @@ impl Context {
     /// Closes the calling connection after the current messages (like `Context.Abort()`);
     /// [`cancelled`](Self::cancelled) completes at once, so running invocations can stop.
     pub fn abort(&self) {
-        self.inner.close_requested.cancel();
+        self.inner.abort_requested.store(true, Ordering::SeqCst);
+        self.close();
+        self.inner.abort_waiter.wake();
+    }
+
+    /// Ready once [`abort`](Self::abort) was called; the read loop's wait for it.
+    pub(crate) fn poll_abort_requested(&self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        // Registered before the flag is read: an abort after the read wakes the loop.
+        self.inner.abort_waiter.register(cx.waker());
+        match self.inner.abort_requested.load(Ordering::SeqCst) {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        }
     }
 
     /// `value` encoded as the caller's protocol embeds it (a result, a stream item), with the

@@ -106,6 +106,11 @@ impl HubConnection {
         self.principal.as_ref()
     }
 
+    /// The transport's token: cancelled when the transport goes or is dropped.
+    pub(crate) fn abort_token(&self) -> &CancellationToken {
+        &self.abort
+    }
+
     /// The public connection id.
     pub fn id(&self) -> &str {
         &self.id

@@ -246,13 +246,10 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                 }
             }
-            // A child of the transport's token: one wait in the read loop sees either end.
-            let close_requested = transport.abort.child_token();
             let hook_context = Context::new(
                 Arc::clone(&connection),
                 Arc::clone(&transport.request),
                 Arc::clone(&self.lifetime),
-                close_requested.clone(),
                 self.options.maximum_parallel_invocations_per_client,
                 H::JSON_PROPERTY_NAMES,
             );
@@ -275,7 +272,7 @@ impl<H: Hub> HubDispatcher<H> {
                         true => BytesMut::new(),
                         false => buffer,
                     };
-                    self.read_loop(&mut transport, &context, &close_requested, &round, buffer)
+                    self.read_loop(&mut transport, &context, &round, buffer)
                         .await
                 }
                 Some(end) => end,

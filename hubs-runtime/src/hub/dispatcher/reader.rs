@@ -10,7 +10,6 @@ use std::task::Poll;
 use bytes::{Buf, BytesMut};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, sleep_until};
-use tokio_util::sync::CancellationToken;
 
 use crate::connection::{QuietWakes, Resumable, TransportConnection};
 use crate::hub::streams::UploadItem;
@@ -53,8 +52,10 @@ const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365);
 
 /// What woke the read loop's gated waits.
 enum Woke {
-    /// The connection's own token: the transport went or hub code asked to close.
-    Closing,
+    /// The transport's token: the transport went, or was dropped as too slow.
+    TransportGone,
+    /// Hub code asked to close ([`Context::abort`]).
+    CloseRequested,
     /// Every connection of the endpoint closes.
     ClosingAll,
     /// The timer: a duty may be due.
@@ -91,7 +92,6 @@ impl<H: Hub> HubDispatcher<H> {
         &'a self,
         transport: &'a mut TransportConnection,
         context: &'a Context,
-        close_requested: &'a CancellationToken,
         round: &'a Round,
         mut buffer: BytesMut,
     ) -> impl Future<Output = End> + Send + 'a {
@@ -148,8 +148,8 @@ impl<H: Hub> HubDispatcher<H> {
                 return end;
             }
             // Waiting once, outside the loop, keeps each message from registering and removing a
-            // waiter. `close_requested` is a child of the transport's token: this sees both.
-            let closing = close_requested.clone().cancelled_owned();
+            // waiter.
+            let closing = transport.abort.clone().cancelled_owned();
             tokio::pin!(closing);
             // Shared by every connection of the endpoint: a close-all costs no task per connection.
             let closing_all = round.token.cancelled();
@@ -206,7 +206,10 @@ impl<H: Hub> HubDispatcher<H> {
                     }
                     woke = poll_fn(|cx| quiet.poll(cx, |cx| {
                         if closing.as_mut().poll(cx).is_ready() {
-                            return Poll::Ready(Woke::Closing);
+                            return Poll::Ready(Woke::TransportGone);
+                        }
+                        if context.poll_abort_requested(cx).is_ready() {
+                            return Poll::Ready(Woke::CloseRequested);
                         }
                         if closing_all.as_mut().poll(cx).is_ready() {
                             return Poll::Ready(Woke::ClosingAll);
@@ -217,8 +220,8 @@ impl<H: Hub> HubDispatcher<H> {
                         Poll::Pending
                     })) => match woke {
                         Woke::ClosingAll => return End::ClosedByServer(round.allow_reconnect()),
-                        Woke::Closing if transport.abort.is_cancelled() => return End::TransportGone,
-                        Woke::Closing => return End::CloseRequested,
+                        Woke::TransportGone => return End::TransportGone,
+                        Woke::CloseRequested => return End::CloseRequested,
                         Woke::Due => {
                             if let Some(end) = timers.run_duties(
                                 reader.context.connection(),
