@@ -39,6 +39,16 @@ impl Worker {
         Ok(count)
     }
 
+    /// Returns at once; a task of its own asks for the connection to close a little later,
+    /// while the connection has nothing to read.
+    pub async fn leave_later(&self, ctx: &Context) {
+        let closer = ctx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            closer.abort();
+        });
+    }
+
     /// Asks for the connection to close, then notes whether the invocation sees it.
     pub async fn leave(&self, ctx: &Context) {
         ctx.abort();
@@ -99,4 +109,41 @@ async fn context_abort_cancels_the_running_invocation_at_once() {
         }
     }
     assert_eq!(*seen.lock().unwrap(), [true]);
+}
+
+// The read loop waits for nothing from the client here: the abort alone has to wake it.
+#[tokio::test(flavor = "current_thread")]
+async fn context_abort_from_another_task_closes_an_idle_connection() {
+    let router = axum::Router::new().hub("/hub", Worker::default());
+    let mut socket = json_socket::serve_and_connect(router).await;
+    let call = r#"{"type":1,"invocationId":"1","target":"LeaveLater","arguments":[]}"#;
+    socket
+        .send(Message::text(format!("{call}\u{1e}")))
+        .await
+        .unwrap();
+    assert_eq!(completion(&mut socket).await["invocationId"], "1");
+    let close = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            let frame = socket.next().await.expect("open").expect("a frame");
+            let text = frame.into_text().expect("text");
+            for part in text.split_terminator('\u{1e}') {
+                let message: Value = serde_json::from_str(part).unwrap();
+                if message["type"] == 7 {
+                    return message;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the server closes the idle connection soon after the abort");
+    // Hub code closed it: no reconnect is offered, and no error named.
+    assert_eq!(close.get("allowReconnect"), None);
+    assert_eq!(close.get("error"), None);
+    let end = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+        .await
+        .expect("the socket closes after the Close message");
+    assert!(matches!(
+        end,
+        None | Some(Ok(Message::Close(_))) | Some(Err(_))
+    ));
 }
