@@ -59,30 +59,42 @@ impl Worker {
     }
 }
 
-/// The frames' messages until the Completion of invocation "1".
-async fn completion(socket: &mut json_socket::Socket) -> Value {
+/// A connection to `hub` that has sent invocation "1" of `target` with `arguments` (a JSON
+/// array).
+async fn calling(hub: Worker, target: &str, arguments: &str) -> json_socket::Socket {
+    let mut socket = json_socket::serve_and_connect(axum::Router::new().hub("/hub", hub)).await;
+    let call =
+        format!(r#"{{"type":1,"invocationId":"1","target":"{target}","arguments":{arguments}}}"#);
+    socket
+        .send(Message::text(format!("{call}\u{1e}")))
+        .await
+        .unwrap();
+    socket
+}
+
+/// The first message the server sends that is `wanted`.
+async fn first(socket: &mut json_socket::Socket, wanted: impl Fn(&Value) -> bool) -> Value {
     loop {
         let frame = socket.next().await.expect("open").expect("a frame");
         let text = frame.into_text().expect("text");
         for part in text.split_terminator('\u{1e}') {
             let message: Value = serde_json::from_str(part).unwrap();
-            if message["type"] == 3 && message["invocationId"] == "1" {
+            if wanted(&message) {
                 return message;
             }
         }
     }
 }
 
+/// The Completion of invocation "1".
+async fn completion(socket: &mut json_socket::Socket) -> Value {
+    first(socket, |m| m["type"] == 3 && m["invocationId"] == "1").await
+}
+
 // One thread: the spawned task can run only when the method's task gives the thread up.
 #[tokio::test(flavor = "current_thread")]
 async fn a_method_sending_in_a_loop_lets_other_tasks_run_between_sends() {
-    let router = axum::Router::new().hub("/hub", Worker::default());
-    let mut socket = json_socket::serve_and_connect(router).await;
-    let call = r#"{"type":1,"invocationId":"1","target":"SendMany","arguments":[2000]}"#;
-    socket
-        .send(Message::text(format!("{call}\u{1e}")))
-        .await
-        .unwrap();
+    let mut socket = calling(Worker::default(), "SendMany", "[2000]").await;
     let sent_before_it_ran = completion(&mut socket).await["result"].as_u64().unwrap();
     assert!(
         sent_before_it_ran < 2000,
@@ -96,12 +108,7 @@ async fn context_abort_cancels_the_running_invocation_at_once() {
     let hub = Worker {
         seen_after_abort: Arc::clone(&seen),
     };
-    let mut socket = json_socket::serve_and_connect(axum::Router::new().hub("/hub", hub)).await;
-    let call = r#"{"type":1,"invocationId":"1","target":"Leave","arguments":[]}"#;
-    socket
-        .send(Message::text(format!("{call}\u{1e}")))
-        .await
-        .unwrap();
+    let mut socket = calling(hub, "Leave", "[]").await;
     // The server closes the connection; read until it has.
     while let Some(Ok(frame)) = socket.next().await {
         if frame.is_close() {
@@ -114,26 +121,12 @@ async fn context_abort_cancels_the_running_invocation_at_once() {
 // The read loop waits for nothing from the client here: the abort alone has to wake it.
 #[tokio::test(flavor = "current_thread")]
 async fn context_abort_from_another_task_closes_an_idle_connection() {
-    let router = axum::Router::new().hub("/hub", Worker::default());
-    let mut socket = json_socket::serve_and_connect(router).await;
-    let call = r#"{"type":1,"invocationId":"1","target":"LeaveLater","arguments":[]}"#;
-    socket
-        .send(Message::text(format!("{call}\u{1e}")))
-        .await
-        .unwrap();
+    let mut socket = calling(Worker::default(), "LeaveLater", "[]").await;
     assert_eq!(completion(&mut socket).await["invocationId"], "1");
-    let close = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        loop {
-            let frame = socket.next().await.expect("open").expect("a frame");
-            let text = frame.into_text().expect("text");
-            for part in text.split_terminator('\u{1e}') {
-                let message: Value = serde_json::from_str(part).unwrap();
-                if message["type"] == 7 {
-                    return message;
-                }
-            }
-        }
-    })
+    let close = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        first(&mut socket, |m| m["type"] == 7),
+    )
     .await
     .expect("the server closes the idle connection soon after the abort");
     // Hub code closed it: no reconnect is offered, and no error named.
