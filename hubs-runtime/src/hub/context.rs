@@ -47,9 +47,9 @@ struct Inner {
     parallel_invocations: usize,
     /// How the hub names struct fields in JSON.
     json_names: JsonPropertyNames,
+    /// Set when the connection ends, or earlier by [`Context::abort`]: while the read loop
+    /// runs, only an abort sets it.
     is_closed: AtomicBool,
-    /// Set by [`Context::abort`]: the read loop ends after the messages at hand.
-    abort_requested: AtomicBool,
     request: Arc<RequestInfo>,
     lifetime: Arc<dyn HubLifetimeManager>,
     /// Cancelled when the connection ends; made when first waited for, as most connections
@@ -216,7 +216,6 @@ impl Context {
                 lifetime,
                 closed: OnceLock::new(),
                 is_closed: AtomicBool::new(false),
-                abort_requested: AtomicBool::new(false),
                 abort_waiter: AtomicWaker::new(),
                 parallel_invocations,
                 json_names,
@@ -388,16 +387,16 @@ impl Context {
     /// Closes the calling connection after the current messages (like `Context.Abort()`);
     /// [`cancelled`](Self::cancelled) completes at once, so running invocations can stop.
     pub fn abort(&self) {
-        self.inner.abort_requested.store(true, Ordering::SeqCst);
         self.close();
         self.inner.abort_waiter.wake();
     }
 
-    /// Ready once [`abort`](Self::abort) was called; the read loop's wait for it.
+    /// Ready once [`abort`](Self::abort) was called; the read loop's wait for it (the loop
+    /// closes the context itself only after it ends).
     pub(crate) fn poll_abort_requested(&self, cx: &mut std::task::Context<'_>) -> Poll<()> {
         // Registered before the flag is read: an abort after the read wakes the loop.
         self.inner.abort_waiter.register(cx.waker());
-        match self.inner.abort_requested.load(Ordering::SeqCst) {
+        match self.inner.is_closed.load(Ordering::SeqCst) {
             true => Poll::Ready(()),
             false => Poll::Pending,
         }
