@@ -30,7 +30,7 @@ pub use dispatcher::ConnectionDispatcher;
 pub use endpoint::ConnectionEndpoint;
 pub use inbound::Inbound;
 pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
-pub(crate) use queue::{LENT_FRAME_ROOM, LentFrame};
+pub(crate) use queue::{FanOutWrites, LENT_FRAME_ROOM, LentFrame};
 pub(crate) use quiet::{Quiet, QuietWakes};
 pub use resumable::{Resumable, SequenceWriter};
 pub(crate) use shutdown::Served;

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::message::{ClientResult, ClientResultError, SerializedMessage};
 use crate::auth::Principal;
-use crate::connection::{LentFrame, Outgoing, SendQueue, TrySendError};
+use crate::connection::{FanOutWrites, LentFrame, Outgoing, SendQueue, TrySendError};
 use crate::protocol::{EncodeError, Protocol};
 use crate::{coarse_clock, telemetry};
 
@@ -143,18 +143,8 @@ impl HubConnection {
     }
 
     fn queue(&self, item: Outgoing) -> bool {
-        self.queue_as(item, true)
-    }
-
-    /// Queues `item`; `direct`: written to the socket by this call when it is free, else
-    /// left to the transport (one of many deliveries of a fan-out).
-    fn queue_as(&self, item: Outgoing, direct: bool) -> bool {
         let bytes = item.len();
-        let queued = match direct {
-            true => self.outbound.try_send(item),
-            false => self.outbound.try_send_later(item),
-        };
-        self.queued(bytes, queued)
+        self.queued(bytes, self.outbound.try_send(item))
     }
 
     /// [`deliver`](Self::deliver) of a frame the caller only lends: copied only when the
@@ -235,12 +225,18 @@ impl HubConnection {
     }
 
     /// [`deliver_serialized`](Self::deliver_serialized) as one of the many deliveries of a
-    /// fan-out: the write to the socket is left to the connection's transport.
-    pub(crate) fn deliver_in_fan_out(&self, message: &SerializedMessage) -> bool {
-        match message.get(self.protocol) {
-            Some(bytes) => self.queue_as(Outgoing::Frame(bytes.clone()), false),
-            None => false,
-        }
+    /// fan-out: the write to the socket is left to `writes`.
+    pub(crate) fn deliver_in_fan_out(
+        &self,
+        message: &SerializedMessage,
+        writes: &mut FanOutWrites,
+    ) -> bool {
+        let Some(bytes) = message.get(self.protocol) else {
+            return false;
+        };
+        let item = Outgoing::Frame(bytes.clone());
+        let len = item.len();
+        self.queued(len, self.outbound.try_send_later(item, writes))
     }
 
     /// Queues one frame of a server-to-client stream, waiting while the stream's frames fill

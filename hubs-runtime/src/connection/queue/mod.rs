@@ -14,6 +14,7 @@
 //! sender finding nothing queued then writes to the socket itself, and the receiver (the
 //! transport's writer) is woken only for what the socket did not take at once.
 
+mod fan_out;
 mod wire;
 
 use std::collections::VecDeque;
@@ -28,6 +29,7 @@ use tokio::sync::Notify;
 
 use super::Outgoing;
 
+pub(crate) use fan_out::FanOutWrites;
 use wire::Arriving;
 pub(crate) use wire::{
     Backlog, Item, LENT_FRAME_ROOM, LentFrame, Lone, Wire, WireHandle, WireStatus,
@@ -199,25 +201,26 @@ impl SendQueue {
     /// `max_buffer` bytes would wait, or more than `buffer` bytes wait and the socket has
     /// taken nothing for `drain_timeout`.
     pub fn try_send(&self, item: Outgoing) -> Result<(), TrySendError> {
-        self.try_send_as(item, true)
+        self.try_send_arriving(Arriving::Owned(item), None)
     }
 
     /// [`try_send`](Self::try_send) for one of the many deliveries of a fan-out: the write is
-    /// left to the transport's writer (see [`Wire`]), so that deliveries piling up on a busy
-    /// connection leave together and the sender does not write to every socket itself.
-    pub(crate) fn try_send_later(&self, item: Outgoing) -> Result<(), TrySendError> {
-        self.try_send_as(item, false)
-    }
-
-    fn try_send_as(&self, item: Outgoing, direct: bool) -> Result<(), TrySendError> {
-        self.try_send_arriving(Arriving::Owned(item), direct)
+    /// left to `writes` (or, without a [`Wire`], to the transport's writer), so that
+    /// deliveries piling up on a connection leave together and the sender does not write to
+    /// every socket itself.
+    pub(crate) fn try_send_later(
+        &self,
+        item: Outgoing,
+        writes: &mut FanOutWrites,
+    ) -> Result<(), TrySendError> {
+        self.try_send_arriving(Arriving::Owned(item), Some(writes))
     }
 
     /// [`try_send`](Self::try_send) of a data frame the caller only lends: copied only if the
     /// socket does not take it at once (or there is no socket to take it, or the queue is
     /// refusing).
     pub(crate) fn try_send_lent(&self, frame: LentFrame<'_>) -> Result<(), TrySendError> {
-        self.try_send_arriving(Arriving::Lent(frame), true)
+        self.try_send_arriving(Arriving::Lent(frame), None)
     }
 
     /// Starts loading the queue's state a send reads first (see [`crate::prefetch`]).
@@ -228,7 +231,12 @@ impl SendQueue {
         crate::prefetch::prefetch(shared.cast::<u8>().wrapping_add(64));
     }
 
-    fn try_send_arriving(&self, item: Arriving<'_>, direct: bool) -> Result<(), TrySendError> {
+    /// Queues `item`: written at once if the socket is free, unless `later` takes the write.
+    fn try_send_arriving(
+        &self,
+        item: Arriving<'_>,
+        later: Option<&mut FanOutWrites>,
+    ) -> Result<(), TrySendError> {
         let limits = self.shared.limits;
         let mut state = self.shared.lock();
         if state.receiver_gone || state.refused {
@@ -258,7 +266,7 @@ impl SendQueue {
                 return Err(TrySendError::Full(item.into_owned()));
             }
         }
-        self.push(state, item, direct);
+        self.push(state, item, later);
         Ok(())
     }
 
@@ -276,7 +284,7 @@ impl SendQueue {
                     return Err(Closed(item));
                 }
                 if state.bytes < self.shared.limits.buffer || state.items.is_empty() {
-                    self.push(state, Arriving::Owned(item), true);
+                    self.push(state, Arriving::Owned(item), None);
                     return Ok(());
                 }
             }
@@ -330,18 +338,28 @@ impl SendQueue {
         self.shared.wake_receiver();
     }
 
-    /// Queues `item`; with a wire, writes it at once if `direct`.
-    fn push(&self, mut state: MutexGuard<'_, State>, item: Arriving<'_>, direct: bool) {
+    /// Queues `item`; with a wire, writes it at once unless `later` takes the write.
+    fn push(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        item: Arriving<'_>,
+        later: Option<&mut FanOutWrites>,
+    ) {
         let was_empty = state.items.is_empty();
         state.bytes += item.len();
-        if state.wire.is_some() && direct {
+        let has_wire = state.wire.is_some();
+        if has_wire && later.is_none() {
             return self.shared.write_or_wake(state, Some(item));
         }
         state.items.push_back(item.into_owned());
         drop(state);
-        // A receiver only waits on an empty queue: later items find it awake.
+        // Whoever writes a queue (or a receiver, which only waits on an empty queue) takes
+        // what came meanwhile: only the first item asks for a write.
         if was_empty {
-            self.shared.wake_receiver();
+            match later {
+                Some(writes) if has_wire => writes.add(&self.shared),
+                _ => self.shared.wake_receiver(),
+            }
         }
     }
 }

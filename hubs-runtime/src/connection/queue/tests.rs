@@ -5,6 +5,8 @@ use bytes::Bytes;
 use super::wire::KEPT_FOR_THE_NEXT_BURST;
 use super::*;
 
+mod fan_out;
+
 fn frame(text: &'static str) -> Outgoing {
     Outgoing::Frame(Bytes::from_static(text.as_bytes()))
 }
@@ -299,45 +301,6 @@ async fn a_send_the_socket_takes_at_once_leaves_nothing_queued_and_the_rest_keep
     assert_eq!((state.items.len(), state.bytes, state.offset), (0, 0, 0));
     // The receiver wrote a burst of two: its storage may stay, bounded, for the next burst.
     assert!(state.items.capacity() <= KEPT_FOR_THE_NEXT_BURST);
-}
-
-#[tokio::test]
-async fn a_small_burst_keeps_its_storage_for_the_next_until_a_sender_writes_to_an_idle_socket() {
-    let socket = socket(usize::MAX);
-    let (queue, mut receiver) = narrow_queue(&socket);
-    let capacity = |receiver: &QueueReceiver| receiver.shared.lock().items.capacity();
-    // A broadcast's deliveries are left to the receiver, which writes them as one burst.
-    for delivery in ["a", "b", "c"] {
-        queue.try_send_later(frame(delivery)).unwrap();
-    }
-    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
-    let kept = capacity(&receiver);
-    assert!(
-        (1..=KEPT_FOR_THE_NEXT_BURST).contains(&kept),
-        "kept for the next burst, bounded"
-    );
-    // The next burst reuses it.
-    for delivery in ["d", "e"] {
-        queue.try_send_later(frame(delivery)).unwrap();
-    }
-    assert_eq!(capacity(&receiver), kept);
-    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
-    // A send written straight to the idle socket (a ping, a Completion) frees it.
-    queue.try_send(frame("ping")).unwrap();
-    assert_eq!(capacity(&receiver), 0);
-    assert_eq!(socket.lock().unwrap().written, "abcdeping");
-}
-
-#[tokio::test]
-async fn a_large_burst_gives_its_storage_back_once_written() {
-    let socket = socket(usize::MAX);
-    let (queue, mut receiver) = narrow_queue(&socket);
-    for _ in 0..40 {
-        queue.try_send_later(frame("x")).unwrap();
-    }
-    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
-    let state = receiver.shared.lock();
-    assert_eq!((state.items.capacity(), state.bytes), (0, 0));
 }
 
 /// Lends `frame` to `queue` as the hub lends a Completion, but with no room before it.

@@ -270,12 +270,14 @@ pub(super) const KEPT_FOR_THE_NEXT_BURST: usize = 8;
 impl Shared {
     /// Runs the wire (taken out of `state` while it works) on what is queued and then
     /// `arriving` (counted in `state.bytes` already); Finished without one, Idle while the
-    /// queue is held. What the wire does not take of `arriving` is queued.
+    /// queue is held. What the wire does not take of `arriving` is queued. `burst`: what is
+    /// written is a burst of deliveries, whose storage may be kept for the next.
     fn run_wire(
         &self,
         state: &mut State,
         cx: Option<&mut Context<'_>>,
         arriving: Option<Arriving<'_>>,
+        burst: bool,
     ) -> WireStatus {
         let wire = if state.held { None } else { state.wire.take() };
         let Some(mut wire) = wire else {
@@ -289,7 +291,6 @@ impl Shared {
         };
         let buffer = self.limits.buffer;
         let was_full = state.bytes >= buffer;
-        let by_receiver = cx.is_some();
         let mut backlog = Backlog::new(state, buffer, arriving);
         let status = wire.write(&mut backlog, cx);
         backlog.finish();
@@ -304,10 +305,10 @@ impl Shared {
         }
         if state.items.is_empty() {
             // Most connections are idle most of the time: an empty queue holds no memory. The
-            // storage of a small burst the receiver just wrote is the exception, kept for the
-            // next (broadcasts come in bursts); the next write by anyone else, a ping at the
-            // latest, finds it unused and frees it.
-            let keep = by_receiver && state.items.capacity() <= KEPT_FOR_THE_NEXT_BURST;
+            // storage of a small burst just written is the exception, kept for the next
+            // (broadcasts come in bursts); the next single write, a ping at the latest, finds
+            // it unused and frees it.
+            let keep = burst && state.items.capacity() <= KEPT_FOR_THE_NEXT_BURST;
             if state.items.capacity() > 0 && !keep {
                 state.items = VecDeque::new();
             }
@@ -332,7 +333,25 @@ impl Shared {
             state.items.extend(arriving.map(Arriving::into_owned));
             return;
         }
-        let status = self.run_wire(&mut state, None, arriving);
+        self.write_as_sender(state, arriving, false);
+    }
+
+    /// Writes what a fan-out queued (see [`FanOutWrites`](super::FanOutWrites)), as
+    /// [`write_or_wake`](Self::write_or_wake) does.
+    pub(super) fn write_burst(&self) {
+        let state = self.lock();
+        if !state.wire_blocked {
+            self.write_as_sender(state, None, true);
+        }
+    }
+
+    fn write_as_sender(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        arriving: Option<Arriving<'_>>,
+        burst: bool,
+    ) {
+        let status = self.run_wire(&mut state, None, arriving, burst);
         drop(state);
         if status != WireStatus::Idle {
             self.wake_receiver();
@@ -356,7 +375,7 @@ impl QueueReceiver {
             return WireStatus::Idle;
         }
         let mut state = self.shared.lock();
-        let status = self.shared.run_wire(&mut state, Some(cx), None);
+        let status = self.shared.run_wire(&mut state, Some(cx), None, true);
         self.wire_idle = status == WireStatus::Idle;
         status
     }

@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 use super::connection::HubConnection;
 use super::message::{ClientResult, ClientResultError, ProtocolSet, SerializedMessage, Target};
 use super::{EncodeInvocation, HubLifetimeManager};
+use crate::connection::FanOutWrites;
 use crate::protocol::Protocol;
 
 /// Connections by id. Ids are the server's own random strings, so a fast keyed hash serves
@@ -135,13 +136,14 @@ fn excluded(connection: &HubConnection, except: &[String]) -> bool {
 /// The recipients of one delivery, met while a connection map's lock is held. A send to a
 /// few connections is written to their sockets at once, so those are kept and written to after
 /// the lock is released (a socket write must not hold up connections arriving and leaving). A
-/// fan-out to many leaves the writes to the connections' own tasks, so it is queued as it goes,
-/// with no list of recipients: the sender does not hold its thread for thousands of writes, and
-/// deliveries piling up on a busy connection leave in one.
+/// fan-out to many is queued as it goes and its writes left to tasks of their own
+/// ([`FanOutWrites`]): the sender does not hold its thread for thousands of writes, and
+/// deliveries piling up on a connection leave in one.
 struct Recipients<'m> {
     message: &'m SerializedMessage,
     few: Vec<Arc<HubConnection>>,
     many: bool,
+    writes: FanOutWrites,
 }
 
 impl Recipients<'_> {
@@ -176,19 +178,19 @@ impl Recipients<'_> {
 
     fn add(&mut self, connection: &Arc<HubConnection>) {
         if self.many {
-            connection.deliver_in_fan_out(self.message);
+            connection.deliver_in_fan_out(self.message, &mut self.writes);
         } else if self.few.len() < DIRECT_FAN_OUT {
             self.few.push(Arc::clone(connection));
         } else {
             self.many = true;
             for kept in self.few.drain(..) {
-                kept.deliver_in_fan_out(self.message);
+                kept.deliver_in_fan_out(self.message, &mut self.writes);
             }
-            connection.deliver_in_fan_out(self.message);
+            connection.deliver_in_fan_out(self.message, &mut self.writes);
         }
     }
 
-    /// Writes to the few kept; call with no lock held.
+    /// Writes to the few kept, and starts a fan-out's writes; call with no lock held.
     fn write(self) {
         for connection in self.few {
             connection.deliver_serialized(self.message);
@@ -345,6 +347,7 @@ impl InMemoryLifetimeManager {
             message,
             few: Vec::new(),
             many: false,
+            writes: FanOutWrites::default(),
         };
         let in_map = |map: &RwLock<HashMap<Arc<str>, Members>>, key: &str, except, to: &mut _| {
             if let Some(members) = read(map).get(key) {
