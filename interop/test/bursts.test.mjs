@@ -44,3 +44,36 @@ for (const { name, transport, protocol } of COMBINATIONS) {
     assert.equal(await connection.invoke('Echo', 'after'), 'after');
   });
 }
+
+// A burst of broadcasts to more connections than a sender writes to itself: a fan-out's
+// deliveries are queued first and written by tasks of their own, so the broadcasts that pile
+// up on a connection meanwhile leave together. Every receiver, whatever its transport and
+// protocol, still gets each broadcast once, in the order sent.
+const PER_COMBINATION = 8;
+const BROADCASTS = 100;
+
+test(`${BROADCASTS} broadcasts sent at once reach ${PER_COMBINATION * COMBINATIONS.length} connections on every transport and protocol once each, in order`, T, async () => {
+  const receivers = [];
+  for (const { name, transport, protocol } of COMBINATIONS) {
+    for (let i = 0; i < PER_COMBINATION; i++) {
+      let received;
+      await connect(`${server.url}/hubs/test`, {
+        transport,
+        protocol,
+        setup: (c) => (received = collect(c, 'Received')),
+      });
+      receivers.push({ name, received });
+    }
+  }
+  const sender = await connect(`${server.url}/hubs/test`, { transport: 'WebSockets', protocol: 'json' });
+  const sent = Array.from({ length: BROADCASTS }, (_, i) => `broadcast ${i}`);
+  const answers = await Promise.all(sent.map((message) => sender.invoke('SendToAll', message)));
+  assert.deepEqual(answers, sent.map(() => null));
+  for (const { name, received } of receivers) {
+    assert.deepEqual(await received.waitForCount(BROADCASTS), sent, `what a ${name} receiver got`);
+  }
+  // Nothing more arrives, and the receivers carry on.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.ok(receivers.every(({ received }) => received.length === BROADCASTS));
+  assert.equal(await sender.invoke('Echo', 'after'), 'after');
+});
