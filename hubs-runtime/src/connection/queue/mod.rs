@@ -12,7 +12,8 @@
 //!
 //! A transport that can write without waiting (a WebSocket) gives its queue a [`Wire`]: a
 //! sender finding nothing queued then writes to the socket itself, and the receiver (the
-//! transport's writer) is woken only for what the socket did not take at once.
+//! transport's writer) is woken only for what the socket did not take at once. A fan-out's
+//! deliveries are written by tasks of their own once all are queued ([`FanOutWrites`]).
 
 mod fan_out;
 mod wire;

@@ -4,8 +4,8 @@
 //! A delivery to a connection with nothing queued is written by the sending task itself, in
 //! one vectored write of the frame header and the payload; only what the socket does not take
 //! at once waits in the queue, for the connection's task, woken by the socket (a large fan-out
-//! queues its deliveries and wakes the connections' tasks instead). Queued items
-//! leave in one vectored write of up to [`MAX_FRAMES`] frames. The transport's own frames (a
+//! queues its deliveries first and leaves the writes to tasks of its own, see
+//! `FanOutWrites`). Queued items leave in one vectored write of up to [`MAX_FRAMES`] frames. The transport's own frames (a
 //! Pong, the Close) go out between items, never inside one.
 
 use std::io::IoSlice;
