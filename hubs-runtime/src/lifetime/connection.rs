@@ -234,9 +234,10 @@ impl HubConnection {
         let Some(bytes) = message.get(self.protocol) else {
             return false;
         };
-        let item = Outgoing::Frame(bytes.clone());
-        let len = item.len();
-        self.queued(len, self.outbound.try_send_later(item, writes))
+        let queued = self
+            .outbound
+            .try_send_later(Outgoing::Frame(bytes.clone()), writes);
+        self.queued(bytes.len(), queued)
     }
 
     /// Queues one frame of a server-to-client stream, waiting while the stream's frames fill

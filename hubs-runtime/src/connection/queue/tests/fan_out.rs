@@ -43,15 +43,25 @@ async fn what_the_socket_does_not_take_of_a_fan_out_is_left_to_the_receiver() {
     drop(writes);
     settle().await;
     assert_eq!(socket.lock().unwrap().written, "ab");
-    // Blocked: the socket would wake the receiver; a later fan-out leaves the write to it.
-    let mut writes = FanOutWrites::default();
-    queue.try_send_later(frame("ef"), &mut writes).unwrap();
-    drop(writes);
-    settle().await;
-    assert_eq!(socket.lock().unwrap().written, "ab");
+    // The receiver is woken for the rest, as a sender's write would wake it.
+    assert!(receiver.shared.changed.load(Ordering::Acquire));
     socket.lock().unwrap().room = usize::MAX;
     assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
-    assert_eq!(socket.lock().unwrap().written, "abcdef");
+    assert_eq!(socket.lock().unwrap().written, "abcd");
+    // A sender's write that leaves the socket blocked before the fan-out's task runs: the
+    // task leaves the queue to the receiver, which the socket wakes.
+    let mut writes = FanOutWrites::default();
+    queue.try_send_later(frame("ef"), &mut writes).unwrap();
+    socket.lock().unwrap().room = 3;
+    queue.try_send(frame("gh")).unwrap();
+    assert_eq!(socket.lock().unwrap().written, "abcdefg");
+    let runs = socket.lock().unwrap().runs;
+    drop(writes);
+    settle().await;
+    assert_eq!(socket.lock().unwrap().runs, runs, "the task does not write");
+    socket.lock().unwrap().room = usize::MAX;
+    assert_eq!(poll_wire(&mut receiver), WireStatus::Idle);
+    assert_eq!(socket.lock().unwrap().written, "abcdefgh");
 }
 
 #[tokio::test]
