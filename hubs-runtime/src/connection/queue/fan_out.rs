@@ -42,21 +42,25 @@ impl FanOutWrites {
         {
             // The writes can start while the sender still queues: the task runs once the
             // sender yields, or at once on another worker.
-            let queues = std::mem::take(&mut self.queues);
-            runtime.spawn(async move { write(queues) });
+            self.start(&runtime);
         }
+    }
+
+    /// Hands what is gathered to a task of its own.
+    fn start(&mut self, runtime: &Handle) {
+        let queues = std::mem::take(&mut self.queues);
+        runtime.spawn(async move { write(queues) });
     }
 }
 
 impl Drop for FanOutWrites {
     fn drop(&mut self) {
-        let queues = std::mem::take(&mut self.queues);
-        if queues.is_empty() {
+        if self.queues.is_empty() {
             return;
         }
         match Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(async move { write(queues) })),
-            Err(_) => write(queues),
+            Ok(runtime) => self.start(&runtime),
+            Err(_) => write(std::mem::take(&mut self.queues)),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! one vectored write of the frame header and the payload; only what the socket does not take
 //! at once waits in the queue, for the connection's task, woken by the socket (a large fan-out
 //! queues its deliveries first and leaves the writes to tasks of its own, see
-//! `FanOutWrites`). Queued items leave in one vectored write of up to [`MAX_FRAMES`] frames. The transport's own frames (a
-//! Pong, the Close) go out between items, never inside one.
+//! `FanOutWrites`). Queued items leave in one vectored write of up to [`MAX_FRAMES`] frames.
+//! The transport's own frames (a Pong, the Close) go out between items, never inside one.
 
 use std::io::IoSlice;
 use std::task::{Context, Poll};
