@@ -40,15 +40,51 @@ impl Inbound {
     pub(crate) fn poll_lend<R>(
         &mut self,
         cx: &mut Context<'_>,
-        mut lend: impl FnMut(&[u8]) -> R,
+        mut lend: impl FnMut(Chunk<'_>) -> R,
     ) -> Poll<Option<R>> {
         match &mut self.0 {
             Source::WebSocket(messages) => messages.poll_lend(cx, &mut lend),
             Source::Chunks(chunks) => chunks
                 .as_mut()
                 .poll_next(cx)
-                .map(|chunk| chunk.map(|chunk| lend(&chunk))),
+                .map(|chunk| chunk.map(|chunk| lend(Chunk::Bytes(&chunk)))),
         }
+    }
+}
+
+/// A chunk as [`Inbound::poll_lend`] lends it: text the transport found to be UTF-8 (a
+/// WebSocket's text messages, which RFC 6455 has it check), which need not be checked again,
+/// or bytes that nobody checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Chunk<'a> {
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Chunk<'a> {
+    #[inline(always)]
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        match self {
+            Chunk::Text(text) => text.as_bytes(),
+            Chunk::Bytes(bytes) => bytes,
+        }
+    }
+
+    /// What follows the first `at` bytes: still text when `at` is between characters.
+    #[inline(always)]
+    pub(crate) fn after(self, at: usize) -> Self {
+        match self {
+            Chunk::Text(text) => match text.get(at..) {
+                Some(rest) => Chunk::Text(rest),
+                None => Chunk::Bytes(&text.as_bytes()[at..]),
+            },
+            Chunk::Bytes(bytes) => Chunk::Bytes(&bytes[at..]),
+        }
+    }
+
+    /// The chunk in bytes of its own.
+    pub(crate) fn copied(self) -> Bytes {
+        Bytes::copy_from_slice(self.bytes())
     }
 }
 
@@ -57,7 +93,9 @@ impl Stream for Inbound {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         match &mut self.get_mut().0 {
-            Source::WebSocket(messages) => messages.poll_lend(cx, &mut Bytes::copy_from_slice),
+            Source::WebSocket(messages) => {
+                messages.poll_lend(cx, &mut |chunk: Chunk<'_>| chunk.copied())
+            }
             Source::Chunks(chunks) => chunks.as_mut().poll_next(cx),
         }
     }

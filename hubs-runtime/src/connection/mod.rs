@@ -28,6 +28,7 @@ use crate::auth::ConnectionUser;
 
 pub use dispatcher::ConnectionDispatcher;
 pub use endpoint::ConnectionEndpoint;
+pub(crate) use inbound::Chunk;
 pub use inbound::Inbound;
 pub use queue::{Closed, QueueLimits, QueueReceiver, SendQueue, TryRecvError, TrySendError};
 pub(crate) use queue::{FanOutWrites, LENT_FRAME_ROOM, LentFrame};

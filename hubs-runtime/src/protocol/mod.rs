@@ -193,6 +193,20 @@ impl Protocol {
         dispatch!(self, P => P::parse(input, max_message_size))
     }
 
+    /// [`parse`](Self::parse) of text its transport found to be UTF-8, which the JSON
+    /// protocol need not check again.
+    #[inline]
+    pub(crate) fn parse_text(
+        self,
+        input: &str,
+        max_message_size: Option<usize>,
+    ) -> Result<Option<(HubMessage<'_>, usize)>, ProtocolError> {
+        match self {
+            Protocol::Json => JsonProtocol::parse_text(input, max_message_size),
+            Protocol::MessagePack => MessagePackProtocol::parse(input.as_bytes(), max_message_size),
+        }
+    }
+
     /// See [`HubProtocol::encode_value`].
     pub fn encode_value<T: Serialize + ?Sized>(self, value: &T) -> Result<Encoded, EncodeError> {
         dispatch!(self, P => P::encode_value(value))

@@ -30,8 +30,8 @@ use self::wire::WebSocketWire;
 use super::queue::{QueueReceiver, WireHandle, WireStatus};
 use super::quiet::OwnWaker;
 use super::{
-    ConnectionHandler, ConnectionOptions, Inbound, Quiet, QuietWakes, RequestInfo, SendQueue,
-    TransportConnection,
+    Chunk, ConnectionHandler, ConnectionOptions, Inbound, Quiet, QuietWakes, RequestInfo,
+    SendQueue, TransportConnection,
 };
 
 pub(crate) use handshake::Handshake;
@@ -56,7 +56,7 @@ impl Messages {
     pub(super) fn poll_lend<R>(
         &mut self,
         cx: &mut Context<'_>,
-        lend: &mut impl FnMut(&[u8]) -> R,
+        lend: &mut impl FnMut(Chunk<'_>) -> R,
     ) -> Poll<Option<R>> {
         loop {
             let event = match std::task::ready!(self.reader.poll_lend(cx, lend)) {
@@ -64,7 +64,7 @@ impl Messages {
                 Lent::Other(event) => event,
             };
             let (code, reason) = match event {
-                Event::Message(bytes) => return Poll::Ready(Some(lend(&bytes))),
+                Event::Message(bytes) => return Poll::Ready(Some(lend(Chunk::Bytes(&bytes)))),
                 Event::Ping(payload) => {
                     self.wire
                         .with_wire(|wire: &mut WebSocketWire, _| wire.pong(payload));

@@ -11,7 +11,7 @@ use bytes::{Buf, BytesMut};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant, sleep_until};
 
-use crate::connection::{QuietWakes, Resumable, TransportConnection};
+use crate::connection::{Chunk, QuietWakes, Resumable, TransportConnection};
 use crate::hub::streams::UploadItem;
 use crate::hub::{Context, Hub};
 use crate::protocol::{HubMessage, Invocation, ProtocolError};
@@ -289,9 +289,10 @@ impl<H: Hub> HubDispatcher<H> {
         &self,
         reader: &mut Reader<'_>,
         buffer: &mut BytesMut,
-        chunk: &[u8],
+        chunk: Chunk<'_>,
     ) -> Result<usize, End> {
-        if chunk.is_empty() {
+        let bytes = chunk.bytes();
+        if bytes.is_empty() {
             // A new socket resumed the connection: a half message is gone for good.
             buffer.clear();
             return Ok(0);
@@ -299,16 +300,18 @@ impl<H: Hub> HubDispatcher<H> {
         let processed = if buffer.is_empty() {
             // The common case, a chunk of whole messages: read it where it lies.
             self.process_some(reader, chunk).inspect(|&used| {
-                if let Some(rest) = chunk.get(used..).filter(|rest| !rest.is_empty()) {
+                if let Some(rest) = bytes.get(used..).filter(|rest| !rest.is_empty()) {
                     buffer.extend_from_slice(rest);
                 }
             })
         } else {
-            buffer.extend_from_slice(chunk);
-            self.process_some(reader, buffer)
+            // What the buffer holds is checked as a whole, as bytes: a text chunk's check
+            // says nothing of what came before it.
+            buffer.extend_from_slice(bytes);
+            self.process_some(reader, Chunk::Bytes(buffer))
                 .inspect(|&used| buffer.advance(used))
         };
-        telemetry::received(std::mem::take(&mut reader.parsed), chunk.len());
+        telemetry::received(std::mem::take(&mut reader.parsed), bytes.len());
         processed
     }
 
@@ -316,7 +319,7 @@ impl<H: Hub> HubDispatcher<H> {
     /// the loop paused, once it may go on.
     fn resume(&self, reader: &mut Reader<'_>, buffer: &mut BytesMut) -> Result<(), End> {
         if !buffer.is_empty() {
-            let used = self.process_some(reader, buffer)?;
+            let used = self.process_some(reader, Chunk::Bytes(buffer))?;
             buffer.advance(used);
         }
         Ok(())
@@ -324,7 +327,7 @@ impl<H: Hub> HubDispatcher<H> {
 
     /// Handles whole messages at the start of `data` until they run out or the loop must
     /// pause (see [`Reader::paused`]); returns the bytes used.
-    fn process_some(&self, reader: &mut Reader<'_>, data: &[u8]) -> Result<usize, End> {
+    fn process_some(&self, reader: &mut Reader<'_>, data: Chunk<'_>) -> Result<usize, End> {
         let mut batch = Batch::default();
         let processed = self.process_messages(reader, data, &mut batch);
         batch.end(reader.context.connection());
@@ -336,7 +339,7 @@ impl<H: Hub> HubDispatcher<H> {
     fn process_messages(
         &self,
         reader: &mut Reader<'_>,
-        data: &[u8],
+        data: Chunk<'_>,
         batch: &mut Batch,
     ) -> Result<usize, End> {
         // Borrowed for as long as the context, not from `reader`: no count taken per message.
@@ -344,15 +347,19 @@ impl<H: Hub> HubDispatcher<H> {
         let connection = context.connection();
         let protocol = connection.protocol();
         let limit = self.options.maximum_receive_message_size;
+        let len = data.bytes().len();
         let mut offset = 0;
         loop {
             // A frame usually holds one whole message: no need to look for another.
-            if offset == data.len() {
+            if offset == len {
                 return Ok(offset);
             }
             // Borrowed where it was returned: taking it apart moved the message (about 160
             // bytes) once more, and again to take the invocation out of it.
-            let parsed = protocol.parse(&data[offset..], limit);
+            let parsed = match data.after(offset) {
+                Chunk::Text(text) => protocol.parse_text(text, limit),
+                Chunk::Bytes(bytes) => protocol.parse(bytes, limit),
+            };
             let (message, used) = match &parsed {
                 Ok(Some((message, used))) => (message, *used),
                 Ok(None) => return Ok(offset),
@@ -360,7 +367,7 @@ impl<H: Hub> HubDispatcher<H> {
             };
             offset += used;
             reader.parsed += 1;
-            batch.next_message(connection, offset < data.len());
+            batch.next_message(connection, offset < len);
             if let Some(incoming) = reader.incoming.as_mut() {
                 let counted = matches!(
                     message,

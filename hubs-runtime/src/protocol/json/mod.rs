@@ -228,6 +228,56 @@ impl JsonProtocol {
     }
 }
 
+impl JsonProtocol {
+    /// [`HubProtocol::parse`] of text its transport found to be UTF-8: not checked again.
+    #[inline]
+    pub(crate) fn parse_text(
+        input: &str,
+        max_message_size: Option<usize>,
+    ) -> Result<Option<(HubMessage<'_>, usize)>, ProtocolError> {
+        let Some(end) = message_end(input.as_bytes(), max_message_size)? else {
+            return Ok(None);
+        };
+        // The separator is ASCII, so the message ends between characters.
+        read_message(&input[..end]).map(|message| Some((message, end + 1)))
+    }
+}
+
+/// Where the first message of `input` ends (its record separator), if it is all there;
+/// looked for only as far as the size limit allows.
+#[inline(always)]
+fn message_end(
+    input: &[u8],
+    max_message_size: Option<usize>,
+) -> Result<Option<usize>, ProtocolError> {
+    let window = match max_message_size {
+        Some(limit) => &input[..input.len().min(limit + 1)],
+        None => input,
+    };
+    match memchr::memchr(RECORD_SEPARATOR, window) {
+        Some(end) => Ok(Some(end)),
+        None => match max_message_size {
+            Some(limit) if input.len() > limit => Err(ProtocolError::MessageTooLarge { limit }),
+            _ => Ok(None),
+        },
+    }
+}
+
+/// The message whose JSON text (without its separator) is `json`.
+#[inline(always)]
+fn read_message(json: &str) -> Result<HubMessage<'_>, ProtocolError> {
+    let mut wire = Envelope::default();
+    read_envelope(json, &mut wire)?;
+    let kind = wire.kind.ok_or_else(|| missing("type"))?;
+    match kind {
+        1 => Ok(HubMessage::Invocation(invocation(&mut wire)?)),
+        _ => {
+            rare();
+            other_message(kind, &mut wire)
+        }
+    }
+}
+
 impl HubProtocol for JsonProtocol {
     const NAME: &'static str = "json";
     const MAX_VERSION: u32 = 2;
@@ -237,30 +287,12 @@ impl HubProtocol for JsonProtocol {
         input: &[u8],
         max_message_size: Option<usize>,
     ) -> Result<Option<(HubMessage<'_>, usize)>, ProtocolError> {
-        // Look for the separator only as far as the size limit allows.
-        let window = match max_message_size {
-            Some(limit) => &input[..input.len().min(limit + 1)],
-            None => input,
-        };
-        let Some(end) = memchr::memchr(RECORD_SEPARATOR, window) else {
-            return match max_message_size {
-                Some(limit) if input.len() > limit => Err(ProtocolError::MessageTooLarge { limit }),
-                _ => Ok(None),
-            };
+        let Some(end) = message_end(input, max_message_size)? else {
+            return Ok(None);
         };
         // Checked once as a whole, so serde_json need not check each string again.
         let json = crate::utf8::from_utf8(&input[..end]).map_err(not_utf8)?;
-        let mut wire = Envelope::default();
-        read_envelope(json, &mut wire)?;
-        let kind = wire.kind.ok_or_else(|| missing("type"))?;
-        let message = match kind {
-            1 => HubMessage::Invocation(invocation(&mut wire)?),
-            _ => {
-                rare();
-                other_message(kind, &mut wire)?
-            }
-        };
-        Ok(Some((message, end + 1)))
+        read_message(json).map(|message| Some((message, end + 1)))
     }
 
     fn decode_value<T: DeserializeOwned>(raw: &[u8]) -> Result<T, String> {

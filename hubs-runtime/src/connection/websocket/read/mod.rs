@@ -17,6 +17,7 @@ use bytes::Bytes;
 
 use self::parser::Parser;
 use super::io::ReadIo;
+use crate::connection::Chunk;
 
 /// Bytes of the per-thread read buffer.
 const READ_BUFFER: usize = 64 * 1024;
@@ -93,7 +94,7 @@ impl FrameReader {
     /// The next thing the client did, a data message in bytes of its own. After `Close`,
     /// `Fault` or `Gone`, `Gone` for ever.
     pub(super) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
-        self.poll_lend(cx, &mut Bytes::copy_from_slice)
+        self.poll_lend(cx, &mut |chunk: Chunk<'_>| chunk.copied())
             .map(Lent::into_event)
     }
 
@@ -103,7 +104,7 @@ impl FrameReader {
     pub(super) fn poll_lend<R>(
         &mut self,
         cx: &mut Context<'_>,
-        lend: &mut impl FnMut(&[u8]) -> R,
+        lend: &mut impl FnMut(Chunk<'_>) -> R,
     ) -> Poll<Lent<R>> {
         if self.ended {
             return Poll::Ready(Lent::Other(Event::Gone));

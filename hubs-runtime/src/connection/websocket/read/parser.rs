@@ -6,22 +6,39 @@ use bytes::Bytes;
 
 use super::super::frame::{self, Header, MAX_CLIENT_HEADER, code};
 use super::{Event, Lent};
+use crate::connection::Chunk;
 
 /// What one parse found: an event, or a whole message unmasked where it lies in the input.
 pub(super) enum Found {
     Event(Event),
     /// The message is `input[range]`: its frames' headers were read past and the payloads
-    /// of joined messages moved up behind the first.
-    InPlace(Range<usize>),
+    /// of joined messages moved up behind the first. `text`: every message joined is text,
+    /// found UTF-8 as it was unmasked.
+    InPlace {
+        range: Range<usize>,
+        text: bool,
+    },
 }
 
 impl Found {
-    /// Hands a message in `input` (or assembled from frames) to `lend`.
+    /// Hands a message in `input` (or assembled from frames) to `lend`; `input` must be what
+    /// [`Parser::parse_in_place`] found it in, as it left it.
     #[inline]
-    pub(super) fn lend<R>(self, input: &[u8], lend: &mut impl FnMut(&[u8]) -> R) -> Lent<R> {
+    pub(super) fn lend<R>(self, input: &[u8], lend: &mut impl FnMut(Chunk<'_>) -> R) -> Lent<R> {
         match self {
-            Found::InPlace(range) => Lent::Message(lend(&input[range])),
-            Found::Event(Event::Message(bytes)) => Lent::Message(lend(&bytes)),
+            Found::InPlace { range, text: true } => {
+                let payload = &input[range];
+                debug_assert!(std::str::from_utf8(payload).is_ok());
+                // SAFETY: `whole_message` joins only whole text messages that `unmask_whole`
+                // found UTF-8 (ASCII, or checked), and UTF-8 strings put together are UTF-8.
+                let text = unsafe { std::str::from_utf8_unchecked(payload) };
+                Lent::Message(lend(Chunk::Text(text)))
+            }
+            Found::InPlace { range, text: false } => {
+                Lent::Message(lend(Chunk::Bytes(&input[range])))
+            }
+            // Assembled from fragments: rare, and checked again above.
+            Found::Event(Event::Message(bytes)) => Lent::Message(lend(Chunk::Bytes(&bytes))),
             Found::Event(event) => Lent::Other(event),
         }
     }
@@ -96,7 +113,11 @@ impl Parser {
     pub(super) fn parse(&mut self, input: &[u8]) -> (usize, Option<Event>) {
         let mut input = input.to_vec();
         let (used, found) = self.parse_in_place(&mut input);
-        let event = found.map(|found| found.lend(&input, &mut Bytes::copy_from_slice).into_event());
+        let event = found.map(|found| {
+            found
+                .lend(&input, &mut |chunk: Chunk<'_>| chunk.copied())
+                .into_event()
+        });
         (used, event)
     }
 
@@ -177,6 +198,7 @@ impl Parser {
             ));
         }
         let mut data_end = end;
+        let mut text = header.opcode == frame::TEXT;
         while self.together
             && let Some((next, used)) = Header::parse(&input[end..])
             && let Some(next_end) = self.whole_frame_end(&next, used, input.len() - end)
@@ -190,8 +212,10 @@ impl Parser {
             input.copy_within(payload.clone(), data_end);
             data_end += payload.len();
             end += next_end;
+            text &= next.opcode == frame::TEXT;
         }
-        Some((end, Some(Found::InPlace(start..data_end))))
+        let range = start..data_end;
+        Some((end, Some(Found::InPlace { range, text })))
     }
 
     /// Where a frame with `header` (of `used` bytes) ends in `available` bytes, if it is a

@@ -221,7 +221,9 @@ async fn messages_that_came_in_one_read_are_taken_in_place() {
         let event = match i % 2 {
             0 => {
                 let lent = std::future::poll_fn(|cx| {
-                    reader.poll_lend(cx, &mut |message: &[u8]| {
+                    reader.poll_lend(cx, &mut |message: Chunk<'_>| {
+                        assert!(matches!(message, Chunk::Text(_)), "lent as the text it is");
+                        let message = message.bytes();
                         assert!(buffer.contains(&message.as_ptr()), "lent in place");
                         Bytes::copy_from_slice(message)
                     })
@@ -269,6 +271,52 @@ fn whole_messages_of_one_read_are_one_event_for_a_handler_that_delimits_them() {
     assert!(used < input.len());
 }
 
+/// What the parser lends of `input`: `Some(text)` for a chunk lent as text known to be UTF-8,
+/// `None` for bytes.
+fn lent_as_text(mut parser: Parser, input: &[u8]) -> Option<String> {
+    let mut input = input.to_vec();
+    let (_, found) = parser.parse_in_place(&mut input);
+    let lent = found
+        .expect("a message")
+        .lend(&input, &mut |chunk: Chunk<'_>| match chunk {
+            Chunk::Text(text) => Some(text.to_owned()),
+            Chunk::Bytes(_) => None,
+        });
+    match lent {
+        Lent::Message(text) => text,
+        Lent::Other(event) => panic!("not a message: {event:?}"),
+    }
+}
+
+#[test]
+fn only_text_messages_are_lent_as_text_that_needs_no_check() {
+    let text = frame(true, frame::TEXT, "κόσμε\x1e".as_bytes());
+    let binary = frame(true, frame::BINARY, b"two\x1e");
+    assert_eq!(
+        lent_as_text(Parser::new(64), &text).as_deref(),
+        Some("κόσμε\x1e")
+    );
+    assert_eq!(lent_as_text(Parser::new(64), &binary), None);
+    let texts = [text.clone(), frame(true, frame::TEXT, b"one\x1e")].concat();
+    assert_eq!(
+        lent_as_text(together(64), &texts).as_deref(),
+        Some("κόσμε\x1eone\x1e")
+    );
+    // A run with a binary message in it is bytes, whichever comes first.
+    assert_eq!(
+        lent_as_text(together(64), &[text.clone(), binary.clone()].concat()),
+        None
+    );
+    assert_eq!(lent_as_text(together(64), &[binary, text].concat()), None);
+    // A text message assembled from fragments is bytes too: the layer above checks it.
+    let fragments = [
+        frame(false, frame::TEXT, "κό".as_bytes()),
+        frame(true, frame::CONTINUATION, "σμε".as_bytes()),
+    ]
+    .concat();
+    assert_eq!(lent_as_text(Parser::new(64), &fragments), None);
+}
+
 #[test]
 fn what_cannot_join_a_run_of_whole_messages_is_read_on_its_own() {
     let first = frame(true, frame::TEXT, b"first");
@@ -301,7 +349,11 @@ fn what_cannot_join_a_run_of_whole_messages_is_read_on_its_own() {
     // Parsed in place, as the reader does: what was looked at and left must read as it came.
     let parse = |parser: &mut Parser, input: &mut [u8]| {
         let (used, found) = parser.parse_in_place(input);
-        let event = found.map(|found| found.lend(input, &mut Bytes::copy_from_slice).into_event());
+        let event = found.map(|found| {
+            found
+                .lend(input, &mut |chunk: Chunk<'_>| chunk.copied())
+                .into_event()
+        });
         (used, event)
     };
     for (what, next, expected) in cases {
