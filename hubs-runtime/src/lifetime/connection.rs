@@ -132,14 +132,17 @@ impl HubConnection {
     }
 
     /// Queues one framed message without waiting. A connection whose queue is full cannot keep
-    /// up; it is aborted rather than allowed to stall the sender. Returns whether it was queued.
+    /// up; it is aborted rather than allowed to stall the sender. Returns whether it was queued:
+    /// not when the connection is gone or too slow, nor when its protocol is JSON and `frame`
+    /// is not UTF-8 (which is logged).
     pub fn deliver(&self, frame: Bytes) -> bool {
-        self.queue(Outgoing::Frame(frame))
+        self.protocol.can_send(&frame) && self.queue(Outgoing::Frame(frame))
     }
 
-    /// Queues a message that stateful reconnect neither numbers nor replays (Ping, Close, Ack).
+    /// Queues a message that stateful reconnect neither numbers nor replays (Ping, Close, Ack),
+    /// as [`deliver`](Self::deliver) does.
     pub fn deliver_control(&self, frame: Bytes) -> bool {
-        self.queue(Outgoing::Control(frame))
+        self.protocol.can_send(&frame) && self.queue(Outgoing::Control(frame))
     }
 
     fn queue(&self, item: Outgoing) -> bool {
@@ -148,7 +151,7 @@ impl HubConnection {
     }
 
     /// [`deliver`](Self::deliver) of a frame the caller only lends: copied only when the
-    /// socket does not take it at once.
+    /// socket does not take it at once. Written by the connection's protocol, so not checked.
     pub(crate) fn deliver_lent(&self, frame: LentFrame<'_>) -> bool {
         let bytes = frame.len();
         self.queued(bytes, self.outbound.try_send_lent(frame))
@@ -207,7 +210,8 @@ impl HubConnection {
     /// Queues the message of `message` in this connection's protocol.
     pub fn deliver_serialized(&self, message: &SerializedMessage) -> bool {
         match message.get(self.protocol) {
-            Some(bytes) => self.deliver(bytes.clone()),
+            // Checked when it was set, not here at each recipient.
+            Some(bytes) => self.queue(Outgoing::Frame(bytes.clone())),
             None => false,
         }
     }
@@ -242,8 +246,12 @@ impl HubConnection {
 
     /// Queues one frame of a server-to-client stream, waiting while the stream's frames fill
     /// half of the send buffer: a slow reader slows the stream down instead of filling memory
-    /// or being taken for too slow. Returns whether it was queued.
+    /// or being taken for too slow. Returns whether it was queued (see
+    /// [`deliver`](Self::deliver)).
     pub async fn deliver_paced(&self, frame: Bytes) -> bool {
+        if !self.protocol.can_send(&frame) {
+            return false;
+        }
         let cost = frame.len().clamp(1, stream_budget(&self.outbound)) as u32;
         let budget = self
             .stream_budget

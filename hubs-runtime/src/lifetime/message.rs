@@ -103,14 +103,22 @@ impl SerializedMessage {
         })
     }
 
-    /// The message `write` encodes for each of `protocols`.
+    /// The message `write` encodes for each of `protocols`. An encoding for JSON must be
+    /// UTF-8: checked here once, so that no recipient's socket checks it again.
     pub fn encode(
         protocols: ProtocolSet,
         mut write: impl FnMut(Protocol) -> Result<Bytes, EncodeError>,
     ) -> Result<Self, EncodeError> {
         let mut message = Self::default();
         for protocol in protocols.iter() {
-            message.encoded[protocol.index()] = Some(write(protocol)?);
+            let framed = write(protocol)?;
+            if !protocol.can_send(&framed) {
+                return Err(EncodeError(format!(
+                    "the {} encoding is not UTF-8",
+                    protocol.name()
+                )));
+            }
+            message.encoded[protocol.index()] = Some(framed);
         }
         Ok(message)
     }
@@ -127,9 +135,10 @@ impl SerializedMessage {
         message
     }
 
-    /// Sets the framed bytes for `protocol`.
+    /// Sets the framed bytes for `protocol`. Bytes for JSON that are not UTF-8 are dropped
+    /// (and logged), leaving the message without that encoding, as no client could read them.
     pub fn set(&mut self, protocol: Protocol, framed: Bytes) {
-        self.encoded[protocol.index()] = Some(framed);
+        self.encoded[protocol.index()] = protocol.can_send(&framed).then_some(framed);
     }
 
     /// The framed bytes for `protocol`, if it was encoded.
@@ -281,6 +290,34 @@ mod tests {
         let rebuilt = SerializedMessage::from_named(carried);
         assert_eq!(rebuilt, sent);
         assert_eq!(rebuilt.protocols(), ProtocolSet::all());
+    }
+
+    /// A JSON encoding must be UTF-8 (it goes out in WebSocket text frames): checked once as
+    /// the message is made, so no recipient's socket checks it again.
+    #[test]
+    fn a_json_encoding_that_is_not_utf8_is_refused_once_for_every_recipient() {
+        let not_utf8 = Bytes::from_static(b"{\"type\":1,\"target\":\"\xff\"}\x1e");
+        let encoded = SerializedMessage::encode(ProtocolSet::all(), |_| Ok(not_utf8.clone()));
+        assert_eq!(
+            encoded.unwrap_err().to_string(),
+            "failed to serialize a message: the json encoding is not UTF-8"
+        );
+        // MessagePack is binary: any bytes go.
+        let only_binary = ProtocolSet::of([Protocol::MessagePack]);
+        let encoded = SerializedMessage::encode(only_binary, |_| Ok(not_utf8.clone()));
+        assert_eq!(encoded.unwrap().protocols(), only_binary);
+
+        // What a backplane carried: the JSON encoding is dropped, the other kept.
+        let carried = [
+            ("json", not_utf8.clone()),
+            ("messagepack", not_utf8.clone()),
+        ];
+        let rebuilt = SerializedMessage::from_named(carried);
+        assert_eq!(rebuilt.protocols(), only_binary);
+        let mut message =
+            SerializedMessage::invocation(ProtocolSet::all(), "Hi", &("ann",)).unwrap();
+        message.set(Protocol::Json, not_utf8);
+        assert_eq!(message.get(Protocol::Json), None);
     }
 
     #[test]

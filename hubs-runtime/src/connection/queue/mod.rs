@@ -96,6 +96,8 @@ struct State {
     batching: bool,
     /// The receiver asked for the end once every item is written.
     ended: bool,
+    /// Every text frame queued is known to be UTF-8 (see [`SendQueue::vouch_for_text`]).
+    text_vouched: bool,
     /// The bytes of `items`.
     bytes: usize,
     /// Writes items straight to the socket (see [`Wire`]).
@@ -176,6 +178,7 @@ impl SendQueue {
                 ended: false,
                 held: false,
                 batching: false,
+                text_vouched: false,
             }),
             limits,
             receiver: AtomicWaker::new(),
@@ -196,6 +199,15 @@ impl SendQueue {
     /// The limits this queue was made with.
     pub fn limits(&self) -> QueueLimits {
         self.shared.limits
+    }
+
+    /// Promises that every text frame this queue is given from now on is UTF-8, so that the
+    /// wire sends it without checking it again: the hub's promise, whose protocols write
+    /// UTF-8 and whose ways in for frames written elsewhere check them (see
+    /// `HubConnection::deliver` and `SerializedMessage::set`). Without it, a WebSocket drops
+    /// a text frame that is not UTF-8 rather than send it.
+    pub(crate) fn vouch_for_text(&self) {
+        self.shared.lock().text_vouched = true;
     }
 
     /// Queues `item` without waiting, unless the client has proven too slow: more than

@@ -198,6 +198,13 @@ impl<'a, 'f> Backlog<'a, 'f> {
         }
     }
 
+    /// Whether the queue's text frames are known to be UTF-8 (see
+    /// [`SendQueue::vouch_for_text`](super::SendQueue::vouch_for_text)).
+    #[inline(always)]
+    pub(crate) fn text_vouched(&self) -> bool {
+        self.state.text_vouched
+    }
+
     /// The oldest item waiting.
     pub(crate) fn front(&self) -> Option<Item<'_>> {
         self.iter().next()

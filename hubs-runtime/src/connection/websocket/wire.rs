@@ -239,10 +239,13 @@ impl WebSocketWire {
         backlog: &mut Backlog<'_, '_>,
         mut cx: Option<&mut Context<'_>>,
     ) -> Option<WireStatus> {
+        let vouched = backlog.text_vouched();
         let lone = backlog.lone_arriving()?;
         let payload = lone.frame();
         let opcode = match self.format {
-            TransferFormat::Text if crate::utf8::from_utf8(payload).is_err() => return None,
+            TransferFormat::Text if !vouched && crate::utf8::from_utf8(payload).is_err() => {
+                return None;
+            }
             TransferFormat::Text => frame::TEXT,
             TransferFormat::Binary => frame::BINARY,
         };
@@ -299,6 +302,7 @@ impl WebSocketWire {
             TransferFormat::Text => frame::TEXT,
             TransferFormat::Binary => frame::BINARY,
         };
+        let check_text = opcode == frame::TEXT && !backlog.text_vouched();
         let own = match offset {
             0 => &self.own[self.own_written..],
             _ => &[][..],
@@ -319,7 +323,7 @@ impl WebSocketWire {
             };
             // A frame begun was checked before.
             let begun = frames == 0 && offset > 0;
-            if !begun && opcode == frame::TEXT && crate::utf8::from_utf8(payload).is_err() {
+            if !begun && check_text && crate::utf8::from_utf8(payload).is_err() {
                 tracing::error!("dropped a text frame that is not UTF-8");
             } else {
                 let start = frame::server_header(opcode, payload.len(), header);

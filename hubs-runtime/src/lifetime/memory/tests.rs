@@ -316,3 +316,39 @@ fn members_of_a_group_share_its_name() {
     assert!(m.remove("b", "room"));
     assert_eq!(m.group_count(), 0);
 }
+
+/// Frames written elsewhere are checked on their way in (the socket trusts what the hub
+/// queues): a JSON connection is not sent bytes that are not UTF-8, by any of the ways in.
+#[tokio::test]
+async fn a_json_connection_is_not_sent_a_frame_that_is_not_utf8() {
+    let (c, mut rc) = connection("c", None, 64 * 1024);
+    let not_utf8 = Bytes::from_static(b"{\"type\":6,\"x\":\"\xc3\"}\x1e");
+    assert!(!c.deliver(not_utf8.clone()));
+    assert!(!c.deliver_control(not_utf8.clone()));
+    assert!(!c.deliver_paced(not_utf8.clone()).await);
+    assert!(matches!(
+        rc.try_recv(),
+        Err(crate::connection::TryRecvError::Empty)
+    ));
+    // The connection carries on.
+    assert!(c.deliver(Bytes::from_static(
+        "{\"type\":6,\"x\":\"é\"}\x1e".as_bytes()
+    )));
+    assert_eq!(received(&mut rc).len(), 1);
+
+    // A MessagePack connection takes any bytes.
+    let (tx, mut rx) = SendQueue::new(QueueLimits {
+        buffer: 1024,
+        max_buffer: 1024,
+        drain_timeout: std::time::Duration::from_secs(3600),
+    });
+    let binary = HubConnection::new(
+        "m".into(),
+        Protocol::MessagePack,
+        None,
+        tx,
+        CancellationToken::new(),
+    );
+    assert!(binary.deliver(Bytes::from_static(b"\x02\xc3\xff")));
+    assert!(matches!(rx.try_recv(), Ok(Outgoing::Frame(_))));
+}
