@@ -91,6 +91,32 @@ fn reads_escaped_strings() {
     assert_eq!(inv.arguments.decode::<String>(0).unwrap(), "x\ny");
 }
 
+/// Text a WebSocket reader checked reads as the same bytes do, messages, their lengths,
+/// the wait for more and the size limit alike, without the check.
+#[test]
+fn text_known_to_be_utf8_reads_as_its_bytes_do() {
+    let inputs = [
+        "{\"type\":1,\"invocationId\":\"1\",\"target\":\"Echo\",\"arguments\":[\"κόσμε 🌍\"]}\x1e",
+        "{\"type\":6}\x1e{\"type\":1,\"target\":\"é\",\"arguments\":[]}\x1e",
+        "{\"type\":1,\"target\":\"Send\",\"arguments\":[\"half",
+        "{\"type\":1,\"target\":\"ünï\",\"arguments\":[\"x\"],\"streamIds\":[\"s\"]}\x1e",
+        "{\"type\":3,\"invocationId\":\"ß\",\"error\":\"no\"}\x1e",
+        "{\"type\":1,\"target\":\"x\"}",
+        "not json\x1e",
+    ];
+    for input in inputs {
+        for limit in [None, Some(40), Some(1024)] {
+            let bytes = JsonProtocol::parse(input.as_bytes(), limit);
+            let text = JsonProtocol::parse_text(input, limit);
+            assert_eq!(
+                format!("{text:?}"),
+                format!("{bytes:?}"),
+                "{input:?} {limit:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn waits_for_the_separator() {
     assert!(
