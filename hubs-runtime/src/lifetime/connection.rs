@@ -136,13 +136,22 @@ impl HubConnection {
     /// not when the connection is gone or too slow, nor when its protocol is JSON and `frame`
     /// is not UTF-8 (which is logged).
     pub fn deliver(&self, frame: Bytes) -> bool {
-        self.protocol.can_send(&frame) && self.queue(Outgoing::Frame(frame))
+        self.sendable(&frame) && self.queue(Outgoing::Frame(frame))
     }
 
     /// Queues a message that stateful reconnect neither numbers nor replays (Ping, Close, Ack),
     /// as [`deliver`](Self::deliver) does.
     pub fn deliver_control(&self, frame: Bytes) -> bool {
-        self.protocol.can_send(&frame) && self.queue(Outgoing::Control(frame))
+        self.sendable(&frame) && self.queue(Outgoing::Control(frame))
+    }
+
+    /// Whether `frame` may be sent to this client ([`Protocol::can_send`]); logged when not.
+    fn sendable(&self, frame: &[u8]) -> bool {
+        let sendable = self.protocol.can_send(frame);
+        if !sendable {
+            tracing::error!(connection_id = %self.id, "dropped a JSON frame that is not UTF-8");
+        }
+        sendable
     }
 
     fn queue(&self, item: Outgoing) -> bool {
@@ -249,7 +258,7 @@ impl HubConnection {
     /// or being taken for too slow. Returns whether it was queued (see
     /// [`deliver`](Self::deliver)).
     pub async fn deliver_paced(&self, frame: Bytes) -> bool {
-        if !self.protocol.can_send(&frame) {
+        if !self.sendable(&frame) {
             return false;
         }
         let cost = frame.len().clamp(1, stream_budget(&self.outbound)) as u32;

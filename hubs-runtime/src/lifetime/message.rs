@@ -138,7 +138,14 @@ impl SerializedMessage {
     /// Sets the framed bytes for `protocol`. Bytes for JSON that are not UTF-8 are dropped
     /// (and logged), leaving the message without that encoding, as no client could read them.
     pub fn set(&mut self, protocol: Protocol, framed: Bytes) {
-        self.encoded[protocol.index()] = protocol.can_send(&framed).then_some(framed);
+        let sendable = protocol.can_send(&framed);
+        if !sendable {
+            tracing::error!(
+                protocol = protocol.name(),
+                "dropped an encoding that is not UTF-8"
+            );
+        }
+        self.encoded[protocol.index()] = sendable.then_some(framed);
     }
 
     /// The framed bytes for `protocol`, if it was encoded.

@@ -184,14 +184,9 @@ impl Protocol {
     }
 
     /// Whether `frame` may be sent to a client of this protocol as it is: a text protocol's
-    /// frames must be UTF-8, as a WebSocket's text frames must. Logged when not.
+    /// frames must be UTF-8, as a WebSocket's text frames must.
     pub(crate) fn can_send(self, frame: &[u8]) -> bool {
-        let sendable = self.transfer_format() == TransferFormat::Binary
-            || crate::utf8::from_utf8(frame).is_ok();
-        if !sendable {
-            tracing::error!(protocol = self.name(), "dropped a frame that is not UTF-8");
-        }
-        sendable
+        self.transfer_format() == TransferFormat::Binary || crate::utf8::from_utf8(frame).is_ok()
     }
 
     /// See [`HubProtocol::parse`].

@@ -197,8 +197,8 @@ impl<H: Hub> HubDispatcher<H> {
             // whose `start` has resolved can be sent to by id at once. Held, not sent later:
             // what is sent to the connection meanwhile must not go before it.
             transport.outbound.hold();
-            // What the hub queues from here on its protocols wrote, or its ways in for frames
-            // written elsewhere checked: the socket need not check text again.
+            // From here on the hub queues only what its protocols wrote or what its ways in
+            // for frames written elsewhere checked: the socket need not check text again.
             transport.outbound.vouch_for_text();
             // The response already goes out in the protocol's transfer format.
             let _ = transport
