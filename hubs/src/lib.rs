@@ -8,7 +8,7 @@
 #![doc = include_str!("../docs/deploy.md")]
 #![doc = include_str!("../docs/testing.md")]
 // The deploy guide links to the Redis backplane's items, which exist only with its feature;
-// without it those links show as plain names (docs.rs builds every feature).
+// without it they show as their names in brackets, not as links (docs.rs builds every feature).
 #![cfg_attr(not(feature = "redis"), allow(rustdoc::broken_intra_doc_links))]
 
 pub use hubs_macros::{allow_anonymous, authorize, hub, hub_client};
