@@ -116,7 +116,7 @@ where
             .encode(&item?)
             .map_err(|e| HubError::internal("SerializationException", e.0))?;
         if !connection
-            .deliver_paced(protocol.write_stream_item(id, &raw))
+            .deliver_own_paced(protocol.write_stream_item(id, &raw))
             .await
         {
             break;

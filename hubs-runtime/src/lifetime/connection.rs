@@ -142,7 +142,13 @@ impl HubConnection {
     /// Queues a message that stateful reconnect neither numbers nor replays (Ping, Close, Ack),
     /// as [`deliver`](Self::deliver) does.
     pub fn deliver_control(&self, frame: Bytes) -> bool {
-        self.sendable(&frame) && self.queue(Outgoing::Control(frame))
+        self.sendable(&frame) && self.deliver_own_control(frame)
+    }
+
+    /// [`deliver_control`](Self::deliver_control) of a frame this connection's protocol wrote
+    /// (a Ping, Ack or Close of the hub's): UTF-8 where it must be, so not checked.
+    pub(crate) fn deliver_own_control(&self, frame: Bytes) -> bool {
+        self.queue(Outgoing::Control(frame))
     }
 
     /// Whether `frame` may be sent to this client ([`Protocol::can_send`]); logged when not.
@@ -258,9 +264,12 @@ impl HubConnection {
     /// or being taken for too slow. Returns whether it was queued (see
     /// [`deliver`](Self::deliver)).
     pub async fn deliver_paced(&self, frame: Bytes) -> bool {
-        if !self.sendable(&frame) {
-            return false;
-        }
+        self.sendable(&frame) && self.deliver_own_paced(frame).await
+    }
+
+    /// [`deliver_paced`](Self::deliver_paced) of a frame this connection's protocol wrote (a
+    /// stream's items and its Completion): UTF-8 where it must be, so not checked per item.
+    pub(crate) async fn deliver_own_paced(&self, frame: Bytes) -> bool {
         let cost = frame.len().clamp(1, stream_budget(&self.outbound)) as u32;
         let budget = self
             .stream_budget

@@ -417,7 +417,7 @@ impl<H: Hub> HubDispatcher<H> {
                 write,
             ) {
                 // After the items, which may still be waiting for room in the queue.
-                context.connection().deliver_paced(frame).await;
+                context.connection().deliver_own_paced(frame).await;
             }
         };
         let mut task: BoxFuture<'static, ()> = match traced {

@@ -324,7 +324,7 @@ impl<H: Hub> HubDispatcher<H> {
                 tracing::debug!(connection_id = %connection.id(), "disconnected");
             }
             if let Some(close) = close {
-                connection.deliver_control(close);
+                connection.deliver_own_control(close);
             }
             if transport.outbound.try_send(Outgoing::Close).is_err() {
                 transport.abort.cancel();

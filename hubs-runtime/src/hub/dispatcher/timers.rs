@@ -92,7 +92,7 @@ impl Timers {
             if stamp != self.sent_before_ping && since < self.keep_alive {
                 self.next_ping = Some(now + (self.keep_alive - since));
             } else {
-                connection.deliver_control(protocol.write_ping());
+                connection.deliver_own_control(protocol.write_ping());
                 self.next_ping = Some(now + self.keep_alive);
             }
             self.sent_before_ping = connection.last_sent();
@@ -101,7 +101,7 @@ impl Timers {
             self.next_ack = Some(now + ACK_INTERVAL);
             if let Some(received) = unacknowledged() {
                 let ack = protocol.write_sequence_message(SequenceMessage::Ack, received);
-                connection.deliver_control(ack);
+                connection.deliver_own_control(ack);
             }
         }
         None
