@@ -226,9 +226,7 @@ impl JsonProtocol {
     pub(crate) fn decode_plain_string<T: DeserializeOwned>(raw: &str) -> Result<T, String> {
         plain::decode_plain_string(raw).map_err(|e| e.to_string())
     }
-}
 
-impl JsonProtocol {
     /// [`HubProtocol::parse`] of text its transport found to be UTF-8: not checked again.
     #[inline]
     pub(crate) fn parse_text(
