@@ -14,8 +14,28 @@ use std::process::Command;
 /// The Rust release (`major.minor`) the `.stderr` files were written with; CI uses it.
 const BLESSED_WITH: &str = "1.95";
 
+/// The flags trybuild 1.0 gives rustc. It builds the dependencies and runs the pass cases
+/// with these, but compiles each case with `--diagnostic-width=140` added; Cargo takes other
+/// flags for another build, so every dependency was compiled twice (73 s of CI's 4 min here).
+/// The whole list in `CARGO_ENCODED_RUSTFLAGS`, which Cargo prefers to trybuild's `--config`,
+/// gives every step the same flags and one build. Check it when trybuild is updated (its
+/// `src/rustflags.rs`).
+const TRYBUILD_RUSTFLAGS: [&str; 6] = [
+    "--cfg",
+    "trybuild",
+    "--verbose",
+    "-A",
+    "dead_code",
+    "--diagnostic-width=140",
+];
+
 #[test]
 fn ui() {
+    if std::env::var_os("CARGO_ENCODED_RUSTFLAGS").is_none() {
+        // SAFETY: set before trybuild starts, while this test's thread is the only one
+        // reading the environment (the harness runs this file's single test alone).
+        unsafe { std::env::set_var("CARGO_ENCODED_RUSTFLAGS", TRYBUILD_RUSTFLAGS.join("\x1f")) };
+    }
     let t = trybuild::TestCases::new();
     let check_errors = compare_error_texts();
     match std::env::var("UI_CASE") {
