@@ -24,6 +24,11 @@ async fn start() -> std::net::SocketAddr {
     let app = axum::Router::new()
         .connection_handler("/echo", Echo { binary: false })
         .connection_handler(
+            "/resumable-echo",
+            ConnectionEndpoint::new(Echo { binary: false })
+                .configure(|o| o.allow_stateful_reconnects = true),
+        )
+        .connection_handler(
             "/binary-echo",
             ConnectionEndpoint::new(Echo { binary: true })
                 .configure(|o| o.transports = vec![Transport::WebSockets]),
@@ -91,4 +96,41 @@ fn an_endpoint_without_transports_is_refused_when_mounted() {
     let endpoint =
         ConnectionEndpoint::new(Echo { binary: false }).configure(|o| o.transports.clear());
     let _ = axum::Router::<()>::new().connection_handler("/none", endpoint);
+}
+
+/// A handler's own frames are not vouched for, as a hub's are: a text frame that is not UTF-8
+/// is dropped instead of sent (RFC 6455 §8.1 would have the client fail the connection), and
+/// what follows goes out. Over a plain WebSocket and over one that negotiated stateful
+/// reconnect, whose writer is its own.
+#[tokio::test]
+async fn a_text_frame_the_handler_writes_that_is_not_utf8_is_dropped_and_the_next_is_sent() {
+    let address = start().await;
+    let response = post(
+        address,
+        "/resumable-echo/negotiate?negotiateVersion=1&useStatefulReconnect=true",
+    )
+    .await;
+    assert!(
+        response.contains("\"useStatefulReconnect\":true"),
+        "{response}"
+    );
+    let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
+    let negotiated: serde_json::Value = serde_json::from_str(body).unwrap();
+    let token = negotiated["connectionToken"].as_str().unwrap();
+    for url in [
+        format!("ws://{address}/echo"),
+        format!("ws://{address}/resumable-echo?id={token}"),
+    ] {
+        let (mut socket, _) = connect_async(&url).await.unwrap();
+        // Echoed as text, as every message of this handler is.
+        socket.send(Message::binary(&b"a\xffb"[..])).await.unwrap();
+        socket.send(Message::text("after")).await.unwrap();
+        assert_eq!(next(&mut socket).await, Message::text("after"), "{url}");
+        socket.send(Message::text("still open")).await.unwrap();
+        assert_eq!(
+            next(&mut socket).await,
+            Message::text("still open"),
+            "{url}"
+        );
+    }
 }

@@ -415,6 +415,12 @@ impl QueueReceiver {
         }
     }
 
+    /// Whether the text frames queued are known to be UTF-8 (see
+    /// [`SendQueue::vouch_for_text`]): once true, it stays true.
+    pub(crate) fn text_vouched(&self) -> bool {
+        self.shared.lock().text_vouched
+    }
+
     /// The next item if one is queued now.
     pub fn try_recv(&mut self) -> Result<Outgoing, TryRecvError> {
         let buffer = self.shared.limits.buffer;

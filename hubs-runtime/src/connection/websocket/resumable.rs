@@ -62,6 +62,7 @@ pub(in crate::connection) async fn run_resumable(
     let together = handler.delimits_messages();
     let mut application = tokio::spawn(handler.run(connection));
     let mut format = TransferFormat::Text;
+    let mut vouched = false;
     let mut next_socket = Some(first);
     let mut resumed = false;
     loop {
@@ -92,8 +93,9 @@ pub(in crate::connection) async fn run_resumable(
             if received.send(Bytes::new()).await.is_err() {
                 break;
             }
+            // Checked again: the log may hold frames recorded before the queue was vouched for.
             for frame in resumable.replay() {
-                writer.feed(format, &frame);
+                writer.feed(format, &frame, false);
             }
             if !writer.flush().await {
                 continue;
@@ -107,6 +109,7 @@ pub(in crate::connection) async fn run_resumable(
             received: &received,
             resumable: &resumable,
             format: &mut format,
+            vouched: &mut vouched,
             abort: &abort,
         };
         match pump.run(&mut reattach).await {
@@ -134,6 +137,9 @@ struct Pump<'a> {
     received: &'a mpsc::Sender<Bytes>,
     resumable: &'a Resumable,
     format: &'a mut TransferFormat,
+    /// The queue's text frames are known to be UTF-8: asked of the queue until it says so
+    /// (a hub vouches before it queues anything; a `ConnectionHandler` of its own never does).
+    vouched: &'a mut bool,
     abort: &'a CancellationToken,
 }
 
@@ -196,7 +202,10 @@ impl Pump<'_> {
                             return Pumped::Ended;
                         }
                     };
-                    self.writer.feed(*self.format, &frame);
+                    if !*self.vouched {
+                        *self.vouched = self.queue.text_vouched();
+                    }
+                    self.writer.feed(*self.format, &frame, *self.vouched);
                     // Written when nothing else is ready to go with it, or before waiting for
                     // the client's acknowledgements, or when a burst grows large.
                     let last = self.queue.is_empty() || !self.resumable.has_room();
@@ -228,11 +237,14 @@ struct SocketWriter {
 }
 
 impl SocketWriter {
-    /// Adds a message in `format`; a text message that is not UTF-8 is dropped.
-    fn feed(&mut self, format: TransferFormat, payload: &[u8]) {
+    /// Adds a message in `format`; a text message that is not UTF-8 is dropped, unless it is
+    /// `vouched` for and so not checked again.
+    fn feed(&mut self, format: TransferFormat, payload: &[u8], vouched: bool) {
         let opcode = match format {
             TransferFormat::Binary => frame::BINARY,
-            TransferFormat::Text if crate::utf8::from_utf8(payload).is_ok() => frame::TEXT,
+            TransferFormat::Text if vouched || crate::utf8::from_utf8(payload).is_ok() => {
+                frame::TEXT
+            }
             TransferFormat::Text => {
                 tracing::error!("dropped a text frame that is not UTF-8");
                 return;
