@@ -146,11 +146,15 @@ struct Pump<'a> {
 impl Pump<'_> {
     /// Runs until the socket ends.
     async fn run(&mut self, reattach: &mut mpsc::Receiver<Socket>) -> Pumped {
+        // One wait for the whole socket: a new one each turn would join and leave the token's
+        // list of waiters, under its lock, for every message.
+        let cancelled = self.abort.cancelled();
+        tokio::pin!(cancelled);
         loop {
             let room = self.resumable.has_room();
             tokio::select! {
                 biased;
-                _ = self.abort.cancelled() => {
+                _ = &mut cancelled => {
                     self.writer.close(code::ERROR, "connection aborted").await;
                     return Pumped::Ended;
                 }
