@@ -2,10 +2,10 @@
 // (plain `fetch`): polls and their bodies, event streams, both hub protocols,
 // and the sweep that closes long-polling connections that stop polling while
 // SSE streams, which never poll, live on.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, encode } from '@msgpack/msgpack';
-import { cleanup, connect, QUIET_MS, sleep, startServer, waitFor } from '../lib/server.mjs';
+import { connect, QUIET_MS, sleep, useServer, waitFor } from '../lib/server.mjs';
 import { binaryFrame, frame, RS } from '../lib/raw.mjs';
 import {
   abortOpenRequests,
@@ -21,18 +21,10 @@ import {
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 30_000 };
 
-let server;
-
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(async (t) => {
+afterEach(() => {
   abortOpenRequests();
-  await cleanup(t);
 });
+const server = useServer('interop');
 
 const { negotiate, endpoint, request, openSse, startLongPolling, longPollingJson, pollMessages } = plainHttp(
   () => server.url,

@@ -3,11 +3,11 @@
 // timestamp extension, nested maps, big integers, floats, string and bin size
 // classes), then the wire itself with `ws`: which frames are binary, framing,
 // and what a malformed or oversized message does.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
-import { cleanup, connect, sleep, startServer, waitFor } from '../lib/server.mjs';
+import { connect, sleep, useServer, waitFor } from '../lib/server.mjs';
 import { binaryFrame, RawBinaryHub, RawHub, terminateAllRaw } from '../lib/raw.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
@@ -15,18 +15,10 @@ const T = { timeout: 30_000 };
 
 const CLOSE_WITH_ERROR = [7, 'Connection closed with an error.', true];
 
-let server;
-
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(async (t) => {
+afterEach(() => {
   terminateAllRaw();
-  await cleanup(t);
 });
+const server = useServer('interop');
 
 const msgpackClient = () => connect(`${server.url}/hubs/test`, { protocol: 'messagepack' });
 

@@ -1,8 +1,8 @@
 // The connection layer and bad input, without the official client: `fetch` for
 // negotiate and `ws` for hand-written frames, against the `interop` example.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, connect, QUIET_MS, sleep, startServer, waitFor } from '../lib/server.mjs';
+import { connect, QUIET_MS, sleep, useServer, waitFor } from '../lib/server.mjs';
 import { expectUpgradeRejected, frame, RawHub, RS, terminateAllRaw } from '../lib/raw.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
@@ -18,18 +18,10 @@ const URL_SAFE = /^[A-Za-z0-9_-]+$/;
 const CLOSE_WITH_ERROR = { type: 7, error: 'Connection closed with an error.', allowReconnect: true };
 const HANDSHAKE = frame({ protocol: 'json', version: 1 });
 
-let server;
-
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(async (t) => {
+afterEach(() => {
   terminateAllRaw();
-  await cleanup(t);
 });
+const server = useServer('interop');
 
 const negotiate = (query = '', init = { method: 'POST' }) => fetch(`${server.url}/hubs/test/negotiate${query}`, init);
 const wsUrl = (query) => `${server.wsUrl}/hubs/test${query}`;

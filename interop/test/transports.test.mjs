@@ -4,17 +4,17 @@
 // and automatic reconnect after the server process is killed and restarted on
 // the same port. Long polling and Server-Sent Events spoken by hand are in
 // long-polling-and-sse.test.mjs.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogLevel } from '@microsoft/signalr';
 import {
-  cleanup,
   collect,
   connect,
   QUIET_MS,
   sleep,
   startServer,
   usedTransport,
+  useServer,
   waitFor,
 } from '../lib/server.mjs';
 import { expectUpgradeRejected, frame, RawHub, RS, terminateAllRaw } from '../lib/raw.mjs';
@@ -45,19 +45,11 @@ const ENDPOINTS = {
   '/hubs/test-websockets': ['WebSockets'],
 };
 
-let server;
-
-before(async () => {
-  server = await startServer('interop');
-});
-after(async () => {
-  await server?.stop();
-});
-afterEach(async (t) => {
+afterEach(() => {
   abortOpenRequests();
   terminateAllRaw();
-  await cleanup(t);
 });
+const server = useServer('interop');
 
 const { negotiate, endpoint, wsEndpoint, request, openSse, startLongPolling, longPollingJson } = plainHttp(
   () => server.url,
