@@ -3,9 +3,8 @@
 // Shared by the transport tests; every request still open is aborted by `abortOpenRequests`.
 import assert from 'node:assert/strict';
 import { waitFor } from './server.mjs';
-import { frame, RS } from './raw.mjs';
+import { JSON_HANDSHAKE, RS } from './raw.mjs';
 
-export const JSON_HANDSHAKE = frame({ protocol: 'json', version: 1 });
 export const EPOCH = 'Thu, 01 Jan 1970 00:00:00 GMT';
 /** The connection endpoint's plain-text answers, as ASP.NET Core words them. */
 export const TEXTS = {

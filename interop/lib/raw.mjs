@@ -11,6 +11,9 @@ export function frame(message) {
   return (typeof message === 'string' ? message : JSON.stringify(message)) + RS;
 }
 
+/** The handshake request of the JSON hub protocol, framed. */
+export const JSON_HANDSHAKE = frame({ protocol: 'json', version: 1 });
+
 /**
  * Opens a WebSocket and resolves once it is open. When the server refuses the
  * upgrade the promise rejects with an Error carrying `status` and `body`.

@@ -6,13 +6,12 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, encode } from '@msgpack/msgpack';
 import { connect, QUIET_MS, sleep, useServer, waitFor } from '../lib/server.mjs';
-import { binaryFrame, frame, RS } from '../lib/raw.mjs';
+import { binaryFrame, frame, JSON_HANDSHAKE, RS } from '../lib/raw.mjs';
 import {
   abortOpenRequests,
   completion,
   EPOCH,
   invocation,
-  JSON_HANDSHAKE,
   plainHttp,
   records,
   TEXTS,

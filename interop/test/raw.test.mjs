@@ -3,7 +3,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, QUIET_MS, sleep, useServer, waitFor } from '../lib/server.mjs';
-import { expectUpgradeRejected, frame, RawHub, RS, terminateAllRaw } from '../lib/raw.mjs';
+import { expectUpgradeRejected, frame, JSON_HANDSHAKE, RawHub, RS, terminateAllRaw } from '../lib/raw.mjs';
 
 /** Per-test limit, so that a hung server fails the test instead of hanging the run. */
 const T = { timeout: 30_000 };
@@ -16,7 +16,6 @@ const EXPECTED_TRANSPORTS = [
 ];
 const URL_SAFE = /^[A-Za-z0-9_-]+$/;
 const CLOSE_WITH_ERROR = { type: 7, error: 'Connection closed with an error.', allowReconnect: true };
-const HANDSHAKE = frame({ protocol: 'json', version: 1 });
 
 afterEach(() => {
   terminateAllRaw();
@@ -170,7 +169,7 @@ describe('WebSocket connect', () => {
 describe('handshake', () => {
   test('json version 1 is answered with {}', T, async () => {
     const hub = await RawHub.negotiateAndOpen(server.url, '/hubs/test');
-    hub.send(HANDSHAKE);
+    hub.send(JSON_HANDSHAKE);
     assert.equal(await hub.nextRecord(), '{}');
     assert.ok(hub.frames[0].text.startsWith(`{}${RS}`), 'the reply is the first thing on the socket');
     assert.equal(hub.frames[0].isBinary, false, 'JSON goes out in Text frames');
@@ -202,7 +201,7 @@ describe('handshake', () => {
 describe('byte stream', () => {
   test('handshake and an invocation in one frame', T, async () => {
     const hub = await RawHub.negotiateAndOpen(server.url, '/hubs/test');
-    hub.send(HANDSHAKE + frame(invocation('1', 'Echo', 'hi')));
+    hub.send(JSON_HANDSHAKE + frame(invocation('1', 'Echo', 'hi')));
     assert.equal(await hub.nextRecord(), '{}');
     assert.deepEqual(await hub.nextMessage(), completion('1', 'hi'));
   });

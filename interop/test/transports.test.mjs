@@ -17,13 +17,12 @@ import {
   useServer,
   waitFor,
 } from '../lib/server.mjs';
-import { expectUpgradeRejected, frame, RawHub, RS, terminateAllRaw } from '../lib/raw.mjs';
+import { expectUpgradeRejected, frame, JSON_HANDSHAKE, RawHub, RS, terminateAllRaw } from '../lib/raw.mjs';
 import {
   abortOpenRequests,
   assertText,
   completion,
   invocation,
-  JSON_HANDSHAKE,
   plainHttp,
   sseHeaders,
   TEXTS,
