@@ -250,6 +250,22 @@ test('stateful client that acks nothing: the replay buffer bounds what is sent u
   t.diagnostic(`${unacked} messages (~${unacked} KB) sent unacked, then nothing; freed ${ms} ms after the flood began; fds ${base.fds} before and after`);
 });
 
+test('stateful client that acks nothing and then goes quiet: its socket is closed with 1011 when it is dropped as slow', T, async (t) => {
+  const base = await baseline();
+  const { ws, records } = await statefulNoAckClient();
+  const closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.send('{"type":1,"invocationId":"1","target":"Flood","arguments":[200,1000]}\x1e');
+  const floodAt = Date.now();
+  await waitFor(() => records.some((r) => r.includes('"Flooded"')), 5_000, 'the first flooded message');
+  // Nothing more comes from the client, so only the server's own abort can end this socket.
+  const limit = SLOW_CLIENT_TIMEOUT_MS + SLACK_MS;
+  const close = await Promise.race([closed, sleep(limit + 5_000).then(() => null)]);
+  assert.ok(close, `the socket was closed within ${limit + 5_000} ms`);
+  assert.deepEqual(close, { code: 1011, reason: 'connection aborted' });
+  const ms = await freed(watchFreed(base, limit), floodAt, base, limit, 'the quiet stateful client');
+  t.diagnostic(`closed with ${close.code} after ${Date.now() - floodAt} ms; freed ${ms} ms after the flood began`);
+});
+
 test('stateful client that acks nothing under a 100 MB flood: memory stays bounded, the server stays responsive, everything freed', T, async (t) => {
   const base = await baseline();
   const { ws } = await statefulNoAckClient();
