@@ -2,7 +2,7 @@
 //! any one socket, and a new socket resumes it within the disconnect timeout. One loop per
 //! socket moves messages between it and the connection; writes go through [`SocketWriter`].
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -18,8 +18,8 @@ use super::frame::{self, MAX_SERVER_HEADER, code};
 use super::io::{Socket, WriteIo};
 use super::read::{Event, FrameReader};
 use crate::connection::{
-    ConnectionHandler, ConnectionOptions, Inbound, Outgoing, QueueReceiver, RequestInfo, Resumable,
-    SendQueue, TransferFormat, TransportConnection,
+    ConnectionHandler, ConnectionOptions, Inbound, Outgoing, QueueReceiver, QuietWakes,
+    RequestInfo, Resumable, SendQueue, TransferFormat, TransportConnection,
 };
 
 /// Bytes gathered before a write even while more messages are queued.
@@ -129,6 +129,13 @@ pub(in crate::connection) async fn run_resumable(
     }
 }
 
+/// A wait of the pump's that rarely ends, ended.
+enum Rare {
+    Aborted,
+    /// The client came back on a new socket, or (`None`) the connection is gone.
+    Socket(Option<Socket>),
+}
+
 /// Moves messages between one socket and a resumable connection.
 struct Pump<'a> {
     writer: &'a mut SocketWriter,
@@ -146,21 +153,29 @@ struct Pump<'a> {
 impl Pump<'_> {
     /// Runs until the socket ends.
     async fn run(&mut self, reattach: &mut mpsc::Receiver<Socket>) -> Pumped {
-        // One wait for the whole socket: a new one each turn would join and leave the token's
-        // list of waiters, under its lock, for every message.
+        // The waits that rarely end (an abort, the client back on a new socket) are polled
+        // only after one of them woke: polling them costs locks on every turn of the loop.
         let cancelled = self.abort.cancelled();
         tokio::pin!(cancelled);
+        let mut rare_waits = QuietWakes::default().gate();
         loop {
             let room = self.resumable.has_room();
             tokio::select! {
                 biased;
-                _ = &mut cancelled => {
-                    self.writer.close(code::ERROR, "connection aborted").await;
-                    return Pumped::Ended;
-                }
-                socket = reattach.recv() => {
-                    return socket.map_or(Pumped::Ended, |s| Pumped::Replaced(Box::new(s)));
-                }
+                rare = poll_fn(|cx| rare_waits.poll(cx, |cx| {
+                    if cancelled.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Rare::Aborted);
+                    }
+                    reattach.poll_recv(cx).map(Rare::Socket)
+                })) => match rare {
+                    Rare::Aborted => {
+                        self.writer.close(code::ERROR, "connection aborted").await;
+                        return Pumped::Ended;
+                    }
+                    Rare::Socket(socket) => {
+                        return socket.map_or(Pumped::Ended, |s| Pumped::Replaced(Box::new(s)));
+                    }
+                },
                 event = poll_fn(|cx| self.reader.poll_event(cx)) => match event {
                     Event::Message(bytes) => {
                         if self.received.send(bytes).await.is_err() {
@@ -267,7 +282,14 @@ impl SocketWriter {
 
     /// Writes what was added, within the send timeout; false when the socket is gone or stuck.
     async fn flush(&mut self) -> bool {
-        let written = tokio::time::timeout(self.send_timeout, self.write_all()).await;
+        let send_timeout = self.send_timeout;
+        let write = self.write_all();
+        tokio::pin!(write);
+        // Most writes finish at once: the timer is set only for one that has to wait.
+        let written = match poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+            Poll::Ready(done) => Ok(done),
+            Poll::Pending => tokio::time::timeout(send_timeout, write).await,
+        };
         if written.is_err() {
             tracing::warn!("a WebSocket write took longer than the transport send timeout");
         }
