@@ -28,6 +28,9 @@ pub enum Flavor {
         protocol: HubProtocol,
         /// POST `{path}/negotiate` first (version 1) instead of skipNegotiation.
         negotiate: bool,
+        /// Negotiate stateful reconnect and handshake version 2 (implies `negotiate`); the
+        /// server then counts its messages, and the client acknowledges them.
+        stateful: bool,
     },
     /// Socket.IO 5 over Engine.IO 4, WebSocket transport only.
     SocketIo,
@@ -35,11 +38,14 @@ pub enum Flavor {
 
 impl Flavor {
     /// Parses `raw`, `raw-binary`, `signalr-json`, `signalr-msgpack` (with a `+negotiate`
-    /// suffix to negotiate) and `socketio`.
+    /// suffix to negotiate, or `+stateful` to negotiate stateful reconnect) and `socketio`.
     pub fn parse(name: &str) -> Option<Flavor> {
-        let (base, negotiate) = match name.strip_suffix("+negotiate") {
-            Some(base) => (base, true),
-            None => (name, false),
+        let (base, negotiate, stateful) = if let Some(base) = name.strip_suffix("+negotiate") {
+            (base, true, false)
+        } else if let Some(base) = name.strip_suffix("+stateful") {
+            (base, true, true)
+        } else {
+            (name, false, false)
         };
         Some(match base {
             "raw" => Flavor::Raw { binary: false },
@@ -47,10 +53,12 @@ impl Flavor {
             "signalr-json" => Flavor::SignalR {
                 protocol: HubProtocol::Json,
                 negotiate,
+                stateful,
             },
             "signalr-msgpack" => Flavor::SignalR {
                 protocol: HubProtocol::MessagePack,
                 negotiate,
+                stateful,
             },
             "socketio" => Flavor::SocketIo,
             _ => return None,
@@ -136,6 +144,19 @@ impl Flavor {
         match self {
             Flavor::SignalR { protocol, .. } => Some(protocol.ping_frame()),
             Flavor::Raw { .. } | Flavor::SocketIo => None,
+        }
+    }
+
+    /// An Ack of every counted message up to `id`, where the connection negotiated stateful
+    /// reconnect.
+    pub fn ack_frame(self, id: u64) -> Option<Vec<u8>> {
+        match self {
+            Flavor::SignalR {
+                protocol,
+                stateful: true,
+                ..
+            } => Some(protocol.ack_frame(id)),
+            _ => None,
         }
     }
 
@@ -319,7 +340,9 @@ pub async fn connect_with(
 ) -> io::Result<Conn> {
     let query = match endpoint.flavor {
         Flavor::SignalR {
-            negotiate: true, ..
+            negotiate: true,
+            stateful,
+            ..
         } => {
             let mut own;
             let http = match http {
@@ -329,7 +352,7 @@ pub async fn connect_with(
                     &mut own
                 }
             };
-            format!("?id={}", http.negotiate(&endpoint.path).await?)
+            format!("?id={}", http.negotiate(&endpoint.path, stateful).await?)
         }
         Flavor::SocketIo => "?EIO=4&transport=websocket".to_string(),
         _ => String::new(),
@@ -365,8 +388,11 @@ pub async fn connect_with(
     let mut conn = Conn::new(stream, leftover, socketio);
     match endpoint.flavor {
         Flavor::Raw { .. } => {}
-        Flavor::SignalR { protocol, .. } => {
-            conn.send(&protocol.handshake_frame()).await?;
+        Flavor::SignalR {
+            protocol, stateful, ..
+        } => {
+            conn.send(&protocol.handshake_frame(if stateful { 2 } else { 1 }))
+                .await?;
             let (_, answer) = conn.next_frame().await?;
             if !answer.starts_with(b"{}") {
                 return Err(err(format!(

@@ -86,12 +86,16 @@ impl HttpClient {
         Self { addr, stream: None }
     }
 
-    /// POSTs `{path}/negotiate?negotiateVersion=1` and returns the token to connect with
-    /// (`connectionToken`, or `connectionId` from a version-0 server).
-    pub async fn negotiate(&mut self, path: &str) -> io::Result<String> {
-        let body = self
-            .post(&format!("{path}/negotiate?negotiateVersion=1"), b"")
-            .await?;
+    /// POSTs `{path}/negotiate?negotiateVersion=1` (asking for stateful reconnect if
+    /// `stateful`) and returns the token to connect with (`connectionToken`, or
+    /// `connectionId` from a version-0 server).
+    pub async fn negotiate(&mut self, path: &str, stateful: bool) -> io::Result<String> {
+        let query = if stateful {
+            "negotiateVersion=1&useStatefulReconnect=true"
+        } else {
+            "negotiateVersion=1"
+        };
+        let body = self.post(&format!("{path}/negotiate?{query}"), b"").await?;
         let text = String::from_utf8_lossy(&body);
         ["connectionToken", "connectionId"]
             .iter()
@@ -229,7 +233,7 @@ impl HttpConn {
         transport: HttpTransport,
     ) -> io::Result<HttpConn> {
         let addr = http.addr;
-        let token = http.negotiate(path).await?;
+        let token = http.negotiate(path, false).await?;
         let target = format!("{path}?id={token}");
         let mut stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;

@@ -220,10 +220,29 @@ impl HubProtocol {
         }
     }
 
-    /// The handshake request frame (always JSON text).
-    pub fn handshake_frame(self) -> Vec<u8> {
-        let text = format!("{{\"protocol\":\"{}\",\"version\":1}}\x1e", self.name());
+    /// The handshake request frame (always JSON text): version 1, or 2 for stateful reconnect.
+    pub fn handshake_frame(self, version: u8) -> Vec<u8> {
+        let text = format!(
+            "{{\"protocol\":\"{}\",\"version\":{version}}}\x1e",
+            self.name()
+        );
         client_frame(opcode::TEXT, text.as_bytes())
+    }
+
+    /// An Ack frame (stateful reconnect): the client has every counted message up to `id`.
+    pub fn ack_frame(self, id: u64) -> Vec<u8> {
+        let message = match self {
+            HubProtocol::Json => format!("{{\"type\":8,\"sequenceId\":{id}}}\x1e").into_bytes(),
+            HubProtocol::MessagePack => {
+                let mut body = vec![0x92, 0x08];
+                msgpack_uint(&mut body, id);
+                let mut framed = Vec::with_capacity(body.len() + 1);
+                varint(&mut framed, body.len());
+                framed.extend_from_slice(&body);
+                framed
+            }
+        };
+        client_frame(self.opcode(), &message)
     }
 
     /// A Ping message frame.
@@ -413,6 +432,24 @@ mod tests {
         let len = (body[0] & 0x7f) as usize | (body[1] as usize) << 7;
         assert_eq!(len, body.len() - 2);
         assert_eq!(&body[2..5], &[0x96, 0x01, 0x80]);
+    }
+
+    #[test]
+    fn acks_carry_the_sequence_id_in_either_protocol() {
+        let body = |frame: Vec<u8>| parse_frame_unmasked(&frame).0.to_vec();
+        assert_eq!(
+            body(HubProtocol::Json.ack_frame(300)),
+            b"{\"type\":8,\"sequenceId\":300}\x1e"
+        );
+        // A varint length, then [8, id]: 300 as a uint32, 5 as a positive fixint.
+        assert_eq!(
+            body(HubProtocol::MessagePack.ack_frame(300)),
+            [0x07, 0x92, 0x08, 0xce, 0x00, 0x00, 0x01, 0x2c]
+        );
+        assert_eq!(
+            body(HubProtocol::MessagePack.ack_frame(5)),
+            [0x03, 0x92, 0x08, 0x05]
+        );
     }
 
     #[test]

@@ -113,6 +113,8 @@ fn main() {
                     o.keep_alive_interval = keepalive;
                 }
             })
+            // Offered only to a client that asks (`--flavor signalr-json+stateful`).
+            .configure_connections(|c| c.allow_stateful_reconnects = true)
             .build();
         let authorized = HubEndpoint::builder(AuthorizedBenchHub)
             .authenticate(

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bench::args::Args;
-use bench::client::Conn;
+use bench::client::{Conn, Flavor};
 use bench::wire::{Template, for_each_stamp, stamped_payload};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
@@ -50,13 +50,32 @@ impl EchoState {
     }
 }
 
+/// Replies a stateful-reconnect connection takes before it acknowledges them, about as
+/// often as the official client does under load (it acknowledges on a timer) and far below
+/// the server's replay buffer (100 KB by default).
+const ACK_EVERY: u64 = 256;
+
 /// Keeps `depth` calls outstanding: each read's replies are answered by as many new calls, all
-/// in one write.
-async fn closed_loop(mut conn: Conn, mut template: Template, depth: usize, state: Rc<EchoState>) {
+/// in one write (with an Ack, where the flavor is stateful and one is due).
+async fn closed_loop(
+    mut conn: Conn,
+    mut template: Template,
+    depth: usize,
+    flavor: Flavor,
+    state: Rc<EchoState>,
+) {
     let mut replies = depth as u64;
+    let (mut received, mut acked) = (0, 0);
     loop {
         for _ in 0..replies {
             conn.queue(template.stamp(now_ns()));
+        }
+        received += replies;
+        if received - acked >= ACK_EVERY
+            && let Some(ack) = flavor.ack_frame(received - depth as u64)
+        {
+            conn.queue(&ack);
+            acked = received;
         }
         if conn.flush().await.is_err() {
             return state.close();
@@ -135,7 +154,13 @@ pub(crate) async fn echo(common: &Common, args: &Args) -> io::Result<Value> {
     for (i, conn) in connections.into_iter().enumerate() {
         let state = Rc::clone(&state);
         match rate {
-            None => spawn_local(closed_loop(conn, template.clone(), depth, state)),
+            None => spawn_local(closed_loop(
+                conn,
+                template.clone(),
+                depth,
+                common.endpoint.flavor,
+                state,
+            )),
             Some(rate) => {
                 // Each connection sends rate/conns per second, their schedules staggered.
                 let interval = Duration::from_secs_f64(conns as f64 / rate);

@@ -248,6 +248,7 @@ fn main() {
                 == Flavor::SignalR {
                     protocol: HubProtocol::Json,
                     negotiate: false,
+                    stateful: false,
                 }
     });
     let Some(flavor) = flavor else {

@@ -53,6 +53,7 @@ impl Link {
             flavor: Flavor::SignalR {
                 protocol: HubProtocol::Json,
                 negotiate: false,
+                stateful: false,
             },
         };
         Ok(Link::Ws(client::connect(&endpoint, None).await?))

@@ -96,6 +96,7 @@ async fn ask_live(port: u16) -> Option<i64> {
         flavor: Flavor::SignalR {
             protocol: HubProtocol::Json,
             negotiate: false,
+            stateful: false,
         },
     };
     let mut conn = client::connect(&endpoint, None).await.ok()?;
