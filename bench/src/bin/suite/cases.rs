@@ -119,34 +119,29 @@ pub(crate) fn cases(cfg: &Config, peers: &[Server]) -> Vec<Case> {
         (false, true) => &[100],
         (false, false) => &[1, 100],
     };
-    for &json in &[true, false] {
-        let flavor = if json {
-            "signalr-json"
-        } else {
-            "signalr-msgpack"
-        };
-        for &c in auth_conns {
-            out.push(Case {
-                section: "auth",
-                name: format!(
-                    "{c} conns, 32 B, {}",
-                    if json { "JSON" } else { "MessagePack" }
-                ),
-                workload: "echo",
-                args: timing(words(&["--conns", &c.to_string(), "--size", "32"])),
-                entries: vec![
-                    entry(Server::Hubs, flavor, "/hub"),
-                    Entry {
-                        column: "hubs+auth".into(),
-                        ..entry(Server::Hubs, flavor, with_token)
-                    },
-                ],
-                keepalive: None,
-                rounds,
-                timeout: Duration::from_secs(120),
-            });
-        }
-    }
+    out.extend(echo_two_ways(
+        "auth",
+        auth_conns,
+        rounds,
+        &timing,
+        |flavor| Entry {
+            column: "hubs+auth".into(),
+            ..entry(Server::Hubs, flavor, with_token)
+        },
+    ));
+    // (j) the cost of stateful reconnect: the same echo on a connection that negotiated it
+    // (its own pump between socket and hub, and the replay log).
+    let stateful_conns: &[usize] = if cfg.smoke { &[4] } else { &[100] };
+    out.extend(echo_two_ways(
+        "stateful",
+        stateful_conns,
+        rounds,
+        &timing,
+        |flavor| Entry {
+            column: "hubs+stateful".into(),
+            ..entry(Server::Hubs, &format!("{flavor}+stateful"), "/hub")
+        },
+    ));
 
     // (c) broadcast to everyone.
     let mut fan = vec![
@@ -475,4 +470,31 @@ pub(crate) fn latency_cases(cfg: &Config, runs: &[Run], peers: &[Server]) -> Vec
         rounds: cfg.rounds,
         timeout: Duration::from_secs(120),
     }]
+}
+
+/// Echo cases of 32 B, JSON and MessagePack, each run on the `hubs` contestant plainly and as
+/// `other` makes the entry (given the plain flavor): what that difference costs, per message.
+fn echo_two_ways(
+    section: &'static str,
+    conns: &[usize],
+    rounds: usize,
+    timing: &dyn Fn(Vec<String>) -> Vec<String>,
+    other: impl Fn(&str) -> Entry,
+) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (flavor, protocol) in [("signalr-json", "JSON"), ("signalr-msgpack", "MessagePack")] {
+        for &c in conns {
+            out.push(Case {
+                section,
+                name: format!("{c} conns, 32 B, {protocol}"),
+                workload: "echo",
+                args: timing(words(&["--conns", &c.to_string(), "--size", "32"])),
+                entries: vec![entry(Server::Hubs, flavor, "/hub"), other(flavor)],
+                keepalive: None,
+                rounds,
+                timeout: Duration::from_secs(120),
+            });
+        }
+    }
+    out
 }

@@ -18,7 +18,7 @@ pub(crate) fn f(v: &Value, path: &[&str]) -> Option<f64> {
 pub(crate) fn primary(section: &str, v: &Value) -> Option<f64> {
     match section {
         "echo" => f(v, &["msg_per_s"]),
-        "auth" => f(v, &["server_cpu_us_per_msg"]),
+        "auth" | "stateful" => f(v, &["server_cpu_us_per_msg"]),
         "latency" => f(v, &["latency", "p99_us"]),
         "broadcast" | "groups" | "redis" => f(v, &["deliveries_per_s"]),
         "idle" | "redis-idle" => f(v, &["slope_bytes_per_conn"]),
@@ -44,7 +44,7 @@ pub(crate) fn brief(section: &str, v: &Value) -> String {
         .map(|o| format!(", other {o:.2} cores"))
         .unwrap_or_default();
     let main = match section {
-        "echo" | "auth" => format!(
+        "echo" | "auth" | "stateful" => format!(
             "{:.0} msg/s, {:.1} µs CPU/msg (generator {:.1}), p99 {:.0} µs",
             f(v, &["msg_per_s"]).unwrap_or(0.0),
             f(v, &["server_cpu_us_per_msg"]).unwrap_or(0.0),

@@ -8,7 +8,7 @@
 //! cargo run -p bench --bin suite -- --smoke           # checks the tools work (CI; no timings)
 //! ```
 //!
-//! Flags: `--rounds N`, `--only echo,latency,auth,broadcast,groups,idle,ramp,slow,disconnect,redis`
+//! Flags: `--rounds N`, `--only echo,latency,auth,stateful,broadcast,groups,idle,ramp,slow,disconnect,redis`
 //! (`redis`: broadcast over two nodes sharing a redis-server the suite starts, and idle memory on
 //! the Redis manager; skipped with a note without redis-server on the PATH),
 //! `--python PATH` (a Python with aiosignalr; default `target/bench-venv/bin/python`),

@@ -82,26 +82,25 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
     }
 
     // (i) authorization
-    let cases = by_case(runs, "auth");
-    if !cases.is_empty() {
-        push(table_head(
-            "(i) Echo behind a hub-level #[authorize] and a method policy: server CPU µs/msg",
-            &["hubs".to_string(), "hubs+auth".to_string()],
-            &["auth / plain", "target", "flags"],
-        ));
-        for (name, case) in &cases {
-            let overhead = ratios(case, "auth", "hubs+auth", &["hubs"]);
-            push(format!(
-                "| {name} | {} | {} | {} | ≤ 1.05 {} | {} |",
-                cell(column_median(case, "hubs", "auth")),
-                cell(column_median(case, "hubs+auth", "auth")),
-                ratio_cell(&overhead),
-                verdict(&overhead, 1.05, false),
-                flags(case, &["hubs", "hubs+auth"]),
-            ));
-        }
-        push(String::new());
-    }
+    two_ways(
+        &mut push,
+        runs,
+        "auth",
+        "(i) Echo behind a hub-level #[authorize] and a method policy: server CPU µs/msg",
+        "hubs+auth",
+        "auth / plain",
+        Some(1.05),
+    );
+    // (j) stateful reconnect
+    two_ways(
+        &mut push,
+        runs,
+        "stateful",
+        "(j) Echo on connections with stateful reconnect: server CPU µs/msg",
+        "hubs+stateful",
+        "stateful / plain",
+        None,
+    );
 
     // (b) latency
     let cases = by_case(runs, "latency");
@@ -377,4 +376,45 @@ pub(crate) fn table(runs: &[Run], rounds: usize) -> String {
         push(String::new());
     }
     out
+}
+
+/// The table of a section whose cases run `hubs` plainly and as `column`: each one's server
+/// CPU per message, their ratio, and the verdict on `target` where there is one.
+fn two_ways(
+    push: &mut impl FnMut(String),
+    runs: &[Run],
+    section: &str,
+    title: &str,
+    column: &str,
+    ratio: &str,
+    target: Option<f64>,
+) {
+    let cases = by_case(runs, section);
+    if cases.is_empty() {
+        return;
+    }
+    let mut extra = vec![ratio];
+    if target.is_some() {
+        extra.push("target");
+    }
+    extra.push("flags");
+    push(table_head(
+        title,
+        &["hubs".to_string(), column.to_string()],
+        &extra,
+    ));
+    for (name, case) in &cases {
+        let overhead = ratios(case, section, column, &["hubs"]);
+        let verdict = target
+            .map(|t| format!(" ≤ {t} {} |", verdict(&overhead, t, false)))
+            .unwrap_or_default();
+        push(format!(
+            "| {name} | {} | {} | {} |{verdict} {} |",
+            cell(column_median(case, "hubs", section)),
+            cell(column_median(case, column, section)),
+            ratio_cell(&overhead),
+            flags(case, &["hubs", column]),
+        ));
+    }
+    push(String::new());
 }
