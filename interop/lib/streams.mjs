@@ -1,7 +1,8 @@
 // Helpers for the streaming and client-result tests: consuming a server-to-client
 // stream from the official client, and a hub protocol that records every hub
 // message it parses or writes (to see what really crossed the wire).
-import { hubProtocol, waitFor } from './server.mjs';
+import assert from 'node:assert/strict';
+import { connect, hubProtocol, useServer, waitFor } from './server.mjs';
 
 /**
  * Subscribes to an IStreamResult (what `connection.stream(...)` returns).
@@ -73,4 +74,40 @@ export function spyProtocol(name) {
       return received.filter((m) => m.invocationId === invocationId);
     },
   };
+}
+
+/** The connection still answers a call (`Delay(0)` on the streaming example). */
+export async function assertStillWorks(connection) {
+  assert.equal(await connection.invoke('Delay', 0), 0, 'the connection keeps working');
+}
+
+/** `promise` (a call on `connection`) fails with `expectedMessage`, and the connection goes on. */
+export async function assertInvokeError(connection, promise, expectedMessage) {
+  await assert.rejects(promise, (err) => {
+    assert.ok(err instanceof Error, `expected an Error, got ${err}`);
+    assert.equal(err.message, expectedMessage);
+    return true;
+  });
+  await assertStillWorks(connection);
+}
+
+/** Per-test limit of the streaming tests, so that a hung server fails the test instead of hanging the run. */
+export const T = { timeout: 20_000 };
+
+/** The `streaming` example's hubs: 4 invocation slots a client, and 1. */
+export const PARALLEL = '/hubs/streaming';
+export const SERIAL = '/hubs/streaming-serial';
+
+/**
+ * Starts the `streaming` example for the calling test file (see `useServer`): `server`, `hub(path)`
+ * for a hub's URL, and `client(transport, protocol)`, a function that connects to a hub with them.
+ */
+export function useStreamingServer() {
+  const server = useServer('streaming');
+  const hub = (path = PARALLEL) => `${server.url}${path}`;
+  const client =
+    (transport, protocol) =>
+    (path = PARALLEL, opts = {}) =>
+      connect(hub(path), { transport, protocol, ...opts });
+  return { server, hub, client };
 }

@@ -5,17 +5,19 @@
 // and await its answer.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COMBINATIONS, connect, sleep, useServer, waitFor } from '../lib/server.mjs';
+import { COMBINATIONS, connect, sleep, waitFor } from '../lib/server.mjs';
+import {
+  assertInvokeError,
+  assertStillWorks,
+  PARALLEL,
+  SERIAL,
+  T,
+  useStreamingServer,
+} from '../lib/streams.mjs';
 
-/** Per-test limit, so that a hung server fails the test instead of hanging the run. */
-const T = { timeout: 20_000 };
-
-const PARALLEL = '/hubs/streaming';
-const SERIAL = '/hubs/streaming-serial';
 const REST_QUESTION = 'Asked from outside the hub?';
 
-const server = useServer('streaming');
-const hub = (path = PARALLEL) => `${server.url}${path}`;
+const { server, hub } = useStreamingServer();
 
 /** POST /api/ask/{id}; returns { status, body } with the body parsed as JSON. */
 async function askFromRest(connectionId) {
@@ -28,19 +30,6 @@ async function askFromRest(connectionId) {
     throw new Error(`POST /api/ask answered HTTP ${res.status} with non-JSON ${JSON.stringify(text)}`);
   }
   return { status: res.status, body };
-}
-
-async function assertStillWorks(connection) {
-  assert.equal(await connection.invoke('Delay', 0), 0, 'the connection keeps working');
-}
-
-async function assertInvokeError(connection, promise, expectedMessage) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(err instanceof Error, `expected an Error, got ${err}`);
-    assert.equal(err.message, expectedMessage);
-    return true;
-  });
-  await assertStillWorks(connection);
 }
 
 for (const { name, transport, protocol } of COMBINATIONS) {
