@@ -263,7 +263,9 @@ test('stateful client that acks nothing and then goes quiet: its socket is close
   assert.ok(close, `the socket was closed within ${limit + 5_000} ms`);
   assert.deepEqual(close, { code: 1011, reason: 'connection aborted' });
   const ms = await freed(watchFreed(base, limit), floodAt, base, limit, 'the quiet stateful client');
-  t.diagnostic(`closed with ${close.code} after ${Date.now() - floodAt} ms; freed ${ms} ms after the flood began`);
+  // The Close and the end of TCP reach the client as the connection is dropped (about 2.5 s
+  // here); the ws library reports 'close' about 1.5 s after that.
+  t.diagnostic(`ws reported close ${close.code} ${Date.now() - floodAt} ms after the flood began; freed after ${ms} ms`);
 });
 
 test('stateful client that acks nothing under a 100 MB flood: memory stays bounded, the server stays responsive, everything freed', T, async (t) => {
