@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use hubs::prelude::*;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+#[path = "support/json_client.rs"]
+mod json_client;
+
+use json_client::Client;
 
 struct TestHub;
 
@@ -93,85 +94,6 @@ async fn server(options: HubOptions) -> String {
         .hub("/detailed", detailed)
         .hub("/rejecting", RejectingHub);
     start(app).await
-}
-
-struct Client {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    pending: Vec<Value>,
-}
-
-impl Client {
-    async fn open(url: &str) -> Client {
-        let (socket, _) = connect_async(url).await.expect("websocket connects");
-        Client {
-            socket,
-            pending: Vec::new(),
-        }
-    }
-
-    async fn connect(url: &str) -> Client {
-        let mut client = Client::open(url).await;
-        client
-            .send_text("{\"protocol\":\"json\",\"version\":1}\u{1e}")
-            .await;
-        assert_eq!(client.next().await, json!({}));
-        client
-    }
-
-    async fn send_text(&mut self, text: &str) {
-        self.socket.send(Message::text(text)).await.unwrap();
-    }
-
-    /// The next message, skipping server pings unless `pings` is set.
-    async fn next_message(&mut self, pings: bool) -> Option<Value> {
-        loop {
-            if !self.pending.is_empty() {
-                let message = self.pending.remove(0);
-                if !pings && message["type"] == 6 {
-                    continue;
-                }
-                return Some(message);
-            }
-            let frame = tokio::time::timeout(Duration::from_secs(5), self.socket.next())
-                .await
-                .expect("a message within 5 s");
-            let text = match frame {
-                Some(Ok(Message::Text(text))) => text.to_string(),
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
-            };
-            assert!(
-                text.ends_with('\u{1e}'),
-                "every frame ends with a whole message: {text:?}"
-            );
-            for part in text.split_terminator('\u{1e}') {
-                self.pending.push(serde_json::from_str(part).unwrap());
-            }
-        }
-    }
-
-    /// Every message, pings included, that arrives within `window`.
-    async fn messages_within(&mut self, window: Duration) -> Vec<Value> {
-        let deadline = tokio::time::Instant::now() + window;
-        let mut messages = Vec::new();
-        while let Ok(Some(message)) =
-            tokio::time::timeout_at(deadline, self.next_message(true)).await
-        {
-            messages.push(message);
-        }
-        messages
-    }
-
-    async fn next(&mut self) -> Value {
-        self.next_message(false).await.expect("connection open")
-    }
-
-    async fn invoke(&mut self, id: &str, target: &str, arguments: Value) -> Value {
-        let message =
-            json!({"type": 1, "invocationId": id, "target": target, "arguments": arguments});
-        self.send_text(&format!("{message}\u{1e}")).await;
-        self.next().await
-    }
 }
 
 /// The Close a client gets when it timed out.
