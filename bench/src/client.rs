@@ -147,15 +147,15 @@ impl Flavor {
         }
     }
 
-    /// An Ack of every counted message up to `id`, where the connection negotiated stateful
-    /// reconnect.
-    pub fn ack_frame(self, id: u64) -> Option<Vec<u8>> {
+    /// An Ack of every counted message up to `id`, written into `room`, where the connection
+    /// negotiated stateful reconnect.
+    pub fn ack_frame(self, id: u64, room: &mut [u8; wire::ACK_FRAME_ROOM]) -> Option<&[u8]> {
         match self {
             Flavor::SignalR {
                 protocol,
                 stateful: true,
                 ..
-            } => Some(protocol.ack_frame(id)),
+            } => Some(protocol.ack_frame(id, room)),
             _ => None,
         }
     }

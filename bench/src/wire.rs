@@ -8,6 +8,7 @@
 //! `00 00 00 00` (any key is valid), so a pre-built frame's payload is its plain bytes and a
 //! stamp is patched straight into it.
 
+use std::io::Write as _;
 use std::sync::LazyLock;
 
 use memchr::memmem;
@@ -79,6 +80,12 @@ pub fn for_each_stamp(data: &[u8], mut found: impl FnMut(u64)) {
         }
     }
 }
+
+/// Room for any Ack frame ([`HubProtocol::ack_frame`]): its header, and a message of at most
+/// 45 bytes (JSON with a 20-digit id).
+pub const ACK_FRAME_ROOM: usize = 56;
+/// A client frame's header with a short length and the mask key.
+const ACK_HEADER: usize = 6;
 
 /// A whole client frame (header, zero mask key, payload) of `opcode`.
 pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
@@ -229,20 +236,45 @@ impl HubProtocol {
         client_frame(opcode::TEXT, text.as_bytes())
     }
 
-    /// An Ack frame (stateful reconnect): the client has every counted message up to `id`.
-    pub fn ack_frame(self, id: u64) -> Vec<u8> {
-        let message = match self {
-            HubProtocol::Json => format!("{{\"type\":8,\"sequenceId\":{id}}}\x1e").into_bytes(),
+    /// An Ack frame (stateful reconnect: the client has every counted message up to `id`),
+    /// written into `room` rather than allocated, as the generator's hot path requires.
+    pub fn ack_frame(self, id: u64, room: &mut [u8; ACK_FRAME_ROOM]) -> &[u8] {
+        let mut message = [0u8; ACK_FRAME_ROOM - ACK_HEADER];
+        let len = match self {
+            HubProtocol::Json => {
+                let mut rest = &mut message[..];
+                write!(rest, "{{\"type\":8,\"sequenceId\":{id}}}\x1e").expect("an Ack fits");
+                let left = rest.len();
+                message.len() - left
+            }
             HubProtocol::MessagePack => {
-                let mut body = vec![0x92, 0x08];
-                msgpack_uint(&mut body, id);
-                let mut framed = Vec::with_capacity(body.len() + 1);
-                varint(&mut framed, body.len());
-                framed.extend_from_slice(&body);
-                framed
+                // [8, id] as a fixarray of a positive fixint and an unsigned integer, after
+                // its one-byte varint length.
+                message[1..3].copy_from_slice(&[0x92, 0x08]);
+                let body = 2 + match id {
+                    id if id < 128 => {
+                        message[3] = id as u8;
+                        1
+                    }
+                    id if id <= u64::from(u32::MAX) => {
+                        message[3] = 0xce;
+                        message[4..8].copy_from_slice(&(id as u32).to_be_bytes());
+                        5
+                    }
+                    id => {
+                        message[3] = 0xcf;
+                        message[4..12].copy_from_slice(&id.to_be_bytes());
+                        9
+                    }
+                };
+                message[0] = body as u8;
+                body + 1
             }
         };
-        client_frame(self.opcode(), &message)
+        // FIN and the opcode, the mask bit and a short length, then the zero mask key.
+        room[..ACK_HEADER].copy_from_slice(&[0x80 | self.opcode(), 0x80 | len as u8, 0, 0, 0, 0]);
+        room[ACK_HEADER..ACK_HEADER + len].copy_from_slice(&message[..len]);
+        &room[..ACK_HEADER + len]
     }
 
     /// A Ping message frame.
@@ -436,19 +468,35 @@ mod tests {
 
     #[test]
     fn acks_carry_the_sequence_id_in_either_protocol() {
-        let body = |frame: Vec<u8>| parse_frame_unmasked(&frame).0.to_vec();
+        let body = |protocol: HubProtocol, id| {
+            let mut room = [0; ACK_FRAME_ROOM];
+            let frame = protocol.ack_frame(id, &mut room).to_vec();
+            assert_eq!(
+                parse_frame_unmasked(&frame).1,
+                frame.len(),
+                "one whole frame"
+            );
+            parse_frame_unmasked(&frame).0.to_vec()
+        };
         assert_eq!(
-            body(HubProtocol::Json.ack_frame(300)),
+            body(HubProtocol::Json, 300),
             b"{\"type\":8,\"sequenceId\":300}\x1e"
+        );
+        assert_eq!(
+            body(HubProtocol::Json, u64::MAX),
+            b"{\"type\":8,\"sequenceId\":18446744073709551615}\x1e"
         );
         // A varint length, then [8, id]: 300 as a uint32, 5 as a positive fixint.
         assert_eq!(
-            body(HubProtocol::MessagePack.ack_frame(300)),
+            body(HubProtocol::MessagePack, 300),
             [0x07, 0x92, 0x08, 0xce, 0x00, 0x00, 0x01, 0x2c]
         );
+        assert_eq!(body(HubProtocol::MessagePack, 5), [0x03, 0x92, 0x08, 0x05]);
         assert_eq!(
-            body(HubProtocol::MessagePack.ack_frame(5)),
-            [0x03, 0x92, 0x08, 0x05]
+            body(HubProtocol::MessagePack, u64::MAX),
+            [
+                0x0b, 0x92, 0x08, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+            ]
         );
     }
 

@@ -1,5 +1,6 @@
 //! The load generator's hot path allocates nothing: reading frames, finding stamps and queueing
-//! and writing the next requests reuse a connection's buffers. A generator that allocated per
+//! and writing the next requests (and Acks, with stateful reconnect) reuse a connection's
+//! buffers. A generator that allocated per
 //! message would spend its core on the allocator and limit the servers it measures.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -94,6 +95,8 @@ fn reading_frames_and_sending_the_next_requests_allocates_nothing() {
         };
         let mut conn = client::connect(&endpoint, None).await.unwrap();
         let mut template = Template::new(wire::client_frame(opcode::TEXT, &stamped_payload(32)));
+        // A stateful-reconnect client's Acks go out beside the requests (echoed back, stampless).
+        let mut ack_room = [0; wire::ACK_FRAME_ROOM];
         let mut stamps = 0u64;
         let mut before = 0;
         // Four calls in flight, so that reads often hold several replies.
@@ -104,6 +107,10 @@ fn reading_frames_and_sending_the_next_requests_allocates_nothing() {
             }
             for _ in 0..due {
                 conn.queue(template.stamp(round as u64));
+            }
+            if round % 64 == 0 {
+                conn.queue(wire::HubProtocol::Json.ack_frame(round as u64, &mut ack_room));
+                conn.queue(wire::HubProtocol::MessagePack.ack_frame(round as u64, &mut ack_room));
             }
             conn.flush().await.unwrap();
             due = 0;
