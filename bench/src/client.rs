@@ -147,19 +147,6 @@ impl Flavor {
         }
     }
 
-    /// An Ack of every counted message up to `id`, written into `room`, where the connection
-    /// negotiated stateful reconnect.
-    pub fn ack_frame(self, id: u64, room: &mut [u8; wire::ACK_FRAME_ROOM]) -> Option<&[u8]> {
-        match self {
-            Flavor::SignalR {
-                protocol,
-                stateful: true,
-                ..
-            } => Some(protocol.ack_frame(id, room)),
-            _ => None,
-        }
-    }
-
     /// Whether the server has groups.
     pub fn has_groups(self) -> bool {
         !matches!(self, Flavor::Raw { .. })
@@ -286,6 +273,21 @@ impl Conn {
             self.out = Vec::new();
         }
         written
+    }
+
+    /// Queues an Ack of every counted message up to `id` where `flavor` negotiated stateful
+    /// reconnect; false (nothing queued) where it did not.
+    pub fn queue_ack(&mut self, flavor: Flavor, id: u64) -> bool {
+        let Flavor::SignalR {
+            protocol,
+            stateful: true,
+            ..
+        } = flavor
+        else {
+            return false;
+        };
+        protocol.write_ack(id, &mut self.out);
+        true
     }
 
     /// Writes whole frames now, after anything queued.

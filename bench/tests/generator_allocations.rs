@@ -96,7 +96,11 @@ fn reading_frames_and_sending_the_next_requests_allocates_nothing() {
         let mut conn = client::connect(&endpoint, None).await.unwrap();
         let mut template = Template::new(wire::client_frame(opcode::TEXT, &stamped_payload(32)));
         // A stateful-reconnect client's Acks go out beside the requests (echoed back, stampless).
-        let mut ack_room = [0; wire::ACK_FRAME_ROOM];
+        let stateful = |protocol| Flavor::SignalR {
+            protocol,
+            negotiate: true,
+            stateful: true,
+        };
         let mut stamps = 0u64;
         let mut before = 0;
         // Four calls in flight, so that reads often hold several replies.
@@ -109,8 +113,9 @@ fn reading_frames_and_sending_the_next_requests_allocates_nothing() {
                 conn.queue(template.stamp(round as u64));
             }
             if round % 64 == 0 {
-                conn.queue(wire::HubProtocol::Json.ack_frame(round as u64, &mut ack_room));
-                conn.queue(wire::HubProtocol::MessagePack.ack_frame(round as u64, &mut ack_room));
+                for protocol in [wire::HubProtocol::Json, wire::HubProtocol::MessagePack] {
+                    assert!(conn.queue_ack(stateful(protocol), round as u64));
+                }
             }
             conn.flush().await.unwrap();
             due = 0;

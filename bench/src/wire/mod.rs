@@ -81,12 +81,6 @@ pub fn for_each_stamp(data: &[u8], mut found: impl FnMut(u64)) {
     }
 }
 
-/// Room for any Ack frame ([`HubProtocol::ack_frame`]): its header, and a message of at most
-/// 45 bytes (JSON with a 20-digit id).
-pub const ACK_FRAME_ROOM: usize = 56;
-/// A client frame's header with a short length and the mask key.
-const ACK_HEADER: usize = 6;
-
 /// A whole client frame (header, zero mask key, payload) of `opcode`.
 pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mut f = Vec::with_capacity(payload.len() + 14);
@@ -236,45 +230,27 @@ impl HubProtocol {
         client_frame(opcode::TEXT, text.as_bytes())
     }
 
-    /// An Ack frame (stateful reconnect: the client has every counted message up to `id`),
-    /// written into `room` rather than allocated, as the generator's hot path requires.
-    pub fn ack_frame(self, id: u64, room: &mut [u8; ACK_FRAME_ROOM]) -> &[u8] {
-        let mut message = [0u8; ACK_FRAME_ROOM - ACK_HEADER];
-        let len = match self {
+    /// Appends an Ack frame to `out` (stateful reconnect: the client has every counted
+    /// message up to `id`): written where the caller's buffer has room, as the generator's
+    /// hot path requires.
+    pub fn write_ack(self, id: u64, out: &mut Vec<u8>) {
+        let start = out.len();
+        // FIN and the opcode, the mask bit and a length patched below, the zero mask key.
+        out.extend_from_slice(&[0x80 | self.opcode(), 0x80, 0, 0, 0, 0]);
+        let message = out.len();
+        match self {
             HubProtocol::Json => {
-                let mut rest = &mut message[..];
-                write!(rest, "{{\"type\":8,\"sequenceId\":{id}}}\x1e").expect("an Ack fits");
-                let left = rest.len();
-                message.len() - left
+                write!(out, "{{\"type\":8,\"sequenceId\":{id}}}\x1e").expect("a Vec takes it");
             }
             HubProtocol::MessagePack => {
-                // [8, id] as a fixarray of a positive fixint and an unsigned integer, after
-                // its one-byte varint length.
-                message[1..3].copy_from_slice(&[0x92, 0x08]);
-                let body = 2 + match id {
-                    id if id < 128 => {
-                        message[3] = id as u8;
-                        1
-                    }
-                    id if id <= u64::from(u32::MAX) => {
-                        message[3] = 0xce;
-                        message[4..8].copy_from_slice(&(id as u32).to_be_bytes());
-                        5
-                    }
-                    id => {
-                        message[3] = 0xcf;
-                        message[4..12].copy_from_slice(&id.to_be_bytes());
-                        9
-                    }
-                };
-                message[0] = body as u8;
-                body + 1
+                // [8, id] after its varint length, one byte: the array is at most 11.
+                out.extend_from_slice(&[0, 0x92, 0x08]);
+                msgpack_uint(out, id);
+                out[message] = (out.len() - message - 1) as u8;
             }
-        };
-        // FIN and the opcode, the mask bit and a short length, then the zero mask key.
-        room[..ACK_HEADER].copy_from_slice(&[0x80 | self.opcode(), 0x80 | len as u8, 0, 0, 0, 0]);
-        room[ACK_HEADER..ACK_HEADER + len].copy_from_slice(&message[..len]);
-        &room[..ACK_HEADER + len]
+        }
+        // Every Ack is under 126 bytes: the short length form.
+        out[start + 1] |= (out.len() - message) as u8;
     }
 
     /// A Ping message frame.

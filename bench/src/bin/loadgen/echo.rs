@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bench::args::Args;
 use bench::client::{Conn, Flavor};
-use bench::wire::{ACK_FRAME_ROOM, Template, for_each_stamp, stamped_payload};
+use bench::wire::{Template, for_each_stamp, stamped_payload};
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use tokio::task::spawn_local;
@@ -66,16 +66,12 @@ async fn closed_loop(
 ) {
     let mut replies = depth as u64;
     let (mut received, mut acked) = (0, 0);
-    let mut ack_room = [0; ACK_FRAME_ROOM];
     loop {
         for _ in 0..replies {
             conn.queue(template.stamp(now_ns()));
         }
         received += replies;
-        if received - acked >= ACK_EVERY
-            && let Some(ack) = flavor.ack_frame(received - depth as u64, &mut ack_room)
-        {
-            conn.queue(ack);
+        if received - acked >= ACK_EVERY && conn.queue_ack(flavor, received - depth as u64) {
             acked = received;
         }
         if conn.flush().await.is_err() {
