@@ -54,6 +54,12 @@ impl Frame {
         Self::new(TEXT, payload)
     }
 
+    /// An invocation of the hub's `echo` with `text`, in the JSON protocol.
+    pub(crate) fn echo_call(id: &str, text: &str) -> Self {
+        let call = serde_json::json!({"type": 1, "invocationId": id, "target": "echo", "arguments": [text]});
+        Self::text(format!("{call}\x1e"))
+    }
+
     /// A binary frame.
     pub(crate) fn binary(payload: impl Into<Vec<u8>>) -> Self {
         Self::new(BINARY, payload)

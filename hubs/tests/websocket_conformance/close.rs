@@ -142,7 +142,7 @@ async fn a_stateful_connection_resumed_on_a_new_socket_ends_the_old_one() {
     let token = RawSocket::negotiate_stateful(address, STATEFUL_HUB).await;
     let path = format!("{STATEFUL_HUB}?id={token}");
     let mut old = RawSocket::open(address, &path).await.hub_handshake(2).await;
-    old.send(invocation("1", "before")).await;
+    old.send(Frame::echo_call("1", "before")).await;
     let answer = old.next().await.expect("the Completion");
     assert_eq!(answer.opcode, TEXT);
     // The client comes back on a new socket while the old one is still open (its network
@@ -153,21 +153,13 @@ async fn a_stateful_connection_resumed_on_a_new_socket_ends_the_old_one() {
     new.expect(TEXT, b"{\"type\":9,\"sequenceId\":1}\x1e").await;
     new.expect(TEXT, &answer.payload).await;
     old.expect_tcp_end().await;
-    new.send(invocation("2", "after")).await;
+    new.send(Frame::echo_call("2", "after")).await;
     let answer = new.next().await.expect("the Completion");
     let text = String::from_utf8(answer.payload).unwrap();
     assert!(
         text.contains(r#""invocationId":"2""#) && text.contains("after"),
         "{text}"
     );
-}
-
-/// An invocation of the hub's `echo` with `text`, in the JSON protocol.
-fn invocation(id: &str, text: &str) -> Frame {
-    Frame::text(
-        format!(r#"{{"type":1,"invocationId":"{id}","target":"echo","arguments":["{text}"]}}"#)
-            + "\x1e",
-    )
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ mod fragmentation;
 mod framing;
 mod limits;
 mod reads;
+mod stuck_writes;
 #[path = "../support/mod.rs"]
 mod support;
 mod utf8;
@@ -42,14 +43,38 @@ impl Quiet {
     pub async fn note(&self, ctx: &Context, text: String) -> Result<(), HubError> {
         Ok(ctx.clients().caller().send("Note", (text,)).await?)
     }
+
+    /// `text` `times` over: a large reply to a small call.
+    pub async fn repeat(&self, text: String, times: usize) -> String {
+        text.repeat(times)
+    }
+
+    /// Sends the caller `count` Notes of `size` bytes, pausing after the first (time for the
+    /// connection to start writing it).
+    pub async fn flood(&self, ctx: &Context, count: usize, size: usize) -> Result<(), HubError> {
+        let note = "x".repeat(size);
+        for i in 0..count {
+            ctx.clients().caller().send("Note", (&note,)).await?;
+            if i == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Paths of the test server.
 const TEXT_ECHO: &str = "/echo";
 const BINARY_ECHO: &str = "/binary-echo";
 const HUB: &str = "/hub";
-/// A hub that offers stateful reconnect (its WebSockets outlive a lost socket).
+/// A hub that offers stateful reconnect (its WebSockets outlive a lost socket), keeping more
+/// for replay than a test's replies fill.
 const STATEFUL_HUB: &str = "/stateful";
+const LARGE_REPLAY: usize = 8 * 1024 * 1024;
+/// The stateful hub again, giving up a socket whose write takes longer than
+/// [`SHORT_SEND_TIMEOUT`] (10 s by default).
+const STATEFUL_HUB_SHORT_SEND: &str = "/stateful-short-send";
+const SHORT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The default transport limit on a frame and a message
 /// (`ConnectionOptions::transport_max_message_size`), as `interop/test/attacks.test.mjs`
@@ -58,7 +83,21 @@ const MAX_MESSAGE: usize = 1024 * 1024;
 
 /// Starts a server with the default options on a free loopback port.
 async fn server() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+}
+
+/// Starts the server on sockets whose kernel send buffer is held at about `bytes` (Linux
+/// otherwise grows it to megabytes): its writes then block as soon as the client stops
+/// reading.
+async fn server_with_send_buffer(bytes: u32) -> SocketAddr {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    // Accepted sockets inherit the listener's buffer size.
+    socket.set_send_buffer_size(bytes).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    serve(socket.listen(128).unwrap())
+}
+
+fn serve(listener: tokio::net::TcpListener) -> SocketAddr {
     let address = listener.local_addr().unwrap();
     let websockets = |handler| {
         ConnectionEndpoint::new(handler).configure(|o| o.transports = vec![Transport::WebSockets])
@@ -70,7 +109,20 @@ async fn server() -> SocketAddr {
         .hub(
             STATEFUL_HUB,
             HubEndpoint::builder(Quiet)
-                .configure_connections(|c| c.allow_stateful_reconnects = true)
+                .configure_connections(|c| {
+                    c.allow_stateful_reconnects = true;
+                    c.stateful_reconnect_buffer_size = LARGE_REPLAY;
+                })
+                .build(),
+        )
+        .hub(
+            STATEFUL_HUB_SHORT_SEND,
+            HubEndpoint::builder(Quiet)
+                .configure_connections(|c| {
+                    c.allow_stateful_reconnects = true;
+                    c.transport_send_timeout = SHORT_SEND_TIMEOUT;
+                    c.stateful_reconnect_buffer_size = LARGE_REPLAY;
+                })
                 .build(),
         );
     tokio::spawn(async move { hubs::serve(listener, app).await.unwrap() });

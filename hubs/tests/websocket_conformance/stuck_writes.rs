@@ -1,0 +1,78 @@
+//! A stateful-reconnect socket stuck part way through a write: its client stopped reading, or
+//! the network under it went away. The connection outlives the socket, so it must not wait on
+//! it: the socket is given up after the transport send timeout.
+
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+
+use crate::client::{Frame, RawSocket, TEXT};
+use crate::{SHORT_SEND_TIMEOUT, STATEFUL_HUB_SHORT_SEND, server_with_send_buffer};
+
+/// The size of the reply that gets stuck: far more than kernel buffers of about 16 KiB on
+/// each side hold, so the server's write stops inside its frame.
+const REPLY: usize = 1 << 20;
+
+/// A stateful connection to `hub`, from a client that takes about 16 KiB before it reads,
+/// on a server that holds as much: the token to resume it and its socket.
+async fn connect(hub: &str) -> (std::net::SocketAddr, String, RawSocket) {
+    let address = server_with_send_buffer(16 * 1024).await;
+    let token = RawSocket::negotiate_stateful(address, hub).await;
+    let path = format!("{hub}?id={token}");
+    let socket = RawSocket::open_with_receive_buffer(address, &path, 16 * 1024)
+        .await
+        .hub_handshake(2)
+        .await;
+    (address, path, socket)
+}
+
+/// Calls `target` with `arguments`, in the JSON protocol.
+fn call(id: &str, target: &str, arguments: serde_json::Value) -> Frame {
+    let call = serde_json::json!({"type": 1, "invocationId": id, "target": target, "arguments": arguments});
+    Frame::text(format!("{call}\x1e"))
+}
+
+/// A resumed socket gets the Sequence, then the stuck reply whole, then answers a call.
+async fn resumes_with_the_reply(mut new: RawSocket) {
+    new.expect(TEXT, b"{\"type\":9,\"sequenceId\":1}\x1e").await;
+    let reply = new.next().await.expect("the reply, not the end of TCP");
+    assert_eq!((reply.fin, reply.opcode), (true, TEXT));
+    let reply: serde_json::Value =
+        serde_json::from_slice(reply.payload.strip_suffix(b"\x1e").unwrap()).unwrap();
+    assert_eq!(reply["invocationId"], "big");
+    assert!(reply["result"] == "x".repeat(REPLY), "the reply differs");
+    new.send(Frame::echo_call("after", "still here")).await;
+    // Acks of the client's messages ({"type":8}) may come first: the hub sends one a second.
+    let answer = loop {
+        let frame = new.next().await.expect("the Completion");
+        let text = String::from_utf8(frame.payload).unwrap();
+        if !text.starts_with(r#"{"type":8,"#) {
+            break text;
+        }
+    };
+    assert!(answer.contains("still here"), "{answer}");
+}
+
+/// The old socket got part of what was written to it, then its end, within `within`.
+async fn ends_part_way(old: RawSocket, within: Duration) {
+    let mut old = old.into_stream();
+    let drained = tokio::time::timeout(within, async {
+        let mut got = Vec::new();
+        while matches!(old.read_buf(&mut got).await, Ok(n) if n > 0) {}
+        got.len()
+    });
+    let got = drained.await.expect("the old socket ended");
+    assert!(0 < got && got < REPLY, "the old socket got {got} bytes");
+}
+
+#[tokio::test]
+async fn a_stuck_socket_is_given_up_after_the_send_timeout_and_the_client_resumes_elsewhere() {
+    let (address, path, mut old) = connect(STATEFUL_HUB_SHORT_SEND).await;
+    old.send(call("big", "repeat", serde_json::json!(["x", REPLY])))
+        .await;
+    // The write blocks; after the send timeout the server lets the socket go, though the
+    // client has not come back yet (a socket still open would take the whole reply now).
+    tokio::time::sleep(SHORT_SEND_TIMEOUT * 2).await;
+    ends_part_way(old, Duration::from_secs(5)).await;
+    resumes_with_the_reply(RawSocket::open(address, &path).await).await;
+}
