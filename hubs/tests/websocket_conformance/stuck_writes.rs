@@ -1,13 +1,14 @@
 //! A stateful-reconnect socket stuck part way through a write: its client stopped reading, or
 //! the network under it went away. The connection outlives the socket, so it must not wait on
-//! it: the socket is given up after the transport send timeout.
+//! it: the socket is given up after the transport send timeout, at once when the client comes
+//! back on a new socket, and at once when the connection is dropped.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
 use crate::client::{Frame, RawSocket, TEXT};
-use crate::{SHORT_SEND_TIMEOUT, STATEFUL_HUB_SHORT_SEND, server_with_send_buffer};
+use crate::{SHORT_SEND_TIMEOUT, STATEFUL_HUB, STATEFUL_HUB_SHORT_SEND, server_with_send_buffer};
 
 /// The size of the reply that gets stuck: far more than kernel buffers of about 16 KiB on
 /// each side hold, so the server's write stops inside its frame.
@@ -75,4 +76,41 @@ async fn a_stuck_socket_is_given_up_after_the_send_timeout_and_the_client_resume
     tokio::time::sleep(SHORT_SEND_TIMEOUT * 2).await;
     ends_part_way(old, Duration::from_secs(5)).await;
     resumes_with_the_reply(RawSocket::open(address, &path).await).await;
+}
+
+/// The client comes back while the old socket's write still waits (its network changed,
+/// say), long before the send timeout (10 s): the new socket is served at once.
+#[tokio::test]
+async fn a_client_back_on_a_new_socket_is_served_at_once_while_the_old_one_is_stuck() {
+    let (address, path, mut old) = connect(STATEFUL_HUB).await;
+    old.send(call("big", "repeat", serde_json::json!(["x", REPLY])))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let back = Instant::now();
+    resumes_with_the_reply(RawSocket::open(address, &path).await).await;
+    assert!(
+        back.elapsed() < Duration::from_secs(3),
+        "served after {:?}",
+        back.elapsed()
+    );
+    ends_part_way(old, Duration::from_secs(3)).await;
+}
+
+/// While the socket is stuck the hub sends more than the connection may hold (4 MiB): the
+/// connection is dropped as too slow, and its socket goes at once (no Close can pass what the
+/// socket has not taken), not after the send timeout. The connection cannot be resumed.
+#[tokio::test]
+async fn a_connection_dropped_while_its_socket_is_stuck_lets_the_socket_go_at_once() {
+    let (address, path, mut old) = connect(STATEFUL_HUB).await;
+    old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
+        .await;
+    // Not read yet: a socket still open would take the rest of the first Note now.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    ends_part_way(old, Duration::from_secs(3)).await;
+    let (head, _) = RawSocket::request(
+        address,
+        &crate::client::upgrade_request(&path, "Sec-WebSocket-Version: 13\r\n"),
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 }

@@ -12,13 +12,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::Stream;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::frame::{self, MAX_SERVER_HEADER, code};
 use super::io::{Socket, WriteIo};
 use super::read::{Event, FrameReader};
 use crate::connection::{
-    ConnectionHandler, ConnectionOptions, Inbound, Outgoing, QueueReceiver, QuietWakes,
+    ConnectionHandler, ConnectionOptions, Inbound, Outgoing, QueueReceiver, Quiet, QuietWakes,
     RequestInfo, Resumable, SendQueue, TransferFormat, TransportConnection,
 };
 
@@ -153,28 +153,23 @@ struct Pump<'a> {
 impl Pump<'_> {
     /// Runs until the socket ends.
     async fn run(&mut self, reattach: &mut mpsc::Receiver<Socket>) -> Pumped {
-        // The waits that rarely end (an abort, the client back on a new socket) are polled
-        // only after one of them woke: polling them costs locks on every turn of the loop.
         let cancelled = self.abort.cancelled();
         tokio::pin!(cancelled);
-        let mut rare_waits = QuietWakes::default().gate();
+        let mut rare = RareWaits {
+            gate: QuietWakes::default().gate(),
+            cancelled,
+            reattach,
+        };
         loop {
             let room = self.resumable.has_room();
             tokio::select! {
                 biased;
-                rare = poll_fn(|cx| rare_waits.poll(cx, |cx| {
-                    if cancelled.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Rare::Aborted);
-                    }
-                    reattach.poll_recv(cx).map(Rare::Socket)
-                })) => match rare {
+                ended = poll_fn(|cx| rare.poll(cx)) => match ended {
                     Rare::Aborted => {
                         self.writer.close(code::ERROR, "connection aborted").await;
                         return Pumped::Ended;
                     }
-                    Rare::Socket(socket) => {
-                        return socket.map_or(Pumped::Ended, |s| Pumped::Replaced(Box::new(s)));
-                    }
+                    replaced => return replaced.ends(),
                 },
                 event = poll_fn(|cx| self.reader.poll_event(cx)) => match event {
                     Event::Message(bytes) => {
@@ -184,8 +179,8 @@ impl Pump<'_> {
                     }
                     Event::Ping(payload) => {
                         self.writer.frame(frame::PONG, &payload);
-                        if !self.writer.flush().await {
-                            return Pumped::Lost;
+                        if let Err(ended) = self.flush(&mut rare).await {
+                            return ended;
                         }
                     }
                     // A clean close: the client is leaving, not reconnecting. Its Close is
@@ -228,11 +223,58 @@ impl Pump<'_> {
                     // Written when nothing else is ready to go with it, or before waiting for
                     // the client's acknowledgements, or when a burst grows large.
                     let last = self.queue.is_empty() || !self.resumable.has_room();
-                    if (last || self.writer.buffer.len() >= BURST) && !self.writer.flush().await {
-                        return Pumped::Lost;
+                    if (last || self.writer.buffer.len() >= BURST)
+                        && let Err(ended) = self.flush(&mut rare).await
+                    {
+                        return ended;
                     }
                 }
             }
+        }
+    }
+
+    /// Writes what the writer gathered. A write that has to wait also ends at an abort or
+    /// at the client's return on a new socket: a stuck socket is not waited for.
+    async fn flush(&mut self, rare: &mut RareWaits<'_, '_>) -> Result<(), Pumped> {
+        match self.writer.flush_unless(poll_fn(|cx| rare.poll(cx))).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Pumped::Lost),
+            // At an abort no Close can pass what the socket has not taken: the socket just goes.
+            Err(rare) => Err(rare.ends()),
+        }
+    }
+}
+
+/// The waits of the pump that rarely end: an abort, and the client back on a new socket.
+/// Polled only after one of them woke: polling them costs locks on every turn of the loop.
+struct RareWaits<'a, 'b> {
+    gate: Quiet,
+    cancelled: Pin<&'a mut WaitForCancellationFuture<'b>>,
+    reattach: &'a mut mpsc::Receiver<Socket>,
+}
+
+impl RareWaits<'_, '_> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Rare> {
+        let Self {
+            gate,
+            cancelled,
+            reattach,
+        } = self;
+        gate.poll(cx, |cx| {
+            if cancelled.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Rare::Aborted);
+            }
+            reattach.poll_recv(cx).map(Rare::Socket)
+        })
+    }
+}
+
+impl Rare {
+    /// What a new socket, or the end of the connection, makes of the current socket.
+    fn ends(self) -> Pumped {
+        match self {
+            Rare::Socket(Some(socket)) => Pumped::Replaced(Box::new(socket)),
+            Rare::Socket(None) | Rare::Aborted => Pumped::Ended,
         }
     }
 }
@@ -282,18 +324,31 @@ impl SocketWriter {
 
     /// Writes what was added, within the send timeout; false when the socket is gone or stuck.
     async fn flush(&mut self) -> bool {
+        self.flush_unless(std::future::pending::<Rare>())
+            .await
+            .unwrap_or(false)
+    }
+
+    /// As [`flush`](Self::flush), but a write that has to wait ends early when `rare` does.
+    async fn flush_unless(&mut self, rare: impl Future<Output = Rare>) -> Result<bool, Rare> {
         let send_timeout = self.send_timeout;
         let write = self.write_all();
         tokio::pin!(write);
-        // Most writes finish at once: the timer is set only for one that has to wait.
-        let written = match poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
-            Poll::Ready(done) => Ok(done),
-            Poll::Pending => tokio::time::timeout(send_timeout, write).await,
-        };
-        if written.is_err() {
-            tracing::warn!("a WebSocket write took longer than the transport send timeout");
+        // Most writes finish at once: the timer is set, and `rare` polled, only for one that
+        // has to wait.
+        if let Poll::Ready(done) = poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+            return Ok(done);
         }
-        matches!(written, Ok(true))
+        tokio::select! {
+            biased;
+            written = tokio::time::timeout(send_timeout, write) => {
+                if written.is_err() {
+                    tracing::warn!("a WebSocket write took longer than the transport send timeout");
+                }
+                Ok(matches!(written, Ok(true)))
+            }
+            ended = rare => Err(ended),
+        }
     }
 
     async fn write_all(&mut self) -> bool {
