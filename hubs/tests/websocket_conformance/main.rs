@@ -71,6 +71,8 @@ const HUB: &str = "/hub";
 /// for replay than a test's replies fill.
 const STATEFUL_HUB: &str = "/stateful";
 const LARGE_REPLAY: usize = 8 * 1024 * 1024;
+/// How long its Close may take to leave (5 s by default).
+const STATEFUL_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// The stateful hub again, giving up a socket whose write takes longer than
 /// [`SHORT_SEND_TIMEOUT`] (10 s by default).
 const STATEFUL_HUB_SHORT_SEND: &str = "/stateful-short-send";
@@ -112,6 +114,7 @@ fn serve(listener: tokio::net::TcpListener) -> SocketAddr {
                 .configure_connections(|c| {
                     c.allow_stateful_reconnects = true;
                     c.stateful_reconnect_buffer_size = LARGE_REPLAY;
+                    c.close_timeout = STATEFUL_CLOSE_TIMEOUT;
                 })
                 .build(),
         )

@@ -1,14 +1,17 @@
 //! A stateful-reconnect socket stuck part way through a write: its client stopped reading, or
 //! the network under it went away. The connection outlives the socket, so it must not wait on
 //! it: the socket is given up after the transport send timeout, at once when the client comes
-//! back on a new socket, and at once when the connection is dropped.
+//! back on a new socket, and after the close timeout when the connection is dropped.
 
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 
-use crate::client::{Frame, RawSocket, TEXT};
-use crate::{SHORT_SEND_TIMEOUT, STATEFUL_HUB, STATEFUL_HUB_SHORT_SEND, server_with_send_buffer};
+use crate::client::{Frame, RawSocket, TEXT, upgrade_request};
+use crate::{
+    SHORT_SEND_TIMEOUT, STATEFUL_CLOSE_TIMEOUT, STATEFUL_HUB, STATEFUL_HUB_SHORT_SEND,
+    server_with_send_buffer,
+};
 
 /// The size of the reply that gets stuck: far more than kernel buffers of about 16 KiB on
 /// each side hold, so the server's write stops inside its frame.
@@ -97,20 +100,36 @@ async fn a_client_back_on_a_new_socket_is_served_at_once_while_the_old_one_is_st
 }
 
 /// While the socket is stuck the hub sends more than the connection may hold (4 MiB): the
-/// connection is dropped as too slow, and its socket goes at once (no Close can pass what the
-/// socket has not taken), not after the send timeout. The connection cannot be resumed.
+/// connection is dropped as too slow. A client that reads again within the close timeout
+/// gets the rest of what was being written, then a Close saying why (1011).
 #[tokio::test]
-async fn a_connection_dropped_while_its_socket_is_stuck_lets_the_socket_go_at_once() {
+async fn a_connection_dropped_while_its_socket_is_stuck_sends_a_close_after_the_stuck_frame() {
+    let (_, _, mut old) = connect(STATEFUL_HUB).await;
+    old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
+        .await;
+    tokio::time::sleep(STATEFUL_CLOSE_TIMEOUT / 3).await;
+    let note = old.next().await.expect("the first Note");
+    let envelope = "{\"type\":1,\"target\":\"Note\",\"arguments\":[\"\"]}\x1e".len();
+    assert_eq!(
+        (note.fin, note.opcode, note.payload.len()),
+        (true, TEXT, REPLY + envelope)
+    );
+    let close = old.expect_close(1011).await;
+    assert_eq!(&close.payload[2..], b"connection aborted");
+}
+
+/// A client that does not read again within the close timeout: its socket goes then, with
+/// the frame it was stuck in cut short, not after the send timeout (10 s). The connection
+/// cannot be resumed.
+#[tokio::test]
+async fn a_connection_dropped_while_its_socket_is_stuck_lets_the_socket_go_after_the_close_timeout()
+{
     let (address, path, mut old) = connect(STATEFUL_HUB).await;
     old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
         .await;
-    // Not read yet: a socket still open would take the rest of the first Note now.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    ends_part_way(old, Duration::from_secs(3)).await;
-    let (head, _) = RawSocket::request(
-        address,
-        &crate::client::upgrade_request(&path, "Sec-WebSocket-Version: 13\r\n"),
-    )
-    .await;
+    tokio::time::sleep(STATEFUL_CLOSE_TIMEOUT * 2).await;
+    ends_part_way(old, Duration::from_secs(1)).await;
+    let upgrade = upgrade_request(&path, "Sec-WebSocket-Version: 13\r\n");
+    let (head, _) = RawSocket::request(address, &upgrade).await;
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 }

@@ -86,7 +86,9 @@ pub(in crate::connection) async fn run_resumable(
         let mut writer = SocketWriter {
             io: write,
             buffer: Vec::new(),
+            sent: 0,
             send_timeout: options.transport_send_timeout,
+            close_timeout: options.close_timeout,
         };
         if resumed {
             // Drop any half message of the old socket, then resend what was not acknowledged.
@@ -164,13 +166,7 @@ impl Pump<'_> {
             let room = self.resumable.has_room();
             tokio::select! {
                 biased;
-                ended = poll_fn(|cx| rare.poll(cx)) => match ended {
-                    Rare::Aborted => {
-                        self.writer.close(code::ERROR, "connection aborted").await;
-                        return Pumped::Ended;
-                    }
-                    replaced => return replaced.ends(),
-                },
+                ended = poll_fn(|cx| rare.poll(cx)) => return self.end(ended).await,
                 event = poll_fn(|cx| self.reader.poll_event(cx)) => match event {
                     Event::Message(bytes) => {
                         if self.received.send(bytes).await.is_err() {
@@ -239,8 +235,21 @@ impl Pump<'_> {
         match self.writer.flush_unless(poll_fn(|cx| rare.poll(cx))).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Pumped::Lost),
-            // At an abort no Close can pass what the socket has not taken: the socket just goes.
-            Err(rare) => Err(rare.ends()),
+            Err(ended) => Err(self.end(ended).await),
+        }
+    }
+
+    /// What one of the rare waits ending makes of this socket. An abort is told to the
+    /// client with a Close (1011) after what the socket has not yet taken, within the close
+    /// timeout; a client back on a new socket has left this one.
+    async fn end(&mut self, rare: Rare) -> Pumped {
+        match rare {
+            Rare::Aborted => {
+                self.writer.close(code::ERROR, "connection aborted").await;
+                Pumped::Ended
+            }
+            Rare::Socket(Some(socket)) => Pumped::Replaced(Box::new(socket)),
+            Rare::Socket(None) => Pumped::Ended,
         }
     }
 }
@@ -269,16 +278,6 @@ impl RareWaits<'_, '_> {
     }
 }
 
-impl Rare {
-    /// What a new socket, or the end of the connection, makes of the current socket.
-    fn ends(self) -> Pumped {
-        match self {
-            Rare::Socket(Some(socket)) => Pumped::Replaced(Box::new(socket)),
-            Rare::Socket(None) | Rare::Aborted => Pumped::Ended,
-        }
-    }
-}
-
 /// The messages of a resumable connection, from whichever socket is current.
 struct ReceiverStream(mpsc::Receiver<Bytes>);
 
@@ -294,7 +293,10 @@ impl Stream for ReceiverStream {
 struct SocketWriter {
     io: WriteIo,
     buffer: Vec<u8>,
+    /// How much of `buffer` the socket took: a write cut short goes on from there.
+    sent: usize,
     send_timeout: Duration,
+    close_timeout: Duration,
 }
 
 impl SocketWriter {
@@ -352,14 +354,14 @@ impl SocketWriter {
     }
 
     async fn write_all(&mut self) -> bool {
-        let mut at = 0;
-        while at < self.buffer.len() {
-            let rest = [IoSlice::new(&self.buffer[at..])];
+        while self.sent < self.buffer.len() {
+            let rest = [IoSlice::new(&self.buffer[self.sent..])];
             match poll_fn(|cx| self.io.poll_write(Some(cx), &rest)).await {
                 Ok(0) | Err(_) => return false,
-                Ok(n) => at += n,
+                Ok(n) => self.sent += n,
             }
         }
+        self.sent = 0;
         // Kept for the next burst unless it grew large.
         self.buffer.clear();
         if self.buffer.capacity() > 64 * 1024 {
@@ -368,12 +370,17 @@ impl SocketWriter {
         poll_fn(|cx| self.io.poll_flush(Some(cx))).await.is_ok()
     }
 
-    /// Sends a Close after what was added, and ends the sending direction.
+    /// Sends a Close after what was added, and ends the sending direction; gives up after
+    /// the close timeout, as a connection without stateful reconnect does.
     async fn close(&mut self, code: u16, reason: &'static str) {
         self.buffer
             .extend_from_slice(&frame::close_frame(code, reason));
-        if self.flush().await {
-            let _ = poll_fn(|cx| self.io.poll_shutdown(Some(cx))).await;
-        }
+        let close_timeout = self.close_timeout;
+        let close = async {
+            if self.flush().await {
+                let _ = poll_fn(|cx| self.io.poll_shutdown(Some(cx))).await;
+            }
+        };
+        let _ = tokio::time::timeout(close_timeout, close).await;
     }
 }
