@@ -1,5 +1,6 @@
 // Stateful reconnect with the official client (`withStatefulReconnect()`): sockets cut by a
-// proxy mid-stream, and every message in both directions arrives exactly once and in order.
+// proxy mid-stream, and every message in both directions arrives exactly once and in order;
+// what the server sends keeps moving while it reads nothing of the client's.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpTransportType, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
@@ -40,9 +41,9 @@ test('negotiate offers stateful reconnect only where the hub allows it', T, asyn
 
 for (const protocol of PROTOCOLS) {
   describe(`stateful reconnect over WebSockets + ${protocol}`, () => {
-    async function statefulClient() {
+    async function statefulClient(via = proxy) {
       const connection = new HubConnectionBuilder()
-        .withUrl(`${proxy.url}/hubs/test-stateful`, { transport: HttpTransportType.WebSockets })
+        .withUrl(`${via.url}/hubs/test-stateful`, { transport: HttpTransportType.WebSockets })
         .withHubProtocol(hubProtocol(protocol))
         .withStatefulReconnect()
         .configureLogging(LogLevel.None)
@@ -87,6 +88,27 @@ for (const protocol of PROTOCOLS) {
         return values.length >= count ? values : null;
       }, 20_000, 'every recorded value');
       assert.deepEqual(recorded, Array.from({ length: count }, (_, i) => i));
+    });
+
+    test('while a long call holds the only slot, what the server sends still arrives', T, async () => {
+      // One call at a time (the default): the echoes wait for SendSequence (40 messages,
+      // 50 ms apart), and the server reads nothing of the client's meanwhile. Its messages
+      // to the client must not wait with them. Not through the proxy: it would join the
+      // echoes into fewer reads.
+      const { connection, received } = await statefulClient(server);
+      const started = Date.now();
+      const done = connection.invoke('SendSequence', 40, 50);
+      const echoes = [];
+      for (let i = 0; i < 40; i++) {
+        echoes.push(connection.invoke('Echo', String(i)));
+        await sleep(1);
+      }
+      await received.waitForCount(20, 10_000);
+      const took = Date.now() - started;
+      assert.ok(took < 1600, `the 20th message came after ${took} ms; the 20th is sent at about 1 s, the Completion at 2 s`);
+      assert.equal(await done, 40);
+      assert.deepEqual(await Promise.all(echoes), Array.from({ length: 40 }, (_, i) => String(i)));
+      assert.deepEqual(received.items, Array.from({ length: 40 }, (_, i) => String(i)));
     });
   });
 }

@@ -19,7 +19,7 @@ mod fragmentation;
 mod framing;
 mod limits;
 mod reads;
-mod stuck_writes;
+mod stateful_stalls;
 #[path = "../support/mod.rs"]
 mod support;
 mod utf8;
@@ -47,6 +47,18 @@ impl Quiet {
     /// `text` `times` over: a large reply to a small call.
     pub async fn repeat(&self, text: String, times: usize) -> String {
         text.repeat(times)
+    }
+
+    /// Sends the caller `count` Notes, `pause_ms` apart.
+    pub async fn tick(&self, ctx: &Context, count: usize, pause_ms: u64) -> Result<(), HubError> {
+        for i in 0..count {
+            ctx.clients()
+                .caller()
+                .send("Note", (i.to_string(),))
+                .await?;
+            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+        }
+        Ok(())
     }
 
     /// Sends the caller `count` Notes of `size` bytes, pausing after the first (time for the

@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::Stream;
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::frame::{self, MAX_SERVER_HEADER, code};
@@ -65,6 +66,8 @@ pub(in crate::connection) async fn run_resumable(
     let mut vouched = false;
     let mut next_socket = Some(first);
     let mut resumed = false;
+    // A message for the application that its input has no room for yet.
+    let mut held: Option<Bytes> = None;
     loop {
         let socket = match next_socket.take() {
             Some(socket) => socket,
@@ -91,10 +94,10 @@ pub(in crate::connection) async fn run_resumable(
             close_timeout: options.close_timeout,
         };
         if resumed {
-            // Drop any half message of the old socket, then resend what was not acknowledged.
-            if received.send(Bytes::new()).await.is_err() {
-                break;
-            }
+            // Drop any half message of the old socket (passed on first, before the new
+            // socket's; what the old socket's held message was goes too: not counted as
+            // received, the client sends it again), then resend what was not acknowledged.
+            held = Some(Bytes::new());
             // Checked again: the log may hold frames recorded before the queue was vouched for.
             for frame in resumable.replay() {
                 writer.feed(format, &frame, false);
@@ -109,6 +112,7 @@ pub(in crate::connection) async fn run_resumable(
             reader: &mut reader,
             queue: &mut queue,
             received: &received,
+            held: &mut held,
             resumable: &resumable,
             format: &mut format,
             vouched: &mut vouched,
@@ -144,6 +148,9 @@ struct Pump<'a> {
     reader: &'a mut FrameReader,
     queue: &'a mut QueueReceiver,
     received: &'a mpsc::Sender<Bytes>,
+    /// While set, the socket is not read: the application is not taking its input (a call
+    /// waits for a slot, say). Writing goes on meanwhile.
+    held: &'a mut Option<Bytes>,
     resumable: &'a Resumable,
     format: &'a mut TransferFormat,
     /// The queue's text frames are known to be UTF-8: asked of the queue until it says so
@@ -167,12 +174,12 @@ impl Pump<'_> {
             tokio::select! {
                 biased;
                 ended = poll_fn(|cx| rare.poll(cx)) => return self.end(ended).await,
-                event = poll_fn(|cx| self.reader.poll_event(cx)) => match event {
-                    Event::Message(bytes) => {
-                        if self.received.send(bytes).await.is_err() {
-                            return Pumped::Ended;
-                        }
-                    }
+                event = poll_fn(|cx| self.reader.poll_event(cx)), if self.held.is_none() => match event {
+                    Event::Message(bytes) => match self.received.try_send(bytes) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(bytes)) => *self.held = Some(bytes),
+                        Err(TrySendError::Closed(_)) => return Pumped::Ended,
+                    },
                     Event::Ping(payload) => {
                         self.writer.frame(frame::PONG, &payload);
                         if let Err(ended) = self.flush(&mut rare).await {
@@ -193,6 +200,10 @@ impl Pump<'_> {
                         return Pumped::Ended;
                     }
                     Event::Gone => return Pumped::Lost,
+                },
+                room_in = self.received.reserve(), if self.held.is_some() => match room_in {
+                    Ok(room_in) => room_in.send(self.held.take().expect("a held message")),
+                    Err(_) => return Pumped::Ended,
                 },
                 // While the replay log is full, leave messages queued until the client acknowledges.
                 _ = self.resumable.wait_for_room(), if !room => {}

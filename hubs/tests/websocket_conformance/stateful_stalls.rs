@@ -1,7 +1,11 @@
-//! A stateful-reconnect socket stuck part way through a write: its client stopped reading, or
-//! the network under it went away. The connection outlives the socket, so it must not wait on
-//! it: the socket is given up after the transport send timeout, at once when the client comes
-//! back on a new socket, and after the close timeout when the connection is dropped.
+//! A stateful-reconnect connection when one side stalls. The connection outlives its
+//! sockets, and one loop per socket moves its messages both ways, so neither direction may
+//! wait on the other:
+//! - a socket stuck part way through a write (its client stopped reading, or the network under
+//!   it went away) is given up after the transport send timeout, at once when the client comes
+//!   back on a new socket, and after the close timeout when the connection is dropped;
+//! - while the hub reads nothing (a call waits for a slot), the socket is not read, and what
+//!   the hub sends still goes out, as on a connection without stateful reconnect.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +13,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::client::{Frame, RawSocket, TEXT, upgrade_request};
 use crate::{
-    SHORT_SEND_TIMEOUT, STATEFUL_CLOSE_TIMEOUT, STATEFUL_HUB, STATEFUL_HUB_SHORT_SEND,
+    HUB, SHORT_SEND_TIMEOUT, STATEFUL_CLOSE_TIMEOUT, STATEFUL_HUB, STATEFUL_HUB_SHORT_SEND, server,
     server_with_send_buffer,
 };
 
@@ -132,4 +136,91 @@ async fn a_connection_dropped_while_its_socket_is_stuck_lets_the_socket_go_after
     let upgrade = upgrade_request(&path, "Sec-WebSocket-Version: 13\r\n");
     let (head, _) = RawSocket::request(address, &upgrade).await;
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+}
+
+/// Calls `tick` (40 Notes, 50 ms apart: 2 s), then 40 more calls, each in a write of its own:
+/// with one call at a time, they wait for `tick`, and the hub reads nothing meanwhile.
+async fn tick_then_pile_up_calls(socket: &mut RawSocket) {
+    socket
+        .send(call("tick", "tick", serde_json::json!([40, 50])))
+        .await;
+    for i in 0..40 {
+        socket.send(Frame::echo_call(&i.to_string(), "e")).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// The next Note's argument, skipping Acks.
+async fn next_note(socket: &mut RawSocket) -> String {
+    loop {
+        let frame = socket.next().await.expect("a Note, not the end of TCP");
+        let text = String::from_utf8(frame.payload).unwrap();
+        for message in text.split_terminator('\x1e') {
+            let message: serde_json::Value = serde_json::from_str(message).unwrap();
+            if message["target"] == "Note" {
+                return message["arguments"][0].as_str().unwrap().to_owned();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn while_the_hub_reads_nothing_what_it_sends_still_goes_out() {
+    for hub in [HUB, STATEFUL_HUB] {
+        let address = server().await;
+        let mut socket = match hub {
+            HUB => RawSocket::open_hub(address, hub).await,
+            _ => RawSocket::open_stateful_hub(address, hub).await,
+        };
+        let start = Instant::now();
+        tick_then_pile_up_calls(&mut socket).await;
+        while next_note(&mut socket).await != "20" {}
+        // Note 20 leaves at about 1 s, `tick`'s answer at about 2 s.
+        assert!(
+            start.elapsed() < Duration::from_millis(1600),
+            "{hub}: Note 20 came after {:?}",
+            start.elapsed()
+        );
+        // Then every call is answered, in order.
+        let mut answered = Vec::new();
+        while answered.len() < 41 {
+            let frame = socket.next().await.expect("the answers");
+            let text = String::from_utf8(frame.payload).unwrap();
+            for message in text.split_terminator('\x1e') {
+                let message: serde_json::Value = serde_json::from_str(message).unwrap();
+                if message["type"] == 3 {
+                    answered.push(message["invocationId"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+        let expected: Vec<String> = std::iter::once("tick".to_owned())
+            .chain((0..40).map(|i| i.to_string()))
+            .collect();
+        assert_eq!(answered, expected, "{hub}");
+    }
+}
+
+/// The client comes back while the hub still reads nothing: the new socket is served at once
+/// (the Sequence, then the Notes as they are sent), not once the hub reads again.
+#[tokio::test]
+async fn a_client_back_while_the_hub_reads_nothing_is_served_at_once() {
+    let address = server().await;
+    let token = RawSocket::negotiate_stateful(address, STATEFUL_HUB).await;
+    let path = format!("{STATEFUL_HUB}?id={token}");
+    let mut old = RawSocket::open(address, &path).await.hub_handshake(2).await;
+    tick_then_pile_up_calls(&mut old).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(old);
+    let back = Instant::now();
+    let mut new = RawSocket::open(address, &path).await;
+    new.expect(TEXT, b"{\"type\":9,\"sequenceId\":1}\x1e").await;
+    assert!(
+        back.elapsed() < Duration::from_secs(1),
+        "the Sequence came after {:?}",
+        back.elapsed()
+    );
+    // Every Note again from the first (none was acknowledged), then the ones sent since.
+    for i in 0..10 {
+        assert_eq!(next_note(&mut new).await, i.to_string());
+    }
 }
