@@ -9,7 +9,8 @@
 //! Checked: every frame the server sends holds whole messages of the connection's protocol,
 //! and a resumed socket starts with a Sequence message.
 //!
-//! The WebSocket frame layer itself is tungstenite's (through axum), not ours: not a target.
+//! The client's frames are tungstenite's and always well formed: the server's frame reader
+//! has a target of its own (`websocket_frames`).
 //!
 //! Input layout (`hubs_fuzz::script`): an operation byte (mod 10), then its fields.
 #![no_main]
