@@ -327,7 +327,8 @@ pub struct ConnectionOptions {
     /// How long to wait for a WebSocket to close cleanly before dropping it (5 s).
     pub close_timeout: Duration,
     /// Longest a single WebSocket write may take before the connection is closed as stuck
-    /// (10 s, ASP.NET Core's `TransportSendTimeout`).
+    /// (10 s, ASP.NET Core's `TransportSendTimeout`). With stateful reconnect only the socket
+    /// is given up: the client may resume on a new one, which it may also do sooner.
     pub transport_send_timeout: Duration,
     /// Whether clients may negotiate stateful reconnect (false, `AllowStatefulReconnects`):
     /// a dropped WebSocket is then replaced within the disconnect timeout without losing or
