@@ -222,20 +222,20 @@ impl RawSocket {
     /// Negotiates stateful reconnect on the hub at `path`, then opens its WebSocket and
     /// completes the version-2 JSON hub handshake.
     pub(crate) async fn open_stateful_hub(address: SocketAddr, path: &str) -> RawSocket {
-        let token = Self::negotiate_stateful(address, path).await;
-        let socket = Self::open(address, &format!("{path}?id={token}")).await;
-        socket.hub_handshake(2).await
+        let path = Self::negotiate_stateful(address, path).await;
+        Self::open(address, &path).await.hub_handshake(2).await
     }
 
-    /// Negotiates stateful reconnect on the hub at `path`: the connection token, for the
-    /// connection's first socket and any that resume it.
+    /// Negotiates stateful reconnect on the hub at `path`: the path (with the connection
+    /// token) of the connection's first socket and of any that resume it.
     pub(crate) async fn negotiate_stateful(address: SocketAddr, path: &str) -> String {
         let query = "negotiateVersion=1&useStatefulReconnect=true";
         let response = crate::support::post(address, &format!("{path}/negotiate?{query}")).await;
         let body = &response[response.find("\r\n\r\n").expect("a whole response") + 4..];
         let negotiated: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(negotiated["useStatefulReconnect"], true, "{body}");
-        negotiated["connectionToken"].as_str().unwrap().to_owned()
+        let token = negotiated["connectionToken"].as_str().unwrap();
+        format!("{path}?id={token}")
     }
 
     /// The JSON hub protocol's handshake at `version`, answered with success.

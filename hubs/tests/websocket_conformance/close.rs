@@ -139,8 +139,7 @@ async fn a_close_on_a_hub_connection_is_answered_with_a_close() {
 #[tokio::test]
 async fn a_stateful_connection_resumed_on_a_new_socket_ends_the_old_one() {
     let address = server().await;
-    let token = RawSocket::negotiate_stateful(address, STATEFUL_HUB).await;
-    let path = format!("{STATEFUL_HUB}?id={token}");
+    let path = RawSocket::negotiate_stateful(address, STATEFUL_HUB).await;
     let mut old = RawSocket::open(address, &path).await.hub_handshake(2).await;
     old.send(Frame::echo_call("1", "before")).await;
     let answer = old.next().await.expect("the Completion");

@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 
 use echo::Echo;
 use hubs::prelude::*;
-use hubs::{ConnectionEndpoint, Transport};
+use hubs::{ConnectionEndpoint, ConnectionOptions, Transport};
 
 /// A hub, for the limits its WebSocket path shares with raw endpoints.
 struct Quiet;
@@ -122,26 +122,26 @@ fn serve(listener: tokio::net::TcpListener) -> SocketAddr {
         .hub(HUB, Quiet)
         .hub(
             STATEFUL_HUB,
-            HubEndpoint::builder(Quiet)
-                .configure_connections(|c| {
-                    c.allow_stateful_reconnects = true;
-                    c.stateful_reconnect_buffer_size = LARGE_REPLAY;
-                    c.close_timeout = STATEFUL_CLOSE_TIMEOUT;
-                })
-                .build(),
+            stateful(|c| c.close_timeout = STATEFUL_CLOSE_TIMEOUT),
         )
         .hub(
             STATEFUL_HUB_SHORT_SEND,
-            HubEndpoint::builder(Quiet)
-                .configure_connections(|c| {
-                    c.allow_stateful_reconnects = true;
-                    c.transport_send_timeout = SHORT_SEND_TIMEOUT;
-                    c.stateful_reconnect_buffer_size = LARGE_REPLAY;
-                })
-                .build(),
+            stateful(|c| c.transport_send_timeout = SHORT_SEND_TIMEOUT),
         );
     tokio::spawn(async move { hubs::serve(listener, app).await.unwrap() });
     address
+}
+
+/// The quiet hub with stateful reconnect, keeping [`LARGE_REPLAY`] for replay, and what
+/// `configure` sets.
+fn stateful(configure: impl FnOnce(&mut ConnectionOptions)) -> HubEndpoint<Quiet> {
+    HubEndpoint::builder(Quiet)
+        .configure_connections(|c| {
+            c.allow_stateful_reconnects = true;
+            c.stateful_reconnect_buffer_size = LARGE_REPLAY;
+            configure(c);
+        })
+        .build()
 }
 
 /// Sends `frames` (in one write) on a new socket to `path`; the server must fail the
