@@ -19,7 +19,7 @@ mod fragmentation;
 mod framing;
 mod limits;
 mod reads;
-mod stateful_stalls;
+mod stalls;
 #[path = "../support/mod.rs"]
 mod support;
 mod utf8;
@@ -85,8 +85,10 @@ const STATEFUL_HUB: &str = "/stateful";
 const LARGE_REPLAY: usize = 8 * 1024 * 1024;
 /// How long its Close may take to leave (5 s by default).
 const STATEFUL_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
-/// The stateful hub again, giving up a socket whose write takes longer than
-/// [`SHORT_SEND_TIMEOUT`] (10 s by default).
+/// The hub, closing a connection whose write takes longer than [`SHORT_SEND_TIMEOUT`] (10 s
+/// by default).
+const HUB_SHORT_SEND: &str = "/hub-short-send";
+/// The stateful hub, giving up a socket whose write takes longer than [`SHORT_SEND_TIMEOUT`].
 const STATEFUL_HUB_SHORT_SEND: &str = "/stateful-short-send";
 const SHORT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -120,6 +122,12 @@ fn serve(listener: tokio::net::TcpListener) -> SocketAddr {
         .connection_handler(TEXT_ECHO, websockets(Echo { binary: false }))
         .connection_handler(BINARY_ECHO, websockets(Echo { binary: true }))
         .hub(HUB, Quiet)
+        .hub(
+            HUB_SHORT_SEND,
+            HubEndpoint::builder(Quiet)
+                .configure_connections(|c| c.transport_send_timeout = SHORT_SEND_TIMEOUT)
+                .build(),
+        )
         .hub(
             STATEFUL_HUB,
             stateful(|c| c.close_timeout = STATEFUL_CLOSE_TIMEOUT),

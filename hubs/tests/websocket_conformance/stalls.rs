@@ -1,11 +1,12 @@
-//! A stateful-reconnect connection when one side stalls. The connection outlives its
-//! sockets, and one loop per socket moves its messages both ways, so neither direction may
-//! wait on the other:
+//! A connection when one side stalls:
 //! - a socket stuck part way through a write (its client stopped reading, or the network under
-//!   it went away) is given up after the transport send timeout, at once when the client comes
-//!   back on a new socket, and after the close timeout when the connection is dropped;
+//!   it went away) ends the connection after the transport send timeout;
+//! - with stateful reconnect the connection outlives its sockets, and one loop per socket
+//!   moves its messages both ways, so neither direction may wait on the other. A stuck socket
+//!   is given up after the transport send timeout, at once when the client comes back on a
+//!   new socket, and after the close timeout when the connection is dropped;
 //! - while the hub reads nothing (a call waits for a slot), the socket is not read, and what
-//!   the hub sends still goes out, as on a connection without stateful reconnect.
+//!   the hub sends still goes out, with stateful reconnect or without.
 
 use std::time::{Duration, Instant};
 
@@ -13,8 +14,8 @@ use tokio::io::AsyncReadExt;
 
 use crate::client::{Frame, RawSocket, TEXT, upgrade_request};
 use crate::{
-    HUB, SHORT_SEND_TIMEOUT, STATEFUL_CLOSE_TIMEOUT, STATEFUL_HUB, STATEFUL_HUB_SHORT_SEND, server,
-    server_with_send_buffer,
+    HUB, HUB_SHORT_SEND, SHORT_SEND_TIMEOUT, STATEFUL_CLOSE_TIMEOUT, STATEFUL_HUB,
+    STATEFUL_HUB_SHORT_SEND, server, server_with_send_buffer,
 };
 
 /// The size of the reply that gets stuck: far more than kernel buffers of about 16 KiB on
@@ -22,7 +23,7 @@ use crate::{
 const REPLY: usize = 1 << 20;
 
 /// A stateful connection to `hub`, from a client that takes about 16 KiB before it reads,
-/// on a server that holds as much: the token to resume it and its socket.
+/// on a server that holds as much: the path to resume it and its socket.
 async fn connect(hub: &str) -> (std::net::SocketAddr, String, RawSocket) {
     let address = server_with_send_buffer(16 * 1024).await;
     let path = RawSocket::negotiate_stateful(address, hub).await;
@@ -60,6 +61,16 @@ async fn resumes_with_the_reply(mut new: RawSocket) {
     assert!(answer.contains("still here"), "{answer}");
 }
 
+/// A socket to the hub at `hub` without stateful reconnect, with the same buffers.
+async fn connect_plain(hub: &str) -> (std::net::SocketAddr, RawSocket) {
+    let address = server_with_send_buffer(16 * 1024).await;
+    let socket = RawSocket::open_with_receive_buffer(address, hub, 16 * 1024)
+        .await
+        .hub_handshake(1)
+        .await;
+    (address, socket)
+}
+
 /// The old socket got part of what was written to it, then its end, within `within`.
 async fn ends_part_way(old: RawSocket, within: Duration) {
     let mut old = old.into_stream();
@@ -70,6 +81,26 @@ async fn ends_part_way(old: RawSocket, within: Duration) {
     });
     let got = drained.await.expect("the old socket ended");
     assert!(0 < got && got < REPLY, "the old socket got {got} bytes");
+}
+
+/// Without stateful reconnect the connection ends: no Close can pass what the socket has not
+/// taken, so the socket just goes, part way through the frame. The server serves others on.
+#[tokio::test]
+async fn a_socket_stuck_in_a_write_ends_its_connection_after_the_send_timeout() {
+    let (address, mut stuck) = connect_plain(HUB_SHORT_SEND).await;
+    stuck
+        .send(call("big", "repeat", serde_json::json!(["x", REPLY])))
+        .await;
+    tokio::time::sleep(SHORT_SEND_TIMEOUT * 3).await;
+    ends_part_way(stuck, Duration::from_secs(5)).await;
+    let mut other = RawSocket::open_hub(address, HUB_SHORT_SEND).await;
+    other.send(Frame::echo_call("1", "still here")).await;
+    let answer = other.next().await.expect("the Completion");
+    assert!(
+        String::from_utf8(answer.payload)
+            .unwrap()
+            .contains("still here")
+    );
 }
 
 #[tokio::test]
