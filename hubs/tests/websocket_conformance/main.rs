@@ -83,8 +83,8 @@ const HUB: &str = "/hub";
 /// for replay than a test's replies fill.
 const STATEFUL_HUB: &str = "/stateful";
 const LARGE_REPLAY: usize = 8 * 1024 * 1024;
-/// How long its Close may take to leave (5 s by default).
-const STATEFUL_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a Close of [`HUB`] and [`STATEFUL_HUB`] may take to leave (5 s by default).
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// The hub, closing a connection whose write takes longer than [`SHORT_SEND_TIMEOUT`] (10 s
 /// by default).
 const HUB_SHORT_SEND: &str = "/hub-short-send";
@@ -121,17 +121,19 @@ fn serve(listener: tokio::net::TcpListener) -> SocketAddr {
     let app = axum::Router::new()
         .connection_handler(TEXT_ECHO, websockets(Echo { binary: false }))
         .connection_handler(BINARY_ECHO, websockets(Echo { binary: true }))
-        .hub(HUB, Quiet)
+        .hub(
+            HUB,
+            HubEndpoint::builder(Quiet)
+                .configure_connections(|c| c.close_timeout = CLOSE_TIMEOUT)
+                .build(),
+        )
         .hub(
             HUB_SHORT_SEND,
             HubEndpoint::builder(Quiet)
                 .configure_connections(|c| c.transport_send_timeout = SHORT_SEND_TIMEOUT)
                 .build(),
         )
-        .hub(
-            STATEFUL_HUB,
-            stateful(|c| c.close_timeout = STATEFUL_CLOSE_TIMEOUT),
-        )
+        .hub(STATEFUL_HUB, stateful(|c| c.close_timeout = CLOSE_TIMEOUT))
         .hub(
             STATEFUL_HUB_SHORT_SEND,
             stateful(|c| c.transport_send_timeout = SHORT_SEND_TIMEOUT),

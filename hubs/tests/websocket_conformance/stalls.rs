@@ -14,8 +14,8 @@ use tokio::io::AsyncReadExt;
 
 use crate::client::{Frame, RawSocket, TEXT, upgrade_request};
 use crate::{
-    HUB, HUB_SHORT_SEND, SHORT_SEND_TIMEOUT, STATEFUL_CLOSE_TIMEOUT, STATEFUL_HUB,
-    STATEFUL_HUB_SHORT_SEND, server, server_with_send_buffer,
+    CLOSE_TIMEOUT, HUB, HUB_SHORT_SEND, SHORT_SEND_TIMEOUT, STATEFUL_HUB, STATEFUL_HUB_SHORT_SEND,
+    server, server_with_send_buffer,
 };
 
 /// The size of the reply that gets stuck: far more than kernel buffers of about 16 KiB on
@@ -135,21 +135,39 @@ async fn a_client_back_on_a_new_socket_is_served_at_once_while_the_old_one_is_st
 
 /// While the socket is stuck the hub sends more than the connection may hold (4 MiB): the
 /// connection is dropped as too slow. A client that reads again within the close timeout
-/// gets the rest of what was being written, then a Close saying why (1011).
+/// gets the rest of what was being written, then a Close saying why (1011); with stateful
+/// reconnect or without.
 #[tokio::test]
 async fn a_connection_dropped_while_its_socket_is_stuck_sends_a_close_after_the_stuck_frame() {
-    let (_, _, mut old) = connect(STATEFUL_HUB).await;
+    for hub in [HUB, STATEFUL_HUB] {
+        let mut old = match hub {
+            HUB => connect_plain(hub).await.1,
+            _ => connect(hub).await.2,
+        };
+        old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
+            .await;
+        tokio::time::sleep(CLOSE_TIMEOUT / 3).await;
+        let note = old.next().await.expect("the first Note");
+        let envelope = "{\"type\":1,\"target\":\"Note\",\"arguments\":[\"\"]}\x1e".len();
+        assert_eq!(
+            (note.fin, note.opcode, note.payload.len()),
+            (true, TEXT, REPLY + envelope),
+            "{hub}"
+        );
+        let close = old.expect_close(1011).await;
+        assert_eq!(&close.payload[2..], b"connection aborted", "{hub}");
+    }
+}
+
+/// Without stateful reconnect too, a client that does not read again within the close
+/// timeout has its socket cut then, not after the send timeout (10 s).
+#[tokio::test]
+async fn a_plain_connection_dropped_while_its_socket_is_stuck_lets_it_go_after_the_close_timeout() {
+    let (_, mut old) = connect_plain(HUB).await;
     old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
         .await;
-    tokio::time::sleep(STATEFUL_CLOSE_TIMEOUT / 3).await;
-    let note = old.next().await.expect("the first Note");
-    let envelope = "{\"type\":1,\"target\":\"Note\",\"arguments\":[\"\"]}\x1e".len();
-    assert_eq!(
-        (note.fin, note.opcode, note.payload.len()),
-        (true, TEXT, REPLY + envelope)
-    );
-    let close = old.expect_close(1011).await;
-    assert_eq!(&close.payload[2..], b"connection aborted");
+    tokio::time::sleep(CLOSE_TIMEOUT * 3).await;
+    ends_part_way(old, Duration::from_secs(1)).await;
 }
 
 /// A client that does not read again within the close timeout: its socket goes then, with
@@ -161,7 +179,7 @@ async fn a_connection_dropped_while_its_socket_is_stuck_lets_the_socket_go_after
     let (address, path, mut old) = connect(STATEFUL_HUB).await;
     old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
         .await;
-    tokio::time::sleep(STATEFUL_CLOSE_TIMEOUT * 3).await;
+    tokio::time::sleep(CLOSE_TIMEOUT * 3).await;
     ends_part_way(old, Duration::from_secs(1)).await;
     // Forgotten once the hub has finished with it (until then a socket that comes is taken
     // and dropped).
@@ -175,7 +193,7 @@ async fn a_connection_dropped_while_its_socket_is_stuck_lets_the_socket_go_after
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    let waited = tokio::time::timeout(STATEFUL_CLOSE_TIMEOUT * 3, forgotten).await;
+    let waited = tokio::time::timeout(CLOSE_TIMEOUT * 3, forgotten).await;
     assert!(waited.is_ok(), "the connection can still be resumed");
 }
 
