@@ -85,6 +85,8 @@ const STATEFUL_HUB: &str = "/stateful";
 const LARGE_REPLAY: usize = 8 * 1024 * 1024;
 /// How long a Close of [`HUB`] and [`STATEFUL_HUB`] may take to leave (5 s by default).
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long [`STATEFUL_HUB`] waits for a client that lost its socket (15 s by default).
+const DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The hub, closing a connection whose write takes longer than [`SHORT_SEND_TIMEOUT`] (10 s
 /// by default).
 const HUB_SHORT_SEND: &str = "/hub-short-send";
@@ -133,7 +135,13 @@ fn serve(listener: tokio::net::TcpListener) -> SocketAddr {
                 .configure_connections(|c| c.transport_send_timeout = SHORT_SEND_TIMEOUT)
                 .build(),
         )
-        .hub(STATEFUL_HUB, stateful(|c| c.close_timeout = CLOSE_TIMEOUT))
+        .hub(
+            STATEFUL_HUB,
+            stateful(|c| {
+                c.close_timeout = CLOSE_TIMEOUT;
+                c.disconnect_timeout = DISCONNECT_TIMEOUT;
+            }),
+        )
         .hub(
             STATEFUL_HUB_SHORT_SEND,
             stateful(|c| c.transport_send_timeout = SHORT_SEND_TIMEOUT),

@@ -6,7 +6,9 @@
 //!   is given up after the transport send timeout, at once when the client comes back on a
 //!   new socket, and after the close timeout when the connection is dropped;
 //! - while the hub reads nothing (a call waits for a slot), the socket is not read, and what
-//!   the hub sends still goes out, with stateful reconnect or without.
+//!   the hub sends still goes out, with stateful reconnect or without;
+//! - a stateful client that loses its socket and never comes back is forgotten after the
+//!   disconnect timeout.
 
 use std::time::{Duration, Instant};
 
@@ -14,8 +16,8 @@ use tokio::io::AsyncReadExt;
 
 use crate::client::{Frame, RawSocket, TEXT, upgrade_request};
 use crate::{
-    CLOSE_TIMEOUT, HUB, HUB_SHORT_SEND, SHORT_SEND_TIMEOUT, STATEFUL_HUB, STATEFUL_HUB_SHORT_SEND,
-    server, server_with_send_buffer,
+    CLOSE_TIMEOUT, DISCONNECT_TIMEOUT, HUB, HUB_SHORT_SEND, SHORT_SEND_TIMEOUT, STATEFUL_HUB,
+    STATEFUL_HUB_SHORT_SEND, server, server_with_send_buffer,
 };
 
 /// The size of the reply that gets stuck: far more than kernel buffers of about 16 KiB on
@@ -281,4 +283,30 @@ async fn a_client_back_while_the_hub_reads_nothing_is_served_at_once() {
     for i in 0..10 {
         assert_eq!(next_note(&mut new).await, i.to_string());
     }
+}
+
+/// A client with stateful reconnect whose socket ends without a Close may come back within
+/// the disconnect timeout (here 2 s); one that never does is forgotten after it: a socket
+/// that comes later is refused (404), as one with an unknown id is.
+#[tokio::test]
+async fn a_stateful_client_that_never_comes_back_is_forgotten_after_the_disconnect_timeout() {
+    let address = server().await;
+    let lost = |path: String| async move {
+        let socket = RawSocket::open(address, &path).await.hub_handshake(2).await;
+        drop(socket);
+        path
+    };
+    let back_soon = lost(RawSocket::negotiate_stateful(address, STATEFUL_HUB).await).await;
+    let never_back = lost(RawSocket::negotiate_stateful(address, STATEFUL_HUB).await).await;
+    tokio::time::sleep(DISCONNECT_TIMEOUT / 4).await;
+    let mut back = RawSocket::open(address, &back_soon).await;
+    back.expect(TEXT, b"{\"type\":9,\"sequenceId\":1}\x1e")
+        .await;
+
+    // Asked once: a socket that came before the end would resume the connection again.
+    // After the timeout the hub gets the close timeout to finish, then the id is forgotten.
+    tokio::time::sleep(DISCONNECT_TIMEOUT + CLOSE_TIMEOUT + Duration::from_secs(1)).await;
+    let upgrade = upgrade_request(&never_back, "Sec-WebSocket-Version: 13\r\n");
+    let (head, _) = RawSocket::request(address, &upgrade).await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 }
