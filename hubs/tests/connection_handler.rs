@@ -12,11 +12,14 @@ use echo::Echo;
 use futures_util::{SinkExt, StreamExt};
 use hubs::prelude::*;
 use hubs::{ConnectionEndpoint, Transport};
-use support::post;
+use support::{post, request};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// The long-poll timeout of `/quick-poll` (90 s by default).
+const QUICK_POLL: Duration = Duration::from_millis(300);
 
 async fn start() -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -27,6 +30,11 @@ async fn start() -> std::net::SocketAddr {
             "/resumable-echo",
             ConnectionEndpoint::new(Echo { binary: false })
                 .configure(|o| o.allow_stateful_reconnects = true),
+        )
+        .connection_handler(
+            "/quick-poll",
+            ConnectionEndpoint::new(Echo { binary: false })
+                .configure(|o| o.long_poll_timeout = QUICK_POLL),
         )
         .connection_handler(
             "/binary-echo",
@@ -133,4 +141,40 @@ async fn a_text_frame_the_handler_writes_that_is_not_utf8_is_dropped_and_the_nex
             "{url}"
         );
     }
+}
+
+/// A long poll with nothing to send is answered empty (200, no body) after the long-poll
+/// timeout (ASP.NET Core's `LongPolling.PollTimeout`), and the connection lives on: the next
+/// poll carries what was sent meanwhile.
+#[tokio::test]
+async fn a_long_poll_with_nothing_to_send_is_answered_empty_after_the_long_poll_timeout() {
+    let address = start().await;
+    let response = post(address, "/quick-poll/negotiate?negotiateVersion=1").await;
+    let body = &response[response.find("\r\n\r\n").unwrap() + 4..];
+    let negotiated: serde_json::Value = serde_json::from_str(body).unwrap();
+    let token = negotiated["connectionToken"].as_str().unwrap();
+    let poll = format!("/quick-poll?id={token}");
+    // The first poll starts the transport and is answered at once.
+    let first = request(address, "GET", &poll, "").await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+
+    let asked = std::time::Instant::now();
+    let empty = tokio::time::timeout(QUICK_POLL * 5, request(address, "GET", &poll, ""))
+        .await
+        .expect("an answer within five long-poll timeouts");
+    assert!(
+        asked.elapsed() >= QUICK_POLL,
+        "answered after {:?}",
+        asked.elapsed()
+    );
+    assert!(empty.starts_with("HTTP/1.1 200"), "{empty}");
+    assert!(empty.ends_with("\r\n\r\n"), "an empty body: {empty}");
+
+    let sent = request(address, "POST", &poll, "hi").await;
+    assert!(sent.starts_with("HTTP/1.1 200"), "{sent}");
+    let echoed = request(address, "GET", &poll, "").await;
+    assert!(
+        echoed.starts_with("HTTP/1.1 200") && echoed.ends_with("\r\n\r\nhi"),
+        "{echoed}"
+    );
 }

@@ -5,9 +5,16 @@ use std::net::SocketAddr;
 /// Sends `POST {path}` with an empty body to `address` over a new connection and returns the
 /// whole response (status line, headers, body) as text.
 pub(crate) async fn post(address: SocketAddr, path: &str) -> String {
+    request(address, "POST", path, "").await
+}
+
+/// Sends `{method} {path}` with `body` to `address` over a new connection and returns the
+/// whole response as text.
+pub(crate) async fn request(address: SocketAddr, method: &str, path: &str, body: &str) -> String {
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let length = body.len();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}"
     );
     tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
         .await
