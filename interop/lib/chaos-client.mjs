@@ -1,13 +1,14 @@
 // A client for the chaos tests to kill with SIGKILL: `node chaos-client.mjs <url> <transport>
-// stream|upload`. It streams from `Counter` (or uploads to `Upload`) until killed, and prints
-// `ready` once the stream is flowing.
+// stream|upload [stateful]`. It streams from `Counter` (or uploads to `Upload`) until killed,
+// and prints `ready` once the stream is flowing; `stateful` adds `withStatefulReconnect()`.
 import { HttpTransportType, HubConnectionBuilder, LogLevel, Subject } from '@microsoft/signalr';
 
-const [url, transport, mode] = process.argv.slice(2);
-const connection = new HubConnectionBuilder()
+const [url, transport, mode, stateful] = process.argv.slice(2);
+const builder = new HubConnectionBuilder()
   .withUrl(url, { transport: HttpTransportType[transport] })
-  .configureLogging(LogLevel.None)
-  .build();
+  .configureLogging(LogLevel.None);
+if (stateful === 'stateful') builder.withStatefulReconnect();
+const connection = builder.build();
 await connection.start();
 
 if (mode === 'stream') {

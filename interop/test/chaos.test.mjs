@@ -1,6 +1,6 @@
-// Chaos: clients that vanish (kill -9 mid-stream and mid-upload), a network that drops every
-// packet without closing (half-open TCP through a proxy that goes silent), and a stateful
-// client that never acknowledges. Each test shows the server letting go of everything within
+// Chaos: clients that vanish (kill -9 mid-stream and mid-upload, with stateful reconnect
+// too), a network that drops every packet without closing (half-open TCP through a proxy that
+// goes silent), and a stateful client that never acknowledges. Each test shows the server letting go of everything within
 // its own timeouts: the hub's on_disconnected ran (live count back), the stream, upload or
 // flood was dropped, the process's file descriptors are back to baseline, memory bounded.
 // The endpoint /hubs/chaos of the interop server uses short timeouts
@@ -93,9 +93,9 @@ async function freed(watch, since, base, limitMs, what) {
   return heldFor;
 }
 
-/** Starts chaos-client.mjs and resolves once it prints `ready`. */
-async function startVictim(transport, mode) {
-  const child = spawn(process.execPath, [childScript, `${server.url}/hubs/chaos`, transport, mode], {
+/** Starts chaos-client.mjs (with `extra` arguments) and resolves once it prints `ready`. */
+async function startVictim(transport, mode, ...extra) {
+  const child = spawn(process.execPath, [childScript, `${server.url}/hubs/chaos`, transport, mode, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   cleanups.push(async () => child.kill('SIGKILL'));
@@ -138,6 +138,21 @@ for (const transport of ['WebSockets', 'LongPolling']) {
     t.diagnostic(`freed ${ms} ms after kill -9; fds ${base.fds} before and after`);
   });
 }
+
+// With stateful reconnect the server keeps a connection whose socket ended for the client to
+// come back on a new one. One that never does (killed here) is let go by whichever comes first:
+// the disconnect timeout, or the hub's client timeout, as the official client pings. (A client
+// that never pings, left only to the disconnect timeout, is in hubs/tests/websocket_conformance.)
+test('kill -9 of a stateful client mid-stream: freed though the server waits for it to come back', T, async (t) => {
+  const base = await baseline();
+  const victim = await startVictim('WebSockets', 'stream', 'stateful');
+  assert.equal((await stats()).streams, base.streams + 1, 'the stream is running');
+  const killedAt = Date.now();
+  victim.kill('SIGKILL');
+  const limit = Math.max(DISCONNECT_TIMEOUT_MS, CLIENT_TIMEOUT_MS) + CLOSE_TIMEOUT_MS + SLACK_MS;
+  const ms = await freed(watchFreed(base, limit), killedAt, base, limit, 'the killed stateful client');
+  t.diagnostic(`freed ${ms} ms after kill -9; fds ${base.fds} before and after`);
+});
 
 // DELETE used to cancel the waiting poll before it could mark the connection idle, leaving the
 // token registered (fixed in cdf6fbe); ASP.NET Core forgets such a connection at once.
