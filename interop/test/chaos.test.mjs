@@ -1,8 +1,9 @@
 // Chaos: clients that vanish (kill -9 mid-stream and mid-upload, with stateful reconnect
 // too), a network that drops every packet without closing (half-open TCP through a proxy that
-// goes silent), and a stateful client that never acknowledges. Each test shows the server letting go of everything within
-// its own timeouts: the hub's on_disconnected ran (live count back), the stream, upload or
-// flood was dropped, the process's file descriptors are back to baseline, memory bounded.
+// goes silent), and a stateful client that never acknowledges. Each test shows the server
+// letting go of everything within its own timeouts: the hub's on_disconnected ran (live count
+// back), the stream, upload or flood was dropped, the process's file descriptors are back to
+// baseline, memory bounded.
 // The endpoint /hubs/chaos of the interop server uses short timeouts
 // (examples/src/chaos_hub.rs): pings every 0.5 s, client timeout 2 s, disconnect timeout 2 s,
 // close and send timeouts 1 s, slow-client timeout 2 s.
