@@ -307,6 +307,16 @@ impl RawSocket {
         }
     }
 
+    /// The hub messages (JSON protocol) of the next frame, which must be text.
+    pub(crate) async fn next_hub_messages(&mut self) -> Vec<serde_json::Value> {
+        let frame = self.next().await.expect("a frame, not the end of TCP");
+        assert_eq!((frame.fin, frame.opcode), (true, TEXT), "{frame:?}");
+        let text = String::from_utf8(frame.payload).unwrap();
+        text.split_terminator('\x1e')
+            .map(|message| serde_json::from_str(message).unwrap())
+            .collect()
+    }
+
     /// The next frame, which must be `opcode` with `payload`.
     pub(crate) async fn expect(&mut self, opcode: u8, payload: &[u8]) {
         let frame = self.next().await.expect("a frame, not the end of TCP");

@@ -24,16 +24,30 @@ use crate::{
 /// each side hold, so the server's write stops inside its frame.
 const REPLY: usize = 1 << 20;
 
-/// A stateful connection to `hub`, from a client that takes about 16 KiB before it reads,
-/// on a server that holds as much: the path to resume it and its socket.
-async fn connect(hub: &str) -> (std::net::SocketAddr, String, RawSocket) {
+/// A connection to `hub`, with stateful reconnect or without, from a client that takes about
+/// 16 KiB before it reads, on a server that holds as much: the path of its sockets (with the
+/// token to resume it) and its socket.
+async fn connect(hub: &str, stateful: bool) -> (std::net::SocketAddr, String, RawSocket) {
     let address = server_with_send_buffer(16 * 1024).await;
-    let path = RawSocket::negotiate_stateful(address, hub).await;
+    let (path, version) = match stateful {
+        true => (RawSocket::negotiate_stateful(address, hub).await, 2),
+        false => (hub.to_owned(), 1),
+    };
     let socket = RawSocket::open_with_receive_buffer(address, &path, 16 * 1024)
         .await
-        .hub_handshake(2)
+        .hub_handshake(version)
         .await;
     (address, path, socket)
+}
+
+/// The next Completion `socket` gets, skipping Acks ({"type":8}): the hub sends one a second.
+async fn next_completion(socket: &mut RawSocket) -> serde_json::Value {
+    loop {
+        let messages = socket.next_hub_messages().await;
+        if let Some(completion) = messages.into_iter().find(|m| m["type"] == 3) {
+            return completion;
+        }
+    }
 }
 
 /// Calls `target` with `arguments`, in the JSON protocol.
@@ -42,35 +56,24 @@ fn call(id: &str, target: &str, arguments: serde_json::Value) -> Frame {
     Frame::text(format!("{call}\x1e"))
 }
 
+/// The connection on `socket` still answers a call.
+async fn still_answers(socket: &mut RawSocket) {
+    socket.send(Frame::echo_call("after", "still here")).await;
+    let answer = next_completion(socket).await;
+    assert_eq!(
+        (&answer["invocationId"], &answer["result"]),
+        (&"after".into(), &"still here".into())
+    );
+}
+
 /// A resumed socket gets the Sequence, then the stuck reply whole, then answers a call.
 async fn resumes_with_the_reply(mut new: RawSocket) {
     new.expect(TEXT, b"{\"type\":9,\"sequenceId\":1}\x1e").await;
-    let reply = new.next().await.expect("the reply, not the end of TCP");
-    assert_eq!((reply.fin, reply.opcode), (true, TEXT));
-    let reply: serde_json::Value =
-        serde_json::from_slice(reply.payload.strip_suffix(b"\x1e").unwrap()).unwrap();
-    assert_eq!(reply["invocationId"], "big");
-    assert!(reply["result"] == "x".repeat(REPLY), "the reply differs");
-    new.send(Frame::echo_call("after", "still here")).await;
-    // Acks of the client's messages ({"type":8}) may come first: the hub sends one a second.
-    let answer = loop {
-        let frame = new.next().await.expect("the Completion");
-        let text = String::from_utf8(frame.payload).unwrap();
-        if !text.starts_with(r#"{"type":8,"#) {
-            break text;
-        }
-    };
-    assert!(answer.contains("still here"), "{answer}");
-}
-
-/// A socket to the hub at `hub` without stateful reconnect, with the same buffers.
-async fn connect_plain(hub: &str) -> (std::net::SocketAddr, RawSocket) {
-    let address = server_with_send_buffer(16 * 1024).await;
-    let socket = RawSocket::open_with_receive_buffer(address, hub, 16 * 1024)
-        .await
-        .hub_handshake(1)
-        .await;
-    (address, socket)
+    let reply = new.next_hub_messages().await;
+    assert_eq!(reply.len(), 1, "the reply alone");
+    assert_eq!(reply[0]["invocationId"], "big");
+    assert!(reply[0]["result"] == "x".repeat(REPLY), "the reply differs");
+    still_answers(&mut new).await;
 }
 
 /// The old socket got part of what was written to it, then its end, within `within`.
@@ -89,25 +92,18 @@ async fn ends_part_way(old: RawSocket, within: Duration) {
 /// taken, so the socket just goes, part way through the frame. The server serves others on.
 #[tokio::test]
 async fn a_socket_stuck_in_a_write_ends_its_connection_after_the_send_timeout() {
-    let (address, mut stuck) = connect_plain(HUB_SHORT_SEND).await;
+    let (address, _, mut stuck) = connect(HUB_SHORT_SEND, false).await;
     stuck
         .send(call("big", "repeat", serde_json::json!(["x", REPLY])))
         .await;
     tokio::time::sleep(SHORT_SEND_TIMEOUT * 3).await;
     ends_part_way(stuck, Duration::from_secs(5)).await;
-    let mut other = RawSocket::open_hub(address, HUB_SHORT_SEND).await;
-    other.send(Frame::echo_call("1", "still here")).await;
-    let answer = other.next().await.expect("the Completion");
-    assert!(
-        String::from_utf8(answer.payload)
-            .unwrap()
-            .contains("still here")
-    );
+    still_answers(&mut RawSocket::open_hub(address, HUB_SHORT_SEND).await).await;
 }
 
 #[tokio::test]
 async fn a_stuck_socket_is_given_up_after_the_send_timeout_and_the_client_resumes_elsewhere() {
-    let (address, path, mut old) = connect(STATEFUL_HUB_SHORT_SEND).await;
+    let (address, path, mut old) = connect(STATEFUL_HUB_SHORT_SEND, true).await;
     old.send(call("big", "repeat", serde_json::json!(["x", REPLY])))
         .await;
     // The write blocks; after the send timeout the server lets the socket go, though the
@@ -121,7 +117,7 @@ async fn a_stuck_socket_is_given_up_after_the_send_timeout_and_the_client_resume
 /// say), long before the send timeout (10 s): the new socket is served at once.
 #[tokio::test]
 async fn a_client_back_on_a_new_socket_is_served_at_once_while_the_old_one_is_stuck() {
-    let (address, path, mut old) = connect(STATEFUL_HUB).await;
+    let (address, path, mut old) = connect(STATEFUL_HUB, true).await;
     old.send(call("big", "repeat", serde_json::json!(["x", REPLY])))
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -142,10 +138,7 @@ async fn a_client_back_on_a_new_socket_is_served_at_once_while_the_old_one_is_st
 #[tokio::test]
 async fn a_connection_dropped_while_its_socket_is_stuck_sends_a_close_after_the_stuck_frame() {
     for hub in [HUB, STATEFUL_HUB] {
-        let mut old = match hub {
-            HUB => connect_plain(hub).await.1,
-            _ => connect(hub).await.2,
-        };
+        let (_, _, mut old) = connect(hub, hub == STATEFUL_HUB).await;
         old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
             .await;
         tokio::time::sleep(CLOSE_TIMEOUT / 3).await;
@@ -165,7 +158,7 @@ async fn a_connection_dropped_while_its_socket_is_stuck_sends_a_close_after_the_
 /// timeout has its socket cut then, not after the send timeout (10 s).
 #[tokio::test]
 async fn a_plain_connection_dropped_while_its_socket_is_stuck_lets_it_go_after_the_close_timeout() {
-    let (_, mut old) = connect_plain(HUB).await;
+    let (_, _, mut old) = connect(HUB, false).await;
     old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
         .await;
     tokio::time::sleep(CLOSE_TIMEOUT * 3).await;
@@ -178,7 +171,7 @@ async fn a_plain_connection_dropped_while_its_socket_is_stuck_lets_it_go_after_t
 #[tokio::test]
 async fn a_connection_dropped_while_its_socket_is_stuck_lets_the_socket_go_after_the_close_timeout()
 {
-    let (address, path, mut old) = connect(STATEFUL_HUB).await;
+    let (address, path, mut old) = connect(STATEFUL_HUB, true).await;
     old.send(call("flood", "flood", serde_json::json!([6, REPLY])))
         .await;
     tokio::time::sleep(CLOSE_TIMEOUT * 3).await;
@@ -211,18 +204,18 @@ async fn tick_then_pile_up_calls(socket: &mut RawSocket) {
     }
 }
 
-/// The next Note's argument, skipping Acks.
-async fn next_note(socket: &mut RawSocket) -> String {
-    loop {
-        let frame = socket.next().await.expect("a Note, not the end of TCP");
-        let text = String::from_utf8(frame.payload).unwrap();
-        for message in text.split_terminator('\x1e') {
-            let message: serde_json::Value = serde_json::from_str(message).unwrap();
-            if message["target"] == "Note" {
-                return message["arguments"][0].as_str().unwrap().to_owned();
-            }
-        }
+/// The arguments of the Notes `socket` gets, from the next one on, until there are `count`
+/// (or a few more, from the same frame).
+async fn notes(socket: &mut RawSocket, count: usize) -> Vec<String> {
+    let mut notes = Vec::new();
+    while notes.len() < count {
+        let messages = socket.next_hub_messages().await.into_iter();
+        let arguments = messages
+            .filter(|m| m["target"] == "Note")
+            .map(|m| m["arguments"][0].clone());
+        notes.extend(arguments.map(|a| a.as_str().unwrap().to_owned()));
     }
+    notes
 }
 
 #[tokio::test]
@@ -235,7 +228,11 @@ async fn while_the_hub_reads_nothing_what_it_sends_still_goes_out() {
         };
         let start = Instant::now();
         tick_then_pile_up_calls(&mut socket).await;
-        while next_note(&mut socket).await != "20" {}
+        let first = notes(&mut socket, 21).await;
+        assert_eq!(
+            first[..21],
+            (0..21).map(|i| i.to_string()).collect::<Vec<_>>()[..]
+        );
         // Note 20 leaves at about 1 s, `tick`'s answer at about 2 s.
         assert!(
             start.elapsed() < Duration::from_millis(1600),
@@ -245,14 +242,11 @@ async fn while_the_hub_reads_nothing_what_it_sends_still_goes_out() {
         // Then every call is answered, in order.
         let mut answered = Vec::new();
         while answered.len() < 41 {
-            let frame = socket.next().await.expect("the answers");
-            let text = String::from_utf8(frame.payload).unwrap();
-            for message in text.split_terminator('\x1e') {
-                let message: serde_json::Value = serde_json::from_str(message).unwrap();
-                if message["type"] == 3 {
-                    answered.push(message["invocationId"].as_str().unwrap().to_owned());
-                }
-            }
+            let completions = socket.next_hub_messages().await.into_iter();
+            let ids = completions
+                .filter(|m| m["type"] == 3)
+                .map(|m| m["invocationId"].clone());
+            answered.extend(ids.map(|id| id.as_str().unwrap().to_owned()));
         }
         let expected: Vec<String> = std::iter::once("tick".to_owned())
             .chain((0..40).map(|i| i.to_string()))
@@ -280,9 +274,11 @@ async fn a_client_back_while_the_hub_reads_nothing_is_served_at_once() {
         back.elapsed()
     );
     // Every Note again from the first (none was acknowledged), then the ones sent since.
-    for i in 0..10 {
-        assert_eq!(next_note(&mut new).await, i.to_string());
-    }
+    let first = notes(&mut new, 10).await;
+    assert_eq!(
+        first[..10],
+        (0..10).map(|i| i.to_string()).collect::<Vec<_>>()[..]
+    );
 }
 
 /// A client with stateful reconnect whose socket ends without a Close may come back within
