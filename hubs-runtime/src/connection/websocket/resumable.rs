@@ -94,9 +94,10 @@ pub(in crate::connection) async fn run_resumable(
             close_timeout: options.close_timeout,
         };
         if resumed {
-            // Drop any half message of the old socket (passed on first, before the new
-            // socket's; what the old socket's held message was goes too: not counted as
-            // received, the client sends it again), then resend what was not acknowledged.
+            // First the application drops any half message of the old socket: an empty
+            // message, passed on before anything the new socket brings. It replaces a message
+            // still held from the old socket, which the hub never counted as received, so the
+            // client sends that one again. Then resend what was not acknowledged.
             held = Some(Bytes::new());
             // Checked again: the log may hold frames recorded before the queue was vouched for.
             for frame in resumable.replay() {
